@@ -1,0 +1,11 @@
+//! skelzero: zero-shot skeleton-based action recognition.
+//!
+//! The modules follow the data flow: [`formats`] (file readers) -> [`skeleton`] (layouts, sequences,
+//! preprocessing) -> [`dataset`] (datasets, splits, class texts) -> text encoders -> networks -> zero-shot methods
+//! -> evaluation -> the explorer. [`cli`] holds the command-line front end.
+
+pub mod cli;
+pub mod dataset;
+pub mod formats;
+pub mod skeleton;
+pub mod util;
