@@ -1,0 +1,76 @@
+//! Labelled samples and the dataset that holds them.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::skeleton::Sequence;
+
+/// The dataset family samples come from: it decides the class names, the published splits and the file naming.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    Ntu60,
+    Ntu120,
+    Pku,
+    Msr,
+    Utkinect,
+    Synthetic,
+    /// Anything else (a user's own arrays and labels).
+    Custom,
+}
+
+/// Where a sample came from and what it shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleMeta {
+    /// Stable human-readable id: the file stem, plus `#k` for the k-th labelled segment of a long recording.
+    pub id: String,
+    /// 0-based class index into [`Dataset::classes`].
+    pub label: usize,
+    pub subject: Option<u32>,
+    /// Camera (NTU) or view (PKU-MMD `L`/`M`/`R` as 1/2/3).
+    pub camera: Option<u32>,
+    pub setup: Option<u32>,
+    pub repetition: Option<u32>,
+    /// The recording the sample was cut from (PKU-MMD sequence id such as `0291-M`, or the file stem).
+    pub video: String,
+    pub source: PathBuf,
+    /// Frame range `[start, end)` in the source recording, for segments of long recordings.
+    pub frames: Option<(usize, usize)>,
+}
+
+/// One labelled skeleton sequence.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub meta: SampleMeta,
+    pub seq: Sequence,
+}
+
+/// Samples read from one folder or file.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub kind: DatasetKind,
+    pub root: PathBuf,
+    /// Class names indexed by label.
+    pub classes: Vec<String>,
+    pub samples: Vec<Sample>,
+    /// What was left out while reading (empty recordings, samples on a missing-skeleton list), one line each.
+    pub skipped: Vec<String>,
+}
+
+impl Dataset {
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Number of samples of each class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        for s in &self.samples {
+            if let Some(c) = counts.get_mut(s.meta.label) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+}
