@@ -1,0 +1,154 @@
+//! Building blocks shared by the skeleton networks: channels-last batch norm and 1x1 convolutions as GEMMs.
+
+use candle_core::{D, Result, Tensor, Var};
+use candle_nn::{Init, VarBuilder};
+
+use super::ops;
+
+/// PyTorch's default init for conv/linear weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+pub fn torch_uniform(fan_in: usize) -> Init {
+    let b = 1.0 / (fan_in.max(1) as f64).sqrt();
+    Init::Uniform { lo: -b, up: b }
+}
+
+/// `BatchNorm{1,2}d` on channels-last data. Keys `weight`, `bias`, `running_mean`, `running_var` as in PyTorch;
+/// the running statistics are `Var`s of the same `VarMap`, so they are checkpointed (and must be kept out of the
+/// optimizer: see [`super::train::trainable_vars`]).
+#[derive(Clone, Debug)]
+pub struct BatchNorm {
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Var,
+    running_var: Var,
+    eps: f64,
+    momentum: f64,
+}
+
+impl BatchNorm {
+    pub fn new(c: usize, vb: VarBuilder) -> Result<Self> {
+        let weight = vb.get_with_hints(c, "weight", Init::Const(1.0))?;
+        let bias = vb.get_with_hints(c, "bias", Init::Const(0.0))?;
+        let running_mean =
+            Var::from_tensor(&vb.get_with_hints(c, "running_mean", Init::Const(0.0))?)?;
+        let running_var =
+            Var::from_tensor(&vb.get_with_hints(c, "running_var", Init::Const(1.0))?)?;
+        Ok(Self {
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            eps: 1e-5,
+            momentum: 0.1,
+        })
+    }
+
+    /// Normalises the last dimension; with `train`, uses batch statistics and updates the running ones.
+    ///
+    /// # Shapes
+    /// `x`: (..., C) -> (..., C)
+    pub fn forward(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        let (mean, var) = if train {
+            let (mean, var) = ops::channel_stats(x)?;
+            let n = (x.elem_count() / mean.len().max(1)) as f64;
+            let unbias = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
+            let m = self.momentum;
+            let rm: Vec<f32> = self.running_mean.as_tensor().to_vec1()?;
+            let rv: Vec<f32> = self.running_var.as_tensor().to_vec1()?;
+            let rm: Vec<f32> = rm
+                .iter()
+                .zip(&mean)
+                .map(|(r, b)| ((1.0 - m) * *r as f64 + m * *b as f64) as f32)
+                .collect();
+            let rv: Vec<f32> = rv
+                .iter()
+                .zip(&var)
+                .map(|(r, b)| ((1.0 - m) * *r as f64 + m * *b as f64 * unbias) as f32)
+                .collect();
+            let dev = x.device();
+            self.running_mean
+                .set(&Tensor::from_vec(rm, mean.len(), dev)?)?;
+            self.running_var
+                .set(&Tensor::from_vec(rv, var.len(), dev)?)?;
+            (mean, var)
+        } else {
+            (
+                self.running_mean.as_tensor().to_vec1()?,
+                self.running_var.as_tensor().to_vec1()?,
+            )
+        };
+        ops::batch_norm_cl(
+            x,
+            &self.weight,
+            &self.bias,
+            (&mean, &var),
+            self.eps,
+            ops::BnMode { relu, train },
+        )
+    }
+}
+
+/// A 1x1 `Conv2d` (weight (C_out, C_in, 1, 1), bias (C_out)) applied to channels-last rows as one GEMM.
+#[derive(Clone, Debug)]
+pub struct Pointwise {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Pointwise {
+    pub fn new(c_in: usize, c_out: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
+        let weight = vb.get_with_hints((c_out, c_in, 1, 1), "weight", torch_uniform(c_in))?;
+        let bias = if bias {
+            Some(vb.get_with_hints(c_out, "bias", torch_uniform(c_in))?)
+        } else {
+            None
+        };
+        Ok(Self { weight, bias })
+    }
+
+    /// # Shapes
+    /// `x`: (..., C_in) -> (..., C_out)
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (c_out, c_in, _, _) = self.weight.dims4()?;
+        let mut dims = x.dims().to_vec();
+        let rows = x.elem_count() / c_in.max(1);
+        let y = x
+            .reshape((rows, c_in))?
+            .matmul(&self.weight.reshape((c_out, c_in))?.t()?)?;
+        let y = match &self.bias {
+            Some(b) => ops::add_bias(&y, b)?,
+            None => y,
+        };
+        if let Some(last) = dims.last_mut() {
+            *last = c_out;
+        }
+        y.reshape(dims)
+    }
+}
+
+/// A `Linear` layer (weight (out, in), bias (out)).
+#[derive(Clone, Debug)]
+pub struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    pub fn new(c_in: usize, c_out: usize, vb: VarBuilder) -> Result<Self> {
+        let weight = vb.get_with_hints((c_out, c_in), "weight", torch_uniform(c_in))?;
+        let bias = vb.get_with_hints(c_out, "bias", torch_uniform(c_in))?;
+        Ok(Self { weight, bias })
+    }
+
+    /// # Shapes
+    /// `x`: (N, in) -> (N, out)
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)
+    }
+}
+
+/// Mean over every dimension but the first and the last: (B, ..., C) -> (B, C).
+pub fn mean_middle(x: &Tensor) -> Result<Tensor> {
+    let b = x.dim(0)?;
+    let c = x.dim(D::Minus1)?;
+    x.reshape((b, (), c))?.mean(1)
+}

@@ -1,0 +1,7 @@
+//! Skeleton encoders (ST-GCN, Shift-GCN) in candle, with fast channels-last CPU kernels, and their training.
+
+pub mod graph;
+pub mod layers;
+pub mod ops;
+pub mod stgcn;
+pub mod train;

@@ -1,0 +1,794 @@
+//! Hand-written CPU kernels for the channels-last skeleton networks, as candle custom ops with analytic backward.
+//!
+//! candle 0.11's generic CPU kernels are slow for the shapes of ST-GCN (broadcast reductions over a non-last dim,
+//! strided copies) and some have wrong or missing gradients (`conv1d` kernels, `scatter_add`, `unfold`; see
+//! `shared/notes/candle.md` §3.4). Each op here works on contiguous row-major f32 slices with rayon, and each public
+//! function has a plain-candle fallback used on non-CPU devices (and by the tests as the reference).
+//!
+//! All activations are channels-last: rows (sequence, time, joint) x channels.
+
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, bail,
+};
+use rayon::prelude::*;
+
+/// Rows handled per rayon task: large enough that task overhead is negligible.
+const ROW_CHUNK: usize = 256;
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        bail!("{what}: expected f32 storage")
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => bail!("{what}: expected a contiguous tensor"),
+    }
+}
+
+fn is_cpu(t: &Tensor) -> bool {
+    t.device().is_cpu()
+}
+
+/// Column sums of a (rows x c) slice, in parallel over row chunks.
+fn col_sums(x: &[f32], c: usize) -> Vec<f32> {
+    x.par_chunks(ROW_CHUNK * c)
+        .map(|ch| {
+            let mut s = vec![0f32; c];
+            for row in ch.chunks_exact(c) {
+                for (a, b) in s.iter_mut().zip(row) {
+                    *a += b;
+                }
+            }
+            s
+        })
+        .reduce(
+            || vec![0f32; c],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            },
+        )
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bias add over rows.
+
+struct AddBias;
+
+impl CustomOp2 for AddBias {
+    fn name(&self) -> &'static str {
+        "add-bias-rows"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "add_bias x")?;
+        let b = f32_slice(s2, l2, "add_bias b")?;
+        let c = b.len();
+        let mut out = x.to_vec();
+        out.par_chunks_mut(ROW_CHUNK * c).for_each(|ch| {
+            for row in ch.chunks_exact_mut(c) {
+                for (o, bb) in row.iter_mut().zip(b) {
+                    *o += bb;
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let gb = grad.apply_op1_no_bwd(&ColSums)?.reshape(b.shape())?;
+        Ok((Some(grad.clone()), Some(gb)))
+    }
+}
+
+struct ColSums;
+
+impl CustomOp1 for ColSums {
+    fn name(&self) -> &'static str {
+        "col-sums"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "col_sums")?;
+        let c = l.dims().last().copied().unwrap_or(1).max(1);
+        Ok((CpuStorage::F32(col_sums(x, c)), Shape::from(c)))
+    }
+}
+
+/// `x + b` with `x` of shape (..., C) and `b` of shape (C).
+pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if !is_cpu(x) {
+        return x.broadcast_add(b);
+    }
+    x.contiguous()?.apply_op2(&b.contiguous()?, AddBias)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ReLU with a cheap mask backward.
+
+struct Relu;
+
+impl CustomOp1 for Relu {
+    fn name(&self) -> &'static str {
+        "relu-cl"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "relu")?;
+        let mut out = x.to_vec();
+        out.par_chunks_mut(1 << 16)
+            .for_each(|ch| ch.iter_mut().for_each(|v| *v = v.max(0.0)));
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
+    fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            grad.contiguous()?.apply_op2_no_bwd(res, &MaskPositive)?,
+        ))
+    }
+}
+
+struct MaskPositive;
+
+impl CustomOp2 for MaskPositive {
+    fn name(&self) -> &'static str {
+        "mask-positive"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = f32_slice(s1, l1, "relu grad")?;
+        let y = f32_slice(s2, l2, "relu out")?;
+        let mut out = g.to_vec();
+        out.par_chunks_mut(1 << 16)
+            .zip(y.par_chunks(1 << 16))
+            .for_each(|(o, y)| {
+                o.iter_mut().zip(y).for_each(|(o, y)| {
+                    if *y <= 0.0 {
+                        *o = 0.0
+                    }
+                })
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// ReLU.
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    if !is_cpu(x) {
+        return x.relu();
+    }
+    x.contiguous()?.apply_op1(Relu)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Channels-last batch normalisation (optionally fused with ReLU).
+
+/// Per-channel mean and biased variance of a (rows x C) tensor.
+pub fn channel_stats(x: &Tensor) -> Result<(Vec<f32>, Vec<f32>)> {
+    let c = x.dims().last().copied().unwrap_or(1);
+    let x2 = x.reshape(((), c))?;
+    if !is_cpu(x) {
+        let mean = x2.mean(0)?;
+        let var = x2.broadcast_sub(&mean)?.sqr()?.mean(0)?;
+        return Ok((mean.to_vec1()?, var.to_vec1()?));
+    }
+    let st = x2
+        .contiguous()?
+        .apply_op1_no_bwd(&Stats)?
+        .to_vec2::<f32>()?;
+    Ok((st[0].clone(), st[1].clone()))
+}
+
+struct Stats;
+
+impl CustomOp1 for Stats {
+    fn name(&self) -> &'static str {
+        "bn-stats"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "bn stats")?;
+        let c = l.dims()[1];
+        let r = l.dims()[0].max(1);
+        // Shifted sums (shift = first row) keep the variance accurate when |mean| >> std.
+        let shift: Vec<f32> = x
+            .get(..c)
+            .map(<[f32]>::to_vec)
+            .unwrap_or_else(|| vec![0.0; c]);
+        let (s1, s2) = x
+            .par_chunks(ROW_CHUNK * c)
+            .map(|ch| {
+                let mut s1 = vec![0f64; c];
+                let mut s2 = vec![0f64; c];
+                let mut a1 = vec![0f32; c];
+                let mut a2 = vec![0f32; c];
+                for row in ch.chunks_exact(c) {
+                    for j in 0..c {
+                        let d = row[j] - shift[j];
+                        a1[j] += d;
+                        a2[j] += d * d;
+                    }
+                }
+                for j in 0..c {
+                    s1[j] += a1[j] as f64;
+                    s2[j] += a2[j] as f64;
+                }
+                (s1, s2)
+            })
+            .reduce(
+                || (vec![0f64; c], vec![0f64; c]),
+                |(mut a1, mut a2), (b1, b2)| {
+                    for j in 0..c {
+                        a1[j] += b1[j];
+                        a2[j] += b2[j];
+                    }
+                    (a1, a2)
+                },
+            );
+        let mut out = vec![0f32; 2 * c];
+        for j in 0..c {
+            let m = s1[j] / r as f64;
+            out[j] = (m + shift[j] as f64) as f32;
+            out[c + j] = (s2[j] / r as f64 - m * m).max(0.0) as f32;
+        }
+        Ok((CpuStorage::F32(out), Shape::from((2, c))))
+    }
+}
+
+/// `y = gamma * (x - mean) * invstd + beta`, then ReLU when `relu`. In training mode the backward pass treats
+/// `mean`/`invstd` as functions of the batch (the usual BN gradient); in eval mode as constants.
+struct BnApply {
+    mean: Vec<f32>,
+    invstd: Vec<f32>,
+    relu: bool,
+    train: bool,
+}
+
+impl CustomOp3 for BnApply {
+    fn name(&self) -> &'static str {
+        "bn-cl"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "bn x")?;
+        let g = f32_slice(s2, l2, "bn gamma")?;
+        let b = f32_slice(s3, l3, "bn beta")?;
+        let c = g.len();
+        let scale: Vec<f32> = g.iter().zip(&self.invstd).map(|(g, i)| g * i).collect();
+        let off: Vec<f32> = (0..c).map(|j| b[j] - self.mean[j] * scale[j]).collect();
+        let mut out = vec![0f32; x.len()];
+        let relu = self.relu;
+        out.par_chunks_mut(ROW_CHUNK * c)
+            .zip(x.par_chunks(ROW_CHUNK * c))
+            .for_each(|(o, xi)| {
+                for (orow, xrow) in o.chunks_exact_mut(c).zip(xi.chunks_exact(c)) {
+                    for j in 0..c {
+                        let v = xrow[j] * scale[j] + off[j];
+                        orow[j] = if relu { v.max(0.0) } else { v };
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let c = gamma.elem_count();
+        let rows = x.elem_count() / c.max(1);
+        let packed = x.apply_op3_no_bwd(
+            &grad.contiguous()?,
+            res,
+            &BnBackward {
+                mean: self.mean.clone(),
+                invstd: self.invstd.clone(),
+                relu: self.relu,
+                train: self.train,
+                gamma: gamma.flatten_all()?.to_vec1()?,
+            },
+        )?;
+        let dx = packed.narrow(0, 0, rows)?.reshape(x.shape())?;
+        let dg = packed.narrow(0, rows, 1)?.reshape(gamma.shape())?;
+        let db = packed.narrow(0, rows + 1, 1)?.reshape(beta.shape())?;
+        Ok((Some(dx), Some(dg), Some(db)))
+    }
+}
+
+struct BnBackward {
+    mean: Vec<f32>,
+    invstd: Vec<f32>,
+    gamma: Vec<f32>,
+    relu: bool,
+    train: bool,
+}
+
+impl CustomOp3 for BnBackward {
+    fn name(&self) -> &'static str {
+        "bn-cl-backward"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "bn-bwd x")?;
+        let gy = f32_slice(s2, l2, "bn-bwd grad")?;
+        let y = f32_slice(s3, l3, "bn-bwd out")?;
+        let c = self.gamma.len();
+        let rows = x.len() / c.max(1);
+        let (mean, invstd, relu) = (&self.mean, &self.invstd, self.relu);
+        // Pass 1: dbeta = sum g, dgamma = sum g * xhat (g masked by the ReLU).
+        let (sg, sgx) = x
+            .par_chunks(ROW_CHUNK * c)
+            .zip(gy.par_chunks(ROW_CHUNK * c))
+            .zip(y.par_chunks(ROW_CHUNK * c))
+            .map(|((xc, gc), yc)| {
+                let mut a = vec![0f32; c];
+                let mut b = vec![0f32; c];
+                for ((xr, gr), yr) in xc
+                    .chunks_exact(c)
+                    .zip(gc.chunks_exact(c))
+                    .zip(yc.chunks_exact(c))
+                {
+                    for j in 0..c {
+                        let g = if relu && yr[j] <= 0.0 { 0.0 } else { gr[j] };
+                        a[j] += g;
+                        b[j] += g * (xr[j] - mean[j]) * invstd[j];
+                    }
+                }
+                (a, b)
+            })
+            .reduce(
+                || (vec![0f32; c], vec![0f32; c]),
+                |(mut a, mut b), (x, y)| {
+                    for j in 0..c {
+                        a[j] += x[j];
+                        b[j] += y[j];
+                    }
+                    (a, b)
+                },
+            );
+        let mut out = vec![0f32; x.len() + 2 * c];
+        let (dx, tail) = out.split_at_mut(x.len());
+        let n = rows as f32;
+        let k1: Vec<f32> = (0..c).map(|j| self.gamma[j] * invstd[j]).collect();
+        let train = self.train;
+        dx.par_chunks_mut(ROW_CHUNK * c)
+            .zip(x.par_chunks(ROW_CHUNK * c))
+            .zip(
+                gy.par_chunks(ROW_CHUNK * c)
+                    .zip(y.par_chunks(ROW_CHUNK * c)),
+            )
+            .for_each(|((dc, xc), (gc, yc))| {
+                for (((dr, xr), gr), yr) in dc
+                    .chunks_exact_mut(c)
+                    .zip(xc.chunks_exact(c))
+                    .zip(gc.chunks_exact(c))
+                    .zip(yc.chunks_exact(c))
+                {
+                    for j in 0..c {
+                        let g = if relu && yr[j] <= 0.0 { 0.0 } else { gr[j] };
+                        dr[j] = if train {
+                            let xh = (xr[j] - mean[j]) * invstd[j];
+                            k1[j] * (g - sg[j] / n - xh * sgx[j] / n)
+                        } else {
+                            k1[j] * g
+                        };
+                    }
+                }
+            });
+        tail[..c].copy_from_slice(&sgx);
+        tail[c..].copy_from_slice(&sg);
+        Ok((CpuStorage::F32(out), Shape::from((rows + 2, c))))
+    }
+}
+
+/// How [`batch_norm_cl`] runs: ReLU fused after it, and batch statistics (training) or fixed ones.
+#[derive(Clone, Copy, Debug)]
+pub struct BnMode {
+    pub relu: bool,
+    pub train: bool,
+}
+
+/// Channels-last batch norm of `x` (..., C) with per-channel statistics `mean`/`var` (batch statistics in training,
+/// running ones in eval), affine `gamma`/`beta` (C), optionally followed by ReLU.
+pub fn batch_norm_cl(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    (mean, var): (&[f32], &[f32]),
+    eps: f64,
+    mode: BnMode,
+) -> Result<Tensor> {
+    let BnMode { relu, train } = mode;
+    let c = gamma.elem_count();
+    if mean.len() != c || var.len() != c || x.dims().last() != Some(&c) {
+        bail!(
+            "batch_norm_cl: channel mismatch (x {:?}, gamma {c}, stats {})",
+            x.dims(),
+            mean.len()
+        );
+    }
+    if !is_cpu(x) {
+        let stats = if train { None } else { Some((mean, var)) };
+        return batch_norm_cl_reference(x, gamma, beta, eps, relu, stats);
+    }
+    let invstd: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps as f32).sqrt()).collect();
+    let op = BnApply {
+        mean: mean.to_vec(),
+        invstd,
+        relu,
+        train,
+    };
+    x.contiguous()?
+        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)
+}
+
+/// The same normalisation with plain candle ops: batch statistics when `stats` is `None`, else the given ones.
+pub fn batch_norm_cl_reference(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    relu: bool,
+    stats: Option<(&[f32], &[f32])>,
+) -> Result<Tensor> {
+    let c = gamma.elem_count();
+    let shape = x.shape().clone();
+    let x2 = x.reshape(((), c))?;
+    let (mean, var) = match stats {
+        None => {
+            let m = x2.mean_keepdim(0)?;
+            let v = x2.broadcast_sub(&m)?.sqr()?.mean_keepdim(0)?;
+            (m, v)
+        }
+        Some((m, v)) => (
+            Tensor::from_slice(m, (1, c), x.device())?,
+            Tensor::from_slice(v, (1, c), x.device())?,
+        ),
+    };
+    let y = x2
+        .broadcast_sub(&mean)?
+        .broadcast_div(&(var + eps)?.sqrt()?)?
+        .broadcast_mul(&gamma.reshape((1, c))?)?
+        .broadcast_add(&beta.reshape((1, c))?)?;
+    let y = if relu { y.relu()? } else { y };
+    y.reshape(shape)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Temporal im2col / col2im.
+
+/// Geometry of a temporal convolution over channels-last (B, T, V, C) data.
+#[derive(Clone, Copy, Debug)]
+pub struct TemporalGeom {
+    pub b: usize,
+    pub t: usize,
+    pub v: usize,
+    pub c: usize,
+    pub kernel: usize,
+    pub pad: usize,
+    pub stride: usize,
+}
+
+impl TemporalGeom {
+    pub fn t_out(&self) -> usize {
+        (self.t + 2 * self.pad - self.kernel) / self.stride + 1
+    }
+}
+
+struct Im2Col(TemporalGeom);
+
+impl CustomOp1 for Im2Col {
+    fn name(&self) -> &'static str {
+        "temporal-im2col"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let x = f32_slice(s, l, "im2col")?;
+        let to = g.t_out();
+        let kc = g.kernel * g.c;
+        let seq_out = to * g.v * kc;
+        let mut out = vec![0f32; g.b * seq_out];
+        out.par_chunks_mut(g.v * kc)
+            .enumerate()
+            .for_each(|(bt, o)| {
+                let (b, t) = (bt / to, bt % to);
+                let xb = &x[b * g.t * g.v * g.c..(b + 1) * g.t * g.v * g.c];
+                for k in 0..g.kernel {
+                    let ti = (t * g.stride + k) as isize - g.pad as isize;
+                    if ti < 0 || ti as usize >= g.t {
+                        continue;
+                    }
+                    let src = &xb[ti as usize * g.v * g.c..(ti as usize + 1) * g.v * g.c];
+                    for vv in 0..g.v {
+                        o[vv * kc + k * g.c..vv * kc + (k + 1) * g.c]
+                            .copy_from_slice(&src[vv * g.c..(vv + 1) * g.c]);
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((g.b, to, g.v, kc))))
+    }
+    fn bwd(&self, _x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&Col2Im(self.0))?))
+    }
+}
+
+struct Col2Im(TemporalGeom);
+
+impl CustomOp1 for Col2Im {
+    fn name(&self) -> &'static str {
+        "temporal-col2im"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let gr = f32_slice(s, l, "col2im")?;
+        let to = g.t_out();
+        let kc = g.kernel * g.c;
+        let mut out = vec![0f32; g.b * g.t * g.v * g.c];
+        // Parallel over (b, t_in): each input frame gathers from the output frames whose window covers it.
+        out.par_chunks_mut(g.v * g.c)
+            .enumerate()
+            .for_each(|(bt, o)| {
+                let (b, ti) = (bt / g.t, bt % g.t);
+                for k in 0..g.kernel {
+                    let num = ti as isize + g.pad as isize - k as isize;
+                    if num < 0 || !(num as usize).is_multiple_of(g.stride) {
+                        continue;
+                    }
+                    let t = num as usize / g.stride;
+                    if t >= to {
+                        continue;
+                    }
+                    let src = &gr[(b * to + t) * g.v * kc..(b * to + t + 1) * g.v * kc];
+                    for vv in 0..g.v {
+                        let s = &src[vv * kc + k * g.c..vv * kc + (k + 1) * g.c];
+                        for (a, b) in o[vv * g.c..(vv + 1) * g.c].iter_mut().zip(s) {
+                            *a += b;
+                        }
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((g.b, g.t, g.v, g.c))))
+    }
+}
+
+/// Temporal im2col: (B, T, V, C) -> (B, T_out, V, kernel * C), column index `k * C + c`, zero padding.
+pub fn temporal_im2col(x: &Tensor, g: TemporalGeom) -> Result<Tensor> {
+    if x.dims() != [g.b, g.t, g.v, g.c] {
+        bail!("temporal_im2col: input {:?} does not match {g:?}", x.dims());
+    }
+    if !is_cpu(x) {
+        return temporal_im2col_reference(x, g);
+    }
+    x.contiguous()?.apply_op1(Im2Col(g))
+}
+
+/// The same with pad/narrow/stack (differentiable candle ops).
+pub fn temporal_im2col_reference(x: &Tensor, g: TemporalGeom) -> Result<Tensor> {
+    let xp = x.pad_with_zeros(1, g.pad, g.pad)?;
+    let to = g.t_out();
+    let mut cols = Vec::with_capacity(g.kernel);
+    for k in 0..g.kernel {
+        let idx: Vec<u32> = (0..to).map(|t| (t * g.stride + k) as u32).collect();
+        let idx = Tensor::new(idx.as_slice(), x.device())?;
+        cols.push(xp.index_select(&idx, 1)?);
+    }
+    // (B, To, V, K, C) -> (B, To, V, K*C)
+    Tensor::stack(&cols, 3)?.reshape((g.b, to, g.v, g.kernel * g.c))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sparse graph aggregation: out[n, w, c] = sum_{k, v} a[k, v, w] * y[n, v, k, c].
+
+/// The nonzero pattern of the partitioned adjacency (fixed by the graph; edge importance only rescales entries).
+#[derive(Clone, Debug)]
+pub struct GraphPattern {
+    pub k: usize,
+    pub v: usize,
+    /// (k, v, w) with `a[k, v, w] != 0`, sorted by w.
+    pub entries: Vec<(usize, usize, usize)>,
+}
+
+impl GraphPattern {
+    /// Pattern of a (K, V, V) row-major adjacency.
+    pub fn from_dense(a: &[f32], k: usize, v: usize) -> Self {
+        let mut entries = Vec::new();
+        for w in 0..v {
+            for kk in 0..k {
+                for vv in 0..v {
+                    if a[(kk * v + vv) * v + w] != 0.0 {
+                        entries.push((kk, vv, w));
+                    }
+                }
+            }
+        }
+        Self { k, v, entries }
+    }
+}
+
+struct GraphAgg(GraphPattern);
+
+impl CustomOp2 for GraphAgg {
+    fn name(&self) -> &'static str {
+        "graph-agg"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = f32_slice(s1, l1, "graph-agg y")?;
+        let a = f32_slice(s2, l2, "graph-agg a")?;
+        let (n, v, k, c) = l1.shape().dims4()?;
+        let p = &self.0;
+        let mut out = vec![0f32; n * v * c];
+        out.par_chunks_mut(v * c).enumerate().for_each(|(i, o)| {
+            let yi = &y[i * v * k * c..(i + 1) * v * k * c];
+            for &(kk, vv, w) in &p.entries {
+                let coef = a[(kk * v + vv) * v + w];
+                let src = &yi[(vv * k + kk) * c..(vv * k + kk + 1) * c];
+                for (o, s) in o[w * c..(w + 1) * c].iter_mut().zip(src) {
+                    *o += coef * s;
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from((n, v, c))))
+    }
+    fn bwd(
+        &self,
+        y: &Tensor,
+        a: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let dy = grad.apply_op2_no_bwd(a, &GraphAggBackY(self.0.clone(), y.dim(2)?))?;
+        let da = grad.apply_op2_no_bwd(y, &GraphAggBackA(self.0.clone()))?;
+        Ok((Some(dy), Some(da)))
+    }
+}
+
+struct GraphAggBackY(GraphPattern, usize);
+
+impl CustomOp2 for GraphAggBackY {
+    fn name(&self) -> &'static str {
+        "graph-agg-back-y"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = f32_slice(s1, l1, "graph-agg grad")?;
+        let a = f32_slice(s2, l2, "graph-agg a")?;
+        let (n, v, c) = l1.shape().dims3()?;
+        let k = self.1;
+        let mut out = vec![0f32; n * v * k * c];
+        out.par_chunks_mut(v * k * c)
+            .enumerate()
+            .for_each(|(i, o)| {
+                let gi = &g[i * v * c..(i + 1) * v * c];
+                for &(kk, vv, w) in &self.0.entries {
+                    let coef = a[(kk * v + vv) * v + w];
+                    let src = &gi[w * c..(w + 1) * c];
+                    for (o, s) in o[(vv * k + kk) * c..(vv * k + kk + 1) * c]
+                        .iter_mut()
+                        .zip(src)
+                    {
+                        *o += coef * s;
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((n, v, k, c))))
+    }
+}
+
+struct GraphAggBackA(GraphPattern);
+
+impl CustomOp2 for GraphAggBackA {
+    fn name(&self) -> &'static str {
+        "graph-agg-back-a"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = f32_slice(s1, l1, "graph-agg grad")?;
+        let y = f32_slice(s2, l2, "graph-agg y")?;
+        let (n, v, k, c) = l2.shape().dims4()?;
+        let p = &self.0;
+        let ne = p.entries.len();
+        let sums = (0..n)
+            .into_par_iter()
+            .fold(
+                || vec![0f32; ne],
+                |mut acc, i| {
+                    let gi = &g[i * v * c..(i + 1) * v * c];
+                    let yi = &y[i * v * k * c..(i + 1) * v * k * c];
+                    for (e, &(kk, vv, w)) in p.entries.iter().enumerate() {
+                        let a = &gi[w * c..(w + 1) * c];
+                        let b = &yi[(vv * k + kk) * c..(vv * k + kk + 1) * c];
+                        acc[e] += a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![0f32; ne],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        let mut out = vec![0f32; k * v * v];
+        for (e, &(kk, vv, w)) in p.entries.iter().enumerate() {
+            out[(kk * v + vv) * v + w] = sums[e];
+        }
+        Ok((CpuStorage::F32(out), Shape::from((k, v, v))))
+    }
+}
+
+/// Graph aggregation `out[n, w, c] = sum_{k,v} a[k, v, w] y[n, v, k, c]` with `y` (N, V, K, C) and `a` (K, V, V).
+///
+/// The gradient for `a` is computed only on `pattern`'s entries (zero elsewhere): exact for the product
+/// `A * edge_importance` with a constant `A`, which is how the networks use it.
+pub fn graph_aggregate(y: &Tensor, a: &Tensor, pattern: &GraphPattern) -> Result<Tensor> {
+    let (_, v, k, _) = y.dims4()?;
+    if a.dims() != [k, v, v] || pattern.k != k || pattern.v != v {
+        bail!(
+            "graph_aggregate: y {:?} does not match adjacency {:?}",
+            y.dims(),
+            a.dims()
+        );
+    }
+    if !is_cpu(y) {
+        return graph_aggregate_reference(y, a);
+    }
+    y.contiguous()?
+        .apply_op2(&a.contiguous()?, GraphAgg(pattern.clone()))
+}
+
+/// The same as one broadcast matmul: (N, W, V*K) x ... with plain candle ops.
+pub fn graph_aggregate_reference(y: &Tensor, a: &Tensor) -> Result<Tensor> {
+    let (n, v, k, c) = y.dims4()?;
+    // ar[w, v*K + k] = a[k, v, w]
+    let ar = a.permute((2, 1, 0))?.contiguous()?.reshape((1, v, v * k))?;
+    let ar = ar.broadcast_as((n, v, v * k))?;
+    ar.matmul(&y.reshape((n, v * k, c))?)
+}

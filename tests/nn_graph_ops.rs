@@ -1,0 +1,183 @@
+//! Graph partition and custom-op gradient checks against plain candle formulations.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use candle_core::{Device, Tensor, Var};
+use skelzero::nn::graph::Graph;
+use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
+
+fn rand(shape: &[usize], seed: u64) -> Tensor {
+    // Small deterministic pseudo-random values (no RNG state shared between tests).
+    let n: usize = shape.iter().product();
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let v: Vec<f32> = (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+        })
+        .collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn ntu_spatial_partition() {
+    let g = Graph::ntu_spatial();
+    assert_eq!(g.k, 3);
+    assert_eq!(g.a.len(), 3 * 25 * 25);
+    // Root partition: self links (1/deg) plus same-distance neighbours; 25 self links + 24 bones * 2 directions.
+    let nnz = g.a.iter().filter(|x| **x != 0.0).count();
+    assert_eq!(nnz, 25 + 48);
+    // The partitions sum to the column-normalised adjacency: every column sums to 1.
+    for w in 0..25 {
+        let s: f32 = (0..3)
+            .map(|k| (0..25).map(|v| g.part(k)[v * 25 + w]).sum::<f32>())
+            .sum();
+        assert!((s - 1.0).abs() < 1e-6, "column {w} sums to {s}");
+    }
+    // Joint 21 (index 20, the centre) has 5 neighbours (2, 3, 5, 9 and itself) -> 1/5 per entry.
+    let a0 = g.part(0);
+    assert!((a0[20 * 25 + 20] - 0.2).abs() < 1e-6);
+    // With max_hop = 1 the reference's hop distance to the centre is `inf` beyond one hop, and the partition compares
+    // those distances as numpy does (inf == inf -> root, inf > 1 -> "close"). Joint 2 (idx 1) is one hop from the
+    // centre, joint 1 (idx 0) is "inf": a[1][0] lands in the centrifugal part, a[0][1] in root + centripetal.
+    assert!(g.part(2)[25] > 0.0);
+    assert_eq!(g.part(1)[25], 0.0);
+    assert!(g.part(1)[1] > 0.0);
+    assert_eq!(g.part(2)[1], 0.0);
+    // Two joints both beyond one hop (idx 0 and 12) are "root" neighbours, merged into partition 1.
+    assert!(g.part(1)[12 * 25] > 0.0 && g.part(1)[12] > 0.0);
+    assert!((g.part(2)[25] - 0.25).abs() < 1e-6);
+}
+
+#[test]
+fn graph_aggregate_matches_dense_and_grads() {
+    let g = Graph::ntu_spatial();
+    let pattern = GraphPattern::from_dense(&g.a, 3, 25);
+    let a0 = Tensor::from_slice(&g.a, (3, 25, 25), &Device::Cpu).unwrap();
+    let imp = Var::from_tensor(&(rand(&[3, 25, 25], 7) + 1.5).unwrap()).unwrap();
+    let y = Var::from_tensor(&rand(&[4, 25, 3, 5], 1)).unwrap();
+    let w = rand(&[4, 25, 5], 2);
+    let a = (&a0 * imp.as_tensor()).unwrap();
+    let fast = ops::graph_aggregate(y.as_tensor(), &a, &pattern).unwrap();
+    let slow = ops::graph_aggregate_reference(y.as_tensor(), &a).unwrap();
+    assert!(max_diff(&fast, &slow) < 1e-5);
+    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    for v in [y.as_tensor(), imp.as_tensor()] {
+        let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+        assert!(d < 1e-4, "grad diff {d}");
+    }
+}
+
+#[test]
+fn im2col_matches_reference_and_grads() {
+    for stride in [1, 2] {
+        let g = TemporalGeom {
+            b: 2,
+            t: 11,
+            v: 3,
+            c: 4,
+            kernel: 9,
+            pad: 4,
+            stride,
+        };
+        let x = Var::from_tensor(&rand(&[2, 11, 3, 4], 3)).unwrap();
+        let fast = ops::temporal_im2col(x.as_tensor(), g).unwrap();
+        let slow = ops::temporal_im2col_reference(x.as_tensor(), g).unwrap();
+        assert_eq!(fast.dims(), &[2, g.t_out(), 3, 36]);
+        assert_eq!(max_diff(&fast, &slow), 0.0);
+        let w = rand(fast.dims(), 4);
+        let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(
+            max_diff(
+                gf.get(x.as_tensor()).unwrap(),
+                gs.get(x.as_tensor()).unwrap()
+            ) < 1e-5
+        );
+    }
+}
+
+#[test]
+fn batch_norm_matches_reference_and_grads() {
+    for (relu, train) in [(false, true), (true, true), (true, false)] {
+        let x = Var::from_tensor(&rand(&[300, 6], 5).affine(3.0, 2.0).unwrap()).unwrap();
+        let gamma = Var::from_tensor(&(rand(&[6], 6) + 1.0).unwrap()).unwrap();
+        let beta = Var::from_tensor(&rand(&[6], 8)).unwrap();
+        let (mean, var) = if train {
+            ops::channel_stats(x.as_tensor()).unwrap()
+        } else {
+            (vec![0.5; 6], vec![4.0; 6])
+        };
+        let fast = ops::batch_norm_cl(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            (&mean, &var),
+            1e-5,
+            ops::BnMode { relu, train },
+        )
+        .unwrap();
+        let stats = if train {
+            None
+        } else {
+            Some((mean.as_slice(), var.as_slice()))
+        };
+        let slow = ops::batch_norm_cl_reference(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            1e-5,
+            relu,
+            stats,
+        )
+        .unwrap();
+        assert!(
+            max_diff(&fast, &slow) < 1e-4,
+            "forward relu={relu} train={train}"
+        );
+        let w = rand(&[300, 6], 9);
+        let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()] {
+            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+            assert!(d < 1e-3, "grad diff {d} relu={relu} train={train}");
+        }
+    }
+}
+
+#[test]
+fn add_bias_and_relu_grads() {
+    let x = Var::from_tensor(&rand(&[50, 7], 10)).unwrap();
+    let b = Var::from_tensor(&rand(&[7], 11)).unwrap();
+    let w = rand(&[50, 7], 12);
+    let fast = ops::relu(&ops::add_bias(x.as_tensor(), b.as_tensor()).unwrap()).unwrap();
+    let slow = x
+        .as_tensor()
+        .broadcast_add(b.as_tensor())
+        .unwrap()
+        .relu()
+        .unwrap();
+    assert_eq!(max_diff(&fast, &slow), 0.0);
+    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    for v in [x.as_tensor(), b.as_tensor()] {
+        assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-5);
+    }
+}
