@@ -3,5 +3,7 @@
 pub mod graph;
 pub mod layers;
 pub mod ops;
+pub mod shift_ops;
+pub mod shiftgcn;
 pub mod stgcn;
 pub mod train;
