@@ -117,9 +117,8 @@ impl CustomOp2 for ShiftScaleBackward {
             .for_each(|(d, gi)| {
                 for (drow, grow) in d.chunks_exact_mut(f).zip(gi.chunks_exact(f)) {
                     // dx[idx[p]] = g[p] * s[p]  <=>  dx[q] = g[inv[q]] * s[inv[q]]
-                    for q in 0..f {
-                        let p = self.inverse[q] as usize;
-                        drow[q] = grow[p] * s[p];
+                    for (d, &p) in drow.iter_mut().zip(&self.inverse) {
+                        *d = grow[p as usize] * s[p as usize];
                     }
                 }
             });
