@@ -1,8 +1,11 @@
 //! Skeleton encoders (ST-GCN, Shift-GCN) in candle, with fast channels-last CPU kernels, and their training.
 
+pub mod checkpoint;
+pub mod encoder;
 pub mod graph;
 pub mod layers;
 pub mod ops;
+pub mod run;
 pub mod shift_ops;
 pub mod shiftgcn;
 pub mod stgcn;

@@ -1,7 +1,21 @@
-//! Supervised pretraining of the skeleton encoders on the seen classes.
+//! Supervised pretraining of the skeleton encoders on the seen classes: AdamW with a cosine schedule,
+//! cross-entropy, train-mode batch norm, optional augmentation, validation every epoch, one checkpoint per epoch.
+//!
+//! Resuming restarts from the last complete epoch's checkpoint. candle 0.11 keeps AdamW's moments private, so they
+//! cannot be saved: a resumed run starts with fresh moments (and the schedule continues where it stopped).
 
-use candle_core::Var;
-use candle_nn::VarMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{Device, Tensor, Var};
+use candle_nn::{Optimizer, VarMap};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint;
+use super::encoder::Encoder;
+use super::run::{Progress, RunDir, RunError};
 
 /// The optimiser's variables: every var of `vm` except batch-norm running statistics, sorted by name so that runs
 /// are reproducible.
@@ -28,4 +42,345 @@ pub fn cosine_lr(base: f64, step: usize, total: usize) -> f64 {
     }
     let p = (step.min(total) as f64) / total as f64;
     0.5 * base * (1.0 + (std::f64::consts::PI * p).cos())
+}
+
+/// Training hyper-parameters (stored in the run's `config.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// Fraction of the seen-class training samples held out for validation.
+    pub val_fraction: f64,
+    pub seed: u64,
+    /// Random per-sample scaling of each axis (x0.9-1.1) and a small rotation about the vertical axis.
+    pub augment: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 60,
+            batch_size: 32,
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            val_fraction: 0.1,
+            seed: 0,
+            augment: true,
+        }
+    }
+}
+
+/// Why training failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{0}")]
+    Data(String),
+}
+
+/// Preprocessed samples in memory: `x` holds `len` samples of shape (C, T, V, M), row-major, and one label each.
+#[derive(Clone, Debug, Default)]
+pub struct TensorSet {
+    pub x: Vec<f32>,
+    pub labels: Vec<u32>,
+    /// (C, T, V, M)
+    pub shape: [usize; 4],
+}
+
+impl TensorSet {
+    pub fn new(x: Vec<f32>, labels: Vec<u32>, shape: [usize; 4]) -> Result<Self, TrainError> {
+        let per: usize = shape.iter().product();
+        if per == 0 || x.len() != per * labels.len() {
+            return Err(TrainError::Data(format!(
+                "{} values for {} samples of shape {shape:?}",
+                x.len(),
+                labels.len()
+            )));
+        }
+        Ok(Self { x, labels, shape })
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    fn sample_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// A batch of the samples `idx` as an (N, C, T, V, M) tensor, augmented with `rng` when given.
+    pub fn batch(
+        &self,
+        idx: &[usize],
+        rng: Option<&mut rand::rngs::StdRng>,
+        dev: &Device,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let per = self.sample_len();
+        let mut x = Vec::with_capacity(idx.len() * per);
+        for &i in idx {
+            x.extend_from_slice(&self.x[i * per..(i + 1) * per]);
+        }
+        if let Some(rng) = rng {
+            let [c, t, v, m] = self.shape;
+            if c == 3 {
+                for s in x.chunks_exact_mut(per) {
+                    augment(s, t * v * m, rng);
+                }
+            }
+        }
+        let labels: Vec<u32> = idx.iter().map(|&i| self.labels[i]).collect();
+        let [c, t, v, m] = self.shape;
+        Ok((
+            Tensor::from_vec(x, (idx.len(), c, t, v, m), dev)?,
+            Tensor::new(labels.as_slice(), dev)?,
+        ))
+    }
+}
+
+/// Scales each axis by U(0.9, 1.1) and rotates about y by U(-15, 15) degrees; `plane` values per channel.
+fn augment(s: &mut [f32], plane: usize, rng: &mut rand::rngs::StdRng) {
+    let sc: [f32; 3] = [
+        rng.random_range(0.9..1.1),
+        rng.random_range(0.9..1.1),
+        rng.random_range(0.9..1.1),
+    ];
+    let th: f32 = rng.random_range(-15f32..15.0).to_radians();
+    let (sn, cs) = th.sin_cos();
+    let (xs, rest) = s.split_at_mut(plane);
+    let (ys, zs) = rest.split_at_mut(plane);
+    for ((x, y), z) in xs.iter_mut().zip(ys.iter_mut()).zip(zs.iter_mut()) {
+        let (a, b, c) = (*x * sc[0], *y * sc[1], *z * sc[2]);
+        *x = cs * a + sn * c;
+        *y = b;
+        *z = -sn * a + cs * c;
+    }
+}
+
+/// One epoch's figures (a line of `metrics.jsonl`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub val_loss: Option<f64>,
+    pub val_acc: Option<f64>,
+    pub seconds: f64,
+}
+
+/// The training and validation samples of [`train`].
+#[derive(Clone, Copy, Debug)]
+pub struct Splits<'a> {
+    pub train: &'a TensorSet,
+    pub val: &'a TensorSet,
+}
+
+/// How a call to [`train`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainOutcome {
+    Finished {
+        epochs_done: usize,
+    },
+    /// `stop` was raised; the checkpoint is that of the last complete epoch.
+    Stopped {
+        epochs_done: usize,
+    },
+}
+
+/// Trains `enc` (whose variables live in `vm`) from epoch `run.load_progress()` to `opts.epochs`, writing the
+/// checkpoint, metrics and progress after every epoch. Polls `stop` after each batch.
+pub fn train(
+    enc: &Encoder,
+    vm: &VarMap,
+    data: Splits<'_>,
+    opts: &TrainOptions,
+    run: &RunDir,
+    stop: &AtomicBool,
+    show_progress: bool,
+) -> Result<TrainOutcome, TrainError> {
+    let Splits {
+        train: train_set,
+        val: val_set,
+    } = data;
+    if train_set.is_empty() {
+        return Err(TrainError::Data("no training samples".into()));
+    }
+    let dev = Device::Cpu;
+    let start = run.load_progress()?.epochs_done;
+    let mut metrics = run.load_metrics()?;
+    metrics.truncate(start);
+    let bs = opts.batch_size.max(1);
+    let steps_per_epoch = train_set.len().div_ceil(bs);
+    let total_steps = steps_per_epoch * opts.epochs;
+    let params = candle_nn::ParamsAdamW {
+        lr: opts.lr,
+        weight_decay: opts.weight_decay,
+        ..Default::default()
+    };
+    let mut opt = candle_nn::AdamW::new(trainable_vars(vm), params)?;
+    for epoch in start..opts.epochs {
+        let t0 = Instant::now();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed.wrapping_add(epoch as u64));
+        let mut order: Vec<usize> = (0..train_set.len()).collect();
+        order.shuffle(&mut rng);
+        let bar = progress_bar(show_progress, steps_per_epoch as u64, epoch, opts.epochs);
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        let mut lr = opts.lr;
+        for (b, idx) in order.chunks(bs).enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                bar.abandon_with_message("stopped");
+                return Ok(TrainOutcome::Stopped { epochs_done: epoch });
+            }
+            // BN in train mode needs more than one value per channel.
+            if idx.len() < 2 {
+                continue;
+            }
+            lr = cosine_lr(opts.lr, epoch * steps_per_epoch + b, total_steps);
+            opt.set_learning_rate(lr);
+            let (x, y) = train_set.batch(idx, opts.augment.then_some(&mut rng), &dev)?;
+            let logits = enc.classify(&enc.encode(&x, true)?.pooled)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+            opt.backward_step(&loss)?;
+            let l = loss.to_scalar::<f32>()? as f64;
+            if !l.is_finite() {
+                return Err(TrainError::Data(format!(
+                    "loss became {l} at epoch {} batch {b}",
+                    epoch + 1
+                )));
+            }
+            loss_sum += l * idx.len() as f64;
+            correct += count_correct(&logits, &y)?;
+            seen += idx.len();
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.4} acc {:.1}%",
+                loss_sum / seen as f64,
+                100.0 * correct as f64 / seen as f64
+            ));
+        }
+        let (val_loss, val_acc) = if val_set.is_empty() {
+            (None, None)
+        } else {
+            let (l, a) = evaluate(enc, val_set, bs)?;
+            (Some(l), Some(a))
+        };
+        bar.finish_with_message(format!(
+            "loss {:.4} acc {:.1}%{}",
+            loss_sum / seen.max(1) as f64,
+            100.0 * correct as f64 / seen.max(1) as f64,
+            val_acc
+                .map(|a| format!(" | val acc {:.1}%", 100.0 * a))
+                .unwrap_or_default()
+        ));
+        checkpoint::save_varmap(vm, &run.checkpoint_path()).map_err(RunError::from)?;
+        metrics.push(EpochMetrics {
+            epoch: epoch + 1,
+            lr,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_acc: correct as f64 / seen.max(1) as f64,
+            val_loss,
+            val_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+        run.save_metrics(&metrics)?;
+        run.save_progress(Progress {
+            epochs_done: epoch + 1,
+        })?;
+    }
+    Ok(TrainOutcome::Finished {
+        epochs_done: opts.epochs.max(start),
+    })
+}
+
+fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+    bar
+}
+
+fn count_correct(logits: &Tensor, y: &Tensor) -> candle_core::Result<usize> {
+    let pred = logits.argmax(1)?;
+    pred.eq(y)?
+        .to_dtype(candle_core::DType::U32)?
+        .sum_all()?
+        .to_scalar::<u32>()
+        .map(|c| c as usize)
+}
+
+/// Mean cross-entropy and top-1 accuracy of `enc` (eval mode) on `set`.
+pub fn evaluate(enc: &Encoder, set: &TensorSet, batch: usize) -> candle_core::Result<(f64, f64)> {
+    let dev = Device::Cpu;
+    let (mut loss, mut correct) = (0f64, 0usize);
+    let idx: Vec<usize> = (0..set.len()).collect();
+    for chunk in idx.chunks(batch.max(1)) {
+        let (x, y) = set.batch(chunk, None, &dev)?;
+        let logits = enc.classify(&enc.encode(&x, false)?.pooled)?;
+        loss += candle_nn::loss::cross_entropy(&logits, &y)?.to_scalar::<f32>()? as f64
+            * chunk.len() as f64;
+        correct += count_correct(&logits, &y)?;
+    }
+    let n = set.len().max(1) as f64;
+    Ok((loss / n, correct as f64 / n))
+}
+
+/// Pooled features (eval mode) of every sample of `set`: N x C, row-major.
+pub fn extract_features(
+    enc: &Encoder,
+    set: &TensorSet,
+    batch: usize,
+) -> candle_core::Result<Vec<f32>> {
+    let dev = Device::Cpu;
+    let mut out = Vec::new();
+    let idx: Vec<usize> = (0..set.len()).collect();
+    for chunk in idx.chunks(batch.max(1)) {
+        let (x, _) = set.batch(chunk, None, &dev)?;
+        out.extend(
+            enc.encode(&x, false)?
+                .pooled
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
+    }
+    Ok(out)
+}
+
+/// Splits `0..n` into (train, validation) index lists, stratified by `labels`, holding out `fraction` of each class
+/// (at least one sample of classes with two or more).
+pub fn holdout_split(labels: &[u32], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut by_class: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (i, &l) in labels.iter().enumerate() {
+        by_class.entry(l).or_default().push(i);
+    }
+    let (mut tr, mut va) = (Vec::new(), Vec::new());
+    for (_, mut idx) in by_class {
+        idx.shuffle(&mut rng);
+        let k = if fraction <= 0.0 || idx.len() < 2 {
+            0
+        } else {
+            ((idx.len() as f64 * fraction).round() as usize).clamp(1, idx.len() - 1)
+        };
+        va.extend_from_slice(&idx[..k]);
+        tr.extend_from_slice(&idx[k..]);
+    }
+    tr.sort_unstable();
+    va.sort_unstable();
+    (tr, va)
 }
