@@ -166,7 +166,16 @@ fn file_kind_fits(file: FileKind, kind: DatasetKind) -> bool {
 fn load_file(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = path.to_path_buf();
-    match FileKind::of(path) {
+    // A file named explicitly is read even when its name says "label", so a pickled label file gets its message.
+    let is_npy = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let file_kind = if is_npy {
+        Some(FileKind::Npy)
+    } else {
+        FileKind::of(path)
+    };
+    match file_kind {
         Some(FileKind::NtuSkeleton) => load_ntu(root, &[path.to_path_buf()], kind, false),
         Some(FileKind::Npy) => load_npy_files(root, &[path.to_path_buf()], kind),
         Some(FileKind::Pku) => {

@@ -299,7 +299,7 @@ pub fn parse_table(
 
 /// True when a line holds only whitespace.
 pub fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(|&b| is_space(b))
+    line.iter().all(|&b| is_space(b) || b == b'\n')
 }
 
 /// Reads a whole file, mapping the error to [`super::ReadError`].
