@@ -149,27 +149,27 @@ fn pku_bad_lines() {
         assert!(err.contains("0001-M.txt"), "{err}");
     };
     check(
-        format!("{good}\n{}\n", vec!["1.0"; 149].join(" ")),
+        format!("{good}\n{}\n", ["1.0"; 149].join(" ")),
         "line 2: expected 150 numbers, got 149",
     );
     check(
-        format!("{good}\n{good}\n{}", vec!["1.0"; 70].join(" ")),
+        format!("{good}\n{good}\n{}", ["1.0"; 70].join(" ")),
         "line 3: expected 150 numbers, got 70 (truncated file?)",
     );
     check(
         format!(
             "{good}\n{} abc {}\n",
-            vec!["1"; 9].join(" "),
-            vec!["1"; 140].join(" ")
+            ["1"; 9].join(" "),
+            ["1"; 140].join(" ")
         ),
         "line 2: field 10 is not a number: `abc`",
     );
     check(
-        format!("{} inf\n", vec!["1"; 149].join(" ")),
+        format!("{} inf\n", ["1"; 149].join(" ")),
         "line 1: field 150 is not finite: `inf`",
     );
     check(
-        format!("{} -NaN\n", vec!["1"; 149].join(" ")),
+        format!("{} -NaN\n", ["1"; 149].join(" ")),
         "line 1: field 150 is not finite: `-NaN`",
     );
     check(String::new(), "0001-M.txt: empty file");
