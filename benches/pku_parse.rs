@@ -27,7 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     let bytes: usize = contents.iter().map(|(_, b)| b.len()).sum();
     let mb = bytes as f64 / 1e6;
-    println!("files={} bytes={bytes} ({mb:.1} MB) threads={}", files.len(), rayon::current_num_threads());
+    println!(
+        "files={} bytes={bytes} ({mb:.1} MB) threads={}",
+        files.len(),
+        rayon::current_num_threads()
+    );
 
     let parse = |(p, b): &(PathBuf, Vec<u8>)| pku_mmd::parse_skeleton(b, p).map(|s| s.frames());
     // Best of a few runs: the machine is shared, the minimum is the least disturbed.
@@ -45,7 +49,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(r?.iter().sum::<usize>(), frames);
     }
     println!("frames={frames}");
-    println!("rust_rayon_s={best_par:.4} rust_rayon_mb_s={:.1}", mb / best_par);
-    println!("rust_1thread_s={best_seq:.4} rust_1thread_mb_s={:.1}", mb / best_seq);
+    println!(
+        "rust_rayon_s={best_par:.4} rust_rayon_mb_s={:.1}",
+        mb / best_par
+    );
+    println!(
+        "rust_1thread_s={best_seq:.4} rust_1thread_mb_s={:.1}",
+        mb / best_seq
+    );
     Ok(())
 }

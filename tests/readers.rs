@@ -340,3 +340,28 @@ fn inspect_summary_and_binary() {
         "{text}"
     );
 }
+
+/// The fast float path gives bit-identical values to `str::parse` on a whole real file.
+#[test]
+fn fast_parser_matches_std_on_real_files() {
+    for rel in [
+        "pku-mmd-v1/skeleton/0160-L.txt",
+        "msr-action3d/skeleton/a01_s01_e01_skeleton3D.txt",
+    ] {
+        let path = data(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let width = text.lines().next().unwrap().split_whitespace().count();
+        let ours = skelzero::formats::numbers::parse_table(text.as_bytes(), width, &path).unwrap();
+        let std: Vec<f32> = text
+            .split_whitespace()
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert_eq!(ours.len(), std.len());
+        assert!(
+            ours.iter()
+                .zip(&std)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{rel}"
+        );
+    }
+}

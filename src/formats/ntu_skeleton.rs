@@ -2,9 +2,10 @@
 //!
 //! A file may track several bodies (bystanders, noise from furniture). As the standard NTU pipeline
 //! (CTR-GCN's `get_raw_denoised_data`) does, bodies seen for 11 frames or fewer are dropped, then bodies whose x
-//! spread exceeds 0.8 of their y spread in most frames (not person-shaped), then the rest are ranked by motion (the
-//! summed variance of their joint coordinates) and packed into two actors: the most active body first, others into
-//! the first actor slot whose frames they do not overlap.
+//! spread exceeds 0.8 of their y spread in most frames (not person-shaped), then the rest are ranked by motion and
+//! packed into two actors: the most active body first, others into the first actor slot whose frames they do not
+//! overlap. Motion is CTR-GCN's `np.var(joints.reshape(-1, 3), axis=0).sum()`: the variance of x, y and z pooled over
+//! all joints and frames of the body, summed over the three axes.
 
 use std::path::Path;
 
@@ -402,5 +403,38 @@ mod tests {
             "most active body first"
         );
         assert!((sk.seq.joint(19, 1, 0)[0] - 0.019).abs() < 1e-5);
+    }
+
+    #[test]
+    fn wide_bodies_are_noise() {
+        // Body 5 is wider than tall in every frame (furniture) and moves most: it is dropped, body 4 stays alone.
+        let mut s = String::from("15\n");
+        for f in 0..15 {
+            s += "2\n";
+            s += &body(4, 0.01 * f as f32, false);
+            s += &body(5, 0.5 * f as f32, true);
+        }
+        let sk = parse(s.as_bytes(), Path::new("t.skeleton")).unwrap();
+        assert_eq!(sk.tracked_bodies, 2);
+        assert_eq!(sk.seq.bodies(), 1);
+        assert!((sk.seq.joint(14, 0, 0)[0] - 0.14).abs() < 1e-5);
+    }
+
+    #[test]
+    fn non_overlapping_bodies_share_a_slot() {
+        // Body 1 in frames 0..15, body 2 (less active) in frames 15..30, body 3 in all frames and most active.
+        // (Were body 2 the more active, CTR-GCN's second-slot span would start at 0 and body 1 would be dropped.)
+        let mut s = String::from("30\n");
+        for f in 0..30 {
+            s += "2\n";
+            s += &body(3, 0.2 * f as f32, false);
+            let (id, step) = if f < 15 { (1, 0.02) } else { (2, 0.01) };
+            s += &body(id, step * f as f32, false);
+        }
+        let sk = parse(s.as_bytes(), Path::new("t.skeleton")).unwrap();
+        assert_eq!((sk.tracked_bodies, sk.seq.bodies()), (3, 2));
+        assert!((sk.seq.joint(29, 0, 0)[0] - 5.8).abs() < 1e-4);
+        assert!((sk.seq.joint(3, 1, 0)[0] - 0.06).abs() < 1e-5);
+        assert!((sk.seq.joint(29, 1, 0)[0] - 0.29).abs() < 1e-5);
     }
 }

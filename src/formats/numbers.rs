@@ -363,6 +363,44 @@ mod tests {
     }
 
     #[test]
+    fn random_decimals_match_std() {
+        // A small LCG: decimals of every length and position of the dot, some with exponents.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        for _ in 0..200_000 {
+            let len = 1 + next(12) as usize;
+            let mut s = String::new();
+            if next(2) == 0 {
+                s.push('-');
+            }
+            let dot = next(len as u64 + 1) as usize;
+            for i in 0..len {
+                if i == dot {
+                    s.push('.');
+                }
+                s.push(char::from(b'0' + next(10) as u8));
+            }
+            if next(8) == 0 {
+                s += &format!("e{}", next(20) as i32 - 10);
+            }
+            let ours = parse_f32(s.as_bytes()).map(f32::to_bits);
+            let std = s.parse::<f32>().ok().map(f32::to_bits);
+            assert_eq!(ours, std, "{s}");
+            let mut table = parse_table(s.as_bytes(), 1, std::path::Path::new("x")).ok();
+            assert_eq!(
+                table.as_mut().and_then(|t| t.pop()).map(f32::to_bits),
+                std,
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
     fn push_floats_reports_the_field() {
         let mut out = Vec::new();
         assert_eq!(push_floats(b" 1 2\t3\r", &mut out), Ok(3));
