@@ -4,7 +4,7 @@
 //! Object arrays are refused: they are pickles, and skelzero never unpickles anything. The header's shape is checked
 //! against the file size before anything is allocated, so a lying header cannot make us allocate gigabytes.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use super::ReadError;
@@ -52,9 +52,90 @@ struct Header {
     data_start: usize,
 }
 
-/// Reads an array of any float or integer dtype as f32.
+/// Reads an array of any float or integer dtype as f32. A float32 file is read straight into the result, so a
+/// large array needs its own size in memory, not twice that.
 pub fn read_f32(path: &Path) -> Result<NpyArray<f32>, ReadError> {
-    read_f32_from_bytes(&read_bytes(path)?, path)
+    let io = |e| ReadError::io(path, e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let file_len = usize::try_from(file.metadata().map_err(io)?.len()).unwrap_or(usize::MAX);
+    let prefix = read_header_bytes(&mut file, file_len, path)?;
+    let header = parse_header(&prefix, file_len, path)?;
+    let d = header.dtype;
+    if d.kind == Kind::Float && d.size == 4 {
+        // The size was checked against the file length, so this allocation is what the file holds.
+        let n = header.shape.iter().product();
+        let mut data = vec![0f32; n];
+        file.read_exact(bytemuck::cast_slice_mut(&mut data))
+            .map_err(io)?;
+        if d.big_endian != cfg!(target_endian = "big") {
+            for v in &mut data {
+                *v = f32::from_bits(v.to_bits().swap_bytes());
+            }
+        }
+        let data = if header.fortran && header.shape.len() > 1 {
+            fortran_to_c(data, &header.shape)
+        } else {
+            data
+        };
+        return Ok(NpyArray {
+            shape: header.shape,
+            data,
+        });
+    }
+    let mut raw = Vec::with_capacity(file_len - header.data_start);
+    file.read_to_end(&mut raw).map_err(io)?;
+    Ok(NpyArray {
+        data: f32_from_raw(&raw, &header),
+        shape: header.shape,
+    })
+}
+
+/// Reads the magic, version, length and header text of an `.npy` file (or the first bytes, when it is not one).
+fn read_header_bytes(
+    file: &mut std::fs::File,
+    file_len: usize,
+    path: &Path,
+) -> Result<Vec<u8>, ReadError> {
+    let io = |e| ReadError::io(path, e);
+    let mut prefix = vec![0u8; file_len.min(12)];
+    file.read_exact(&mut prefix).map_err(io)?;
+    if !prefix.starts_with(MAGIC) || prefix.len() < 12 {
+        return Ok(prefix);
+    }
+    let (header_len, start): (usize, usize) = match prefix[6] {
+        1 => (usize::from(u16::from_le_bytes([prefix[8], prefix[9]])), 10),
+        _ => (
+            u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize,
+            12,
+        ),
+    };
+    // A header longer than the file is reported by parse_header; read only what exists.
+    let end = start.saturating_add(header_len).min(file_len);
+    if end > prefix.len() {
+        let have = prefix.len();
+        prefix.resize(end, 0);
+        file.read_exact(&mut prefix[have..]).map_err(io)?;
+    } else {
+        prefix.truncate(end);
+    }
+    // Put the cursor at the first data byte, whatever was read.
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(end as u64))
+        .map_err(io)?;
+    Ok(prefix)
+}
+
+fn f32_from_raw(raw: &[u8], header: &Header) -> Vec<f32> {
+    let d = header.dtype;
+    convert(raw, header, |b| match d.kind {
+        Kind::Float => match d.size {
+            4 => f32::from_bits(u32_from(b, d.big_endian)),
+            _ => f64::from_bits(u64_from(b, d.big_endian)) as f32,
+        },
+        Kind::Int => int_from(b, d.big_endian) as f32,
+        Kind::Uint => uint_from(b, d.big_endian) as f32,
+        Kind::Bool => f32::from(b[0] != 0),
+    })
 }
 
 /// Reads an array of an integer (or bool, or integral float) dtype as i64.
@@ -64,17 +145,8 @@ pub fn read_i64(path: &Path) -> Result<NpyArray<i64>, ReadError> {
 
 /// [`read_f32`] on bytes already in memory (a member of a `.npz` zip); `name` is used in error messages.
 pub fn read_f32_from_bytes(bytes: &[u8], name: &Path) -> Result<NpyArray<f32>, ReadError> {
-    let header = parse_header(bytes, name)?;
-    let d = header.dtype;
-    let data = convert(bytes, &header, |b| match d.kind {
-        Kind::Float => match d.size {
-            4 => f32::from_bits(u32_from(b, d.big_endian)),
-            _ => f64::from_bits(u64_from(b, d.big_endian)) as f32,
-        },
-        Kind::Int => int_from(b, d.big_endian) as f32,
-        Kind::Uint => uint_from(b, d.big_endian) as f32,
-        Kind::Bool => f32::from(b[0] != 0),
-    });
+    let header = parse_header(bytes, bytes.len(), name)?;
+    let data = f32_from_raw(&bytes[header.data_start..], &header);
     Ok(NpyArray {
         shape: header.shape,
         data,
@@ -83,8 +155,9 @@ pub fn read_f32_from_bytes(bytes: &[u8], name: &Path) -> Result<NpyArray<f32>, R
 
 /// [`read_i64`] on bytes already in memory; `name` is used in error messages.
 pub fn read_i64_from_bytes(bytes: &[u8], name: &Path) -> Result<NpyArray<i64>, ReadError> {
-    let header = parse_header(bytes, name)?;
+    let header = parse_header(bytes, bytes.len(), name)?;
     let d = header.dtype;
+    let bytes = &bytes[header.data_start..];
     // Values that do not fit (huge u64, fractional floats) become None and fail below with their index.
     let data = convert(bytes, &header, |b| match d.kind {
         Kind::Float => {
@@ -219,10 +292,9 @@ fn uint_from(b: &[u8], big: bool) -> u64 {
     v
 }
 
-/// Converts every element with `f`, returning them in C order.
-fn convert<T>(bytes: &[u8], header: &Header, f: impl Fn(&[u8]) -> T) -> Vec<T> {
+/// Converts every element of the data bytes `raw` with `f`, returning them in C order.
+fn convert<T>(raw: &[u8], header: &Header, f: impl Fn(&[u8]) -> T) -> Vec<T> {
     let size = header.dtype.size;
-    let raw = &bytes[header.data_start..];
     let values: Vec<T> = raw.chunks_exact(size).map(f).collect();
     if header.fortran && header.shape.len() > 1 {
         fortran_to_c(values, &header.shape)
@@ -268,7 +340,8 @@ fn fortran_to_c<T>(values: Vec<T>, shape: &[usize]) -> Vec<T> {
 const PICKLE_MESSAGE: &str = "this is a Python pickle, not a plain array; skelzero never unpickles files \
      (re-save the data with numpy.save(..., allow_pickle=False) as a numeric array)";
 
-fn parse_header(bytes: &[u8], name: &Path) -> Result<Header, ReadError> {
+/// Parses the header at the start of `bytes` (the whole file, or at least its header) of a file of `file_len` bytes.
+fn parse_header(bytes: &[u8], file_len: usize, name: &Path) -> Result<Header, ReadError> {
     if !bytes.starts_with(MAGIC) {
         let message = match bytes.first() {
             None => "empty file, expected an .npy array".to_string(),
@@ -328,7 +401,7 @@ fn parse_header(bytes: &[u8], name: &Path) -> Result<Header, ReadError> {
         .ok_or_else(|| ReadError::field(name, "shape", "missing from the header"))?;
     let shape = parse_shape(shape_text).map_err(|m| ReadError::field(name, "shape", m))?;
 
-    let available = bytes.len() - end;
+    let available = file_len.saturating_sub(end);
     let needed = shape
         .iter()
         .try_fold(dtype.size, |a, &d| a.checked_mul(d))
@@ -504,6 +577,38 @@ mod tests {
             read_f32_from_bytes(&npy_bytes("<i4", true, "(2, 3)", &f, 1), Path::new("x")).unwrap();
         assert_eq!(a.shape, [2, 3]);
         assert_eq!(a.data, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn file_reads_match_byte_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        // Big-endian float32 in Fortran order, version 2.0, and a short header claiming a huge length.
+        let f: Vec<u8> = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let bytes = npy_bytes(">f4", true, "(2, 3)", &f, 2);
+        let p = dir.path().join("be.npy");
+        std::fs::write(&p, &bytes).unwrap();
+        let a = read_f32(&p).unwrap();
+        assert_eq!(a, read_f32_from_bytes(&bytes, &p).unwrap());
+        assert_eq!(a.data, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let mut lying = bytes.clone();
+        lying[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&p, &lying).unwrap();
+        assert!(
+            read_f32(&p)
+                .unwrap_err()
+                .to_string()
+                .ends_with("truncated .npy header")
+        );
+        std::fs::write(&p, &bytes[..5]).unwrap();
+        assert!(
+            read_f32(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("missing the \\x93NUMPY magic")
+        );
     }
 
     #[test]
