@@ -240,6 +240,7 @@ fn msr_action3d_sequences_subjects_and_empty_file() {
         .find(|s| s.meta.id == "a20_s10_e03")
         .unwrap();
     assert_eq!(s.seq.layout_id(), LayoutId::Msr20);
+    assert_eq!(s.seq.fps, 15.0);
     assert_eq!(
         (s.meta.label, s.meta.subject, s.meta.repetition),
         (19, Some(10), Some(3))

@@ -70,9 +70,14 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Sequence, ReadError> {
         .chunks_exact(4)
         .flat_map(|r| [r[0], r[1], r[2]])
         .collect();
-    Sequence::new(LayoutId::Msr20, frames, 1, data)
-        .map_err(|e| ReadError::file(path, e.to_string()))
+    let mut seq = Sequence::new(LayoutId::Msr20, frames, 1, data)
+        .map_err(|e| ReadError::file(path, e.to_string()))?;
+    seq.fps = FPS;
+    Ok(seq)
 }
+
+/// MSR Action3D was recorded at 15 frames per second.
+pub const FPS: f32 = 15.0;
 
 /// The 20 class names in label order, for datasets without a `text/classes.tsv`.
 pub const CLASS_NAMES: [&str; 20] = [
