@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::ReadError;
-use super::numbers::{is_blank, parse_table, read_bytes};
+use super::numbers::{parse_table, read_bytes};
 use crate::skeleton::{LayoutId, Sequence};
 
 const JOINTS: usize = 20;
@@ -45,15 +45,7 @@ pub fn read(path: &Path) -> Result<Sequence, ReadError> {
 
 /// Parses the bytes of one file.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Sequence, ReadError> {
-    if is_blank(bytes) {
-        return Err(ReadError::file(path, "empty file"));
-    }
-    if super::numbers::looks_binary(bytes) {
-        return Err(ReadError::file(
-            path,
-            "binary data, not an MSR Action3D text file",
-        ));
-    }
+    super::numbers::check_text(bytes, path, "an MSR Action3D text file")?;
     let table = parse_table(bytes, 4, path)?;
     let lines = table.len() / 4;
     if lines % JOINTS != 0 {

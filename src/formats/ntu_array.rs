@@ -33,13 +33,7 @@ pub fn sequences_from_batch(
             ),
         ));
     }
-    let layout = layout_for_joints(v).ok_or_else(|| {
-        ReadError::field(
-            path,
-            "shape",
-            format!("{v} joints per body; expected 25 (or 20)"),
-        )
-    })?;
+    let layout = layout_for_joints(v, path)?;
     let per_sample = c * t * v * m;
     let mut out = Vec::with_capacity(n);
     for s in 0..n {
@@ -86,13 +80,7 @@ pub fn sequence_from_joints(arr: NpyArray<f32>, path: &Path) -> Result<Sequence,
             ));
         }
     };
-    let layout = layout_for_joints(v).ok_or_else(|| {
-        ReadError::field(
-            path,
-            "shape",
-            format!("{v} joints per body; expected 25 (or 20)"),
-        )
-    })?;
+    let layout = layout_for_joints(v, path)?;
     if frames == 0 {
         return Err(ReadError::field(path, "shape", "the array has no frames"));
     }
@@ -101,11 +89,15 @@ pub fn sequence_from_joints(arr: NpyArray<f32>, path: &Path) -> Result<Sequence,
 }
 
 /// 25 joints: NTU/Kinect v2; 20: Kinect v1 SDK order.
-fn layout_for_joints(v: usize) -> Option<LayoutId> {
+fn layout_for_joints(v: usize, path: &Path) -> Result<LayoutId, ReadError> {
     match v {
-        25 => Some(LayoutId::Ntu25),
-        20 => Some(LayoutId::KinectV1),
-        _ => None,
+        25 => Ok(LayoutId::Ntu25),
+        20 => Ok(LayoutId::KinectV1),
+        _ => Err(ReadError::field(
+            path,
+            "shape",
+            format!("{v} joints per body; expected 25 (or 20)"),
+        )),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use super::ReadError;
-use super::numbers::{Lines, is_blank, parse_int, push_floats, tokens};
+use super::numbers::{Lines, parse_int, push_floats, tokens};
 use crate::skeleton::{LayoutId, Sequence};
 
 const JOINTS: usize = 25;
@@ -137,15 +137,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NtuSkeleton, ReadError> {
 /// Parses the bytes of a `.skeleton` file; `None` when no body is tracked in any frame (the samples of the
 /// missing-skeleton lists look like that).
 pub fn parse_allow_empty(bytes: &[u8], path: &Path) -> Result<Option<NtuSkeleton>, ReadError> {
-    if bytes.is_empty() || is_blank(bytes) {
-        return Err(ReadError::file(path, "empty file"));
-    }
-    if super::numbers::looks_binary(bytes) {
-        return Err(ReadError::file(
-            path,
-            "binary data, not an NTU .skeleton text file",
-        ));
-    }
+    super::numbers::check_text(bytes, path, "an NTU .skeleton text file")?;
     let mut lines = Lines::new(bytes);
     let declared: usize = count_line(&mut lines, path, "frame count")?;
     // Every frame takes at least two bytes ("0\n"), so a larger count is a lie; never allocate from it.

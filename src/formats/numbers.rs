@@ -307,6 +307,25 @@ pub fn read_bytes(path: &std::path::Path) -> Result<Vec<u8>, super::ReadError> {
     std::fs::read(path).map_err(|e| super::ReadError::io(path, e))
 }
 
+/// Rejects an empty (or whitespace-only) file and binary data before a text reader starts; `what` names the
+/// expected format in the message ("an NTU .skeleton text file").
+pub fn check_text(
+    bytes: &[u8],
+    path: &std::path::Path,
+    what: &str,
+) -> Result<(), super::ReadError> {
+    if is_blank(bytes) {
+        return Err(super::ReadError::file(path, "empty file"));
+    }
+    if looks_binary(bytes) {
+        return Err(super::ReadError::file(
+            path,
+            format!("binary data, not {what}"),
+        ));
+    }
+    Ok(())
+}
+
 /// True when the bytes look like text (no NUL and mostly printable), to tell binary garbage from a bad text file.
 pub fn looks_binary(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];

@@ -31,15 +31,7 @@ pub fn read_skeleton(path: &Path) -> Result<Sequence, ReadError> {
 
 /// Parses the bytes of a skeleton file.
 pub fn parse_skeleton(bytes: &[u8], path: &Path) -> Result<Sequence, ReadError> {
-    if is_blank(bytes) {
-        return Err(ReadError::file(path, "empty file"));
-    }
-    if super::numbers::looks_binary(bytes) {
-        return Err(ReadError::file(
-            path,
-            "binary data, not a PKU-MMD skeleton text file",
-        ));
-    }
+    super::numbers::check_text(bytes, path, "a PKU-MMD skeleton text file")?;
     let data = parse_table(bytes, VALUES_PER_FRAME, path)?;
     let frames = data.len() / VALUES_PER_FRAME;
     Sequence::new(LayoutId::Ntu25, frames, 2, data)

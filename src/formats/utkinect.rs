@@ -56,15 +56,7 @@ pub fn read_joints(path: &Path) -> Result<Joints, ReadError> {
 
 /// Parses the bytes of a joints file.
 pub fn parse_joints(bytes: &[u8], path: &Path) -> Result<Joints, ReadError> {
-    if is_blank(bytes) {
-        return Err(ReadError::file(path, "empty file"));
-    }
-    if super::numbers::looks_binary(bytes) {
-        return Err(ReadError::file(
-            path,
-            "binary data, not a UTKinect joints text file",
-        ));
-    }
+    super::numbers::check_text(bytes, path, "a UTKinect joints text file")?;
     let width = 1 + JOINTS * 3;
     let table = parse_table(bytes, width, path)?;
     let frames = table.len() / width;
