@@ -79,10 +79,12 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
     if let Some(k) = kind {
         by_kind.retain(|(fk, _)| file_kind_fits(*fk, k));
     }
-    let mut kinds: Vec<FileKind> = by_kind.iter().map(|(k, _)| *k).collect();
-    kinds.dedup();
-    kinds.sort();
-    kinds.dedup();
+    let kinds: Vec<FileKind> = by_kind
+        .iter()
+        .map(|(k, _)| *k)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let root = path.to_path_buf();
     // Raw NTU files and NTU-named joint arrays (as in the NTU sample folder) read as one NTU dataset.
     if kinds == [FileKind::NtuSkeleton, FileKind::Npy]
@@ -96,11 +98,7 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
             .map(|n| n.action)
             .max()
             .unwrap_or(0);
-        let kind = kind.unwrap_or(if max_action > 60 {
-            DatasetKind::Ntu120
-        } else {
-            DatasetKind::Ntu60
-        });
+        let kind = kind.unwrap_or(ntu_kind_from_action(max_action));
         let (raw, arrays): (Vec<_>, Vec<_>) = by_kind
             .into_iter()
             .partition(|(k, _)| *k == FileKind::NtuSkeleton);
@@ -151,6 +149,15 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
     }
 }
 
+/// NTU RGB+D 60 has actions 1..=60; 120 adds 61..=120.
+fn ntu_kind_from_action(max_action: u32) -> DatasetKind {
+    if max_action > 60 {
+        DatasetKind::Ntu120
+    } else {
+        DatasetKind::Ntu60
+    }
+}
+
 fn file_kind_fits(file: FileKind, kind: DatasetKind) -> bool {
     match kind {
         DatasetKind::Ntu60 | DatasetKind::Ntu120 => {
@@ -164,8 +171,11 @@ fn file_kind_fits(file: FileKind, kind: DatasetKind) -> bool {
 }
 
 fn load_file(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadError> {
+    // A file in `root/skeleton/` belongs to the dataset `root`, whose `label/` and `text/` it may need.
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = path.to_path_buf();
+    let files = [path.to_path_buf()];
     // A file named explicitly is read even when its name says "label", so a pickled label file gets its message.
     let is_npy = path
         .extension()
@@ -176,33 +186,27 @@ fn load_file(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadErro
         FileKind::of(path)
     };
     match file_kind {
-        Some(FileKind::NtuSkeleton) => load_ntu(root, &[path.to_path_buf()], kind, false),
-        Some(FileKind::Npy) => load_npy_files(root, &[path.to_path_buf()], kind),
+        Some(FileKind::NtuSkeleton) => load_ntu(root, &files, kind, false),
+        Some(FileKind::Npy) => load_npy_files(root, &files, kind),
         Some(FileKind::Pku) => {
-            // A recording in `root/skeleton/` has its labels in `root/label/`; else look beside it.
-            let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-            let label_dir =
-                existing_dir(&parent, &["label", "labels", "Label"]).unwrap_or(dir.clone());
             let name = path.file_name().unwrap_or_default();
-            if !label_dir.join(name).is_file() || label_dir.join(name) == path {
-                return Err(ReadError::file(
-                    path,
-                    format!(
-                        "no label file for this PKU-MMD recording (looked for {})",
-                        parent.join("label").join(name).display()
-                    ),
-                ));
-            }
-            load_pku(root, &[path.to_path_buf()], &label_dir, &parent)
+            let label_dir = existing_dir(&parent, &["label", "labels", "Label"])
+                .filter(|d| d.join(name).is_file())
+                .ok_or_else(|| {
+                    ReadError::file(
+                        path,
+                        format!(
+                            "no label file for this PKU-MMD recording (looked for {})",
+                            parent.join("label").join(name).display()
+                        ),
+                    )
+                })?;
+            load_pku(root, &files, &label_dir, &parent)
         }
-        Some(FileKind::Msr) => {
-            let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-            load_msr(root, &[path.to_path_buf()], &parent)
-        }
+        Some(FileKind::Msr) => load_msr(root, &files, &parent),
         Some(FileKind::UtkJoints) => {
-            let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
             let labels = find_utk_labels(&parent, &dir)?;
-            load_utk(root, &[path.to_path_buf()], &labels)
+            load_utk(root, &files, &labels)
         }
         None => Err(unknown_file(path)),
     }
@@ -376,11 +380,7 @@ fn load_ntu(
         ntu_skeleton::parse_allow_empty(&bytes, p)
     })?;
     let max_action = keep.iter().map(|(_, n)| n.action).max().unwrap_or(0);
-    let kind = kind.unwrap_or(if max_action > 60 {
-        DatasetKind::Ntu120
-    } else {
-        DatasetKind::Ntu60
-    });
+    let kind = kind.unwrap_or(ntu_kind_from_action(max_action));
     let classes = ntu_class_names(kind);
     let mut samples = Vec::new();
     for ((path, name), sk) in keep.into_iter().zip(read) {
@@ -688,11 +688,7 @@ fn load_npy_files(
         .zip(&names)
         .all(|(r, n)| matches!(r, NpyRead::Single(_)) && n.is_some());
     let kind = kind.unwrap_or(if all_singles_named {
-        if max_label > 60 {
-            DatasetKind::Ntu120
-        } else {
-            DatasetKind::Ntu60
-        }
+        ntu_kind_from_action(max_label as u32)
     } else {
         DatasetKind::Custom
     });
