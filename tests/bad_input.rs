@@ -193,11 +193,11 @@ fn pku_bad_lines() {
     write(
         &root.path().join("label"),
         "0001-M.txt",
-        "12,0,2,1\n99,1,3,1\n",
+        "12,0,2,1\n\n99,1,3,1\n",
     );
     let err = load_err(root.path());
     assert!(
-        err.contains("line 2: action id 99 is outside the 51 classes"),
+        err.contains("line 3: action id 99 is outside the 51 classes"),
         "{err}"
     );
     write(

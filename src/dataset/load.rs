@@ -436,14 +436,10 @@ fn load_pku(
         }
         let seq = pku_mmd::read_skeleton(p)?;
         let segments = pku_mmd::read_labels(&label_path, Some(seq.frames()))?;
-        if let Some((k, s)) = segments
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.action as usize > classes.len())
-        {
+        if let Some(s) = segments.iter().find(|s| s.action as usize > classes.len()) {
             return Err(ReadError::line(
                 &label_path,
-                k + 1,
+                s.line,
                 format!(
                     "action id {} is outside the {} classes",
                     s.action,

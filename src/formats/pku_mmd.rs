@@ -21,6 +21,8 @@ pub struct Segment {
     /// End frame, exclusive (`frames[start..end]`, as the common PKU-MMD preprocessing scripts slice it).
     pub end: usize,
     pub confidence: u32,
+    /// The 1-based line of the label file, for messages.
+    pub line: usize,
 }
 
 /// Reads a skeleton file as a two-body sequence.
@@ -114,6 +116,7 @@ pub fn parse_labels(
             start,
             end,
             confidence: confidence as u32,
+            line: n,
         });
     }
     Ok(out)
@@ -217,7 +220,7 @@ mod tests {
     #[test]
     fn labels_parse_and_check() {
         let p = Path::new("l.txt");
-        let segs = parse_labels(b"26,217,295,2\r\n18,381,412,0\n\n", p, Some(500)).unwrap();
+        let segs = parse_labels(b"26,217,295,2\r\n\n18,381,412,0\n\n", p, Some(500)).unwrap();
         assert_eq!(segs.len(), 2);
         assert_eq!(
             segs[0],
@@ -225,9 +228,11 @@ mod tests {
                 action: 26,
                 start: 217,
                 end: 295,
-                confidence: 2
+                confidence: 2,
+                line: 1
             }
         );
+        assert_eq!(segs[1].line, 3);
         let err = |b: &[u8]| parse_labels(b, p, Some(300)).unwrap_err().to_string();
         assert_eq!(
             err(b"1,2,3\n"),
