@@ -135,6 +135,13 @@ fn ntu_style_batch_with_labels() {
         (59, 6, 2)
     );
     assert_eq!(s1.seq.joint(5, 1, 0), [0.0, 0.0, 2.5]);
+    // SMIE-style names: `val_position.npy` with `val_label.txt` (0-based), beside the other pair.
+    npy::write_f32(&dir.path().join("val_position.npy"), &[n, c, t, v, m], &x).unwrap();
+    std::fs::write(dir.path().join("val_label.txt"), "1\n2\n3\n").unwrap();
+    let ds2 = load_dataset(&dir.path().join("val_position.npy"), None).unwrap();
+    assert_eq!(ds2.kind, DatasetKind::Custom);
+    let labels: Vec<usize> = ds2.samples.iter().map(|s| s.meta.label).collect();
+    assert_eq!(labels, [1, 2]);
     assert!(
         ds.classes[59].starts_with("walking apart"),
         "{}",

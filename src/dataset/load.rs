@@ -766,8 +766,8 @@ fn load_npy_files(
     })
 }
 
-/// The label file of a `(N, 3, T, 25, M)` data file: `train_data_joint.npy` -> `train_label.{npy,txt}`, or
-/// `x_data.npy` -> `x_label.*`, or a single `*label*` file beside it.
+/// The label file of a `(N, 3, T, 25, M)` data file: `train_data_joint.npy` -> `train_label.{npy,txt}`,
+/// `train_position.npy` -> `train_label.*`, `x.npy` -> `x_label.*`, or the only `*label*` file beside it.
 fn batch_label_path(data: &Path) -> Result<PathBuf, ReadError> {
     let dir = data.parent().unwrap_or(Path::new("."));
     let s = stem(data);
@@ -778,6 +778,9 @@ fn batch_label_path(data: &Path) -> Result<PathBuf, ReadError> {
     }
     stems.push(format!("{s}_label"));
     stems.push(format!("{s}_labels"));
+    if let Some((head, _)) = s.split_once('_') {
+        stems.push(format!("{head}_label"));
+    }
     for st in &stems {
         for ext in ["npy", "txt", "pkl"] {
             let p = dir.join(format!("{st}.{ext}"));
