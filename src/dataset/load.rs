@@ -503,7 +503,7 @@ fn pku_class_names(root: &Path) -> Result<Vec<String>, ReadError> {
             return read_class_names(&p);
         }
     }
-    Ok(PKU_CLASSES.iter().map(|s| s.to_string()).collect())
+    Ok(pku_mmd::CLASS_NAMES.iter().map(|s| s.to_string()).collect())
 }
 
 fn load_msr(root: PathBuf, files: &[PathBuf], dataset_root: &Path) -> Result<Dataset, ReadError> {
@@ -690,7 +690,7 @@ fn load_npy_files(
     });
     let classes = match kind {
         DatasetKind::Ntu60 | DatasetKind::Ntu120 => ntu_class_names(kind),
-        DatasetKind::Pku => PKU_CLASSES.iter().map(|s| s.to_string()).collect(),
+        DatasetKind::Pku => pku_mmd::CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         DatasetKind::Msr => msr_action3d::CLASS_NAMES
             .iter()
             .map(|s| s.to_string())
@@ -809,58 +809,3 @@ fn batch_label_path(data: &Path) -> Result<PathBuf, ReadError> {
         )),
     }
 }
-
-/// PKU-MMD's 51 actions in label order (used when a dataset root has no `classes.tsv`).
-pub const PKU_CLASSES: [&str; 51] = [
-    "bow",
-    "brushing hair",
-    "brushing teeth",
-    "check time (from watch)",
-    "cheer up",
-    "clapping",
-    "cross hands in front (say stop)",
-    "drink water",
-    "drop",
-    "eat meal/snack",
-    "falling",
-    "giving something to other person",
-    "hand waving",
-    "handshaking",
-    "hopping (one foot jumping)",
-    "hugging other person",
-    "jump up",
-    "kicking other person",
-    "kicking something",
-    "make a phone call/answer phone",
-    "pat on back of other person",
-    "pickup",
-    "playing with phone/tablet",
-    "point finger at the other person",
-    "pointing to something with finger",
-    "punching/slapping other person",
-    "pushing other person",
-    "put on a hat/cap",
-    "put something inside pocket",
-    "reading",
-    "rub two hands together",
-    "salute",
-    "sitting down",
-    "standing up",
-    "take off a hat/cap",
-    "take off glasses",
-    "take off jacket",
-    "take out something from pocket",
-    "taking a selfie",
-    "tear up paper",
-    "throw",
-    "touch back (backache)",
-    "touch chest (stomachache/heart pain)",
-    "touch head (headache)",
-    "touch neck (neckache)",
-    "typing on a keyboard",
-    "use a fan (with hand or paper)/feeling warm",
-    "wear jacket",
-    "wear on glasses",
-    "wipe face",
-    "writing",
-];
