@@ -1,5 +1,6 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
+mod inspect;
 mod layouts;
 
 use clap::{Parser, Subcommand};
@@ -19,12 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// List the joint layouts and body-part groups.
     Layouts(layouts::Args),
+    /// Summarise a skeleton file or dataset folder: format, classes, frames, bodies, skipped files.
+    Inspect(inspect::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
+        Some(Command::Inspect(args)) => inspect::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
