@@ -1,6 +1,7 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
 mod layouts;
+mod splits;
 
 use clap::{Parser, Subcommand};
 
@@ -19,12 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// List the joint layouts and body-part groups.
     Layouts(layouts::Args),
+    /// List every named zero-shot split and protocol with its seen and unseen classes.
+    Splits(splits::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
+        Some(Command::Splits(args)) => splits::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

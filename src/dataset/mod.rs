@@ -1,5 +1,8 @@
 //! Datasets: labelled samples read from a folder or file, zero-shot splits, and class texts.
 
+pub mod protocol;
 pub mod sample;
+pub mod splits;
+pub mod texts;
 
 pub use sample::{Dataset, DatasetKind, Sample, SampleMeta};
