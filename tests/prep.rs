@@ -443,3 +443,50 @@ fn msr_shaped_sequences_preprocess_through_the_ntu_mapping() {
     assert!((0..50).all(|t| !out.frame_empty(t)));
     assert!(seq.frame_empty(2));
 }
+
+/// `tests/fixtures/aimclr_frame50_parity.bin` holds two synthetic two-person sequences (60 frames of a turn, cut so
+/// the shoulder direction sweeps half a circle, and 30 frames of a wave) and the arrays AimCLR's
+/// `NTUMotionProcessor(data_type='relative', sampling='resize', y_rotation=True, t_length=50)` makes of them, computed
+/// in Python with numpy 2.4 and OpenCV 5.0 `cv2.resize(INTER_LINEAR)` after zero-padding to 300 frames as
+/// `ntu_gendata.py` does. Layout per case: `frames: u32, bodies: u32`, raw `[T][M][25][3]` f32, reference
+/// `[3][50][25][2]` f32, little-endian.
+#[test]
+fn default_preprocessing_matches_the_aimclr_reference_arrays() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/aimclr_frame50_parity.bin"
+    ))
+    .unwrap();
+    let f32s = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let mut off = 0;
+    let mut cases = 0;
+    while off < bytes.len() {
+        let word = |o: usize| {
+            u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
+        };
+        let (frames, bodies) = (word(off), word(off + 4));
+        off += 8;
+        let n_raw = frames * bodies * 25 * 3 * 4;
+        let raw = f32s(&bytes[off..off + n_raw]);
+        off += n_raw;
+        let n_ref = 3 * 50 * 25 * 2 * 4;
+        let reference = f32s(&bytes[off..off + n_ref]);
+        off += n_ref;
+        let seq = Sequence::new(LayoutId::Ntu25, frames, bodies, raw).unwrap();
+        let ours = preprocess::tensor_from_sequence(&seq, &PreprocessConfig::default()).unwrap();
+        let max_diff = ours
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(max_diff < 1e-5, "case {cases}: max difference {max_diff}");
+        // The reference is not trivially zero.
+        assert!(reference.iter().any(|v| v.abs() > 0.5));
+        cases += 1;
+    }
+    assert_eq!(cases, 2);
+}
