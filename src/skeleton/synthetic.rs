@@ -221,7 +221,8 @@ const L_R_SHIN: usize = 18;
 const L_R_FOOT: usize = 19;
 
 /// One frame's joint angles: `local[j]` turns the bone from `PARENT[j]` to `j` and everything below it, relative
-/// to the parent bone; `root` moves the pelvis (body frame) and `yaw` turns the whole body (degrees).
+/// to the parent bone; `root` moves the pelvis (body frame; its height is the lift of the lowest foot off the floor)
+/// and `yaw` turns the whole body (degrees).
 struct Pose {
     local: [Mat3; 25],
     root: Vec3,
@@ -271,19 +272,20 @@ fn smoothstep(t: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
-/// Pelvis drop when both thighs flex by `thigh` degrees and the shins fold back to keep the feet under the body.
+/// Both thighs flex by `thigh` degrees; the shins lean forward by half that and the feet stay flat. The pelvis
+/// moves back to keep the feet under it (ground contact in [`Body::joints`] takes care of the height).
 fn crouch(pose: &mut Pose, thigh: f32) {
     for (t, s, f) in [
         (L_L_THIGH, L_L_SHIN, L_L_FOOT),
         (L_R_THIGH, L_R_SHIN, L_R_FOOT),
     ] {
         pose.turn(t, rot_x(thigh));
-        pose.turn(s, rot_x(-2.0 * thigh));
-        pose.turn(f, rot_x(thigh));
+        pose.turn(s, rot_x(-1.5 * thigh));
+        pose.turn(f, rot_x(0.5 * thigh));
     }
-    pose.root[1] -= (0.42 + 0.40) * (1.0 - thigh.to_radians().cos());
+    pose.root[2] += 0.42 * thigh.to_radians().sin() - 0.40 * (0.5 * thigh).to_radians().sin();
     // Lean forward to keep balance.
-    pose.turn(L_SPINE, rot_x(-0.4 * thigh));
+    pose.turn(L_SPINE, rot_x(-0.5 * thigh));
 }
 
 fn wave(pose: &mut Pose, t: f32, st: &Style, side: f32) {
@@ -363,8 +365,13 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
         }
         Action::Bow => {
             let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
-            p.turn(L_SPINE, rot_x(-60.0 * st.amp * k));
+            let bend = 60.0 * st.amp * k;
+            p.turn(L_SPINE, rot_x(-bend));
             p.turn(L_HEAD, rot_x(-15.0 * k));
+            // The arms keep hanging down while the torso bends.
+            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+                p.turn(j, rot_x(0.9 * bend));
+            }
         }
         Action::Jump => {
             let u = (t * (2.0 * st.reps).round().max(1.0)).fract();
@@ -451,13 +458,21 @@ impl Body {
     fn joints(&self, pose: &Pose) -> [Vec3; 25] {
         let mut global = [IDENTITY; 25];
         let mut local_pos = [[0.0f32; 3]; 25];
-        local_pos[0] = [pose.root[0], self.hip_height + pose.root[1], pose.root[2]];
+        local_pos[0] = [pose.root[0], self.hip_height, pose.root[2]];
         global[0] = IDENTITY;
         for &j in &ORDER[1..] {
             let p = PARENT[j];
             global[j] = mul(&global[p], &pose.local[j]);
             let d = apply(&global[j], self.offsets[j]);
             local_pos[j] = std::array::from_fn(|k| local_pos[p][k] + d[k]);
+        }
+        // Ground contact: the lowest foot joint rests on the floor, lifted by the pose's root height.
+        let lowest = [14, 15, 18, 19]
+            .iter()
+            .map(|&j| local_pos[j][1])
+            .fold(f32::INFINITY, f32::min);
+        for p in &mut local_pos {
+            p[1] += pose.root[1] - lowest;
         }
         // Turn about the pelvis: the body's yaw plus its facing; then place it (yaw turns +x toward -z).
         let turn = rot_y(pose.yaw + self.facing);
@@ -674,9 +689,18 @@ mod tests {
             .iter()
             .fold((f32::MAX, f32::MIN), |(l, h), &y| (l.min(y), h.max(y)));
         assert!(hi - lo > 0.3, "{lo} {hi}");
-        // Feet stay on the floor when standing.
-        let s = generate_sequence(Action::ClapHands, 3, 0, &cfg);
-        assert!(s.joint(0, 0, left_foot)[1].abs() < 0.05);
+        // Both feet stay flat on the floor through the squat, and the pelvis stays above them (balanced).
+        for f in 0..s.frames() {
+            for foot in [left_foot, right_foot] {
+                assert!(s.joint(f, 0, foot)[1].abs() < 0.03, "frame {f}");
+            }
+            let (pelvis, feet) = (s.joint(f, 0, 0), s.joint(f, 0, left_foot));
+            let horizontal = ((pelvis[0] - feet[0]).powi(2) + (pelvis[2] - feet[2]).powi(2)).sqrt();
+            assert!(horizontal < 0.3, "frame {f}: {horizontal}");
+        }
+        // The jump leaves the floor.
+        let s = generate_sequence(Action::Jump, 1, 0, &cfg);
+        assert!((0..s.frames()).any(|f| s.joint(f, 0, left_foot)[1] > 0.1));
     }
 
     #[test]
