@@ -2,6 +2,7 @@
 
 mod inspect;
 mod layouts;
+mod splits;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,8 @@ pub enum Command {
     Layouts(layouts::Args),
     /// Summarise a skeleton file or dataset folder: format, classes, frames, bodies, skipped files.
     Inspect(inspect::Args),
+    /// List every named zero-shot split and protocol with its seen and unseen classes.
+    Splits(splits::Args),
 }
 
 /// Runs one parsed command line.
@@ -29,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
         Some(Command::Inspect(args)) => inspect::run(&args),
+        Some(Command::Splits(args)) => splits::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

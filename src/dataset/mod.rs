@@ -2,7 +2,10 @@
 
 pub mod inspect;
 pub mod load;
+pub mod protocol;
 pub mod sample;
+pub mod splits;
+pub mod texts;
 
 pub use load::load_dataset;
 pub use sample::{Dataset, DatasetKind, Sample, SampleMeta};
