@@ -206,7 +206,11 @@ fn train_writes_run_folder_resumes_and_stops() {
         (1..=8).collect::<Vec<_>>()
     );
     assert!(metrics[7].train_loss < metrics[0].train_loss, "{metrics:?}");
-    assert!(metrics.iter().all(|m| m.val_acc.is_some() && m.val_loss.unwrap().is_finite()));
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m.val_acc.is_some() && m.val_loss.unwrap().is_finite())
+    );
 
     // A raised stop flag ends before any new epoch and leaves the checkpoint alone.
     let more = TrainOptions {

@@ -1,7 +1,9 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
+mod extract;
 mod inspect;
 mod layouts;
+mod pretrain;
 mod splits;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,10 @@ pub enum Command {
     Layouts(layouts::Args),
     /// Summarise a skeleton file or dataset folder: format, classes, frames, bodies, skipped files.
     Inspect(inspect::Args),
+    /// Train a skeleton encoder (ST-GCN or Shift-GCN) on the seen classes of a split.
+    Pretrain(pretrain::Args),
+    /// Write a pretrained encoder's pooled features (N x 256) and labels for every sample of a dataset.
+    Extract(extract::Args),
     /// List every named zero-shot split and protocol with its seen and unseen classes.
     Splits(splits::Args),
 }
@@ -33,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Layouts(args)) => layouts::run(&args),
         Some(Command::Inspect(args)) => inspect::run(&args),
         Some(Command::Splits(args)) => splits::run(&args),
+        Some(Command::Pretrain(args)) => pretrain::run(&args),
+        Some(Command::Extract(args)) => extract::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -1,0 +1,85 @@
+//! `skelzero extract`: pooled features of a pretrained encoder for every sample of a dataset.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use candle_nn::VarMap;
+
+use crate::dataset::DatasetKind;
+use crate::nn::checkpoint::load_varmap;
+use crate::nn::encoder::Encoder;
+use crate::nn::run::RunDir;
+use crate::nn::train::extract_features;
+use crate::skeleton::preprocess::PreprocessConfig;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run folder written by `skelzero pretrain`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset root, folder or file (not needed for `synthetic`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Dataset family (default: the run's).
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetKind>,
+    /// Output features (N x C float32 .npy); labels go beside it as `<stem>_labels.npy` (int64, 0-based dataset
+    /// classes) and sample ids as `<stem>_ids.txt`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    crate::util::tune_malloc();
+    let run_dir = RunDir::new(&args.run);
+    let cfg = run_dir.load_config()?;
+    let kind = match args.dataset {
+        Some(k) => k,
+        None => serde_json::from_value(serde_json::Value::String(cfg.data.dataset.clone()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: unknown dataset `{}`; pass --dataset",
+                    run_dir.config_path().display(),
+                    cfg.data.dataset
+                )
+            })?,
+    };
+    let ds = super::pretrain::load_data(kind, args.data.as_deref())?;
+    let vm = VarMap::new();
+    let enc = Encoder::new(&cfg.encoder, cfg.classes.len(), &vm, &Device::Cpu)?;
+    load_varmap(&vm, &run_dir.checkpoint_path())?;
+    let pre = PreprocessConfig {
+        frames: cfg.data.frames,
+        ..PreprocessConfig::default()
+    };
+    let all: Vec<usize> = (0..ds.samples.len()).collect();
+    let set = super::pretrain::tensor_set(&ds, &all, &pre, |l| Some(l as u32))?;
+    let feats = extract_features(&enc, &set, args.batch_size)?;
+    let dim = cfg.encoder.feature_dim();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("features.npy"));
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "features".into());
+    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
+    crate::formats::npy::write_f32(&out, &[set.len(), dim], &feats)?;
+    let labels: Vec<i64> = set.labels.iter().map(|&l| l as i64).collect();
+    crate::formats::npy::write_i64(
+        &dir.join(format!("{stem}_labels.npy")),
+        &[labels.len()],
+        &labels,
+    )?;
+    let ids: String = ds
+        .samples
+        .iter()
+        .map(|s| format!("{}\n", s.meta.id))
+        .collect();
+    crate::util::write_bytes_atomic(&dir.join(format!("{stem}_ids.txt")), ids.as_bytes())?;
+    eprintln!("{} features of size {dim} -> {}", set.len(), out.display());
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! `skelzero pretrain`: supervised training of a skeleton encoder on the seen classes of a split.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use candle_core::Device;
+use candle_nn::VarMap;
+
+use crate::dataset::protocol::ProtocolInputs;
+use crate::dataset::protocol::SplitArgs;
+use crate::dataset::{Dataset, DatasetKind};
+use crate::nn::checkpoint::load_varmap;
+use crate::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
+use crate::nn::run::{DataInfo, RunConfig, RunDir, RunSplit};
+use crate::nn::train::{Splits, TensorSet, TrainOptions, TrainOutcome, holdout_split, train};
+use crate::skeleton::preprocess::{PreprocessConfig, batch_from_sequences};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EncoderArg {
+    Stgcn,
+    Shiftgcn,
+}
+
+impl From<EncoderArg> for EncoderKind {
+    fn from(e: EncoderArg) -> Self {
+        match e {
+            EncoderArg::Stgcn => Self::Stgcn,
+            EncoderArg::Shiftgcn => Self::Shiftgcn,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Dataset family.
+    #[arg(long, value_enum)]
+    pub dataset: DatasetKind,
+    /// Dataset root, folder or file (not needed for `synthetic`, which is generated).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub split: SplitArgs,
+    /// Network.
+    #[arg(long, value_enum, default_value = "stgcn")]
+    pub encoder: EncoderArg,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub lr: Option<f64>,
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Fraction of the seen training samples held out for validation.
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Turn off the random scaling / rotation augmentation.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Run folder (created; an existing one with the same config is resumed).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Loads `kind` from `data` (or generates the synthetic set).
+pub(crate) fn load_data(kind: DatasetKind, data: Option<&Path>) -> anyhow::Result<Dataset> {
+    match (kind, data) {
+        (DatasetKind::Synthetic, None) => Ok(crate::skeleton::synthetic::generate_dataset(
+            &crate::skeleton::synthetic::SynthConfig::default(),
+        )),
+        (_, Some(path)) => Ok(crate::dataset::load::load_dataset(path, Some(kind))?),
+        (_, None) => anyhow::bail!("--data is required for {kind:?}"),
+    }
+}
+
+/// Preprocesses the samples `idx` of `ds` into (3, frames, 25, 2) tensors with labels mapped through `label_of`.
+pub(crate) fn tensor_set(
+    ds: &Dataset,
+    idx: &[usize],
+    pre: &PreprocessConfig,
+    label_of: impl Fn(usize) -> Option<u32>,
+) -> anyhow::Result<TensorSet> {
+    let mut seqs = Vec::with_capacity(idx.len());
+    let mut labels = Vec::with_capacity(idx.len());
+    for &i in idx {
+        let s = ds
+            .samples
+            .get(i)
+            .with_context(|| format!("sample index {i} out of range"))?;
+        let l = label_of(s.meta.label).with_context(|| {
+            format!("sample {} has unexpected class {}", s.meta.id, s.meta.label)
+        })?;
+        seqs.push(&s.seq);
+        labels.push(l);
+    }
+    let x = batch_from_sequences(seqs, pre).map_err(|e| match &e {
+        crate::skeleton::preprocess::PreprocessError::Sample { index, .. } => {
+            let id = idx
+                .get(*index)
+                .and_then(|&i| ds.samples.get(i))
+                .map(|s| s.meta.id.clone())
+                .unwrap_or_default();
+            anyhow::anyhow!("preprocessing sample {id}: {e}")
+        }
+        _ => anyhow::anyhow!("preprocessing: {e}"),
+    })?;
+    Ok(TensorSet::new(x, labels, [3, pre.frames, 25, 2])?)
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    crate::util::tune_malloc();
+    let ds = load_data(args.dataset, args.data.as_deref())?;
+    let part = args.split.partition(&ds, &ProtocolInputs::default())?;
+    let seen = part.seen.clone();
+    let head_of = |label: usize| seen.iter().position(|&c| c == label).map(|p| p as u32);
+    // Only seen-class training samples ever reach the encoder.
+    let train_idx: Vec<usize> = part
+        .train
+        .iter()
+        .copied()
+        .filter(|&i| {
+            ds.samples
+                .get(i)
+                .is_some_and(|s| seen.contains(&s.meta.label))
+        })
+        .collect();
+    anyhow::ensure!(
+        !train_idx.is_empty(),
+        "split `{}` has no training samples in {}",
+        part.name,
+        ds.root.display()
+    );
+
+    let defaults = TrainOptions::default();
+    let opts = TrainOptions {
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        lr: args.lr.unwrap_or(defaults.lr),
+        weight_decay: args.weight_decay.unwrap_or(defaults.weight_decay),
+        val_fraction: args.val_fraction.unwrap_or(defaults.val_fraction),
+        seed: args.seed.unwrap_or(defaults.seed),
+        augment: !args.no_augment,
+    };
+    let pre = PreprocessConfig::default();
+    let cfg = RunConfig {
+        data: DataInfo {
+            dataset: format!("{:?}", args.dataset).to_lowercase(),
+            split: part.name.clone(),
+            frames: pre.frames,
+            joints: 25,
+            bodies: 2,
+        },
+        train: opts.clone(),
+        classes: seen.clone(),
+        encoder: EncoderConfig::default_for(args.encoder.into()),
+    };
+    let run_dir = RunDir::new(&args.out);
+    let resuming = run_dir.config_path().exists();
+    if resuming {
+        // Only the epoch count may change on resume (to train longer).
+        let stored = run_dir.load_config()?;
+        let mut same = cfg.clone();
+        same.train.epochs = stored.train.epochs;
+        run_dir.check_config(&same)?;
+    }
+
+    let labels: Vec<u32> = train_idx
+        .iter()
+        .filter_map(|&i| ds.samples.get(i))
+        .filter_map(|s| head_of(s.meta.label))
+        .collect();
+    let (tr_pos, va_pos) = holdout_split(&labels, opts.val_fraction, opts.seed);
+    let tr: Vec<usize> = tr_pos.iter().map(|&p| train_idx[p]).collect();
+    let va: Vec<usize> = va_pos.iter().map(|&p| train_idx[p]).collect();
+    let ids = |v: &[usize]| {
+        v.iter()
+            .filter_map(|&i| ds.samples.get(i))
+            .map(|s| s.meta.id.clone())
+            .collect::<Vec<_>>()
+    };
+    let split = RunSplit {
+        name: part.name.clone(),
+        seen: seen.clone(),
+        unseen: part.unseen.clone(),
+        train_ids: ids(&tr),
+        val_ids: ids(&va),
+    };
+    if resuming {
+        let have = run_dir.load_split()?;
+        anyhow::ensure!(
+            have == split,
+            "{} holds a different sample split than this dataset gives; use a new --out",
+            run_dir.split_path().display()
+        );
+        run_dir.save_config(&cfg)?;
+    } else {
+        run_dir.save_config(&cfg)?;
+        run_dir.save_split(&split)?;
+    }
+
+    eprintln!(
+        "{:?} split `{}`: {} seen classes, {} training / {} validation samples; encoder {}",
+        args.dataset,
+        part.name,
+        seen.len(),
+        tr.len(),
+        va.len(),
+        cfg.encoder.kind()
+    );
+    let train_set = tensor_set(&ds, &tr, &pre, head_of)?;
+    let val_set = tensor_set(&ds, &va, &pre, head_of)?;
+
+    let vm = VarMap::new();
+    let enc = Encoder::new(&cfg.encoder, seen.len(), &vm, &Device::Cpu)?;
+    let progress = run_dir.load_progress()?;
+    if progress.epochs_done > 0 {
+        load_varmap(&vm, &run_dir.checkpoint_path())?;
+        eprintln!(
+            "resuming after epoch {} (AdamW moments restart: candle cannot save them)",
+            progress.epochs_done
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this batch (Ctrl-C again to quit at once)");
+        })
+        .context("installing the Ctrl-C handler")?;
+    }
+    let t0 = std::time::Instant::now();
+    let outcome = train(
+        &enc,
+        &vm,
+        Splits {
+            train: &train_set,
+            val: &val_set,
+        },
+        &opts,
+        &run_dir,
+        &stop,
+        true,
+    )?;
+    let metrics = run_dir.load_metrics()?;
+    let last = metrics.last();
+    match outcome {
+        TrainOutcome::Finished { epochs_done } => eprintln!(
+            "done: {epochs_done} epochs in {:.0} s; last val acc {}; run folder {}",
+            t0.elapsed().as_secs_f64(),
+            last.and_then(|m| m.val_acc)
+                .map(|a| format!("{:.1}%", 100.0 * a))
+                .unwrap_or_else(|| "-".into()),
+            args.out.display()
+        ),
+        TrainOutcome::Stopped { epochs_done } => eprintln!(
+            "stopped; {} keeps the checkpoint of epoch {epochs_done}; run the same command to resume",
+            args.out.display()
+        ),
+    }
+    Ok(())
+}
