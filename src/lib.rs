@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod eval;
 pub mod formats;
 pub mod skeleton;
 pub mod util;
+pub mod zsl;
