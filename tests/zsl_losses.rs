@@ -1,4 +1,5 @@
 //! Every method's loss and scores against the independent numpy oracle (`tests/fixtures/zsl_oracle.py`).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::collections::HashMap;
 

@@ -1,6 +1,9 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
+mod bench;
+mod eval;
 mod layouts;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -19,12 +22,21 @@ pub struct Cli {
 pub enum Command {
     /// List the joint layouts and body-part groups.
     Layouts(layouts::Args),
+    /// Train a zero-shot method on extracted features and save a run folder.
+    Train(train::Args),
+    /// Evaluate a saved run (ZSL, optionally GZSL).
+    Eval(eval::Args),
+    /// Benchmark methods over splits: paper-style table and JSON.
+    Bench(bench::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -13,7 +13,7 @@ pub fn gamma_grid(scores: &ScoreMatrix, steps: usize) -> Vec<f64> {
             (lo.min(v), hi.max(v))
         });
     let mut grid = vec![0.0];
-    if !(hi > lo) || steps < 2 {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) || steps < 2 {
         return grid;
     }
     let span = f64::from(hi - lo);

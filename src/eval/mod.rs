@@ -1,5 +1,6 @@
 //! Evaluation: ZSL/GZSL metrics, calibrated stacking, seen-class model selection and the benchmark.
 
+pub mod bench;
 pub mod calibration;
 pub mod metrics;
 pub mod select;

@@ -10,6 +10,7 @@
 //! pre-pooling feature map) read the optional fields and fail with [`ZslError::Missing`] when they are absent.
 
 pub mod devise;
+pub mod features;
 pub mod infocpl;
 pub mod loss;
 pub mod relation;

@@ -34,6 +34,9 @@ pub struct RunConfig {
     pub gamma: f64,
     /// Epoch chosen on the seen-class validation split.
     pub epoch: usize,
+    /// The feature file the run was trained on (`skelzero eval` defaults to it).
+    #[serde(default)]
+    pub features: Option<PathBuf>,
     /// Evaluation written at training time, if any (JSON-compatible table).
     #[serde(default)]
     pub evaluation: Option<crate::eval::select::Evaluation>,

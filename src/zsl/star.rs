@@ -113,7 +113,7 @@ impl Star {
         let scheme = PartScheme::from_count(cfg.parts).ok_or_else(|| {
             ZslError::Invalid(format!("STAR: {} body parts (2, 4 or 6)", cfg.parts))
         })?;
-        if cfg.heads == 0 || cfg.dim % cfg.heads != 0 {
+        if cfg.heads == 0 || !cfg.dim.is_multiple_of(cfg.heads) {
             return Err(ZslError::Invalid(format!(
                 "STAR: attention width {} is not divisible by {} heads",
                 cfg.dim, cfg.heads
