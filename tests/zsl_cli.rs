@@ -18,8 +18,8 @@ fn write_inputs(dir: &std::path::Path) {
         train_labels: s.train_labels,
         test: s.test,
         test_labels: s.test_labels,
-        seen: (0..7).collect(),
-        unseen: (7..10).collect(),
+        seen: (0..zsl_synth::SEEN).collect(),
+        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
     };
     std::fs::create_dir_all(dir.join("features")).unwrap();
     f.save(&dir.join("features/split1.safetensors")).unwrap();
@@ -33,7 +33,7 @@ fn train_then_eval_then_bench() {
     write_inputs(d);
     let out = bin()
         .args([
-            "train", "--method", "devise", "--split", "split1", "--epochs", "30", "--lr", "5e-3",
+            "train", "--method", "devise", "--split", "split1", "--epochs", "30", "--lr", "2e-2",
         ])
         .arg("--features")
         .arg(d.join("features/split1.safetensors"))

@@ -22,11 +22,6 @@ fn small_config(kind: MethodKind) -> MethodConfig {
             c.warmup_epochs = 2;
             MethodConfig::InfoCpl(c)
         }
-        MethodConfig::RelationNet(mut c) => {
-            c.text_hidden = 64;
-            c.relation_hidden = 32;
-            MethodConfig::RelationNet(c)
-        }
         MethodConfig::Star(mut c) => {
             c.parts = 2;
             c.prompts = 8;
@@ -40,8 +35,8 @@ fn small_config(kind: MethodKind) -> MethodConfig {
 }
 
 fn fit(kind: MethodKind, s: &Synth) -> skelzero::eval::select::Fitted {
-    let seen: Vec<usize> = (0..7).collect();
-    let unseen: Vec<usize> = (7..10).collect();
+    let seen: Vec<usize> = (0..zsl_synth::SEEN).collect();
+    let unseen: Vec<usize> = (zsl_synth::SEEN..zsl_synth::C).collect();
     let p = Protocol {
         classes: &s.classes,
         seen: &seen,
@@ -54,10 +49,11 @@ fn fit(kind: MethodKind, s: &Synth) -> skelzero::eval::select::Fitted {
     let tc = TrainConfig {
         epochs: 30,
         batch_size: 32,
-        lr: 5e-3,
+        lr: 2e-2,
         ..Default::default()
     };
-    let sel = SelectionConfig::for_split(7, 3);
+    let mut sel = SelectionConfig::for_split(zsl_synth::SEEN, zsl_synth::C - zsl_synth::SEEN);
+    sel.lrs = vec![2e-3, 2e-2];
     fit_and_evaluate(&small_config(kind), &tc, &sel, &p).unwrap()
 }
 
@@ -78,8 +74,8 @@ fn every_method_transfers_to_unseen_classes() {
             e.val_zsl_top1,
             e.oracle_zsl_top1
         );
-        // Chance is 1/3.
-        assert!(e.zsl_top1 > 0.5, "{kind}: ZSL top-1 {}", e.zsl_top1);
+        // Chance is 1/5; require twice that.
+        assert!(e.zsl_top1 > 0.4, "{kind}: ZSL top-1 {}", e.zsl_top1);
         assert!(e.oracle_zsl_top1 >= e.zsl_top1);
     }
 }
@@ -99,8 +95,8 @@ fn saved_run_reloads_to_identical_scores_and_rejects_bad_weights() {
         split: SplitInfo {
             name: "synthetic".into(),
             class_names: (0..C).map(|c| format!("class {c}")).collect(),
-            seen: (0..7).collect(),
-            unseen: (7..10).collect(),
+            seen: (0..zsl_synth::SEEN).collect(),
+            unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
         },
         gamma: f.evaluation.gzsl.gamma,
         epoch: f.evaluation.epoch,

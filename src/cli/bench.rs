@@ -37,6 +37,9 @@ pub struct Args {
     pub json: Option<PathBuf>,
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Learning rate (default: chosen per method and split on the seen-class validation split).
+    #[arg(long)]
+    pub lr: Option<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -93,6 +96,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         t.seed = args.seed;
         t
     };
+    let lrs: Vec<f64> = match args.lr {
+        Some(lr) => vec![lr],
+        None => super::train::DEFAULT_LRS.to_vec(),
+    };
     for split in args
         .splits
         .split(',')
@@ -100,7 +107,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .filter(|s| !s.is_empty())
     {
         let inputs = split_inputs(args, split)?;
-        run_split(&mut report, &inputs, &methods, &train, args.seed);
+        run_split(&mut report, &inputs, &methods, &train, &lrs, args.seed);
     }
     summarize(&mut report);
     report.wall_seconds = start.elapsed().as_secs_f64();

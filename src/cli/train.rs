@@ -31,18 +31,22 @@ pub struct Args {
     /// Class names, one per line (default: "class N").
     #[arg(long)]
     pub class_names: Option<PathBuf>,
+    /// Learning rate (default: chosen on the seen-class validation split among 1e-3 and 1e-2).
+    #[arg(long)]
+    pub lr: Option<f64>,
     /// Method hyper-parameters as TOML (a `[method]`-style table with `method = "NAME"`), overriding the defaults.
     #[arg(long)]
     pub method_config: Option<PathBuf>,
     #[arg(long)]
     pub epochs: Option<usize>,
     #[arg(long)]
-    pub lr: Option<f64>,
-    #[arg(long)]
     pub batch_size: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
+
+/// Learning rates tried on the seen-class validation split when none is given.
+pub const DEFAULT_LRS: [f64; 2] = [1e-3, 1e-2];
 
 /// Default training schedule for a method on frozen features.
 pub fn default_train_config(_kind: MethodKind) -> TrainConfig {
@@ -126,6 +130,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let mut sel = SelectionConfig::for_split(features.seen.len(), features.unseen.len());
     sel.seed = args.seed;
+    if args.lr.is_none() {
+        sel.lrs = DEFAULT_LRS.to_vec();
+    }
     let protocol = Protocol {
         classes: &classes,
         seen: &features.seen,

@@ -30,6 +30,8 @@ pub struct MethodResult {
     pub gamma: f64,
     /// Epoch chosen on the seen-class validation split.
     pub epoch: usize,
+    /// Learning rate chosen on the seen-class validation split.
+    pub lr: f64,
     /// Test-selected numbers ("oracle"), for comparison with papers that select on the test set only.
     pub oracle_zsl_top1: f64,
     pub oracle_gzsl_h: f64,
@@ -93,6 +95,7 @@ pub fn run_split(
     split: &BenchSplit,
     methods: &[MethodConfig],
     train: &dyn Fn(MethodKind) -> TrainConfig,
+    lrs: &[f64],
     seed: u64,
 ) {
     let f = &split.features;
@@ -110,6 +113,7 @@ pub fn run_split(
     };
     let mut sel = SelectionConfig::for_split(f.seen.len(), f.unseen.len());
     sel.seed = seed;
+    sel.lrs = lrs.to_vec();
     for m in methods {
         let kind = m.kind();
         let tc = train(kind);
@@ -124,6 +128,7 @@ pub fn run_split(
                     gzsl_h: e.gzsl.h,
                     gamma: e.gzsl.gamma,
                     epoch: e.epoch,
+                    lr: e.lr,
                     oracle_zsl_top1: e.oracle_zsl_top1,
                     oracle_gzsl_h: e.oracle_gzsl.h,
                     seconds: e.train_seconds,

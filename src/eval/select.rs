@@ -97,6 +97,9 @@ pub struct Protocol<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SelectionConfig {
     pub pseudo_unseen: usize,
+    /// Learning rates tried on the validation split (empty: the training config's).
+    #[serde(default)]
+    pub lrs: Vec<f64>,
     pub holdout: f64,
     pub gamma_steps: usize,
     pub seed: u64,
@@ -107,6 +110,7 @@ impl SelectionConfig {
     pub fn for_split(seen: usize, unseen: usize) -> Self {
         Self {
             pseudo_unseen: unseen.clamp(2, seen.saturating_sub(1).max(2)),
+            lrs: Vec::new(),
             holdout: 0.2,
             gamma_steps: 101,
             seed: 0,
@@ -121,6 +125,8 @@ pub struct Evaluation {
     pub gzsl: Gzsl,
     /// Epoch (0-based) chosen on validation.
     pub epoch: usize,
+    /// Learning rate chosen on validation.
+    pub lr: f64,
     pub val_zsl_top1: f64,
     pub val_gzsl_h: f64,
     /// Test-selected numbers for comparison with papers that select on the test set. Never used for selection.
@@ -209,30 +215,50 @@ pub fn fit_and_evaluate(
         .map(|j| j < split.pseudo_seen.len())
         .collect();
 
-    let (method, varmap) = method_cfg.build_trainable(dims, &device)?;
-    let set = TrainSet {
-        features: &vtrain,
-        labels: &vtrain_labels,
-        classes: &vclasses,
+    let lrs = if sel.lrs.is_empty() {
+        vec![train_cfg.lr]
+    } else {
+        sel.lrs.clone()
     };
-    let mut best: Option<(usize, f64, ScoreMatrix)> = None;
-    train(method.as_ref(), &varmap, &set, train_cfg, |epoch, _loss| {
-        let s = score_matrix(method.as_ref(), &vun, &un_classes, 256)?;
-        let acc = top1(&s, &vun_labels).map_err(metric_err)?;
-        // Ties go to the later epoch: more training at equal validation accuracy.
-        if best.as_ref().is_none_or(|(_, b, _)| acc >= *b) {
-            let g = score_matrix(method.as_ref(), &vg, &vall_classes, 256)?;
-            best = Some((epoch, acc, g));
-        }
-        Ok(())
-    })?;
-    let (epoch, val_zsl, val_scores) =
+    // (lr, epoch, val ZSL top-1, GZSL validation scores at that epoch)
+    let mut best: Option<(f64, usize, f64, ScoreMatrix)> = None;
+    for &lr in &lrs {
+        let cfg = TrainConfig {
+            lr,
+            ..train_cfg.clone()
+        };
+        let (method, varmap) = method_cfg.build_trainable(dims, &device, cfg.seed)?;
+        let set = TrainSet {
+            features: &vtrain,
+            labels: &vtrain_labels,
+            classes: &vclasses,
+        };
+        train(method.as_ref(), &varmap, &set, &cfg, |epoch, _loss| {
+            let s = score_matrix(method.as_ref(), &vun, &un_classes, 256)?;
+            let acc = top1(&s, &vun_labels).map_err(metric_err)?;
+            // Ties go to the later epoch (more training at equal accuracy) within one lr, to the first lr across.
+            let better = match &best {
+                None => true,
+                Some((blr, _, b, _)) => acc > *b || (acc == *b && *blr == lr),
+            };
+            if better {
+                let g = score_matrix(method.as_ref(), &vg, &vall_classes, 256)?;
+                best = Some((lr, epoch, acc, g));
+            }
+            Ok(())
+        })?;
+    }
+    let (lr, epoch, val_zsl, val_scores) =
         best.ok_or_else(|| ZslError::Invalid("no training epoch ran".into()))?;
     let val_g =
         best_gamma(&val_scores, &vg_labels, &vg_seen, sel.gamma_steps).map_err(metric_err)?;
+    let final_cfg = TrainConfig {
+        lr,
+        ..train_cfg.clone()
+    };
 
     // 2. Final run on all seen classes, weights taken at the selected epoch.
-    let (method, varmap) = method_cfg.build_trainable(dims, &device)?;
+    let (method, varmap) = method_cfg.build_trainable(dims, &device, final_cfg.seed)?;
     let seen_classes = p.classes.select(p.seen)?;
     let all_rows: Vec<usize> = (0..p.train_labels.len()).collect();
     let labels = local_labels(p.train_labels, &all_rows, p.seen);
@@ -257,7 +283,7 @@ pub fn fit_and_evaluate(
     let mut snap = None;
     let mut oracle_zsl = 0f64;
     let mut oracle_gzsl: Option<Gzsl> = None;
-    train(method.as_ref(), &varmap, &set, train_cfg, |e, _| {
+    train(method.as_ref(), &varmap, &set, &final_cfg, |e, _| {
         if e == epoch {
             snap = Some(snapshot(&varmap)?);
         }
@@ -282,6 +308,7 @@ pub fn fit_and_evaluate(
         zsl_top1,
         gzsl: gz,
         epoch,
+        lr,
         val_zsl_top1: val_zsl,
         val_gzsl_h: val_g.h,
         oracle_zsl_top1: oracle_zsl,

@@ -312,17 +312,77 @@ impl MethodConfig {
         })
     }
 
-    /// Builds the method with fresh trainable parameters in a new [`VarMap`].
+    /// Builds the method with fresh trainable parameters in a new [`VarMap`], initialised from `seed`.
     pub fn build_trainable(
         &self,
         dims: Dims,
         device: &Device,
+        seed: u64,
     ) -> Result<(Box<dyn ZslMethod>, VarMap)> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let method = self.build(dims, vb)?;
+        seeded_init(&varmap, seed)?;
         Ok((method, varmap))
     }
+}
+
+/// Re-draws every parameter from a seeded generator with the distribution candle gave it, so that training is
+/// reproducible (candle's CPU generator cannot be seeded): `*.weight (out, in)` Kaiming-normal
+/// `N(0, 2 / in)` and `*.bias` `U(-1/sqrt(in), 1/sqrt(in))` as `candle_nn::linear`; STAR's `prompts` `N(0, 1)`,
+/// `w (d, d)` `N(0, 1/d)` and `text_prompt` zeros.
+pub fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal, Uniform};
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| ZslError::Invalid("poisoned var map".into()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = StdRng::seed_from_u64(seed);
+    for name in names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let n: usize = dims.iter().product();
+        let leaf = name.rsplit('.').next().unwrap_or(name);
+        let fan_in = |w: &str| -> usize {
+            let wname = format!("{}.weight", name.trim_end_matches(w).trim_end_matches('.'));
+            data.get(&wname)
+                .and_then(|v| v.dims().get(1).copied())
+                .unwrap_or(1)
+        };
+        let values: Vec<f32> = match (leaf, dims.len()) {
+            ("weight", 2) => {
+                let std = (2.0 / dims[1] as f32).sqrt();
+                let d = Normal::new(0.0, std).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("bias", _) => {
+                let b = 1.0 / (fan_in("bias") as f32).sqrt();
+                let d =
+                    Uniform::new_inclusive(-b, b).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("prompts", _) => {
+                let d = Normal::new(0.0f32, 1.0).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("w", 2) => {
+                let d = Normal::new(0.0, 1.0 / (dims[0] as f32).sqrt())
+                    .map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("text_prompt", _) => vec![0.0; n],
+            _ => {
+                return Err(ZslError::Invalid(format!(
+                    "no seeded initialiser for parameter `{name}`"
+                )));
+            }
+        };
+        var.set(&Tensor::from_vec(values, dims, var.device())?)?;
+    }
+    Ok(())
 }
 
 /// A `u32` index tensor.

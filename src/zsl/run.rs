@@ -130,7 +130,9 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     let wpath = dir.join(WEIGHTS_FILE);
     let weights = load_tensors(&wpath)?;
     // Build a fresh method to learn the expected names and shapes, then compare.
-    let (_, expected) = config.method.build_trainable(config.dims, &Device::Cpu)?;
+    let (_, expected) = config
+        .method
+        .build_trainable(config.dims, &Device::Cpu, 0)?;
     {
         let data = expected
             .data()

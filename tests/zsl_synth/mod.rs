@@ -7,10 +7,12 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use skelzero::zsl::{ClassEmbeddings, FeatureBatch};
 
-pub const C: usize = 10;
+pub const C: usize = 20;
+/// Classes `0..SEEN` are seen, the rest unseen.
+pub const SEEN: usize = 15;
 pub const D: usize = 6;
 pub const CV: usize = 12;
-pub const PER: usize = 24;
+pub const PER: usize = 16;
 
 pub struct Synth {
     pub classes: ClassEmbeddings,
@@ -87,8 +89,8 @@ pub fn synth() -> Synth {
         };
         (fb, labels)
     };
-    let (train, train_labels) = make(&[0, 1, 2, 3, 4, 5, 6]);
-    let (test, test_labels) = make(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let (train, train_labels) = make(&(0..SEEN).collect::<Vec<_>>());
+    let (test, test_labels) = make(&(0..C).collect::<Vec<_>>());
     Synth {
         classes,
         train,
