@@ -115,3 +115,28 @@ fn star_part_tokens_pick_the_part_joints_in_order() {
     let small = map.narrow(2, 0, 10).unwrap();
     assert!(star::part_tokens(&small, joints).is_err());
 }
+
+#[test]
+fn smie_keyframe_masking_drops_the_fastest_frames_of_a_sequence() {
+    use rand::SeedableRng;
+    use skelzero::skeleton::{LayoutId, Sequence};
+    // 10 frames of one body; only frame 6 jumps, so frames 5, 6 and 7 have the highest motion attention.
+    let joints = LayoutId::Ntu25.num_joints();
+    let mut data = vec![0f32; 10 * joints * 3];
+    for v in &mut data[6 * joints * 3..7 * joints * 3] {
+        *v = 1.0;
+    }
+    // Tag each frame in joint 0's x so the kept frames can be read back.
+    for f in 0..10 {
+        data[f * joints * 3] = f as f32 * 0.01 + if f == 6 { 1.0 } else { 0.0 };
+    }
+    let seq = Sequence::new(LayoutId::Ntu25, 10, 1, data).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let masked = skelzero::zsl::smie::keyframe_masked(&seq, 2, &mut rng).unwrap();
+    assert_eq!(masked.frames(), 6);
+    let tags: Vec<usize> = (0..6)
+        .map(|f| ((masked.joint(f, 0, 0)[0] % 1.0) * 100.0).round() as usize)
+        .collect();
+    assert!(!tags.contains(&6), "{tags:?}");
+    assert!(tags.windows(2).all(|w| w[0] < w[1]), "{tags:?}");
+}

@@ -220,3 +220,23 @@ pub fn keyframe_mask(attention: &[f32], mask: usize, rng: &mut impl Rng) -> Vec<
     keep.sort_unstable();
     keep
 }
+
+/// SMIE's temporally-constrained view of a sequence: the frames [`keyframe_mask`] keeps, in time order. The
+/// encoder's features of this sequence are the `masked` features of a [`FeatureBatch`]; compute them once per
+/// sample when extracting. (The reference resamples the random part every step; one draw per sample keeps the frozen
+/// features precomputable.)
+pub fn keyframe_masked(
+    seq: &crate::skeleton::Sequence,
+    mask: usize,
+    rng: &mut impl Rng,
+) -> Result<crate::skeleton::Sequence, crate::skeleton::SequenceError> {
+    let frames = seq.frames();
+    let att = motion_attention(seq.data(), frames);
+    let keep = keyframe_mask(&att, mask, rng);
+    let per = seq.data().len().checked_div(frames).unwrap_or(0);
+    let mut data = Vec::with_capacity(keep.len() * per);
+    for &t in &keep {
+        data.extend_from_slice(&seq.data()[t * per..(t + 1) * per]);
+    }
+    crate::skeleton::Sequence::new(seq.layout_id(), keep.len(), seq.bodies(), data)
+}
