@@ -6,7 +6,9 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod eval;
 pub mod formats;
 pub mod nn;
 pub mod skeleton;
 pub mod util;
+pub mod zsl;

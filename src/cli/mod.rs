@@ -1,10 +1,13 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
+mod bench;
+mod eval;
 mod extract;
 mod inspect;
 mod layouts;
 mod pretrain;
 mod splits;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +34,12 @@ pub enum Command {
     Extract(extract::Args),
     /// List every named zero-shot split and protocol with its seen and unseen classes.
     Splits(splits::Args),
+    /// Train a zero-shot method on extracted features and save a run folder.
+    Train(train::Args),
+    /// Evaluate a saved run (ZSL, optionally GZSL).
+    Eval(eval::Args),
+    /// Benchmark methods over splits: paper-style table and JSON.
+    Bench(bench::Args),
 }
 
 /// Runs one parsed command line.
@@ -41,6 +50,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Splits(args)) => splits::run(&args),
         Some(Command::Pretrain(args)) => pretrain::run(&args),
         Some(Command::Extract(args)) => extract::run(&args),
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

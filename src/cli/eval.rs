@@ -1,0 +1,138 @@
+//! `skelzero eval`: evaluates a saved run on its split's test features (ZSL top-1; GZSL S/U/H with the run's
+//! validation-chosen gamma; confusion matrices in the JSON).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::eval::{confusion, gzsl, top1};
+use crate::zsl::features::SplitFeatures;
+use crate::zsl::run::load_run;
+use crate::zsl::trainer::score_matrix;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run folder written by `skelzero train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Feature file (default: the one the run was trained with).
+    #[arg(long)]
+    pub features: Option<PathBuf>,
+    /// Also evaluate generalised zero-shot (all classes, calibrated stacking).
+    #[arg(long)]
+    pub gzsl: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let run = load_run(&args.run)?;
+    let path = args
+        .features
+        .clone()
+        .or_else(|| run.config.features.clone())
+        .with_context(|| {
+            format!(
+                "{}: no feature file recorded; pass --features",
+                args.run.display()
+            )
+        })?;
+    let f = SplitFeatures::load(&path)?;
+    let split = &run.config.split;
+    anyhow::ensure!(
+        f.seen == split.seen && f.unseen == split.unseen,
+        "{}: its seen/unseen classes differ from the run's split `{}`",
+        path.display(),
+        split.name
+    );
+    let local = |rows: &[usize], ids: &[usize]| -> Vec<usize> {
+        rows.iter()
+            .map(|&r| {
+                ids.iter()
+                    .position(|&c| c == f.test_labels[r])
+                    .unwrap_or(usize::MAX)
+            })
+            .collect()
+    };
+    let zsl_rows: Vec<usize> = (0..f.test_labels.len())
+        .filter(|&i| f.unseen.contains(&f.test_labels[i]))
+        .collect();
+    let zsl_feats = f.test.select(&zsl_rows)?;
+    let zsl_labels = local(&zsl_rows, &f.unseen);
+    let s = score_matrix(
+        run.method.as_ref(),
+        &zsl_feats,
+        &run.classes.select(&f.unseen)?,
+        256,
+    )?;
+    let acc = top1(&s, &zsl_labels)?;
+    let zsl_conf = confusion(&s.predictions(), &zsl_labels, f.unseen.len());
+    let name = |ids: &[usize]| -> Vec<String> {
+        ids.iter()
+            .map(|&c| {
+                split
+                    .class_names
+                    .get(c)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class {c}"))
+            })
+            .collect()
+    };
+    let mut json = serde_json::json!({
+        "run": args.run, "method": run.config.method.kind(), "split": split.name,
+        "zsl_top1": acc, "zsl_samples": zsl_rows.len(),
+        "zsl_classes": name(&f.unseen), "zsl_confusion": zsl_conf,
+    });
+    if !args.json {
+        println!(
+            "{} on {}: ZSL top-1 {:.2}% ({} samples, {} unseen classes)",
+            run.config.method.kind().title(),
+            split.name,
+            100.0 * acc,
+            zsl_rows.len(),
+            f.unseen.len()
+        );
+    }
+    if args.gzsl {
+        let mut all = f.seen.clone();
+        all.extend_from_slice(&f.unseen);
+        let rows: Vec<usize> = (0..f.test_labels.len()).collect();
+        let labels = local(&rows, &all);
+        let seen_mask: Vec<bool> = (0..all.len()).map(|j| j < f.seen.len()).collect();
+        let s = score_matrix(
+            run.method.as_ref(),
+            &f.test,
+            &run.classes.select(&all)?,
+            256,
+        )?;
+        let g = gzsl(&s, &labels, &seen_mask, run.config.gamma)?;
+        let offset: Vec<f32> = seen_mask
+            .iter()
+            .map(|&m| if m { run.config.gamma as f32 } else { 0.0 })
+            .collect();
+        json["gzsl_s"] = g.s.into();
+        json["gzsl_u"] = g.u.into();
+        json["gzsl_h"] = g.h.into();
+        json["gamma"] = g.gamma.into();
+        json["gzsl_classes"] = name(&all).into();
+        json["gzsl_confusion"] = serde_json::to_value(confusion(
+            &s.predictions_with_offset(&offset),
+            &labels,
+            all.len(),
+        ))?;
+        if !args.json {
+            println!(
+                "GZSL (gamma {:.3} from seen-class validation): S {:.2}%  U {:.2}%  H {:.2}%",
+                g.gamma,
+                100.0 * g.s,
+                100.0 * g.u,
+                100.0 * g.h
+            );
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! The benchmark core: every method on every split with the honest protocol of [`super::select`], a paper-style
+//! table (per split, then mean ± std over splits) and a JSON report. Producing the per-split features and class
+//! texts (reading, pretraining, extraction, text encoding) is the caller's job, so this file stays independent of
+//! the data and encoder layers.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::select::{Protocol, SelectionConfig, fit_and_evaluate};
+use crate::zsl::features::SplitFeatures;
+use crate::zsl::trainer::TrainConfig;
+use crate::zsl::{ClassEmbeddings, MethodConfig, MethodKind};
+
+/// One split's inputs.
+pub struct BenchSplit {
+    pub name: String,
+    pub classes: ClassEmbeddings,
+    pub features: SplitFeatures,
+}
+
+/// Per-method result on one split. Fractions in `[0, 1]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodResult {
+    pub zsl_top1: f64,
+    pub gzsl_s: f64,
+    pub gzsl_u: f64,
+    pub gzsl_h: f64,
+    pub gamma: f64,
+    /// Epoch chosen on the seen-class validation split.
+    pub epoch: usize,
+    /// Learning rate chosen on the seen-class validation split.
+    pub lr: f64,
+    /// Test-selected numbers ("oracle"), for comparison with papers that select on the test set only.
+    pub oracle_zsl_top1: f64,
+    pub oracle_gzsl_h: f64,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    /// Mean and population standard deviation.
+    pub fn of(v: &[f64]) -> Self {
+        if v.is_empty() {
+            return Self {
+                mean: 0.0,
+                std: 0.0,
+            };
+        }
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        Self {
+            mean,
+            std: var.sqrt(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeanResult {
+    pub zsl_top1: MeanStd,
+    pub gzsl_s: MeanStd,
+    pub gzsl_u: MeanStd,
+    pub gzsl_h: MeanStd,
+    pub gamma: MeanStd,
+    pub oracle_zsl_top1: MeanStd,
+    pub splits: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub dataset: String,
+    /// Split name -> method name -> result.
+    pub splits: BTreeMap<String, BTreeMap<String, MethodResult>>,
+    /// Split name -> method name -> error, for methods that could not run (e.g. missing texts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, BTreeMap<String, String>>,
+    /// Method name -> mean ± std over splits.
+    pub mean: BTreeMap<String, MeanResult>,
+    /// Split name -> chance level of ZSL top-1 (1 / unseen classes).
+    pub chance: BTreeMap<String, f64>,
+    pub wall_seconds: f64,
+}
+
+/// Runs `methods` on one split and adds the results to `report`.
+pub fn run_split(
+    report: &mut BenchReport,
+    split: &BenchSplit,
+    methods: &[MethodConfig],
+    train: &dyn Fn(MethodKind) -> TrainConfig,
+    lrs: &[f64],
+    seed: u64,
+) {
+    let f = &split.features;
+    report
+        .chance
+        .insert(split.name.clone(), 1.0 / f.unseen.len().max(1) as f64);
+    let protocol = Protocol {
+        classes: &split.classes,
+        seen: &f.seen,
+        unseen: &f.unseen,
+        train: &f.train,
+        train_labels: &f.train_labels,
+        test: &f.test,
+        test_labels: &f.test_labels,
+    };
+    let mut sel = SelectionConfig::for_split(f.seen.len(), f.unseen.len());
+    sel.seed = seed;
+    sel.lrs = lrs.to_vec();
+    for m in methods {
+        let kind = m.kind();
+        let tc = train(kind);
+        tracing::info!("{}: training {kind}", split.name);
+        match fit_and_evaluate(m, &tc, &sel, &protocol) {
+            Ok(fitted) => {
+                let e = fitted.evaluation;
+                let r = MethodResult {
+                    zsl_top1: e.zsl_top1,
+                    gzsl_s: e.gzsl.s,
+                    gzsl_u: e.gzsl.u,
+                    gzsl_h: e.gzsl.h,
+                    gamma: e.gzsl.gamma,
+                    epoch: e.epoch,
+                    lr: e.lr,
+                    oracle_zsl_top1: e.oracle_zsl_top1,
+                    oracle_gzsl_h: e.oracle_gzsl.h,
+                    seconds: e.train_seconds,
+                };
+                report
+                    .splits
+                    .entry(split.name.clone())
+                    .or_default()
+                    .insert(kind.name().to_owned(), r);
+            }
+            Err(err) => {
+                tracing::warn!("{}: {kind} failed: {err}", split.name);
+                report
+                    .errors
+                    .entry(split.name.clone())
+                    .or_default()
+                    .insert(kind.name().to_owned(), err.to_string());
+            }
+        }
+    }
+}
+
+/// Fills `report.mean` from the per-split results.
+pub fn summarize(report: &mut BenchReport) {
+    let mut by_method: BTreeMap<String, Vec<&MethodResult>> = BTreeMap::new();
+    for results in report.splits.values() {
+        for (m, r) in results {
+            by_method.entry(m.clone()).or_default().push(r);
+        }
+    }
+    report.mean = by_method
+        .into_iter()
+        .map(|(m, rs)| {
+            let col = |f: fn(&MethodResult) -> f64| {
+                MeanStd::of(&rs.iter().map(|r| f(r)).collect::<Vec<_>>())
+            };
+            (
+                m,
+                MeanResult {
+                    zsl_top1: col(|r| r.zsl_top1),
+                    gzsl_s: col(|r| r.gzsl_s),
+                    gzsl_u: col(|r| r.gzsl_u),
+                    gzsl_h: col(|r| r.gzsl_h),
+                    gamma: col(|r| r.gamma),
+                    oracle_zsl_top1: col(|r| r.oracle_zsl_top1),
+                    splits: rs.len(),
+                },
+            )
+        })
+        .collect();
+}
+
+fn method_order(name: &str) -> usize {
+    MethodKind::ALL
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or(usize::MAX)
+}
+
+/// The paper-style text table (percentages).
+pub fn table(report: &BenchReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — ZSL top-1 and GZSL S/U/H (%), model selection on seen-class validation only",
+        report.dataset
+    );
+    let header = format!(
+        "{:<12} {:<12} {:>8} {:>7} {:>7} {:>7} {:>8} {:>12}",
+        "split", "method", "ZSL", "S", "U", "H", "gamma", "oracle ZSL*"
+    );
+    let _ = writeln!(out, "{header}");
+    let _ = writeln!(out, "{}", "-".repeat(header.len()));
+    for (split, results) in &report.splits {
+        let mut rs: Vec<_> = results.iter().collect();
+        rs.sort_by_key(|(m, _)| method_order(m));
+        for (m, r) in rs {
+            let title =
+                MethodKind::from_name(m).map_or_else(|| m.to_string(), |k| k.title().to_owned());
+            let _ = writeln!(
+                out,
+                "{split:<12} {title:<12} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>8.3} {:>12.1}",
+                100.0 * r.zsl_top1,
+                100.0 * r.gzsl_s,
+                100.0 * r.gzsl_u,
+                100.0 * r.gzsl_h,
+                r.gamma,
+                100.0 * r.oracle_zsl_top1
+            );
+        }
+        if let Some(c) = report.chance.get(split) {
+            let _ = writeln!(out, "{split:<12} {:<12} {:>8.1}", "(chance)", 100.0 * c);
+        }
+    }
+    for (split, errs) in &report.errors {
+        for (m, e) in errs {
+            let _ = writeln!(out, "{split:<12} {m:<12} failed: {e}");
+        }
+    }
+    let mut ms: Vec<_> = report.mean.iter().collect();
+    ms.sort_by_key(|(m, _)| method_order(m));
+    let _ = writeln!(out, "{}", "-".repeat(header.len()));
+    for (m, r) in ms {
+        let title =
+            MethodKind::from_name(m).map_or_else(|| m.to_string(), |k| k.title().to_owned());
+        let p = |x: MeanStd| format!("{:.1}±{:.1}", 100.0 * x.mean, 100.0 * x.std);
+        let _ = writeln!(
+            out,
+            "{:<12} {title:<12} {:>8} {:>7} {:>7} {:>7} {:>8.3} {:>12}",
+            format!("mean ({})", r.splits),
+            p(r.zsl_top1),
+            p(r.gzsl_s),
+            p(r.gzsl_u),
+            p(r.gzsl_h),
+            r.gamma.mean,
+            p(r.oracle_zsl_top1)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "* oracle: best test epoch (test-set selection as in some papers); for comparison only, never used to select."
+    );
+    let _ = writeln!(out, "wall time {:.1} s", report.wall_seconds);
+    out
+}

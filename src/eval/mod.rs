@@ -1,0 +1,8 @@
+//! Evaluation: ZSL/GZSL metrics, calibrated stacking, seen-class model selection and the benchmark.
+
+pub mod bench;
+pub mod calibration;
+pub mod metrics;
+pub mod select;
+
+pub use metrics::{Gzsl, MetricError, ScoreMatrix, confusion, gzsl, harmonic, top1};

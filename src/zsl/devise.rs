@@ -1,0 +1,81 @@
+//! DeViSE (Frome et al., NeurIPS 2013), the linear-compatibility baseline of SynSE, SMIE, InfoCPL and STAR.
+//!
+//! A linear map `M` projects the visual feature into the text space; compatibility is the dot product
+//! `s(v, t) = t^T M v` with the L2-normalised class sentence `t`. Training uses DeViSE's hinge rank loss
+//!
+//! `L = 1/N sum_i sum_{j != y_i} max(0, margin - s(v_i, t_{y_i}) + s(v_i, t_j))`
+//!
+//! over the classes of the batch's class set.
+
+use candle_core::{D, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::loss::{labels_vec, one_hot};
+use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviseConfig {
+    /// Hinge margin (0.1 in the DeViSE paper).
+    pub margin: f64,
+}
+
+impl Default for DeviseConfig {
+    fn default() -> Self {
+        Self { margin: 0.1 }
+    }
+}
+
+pub struct Devise {
+    proj: Linear,
+    margin: f64,
+}
+
+impl Devise {
+    pub fn new(cfg: &DeviseConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            proj: candle_nn::linear(dims.visual, dims.text, vb.pp("proj"))?,
+            margin: cfg.margin,
+        })
+    }
+
+    /// `(N, C)` dot products `t_c^T M v_n`.
+    fn compat(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        Ok(self.proj.forward(visual)?.matmul(&texts.t()?)?)
+    }
+}
+
+/// DeViSE's hinge rank loss on a score matrix `(N, C)`: the mean over samples of the summed violations.
+pub fn hinge_rank_loss(scores: &Tensor, labels: &[usize], margin: f64) -> Result<Tensor> {
+    let (n, c) = scores.dims2()?;
+    let onehot = one_hot(labels, c, scores.device())?;
+    let pos = (scores * &onehot)?.sum_keepdim(D::Minus1)?; // (N, 1)
+    let viol = (scores.broadcast_sub(&pos)? + margin)?.relu()?;
+    // The positive class contributes max(0, margin) = margin; remove it.
+    let viol = (viol * (1.0 - onehot)?)?;
+    Ok((viol.sum_all()? / n as f64)?)
+}
+
+impl ZslMethod for Devise {
+    fn kind(&self) -> MethodKind {
+        MethodKind::Devise
+    }
+
+    fn loss(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        _ctx: &mut StepContext<'_>,
+    ) -> Result<Tensor> {
+        let labels = labels_vec(labels)?;
+        super::loss::check_labels(&labels, classes.num_classes())?;
+        let s = self.compat(&batch.pooled, &classes.sentences)?;
+        hinge_rank_loss(&s, &labels, self.margin)
+    }
+
+    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        self.compat(&batch.pooled, &classes.sentences)
+    }
+}

@@ -1,0 +1,215 @@
+//! Files exchanged with the encoders: extracted features of one split and class text embeddings, as safetensors.
+//!
+//! Feature file keys: `train.pooled (N, Cv)`, `train.labels (N,)` u32 global class ids, optional `train.masked`
+//! `(N, Cv)` and `train.map (N, T', V, Cv)`, the same for `test.*` (the GZSL test set: unseen-class samples and
+//! held-out seen-class samples), and `seen`, `unseen` (u32 class ids).
+//!
+//! Class-embedding file keys: `names (C, D)`, `sentences (C, D)`, optional `parts (C, P, D)`, `phrases (C, K, D)`,
+//! `motion (C, D)`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+
+use super::run::save_tensors;
+use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
+
+/// The features of one split.
+#[derive(Clone, Debug)]
+pub struct SplitFeatures {
+    pub train: FeatureBatch,
+    pub train_labels: Vec<usize>,
+    pub test: FeatureBatch,
+    pub test_labels: Vec<usize>,
+    pub seen: Vec<usize>,
+    pub unseen: Vec<usize>,
+}
+
+fn file_err(path: &Path, message: impl Into<String>) -> ZslError {
+    ZslError::File {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| file_err(path, e.to_string()))
+}
+
+fn ids(path: &Path, t: Option<Tensor>, key: &str) -> Result<Vec<usize>> {
+    let t = t.ok_or_else(|| file_err(path, format!("missing tensor `{key}`")))?;
+    if t.rank() != 1 || !matches!(t.dtype(), DType::U32 | DType::I64 | DType::U8) {
+        return Err(file_err(
+            path,
+            format!(
+                "`{key}` must be a 1-d integer tensor, got {:?} {:?}",
+                t.dims(),
+                t.dtype()
+            ),
+        ));
+    }
+    let v = t.to_dtype(DType::I64)?.to_vec1::<i64>()?;
+    v.into_iter()
+        .map(|x| {
+            usize::try_from(x)
+                .map_err(|_| file_err(path, format!("`{key}` holds the negative id {x}")))
+        })
+        .collect()
+}
+
+fn f32_tensor(path: &Path, t: Option<Tensor>, key: &str) -> Result<Option<Tensor>> {
+    match t {
+        None => Ok(None),
+        Some(t) => {
+            let t = t.to_dtype(DType::F32)?;
+            let bad = t
+                .flatten_all()?
+                .to_vec1::<f32>()?
+                .iter()
+                .any(|v| !v.is_finite());
+            if bad {
+                return Err(file_err(path, format!("`{key}` holds a non-finite value")));
+            }
+            Ok(Some(t))
+        }
+    }
+}
+
+fn batch(
+    path: &Path,
+    m: &mut HashMap<String, Tensor>,
+    prefix: &str,
+) -> Result<(FeatureBatch, Vec<usize>)> {
+    let key = format!("{prefix}.pooled");
+    let pooled = f32_tensor(path, m.remove(&key), &key)?
+        .ok_or_else(|| file_err(path, format!("missing tensor `{key}`")))?;
+    let masked = f32_tensor(
+        path,
+        m.remove(&format!("{prefix}.masked")),
+        &format!("{prefix}.masked"),
+    )?;
+    let map = f32_tensor(
+        path,
+        m.remove(&format!("{prefix}.map")),
+        &format!("{prefix}.map"),
+    )?;
+    let fb = FeatureBatch {
+        pooled,
+        masked,
+        map,
+    };
+    fb.validate()
+        .map_err(|e| file_err(path, format!("{prefix}: {e}")))?;
+    let labels = ids(
+        path,
+        m.remove(&format!("{prefix}.labels")),
+        &format!("{prefix}.labels"),
+    )?;
+    if labels.len() != fb.len() {
+        return Err(file_err(
+            path,
+            format!("{prefix}: {} labels for {} samples", labels.len(), fb.len()),
+        ));
+    }
+    Ok((fb, labels))
+}
+
+impl SplitFeatures {
+    pub fn load(path: &Path) -> Result<Self> {
+        let mut m = load(path)?;
+        let (train, train_labels) = batch(path, &mut m, "train")?;
+        let (test, test_labels) = batch(path, &mut m, "test")?;
+        let seen = ids(path, m.remove("seen"), "seen")?;
+        let unseen = ids(path, m.remove("unseen"), "unseen")?;
+        if let Some(c) = seen.iter().find(|c| unseen.contains(c)) {
+            return Err(file_err(path, format!("class {c} is both seen and unseen")));
+        }
+        if let Some(l) = train_labels.iter().find(|l| !seen.contains(l)) {
+            return Err(file_err(
+                path,
+                format!("a training sample has the non-seen class {l}"),
+            ));
+        }
+        if let Some(l) = test_labels
+            .iter()
+            .find(|l| !seen.contains(l) && !unseen.contains(l))
+        {
+            return Err(file_err(
+                path,
+                format!("a test sample has class {l}, neither seen nor unseen"),
+            ));
+        }
+        if train.visual_dim() != test.visual_dim() {
+            return Err(file_err(path, "train and test features differ in size"));
+        }
+        Ok(Self {
+            train,
+            train_labels,
+            test,
+            test_labels,
+            seen,
+            unseen,
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut m = HashMap::new();
+        let dev = Device::Cpu;
+        let u = |v: &[usize]| -> Result<Tensor> {
+            let v: Vec<u32> = v.iter().map(|&x| x as u32).collect();
+            let n = v.len();
+            Ok(Tensor::from_vec(v, n, &dev)?)
+        };
+        for (p, fb, labels) in [
+            ("train", &self.train, &self.train_labels),
+            ("test", &self.test, &self.test_labels),
+        ] {
+            m.insert(format!("{p}.pooled"), fb.pooled.clone());
+            if let Some(t) = &fb.masked {
+                m.insert(format!("{p}.masked"), t.clone());
+            }
+            if let Some(t) = &fb.map {
+                m.insert(format!("{p}.map"), t.clone());
+            }
+            m.insert(format!("{p}.labels"), u(labels)?);
+        }
+        m.insert("seen".into(), u(&self.seen)?);
+        m.insert("unseen".into(), u(&self.unseen)?);
+        save_tensors(path, &m)
+    }
+}
+
+/// Loads class embeddings and checks them against `classes` (the number of class ids the labels may use).
+pub fn load_class_embeddings(path: &Path) -> Result<ClassEmbeddings> {
+    let mut m = load(path)?;
+    let mut get = |k: &str| -> Result<Option<Tensor>> { f32_tensor(path, m.remove(k), k) };
+    let names = get("names")?.ok_or_else(|| file_err(path, "missing tensor `names`"))?;
+    let sentences = get("sentences")?.unwrap_or_else(|| names.clone());
+    let ce = ClassEmbeddings {
+        names,
+        sentences,
+        parts: get("parts")?,
+        phrases: get("phrases")?,
+        motion: get("motion")?,
+    };
+    ce.validate().map_err(|e| file_err(path, e.to_string()))?;
+    Ok(ce)
+}
+
+/// Saves class embeddings in the format [`load_class_embeddings`] reads.
+pub fn save_class_embeddings(path: &Path, ce: &ClassEmbeddings) -> Result<()> {
+    let mut m = HashMap::new();
+    m.insert("names".to_owned(), ce.names.clone());
+    m.insert("sentences".to_owned(), ce.sentences.clone());
+    for (k, v) in [
+        ("parts", &ce.parts),
+        ("phrases", &ce.phrases),
+        ("motion", &ce.motion),
+    ] {
+        if let Some(t) = v {
+            m.insert(k.to_owned(), t.clone());
+        }
+    }
+    save_tensors(path, &m)
+}

@@ -1,0 +1,270 @@
+//! InfoCPL (Xu et al., 2024): information-compensated prompt learning with a codebook of description phrases.
+//!
+//! Each class `c` has a codebook `P_c` of `K` phrase embeddings and one motion-description embedding `m_c`.
+//! Branch `b` (with its own `k_b`, e.g. `k in {1, 5, 10, ...}`) projects the visual feature into the text space,
+//! `u_b = LN(W_b v)` (no affine), attends over each class's codebook keeping only its top-`k_b` scores
+//!
+//! `a_{c,j} = rho * <P_{c,j}, u_b> / sqrt(D)`, masked to `-inf` outside the top-`k_b` of `a_c`,
+//! `l_{b,c} = softmax_j(a_c) P_c + m_c`,
+//!
+//! and scores with its own estimator MLP `T_b([u_b, l_{b,c}])` (`2D -> 1024 -> 512 -> 1`). During the warm-up
+//! epochs `rho = -1`: the attention is inverted and the branch attends to its *least* similar phrases
+//! (top-k of the negated scores = lowest-k), which the paper uses to spread the codebook's gradient; afterwards
+//! `rho = 1`.
+//!
+//! Loss per branch: InfoNCE with X-sampling negatives. With `s_{i,c} = softplus(T_b(u_{b,i}, l_{b,i,c}))`, the
+//! anchor `i`'s positive is `s_{i,y_i}` and its negatives are other skeletons of the batch `j` (with `y_j != y_i`)
+//! scored against the anchor's class `y_i`:
+//!
+//! `L_b = -1/N sum_i log( e^{s_{i,y_i}} / (e^{s_{i,y_i}} + sum_{j in Neg(i)} e^{s_{j,y_i}}) )`,
+//!
+//! `|Neg(i)| = min(negatives, min_i #{j : y_j != y_i})`. The total loss and the prediction score
+//! `-softplus(-T_b)` are averaged over the branches.
+
+use candle_core::{D, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::loss::{check_labels, labels_vec, layer_norm_plain, softplus};
+use super::smie::Estimator;
+use super::{
+    ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslError, ZslMethod,
+};
+
+const NAME: &str = "InfoCPL";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InfoCplConfig {
+    /// The `k` of each branch's top-k attention (clamped to the codebook size).
+    pub topk: Vec<usize>,
+    /// Epochs with inverted (lowest-k) attention (reference: 15 of 100).
+    pub warmup_epochs: usize,
+    /// X-sampling negatives per anchor (reference 8).
+    pub negatives: usize,
+    /// Hidden sizes of each branch's estimator.
+    pub hidden: [usize; 2],
+}
+
+impl Default for InfoCplConfig {
+    fn default() -> Self {
+        Self {
+            // The reference uses k in {1, 5, 10, ..., 45} over 100 phrases and a 1024-512 estimator; fewer, narrower
+            // branches keep the CPU cost of scoring every (sample, class) pair per branch affordable.
+            topk: vec![1, 5],
+            warmup_epochs: 5,
+            negatives: 8,
+            hidden: [512, 256],
+        }
+    }
+}
+
+struct Branch {
+    k: usize,
+    proj: Linear,
+    estimator: Estimator,
+}
+
+pub struct InfoCpl {
+    branches: Vec<Branch>,
+    cfg: InfoCplConfig,
+}
+
+/// Keeps the top-`k` entries of the last dimension of `scores` and sets the others to `-inf` (ties with the k-th
+/// value are kept, as in the reference's threshold comparison). `k` is clamped to `1..=K`.
+pub fn topk_mask(scores: &Tensor, k: usize) -> Result<Tensor> {
+    let kk = scores.dim(D::Minus1)?;
+    let k = k.clamp(1, kk.max(1));
+    let (sorted, _) = scores.detach().sort_last_dim(false)?;
+    let thresh = sorted.narrow(D::Minus1, k - 1, 1)?;
+    let keep = scores.broadcast_ge(&thresh)?;
+    let neg_inf = Tensor::full(f32::NEG_INFINITY, scores.shape(), scores.device())?;
+    Ok(keep.where_cond(scores, &neg_inf)?)
+}
+
+/// Top-k attention of projected visual features over each class's codebook.
+///
+/// `rho = 1` keeps the k most similar phrases, `rho = -1` (warm-up) the k least similar.
+///
+/// # Shapes
+/// `u (N, D)`, `phrases (C, K, D)` -> aggregated phrases `(N, C, D)`.
+pub fn codebook_attention(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<Tensor> {
+    let (c, kk, d) = phrases.dims3()?;
+    let n = u.dim(0)?;
+    // (C*K, D) x (D, N) -> (C, K, N) -> (C, N, K)
+    let att = phrases
+        .reshape((c * kk, d))?
+        .matmul(&u.t()?)?
+        .reshape((c, kk, n))?
+        .transpose(1, 2)?
+        .contiguous()?;
+    let att = (att * (rho / (d as f64).sqrt()))?;
+    let att = candle_nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?;
+    // (C, N, K) x (C, K, D) -> (C, N, D) -> (N, C, D)
+    Ok(att.matmul(phrases)?.transpose(0, 1)?.contiguous()?)
+}
+
+/// InfoNCE with X-sampling from a score matrix `s (N, C)`: `negatives[i]` lists the batch rows whose score for
+/// the anchor's class is a negative of anchor `i` (all lists of equal length).
+pub fn x_sampling_infonce(
+    s: &Tensor,
+    labels: &[usize],
+    negatives: &[Vec<usize>],
+) -> Result<Tensor> {
+    let (n, c) = s.dims2()?;
+    let m = negatives.first().map_or(0, Vec::len);
+    let mut idx = Vec::with_capacity(n * (m + 1));
+    for (i, &y) in labels.iter().enumerate() {
+        idx.push(i * c + y);
+        for &j in &negatives[i] {
+            idx.push(j * c + y);
+        }
+    }
+    let idx = super::index_tensor(&idx, s.device())?;
+    let logits = s
+        .flatten_all()?
+        .index_select(&idx, 0)?
+        .reshape((n, m + 1))?;
+    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    Ok(logp.narrow(1, 0, 1)?.neg()?.mean_all()?)
+}
+
+/// Draws each anchor's negatives: distinct batch rows of another class, `min(want, fewest available)` each.
+pub fn sample_negatives(
+    labels: &[usize],
+    want: usize,
+    rng: &mut impl rand::Rng,
+) -> Vec<Vec<usize>> {
+    let pools: Vec<Vec<usize>> = labels
+        .iter()
+        .map(|&y| (0..labels.len()).filter(|&j| labels[j] != y).collect())
+        .collect();
+    let m = pools.iter().map(Vec::len).min().unwrap_or(0).min(want);
+    pools
+        .into_iter()
+        .map(|mut p| {
+            p.shuffle(rng);
+            p.truncate(m);
+            p
+        })
+        .collect()
+}
+
+impl InfoCpl {
+    pub fn new(cfg: &InfoCplConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
+        if cfg.topk.is_empty() {
+            return Err(ZslError::Invalid(
+                "InfoCPL needs at least one branch (topk)".into(),
+            ));
+        }
+        let branches = cfg
+            .topk
+            .iter()
+            .enumerate()
+            .map(|(b, &k)| {
+                let vb = vb.pp(format!("branch.{b}"));
+                Ok(Branch {
+                    k,
+                    proj: candle_nn::linear(dims.visual, dims.text, vb.pp("proj"))?,
+                    estimator: Estimator::new(2 * dims.text, cfg.hidden, vb.pp("estimator"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            branches,
+            cfg: cfg.clone(),
+        })
+    }
+
+    fn texts(classes: &ClassEmbeddings) -> Result<(&Tensor, &Tensor)> {
+        let phrases = classes.phrases.as_ref().ok_or(ZslError::Missing {
+            method: NAME,
+            what: "phrase codebooks (class texts with phrases)",
+        })?;
+        let motion = classes.motion.as_ref().ok_or(ZslError::Missing {
+            method: NAME,
+            what: "motion descriptions",
+        })?;
+        Ok((phrases, motion))
+    }
+
+    /// The loss with given X-sampling negatives (see [`sample_negatives`]); `epoch` decides the attention direction.
+    pub fn loss_with_negatives(
+        &self,
+        batch: &FeatureBatch,
+        labels: &[usize],
+        classes: &ClassEmbeddings,
+        epoch: usize,
+        negatives: &[Vec<usize>],
+    ) -> Result<Tensor> {
+        let (phrases, motion) = Self::texts(classes)?;
+        let rho = if epoch < self.cfg.warmup_epochs {
+            -1.0
+        } else {
+            1.0
+        };
+        let mut total: Option<Tensor> = None;
+        for b in &self.branches {
+            let s = softplus(&self.branch_logits(b, &batch.pooled, phrases, motion, rho)?)?;
+            let l = x_sampling_infonce(&s, labels, negatives)?;
+            total = Some(match total {
+                Some(t) => (t + l)?,
+                None => l,
+            });
+        }
+        let total = total.ok_or(ZslError::Invalid("InfoCPL has no branch".into()))?;
+        Ok((total / self.branches.len() as f64)?)
+    }
+
+    /// Raw estimator outputs `(N, C)` of one branch.
+    fn branch_logits(
+        &self,
+        b: &Branch,
+        visual: &Tensor,
+        phrases: &Tensor,
+        motion: &Tensor,
+        rho: f64,
+    ) -> Result<Tensor> {
+        let u = layer_norm_plain(&b.proj.forward(visual)?)?;
+        let lang =
+            codebook_attention(&u, phrases, b.k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
+        let (n, c, d) = lang.dims3()?;
+        let u = u.unsqueeze(1)?.broadcast_as((n, c, d))?;
+        b.estimator.forward(&u, &lang)
+    }
+}
+
+impl ZslMethod for InfoCpl {
+    fn kind(&self) -> MethodKind {
+        MethodKind::InfoCpl
+    }
+
+    fn loss(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<Tensor> {
+        let labels = labels_vec(labels)?;
+        check_labels(&labels, classes.num_classes())?;
+        let negatives = sample_negatives(&labels, self.cfg.negatives, ctx.rng);
+        self.loss_with_negatives(batch, &labels, classes, ctx.epoch, &negatives)
+    }
+
+    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let (phrases, motion) = Self::texts(classes)?;
+        let mut total: Option<Tensor> = None;
+        for b in &self.branches {
+            let l = self.branch_logits(b, &batch.pooled, phrases, motion, 1.0)?;
+            let s = softplus(&l.neg()?)?.neg()?;
+            total = Some(match total {
+                Some(t) => (t + s)?,
+                None => s,
+            });
+        }
+        let total = total.ok_or(ZslError::Invalid("InfoCPL has no branch".into()))?;
+        Ok((total / self.branches.len() as f64)?)
+    }
+}

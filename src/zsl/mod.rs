@@ -1,0 +1,410 @@
+//! Zero-shot methods on frozen skeleton-encoder features.
+//!
+//! Every method implements [`ZslMethod`]: a loss on a batch of seen-class samples (visual features, labels that
+//! index the batch's class set, and that class set's text embeddings), and a score matrix `N x C` for any class set.
+//! Training, evaluation, the benchmark and the explorer treat all methods alike through this trait; [`trainer`]
+//! holds the shared loop and [`run`] the on-disk run folder.
+//!
+//! The visual side is frozen: features are extracted once by the skeleton encoder and handed in as a
+//! [`FeatureBatch`]. Methods that need more than the pooled feature (SMIE's temporally masked view, STAR's
+//! pre-pooling feature map) read the optional fields and fail with [`ZslError::Missing`] when they are absent.
+
+pub mod devise;
+pub mod features;
+pub mod infocpl;
+pub mod loss;
+pub mod relation;
+pub mod run;
+pub mod smie;
+pub mod star;
+pub mod trainer;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+/// Errors of the zero-shot layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ZslError {
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    #[error("{method} needs {what}, which was not provided")]
+    Missing {
+        method: &'static str,
+        what: &'static str,
+    },
+    #[error("{what}: expected shape {expected}, got {got}")]
+    Shape {
+        what: String,
+        expected: String,
+        got: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File {
+        path: std::path::PathBuf,
+        message: String,
+    },
+}
+
+pub type Result<T, E = ZslError> = std::result::Result<T, E>;
+
+/// The methods this crate implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodKind {
+    Devise,
+    RelationNet,
+    Smie,
+    InfoCpl,
+    Star,
+}
+
+impl MethodKind {
+    pub const ALL: [Self; 5] = [
+        Self::Devise,
+        Self::RelationNet,
+        Self::Smie,
+        Self::InfoCpl,
+        Self::Star,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Devise => "devise",
+            Self::RelationNet => "relationnet",
+            Self::Smie => "smie",
+            Self::InfoCpl => "infocpl",
+            Self::Star => "star",
+        }
+    }
+
+    /// Paper-style display name.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Devise => "DeViSE",
+            Self::RelationNet => "RelationNet",
+            Self::Smie => "SMIE",
+            Self::InfoCpl => "InfoCPL",
+            Self::Star => "STAR",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl std::fmt::Display for MethodKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Text embeddings of a set of classes (rows in class order). All embeddings are L2-normalised sentence vectors of
+/// the same dimension `D`.
+///
+/// # Shapes
+/// - `names`: `(C, D)` class-name embeddings (STAR's class-name side).
+/// - `sentences`: `(C, D)` one description per class (DeViSE, RelationNet, SMIE).
+/// - `parts`: `(C, P, D)` body-part descriptions (STAR), optional.
+/// - `phrases`: `(C, K, D)` codebook of description phrases (InfoCPL), optional.
+/// - `motion`: `(C, D)` one motion description per class (InfoCPL), optional.
+#[derive(Clone, Debug)]
+pub struct ClassEmbeddings {
+    pub names: Tensor,
+    pub sentences: Tensor,
+    pub parts: Option<Tensor>,
+    pub phrases: Option<Tensor>,
+    pub motion: Option<Tensor>,
+}
+
+impl ClassEmbeddings {
+    pub fn num_classes(&self) -> usize {
+        self.names.dims().first().copied().unwrap_or(0)
+    }
+
+    pub fn dim(&self) -> usize {
+        self.names.dims().get(1).copied().unwrap_or(0)
+    }
+
+    /// Checks that every present tensor agrees on `C` and `D`.
+    pub fn validate(&self) -> Result<()> {
+        let (c, d) = self.names.dims2()?;
+        check_shape("sentences", &self.sentences, &[c, d])?;
+        if let Some(p) = &self.parts {
+            let (pc, _, pd) = p.dims3()?;
+            if pc != c || pd != d {
+                return Err(shape_error("parts", format!("({c}, P, {d})"), p));
+            }
+        }
+        if let Some(p) = &self.phrases {
+            let (pc, k, pd) = p.dims3()?;
+            if pc != c || pd != d || k == 0 {
+                return Err(shape_error("phrases", format!("({c}, K>0, {d})"), p));
+            }
+        }
+        if let Some(m) = &self.motion {
+            check_shape("motion", m, &[c, d])?;
+        }
+        Ok(())
+    }
+
+    /// The rows of `classes`, in that order.
+    pub fn select(&self, classes: &[usize]) -> Result<Self> {
+        let idx = index_tensor(classes, self.names.device())?;
+        let pick = |t: &Tensor| t.index_select(&idx, 0);
+        Ok(Self {
+            names: pick(&self.names)?,
+            sentences: pick(&self.sentences)?,
+            parts: self.parts.as_ref().map(pick).transpose()?,
+            phrases: self.phrases.as_ref().map(pick).transpose()?,
+            motion: self.motion.as_ref().map(pick).transpose()?,
+        })
+    }
+}
+
+/// Frozen visual features of `N` samples.
+///
+/// # Shapes
+/// - `pooled`: `(N, Cv)` globally pooled encoder features.
+/// - `masked`: `(N, Cv)` features of the same samples with their motion keyframes masked (SMIE), optional.
+/// - `map`: `(N, T', V, Cv)` pre-pooling spatio-temporal feature map (STAR), optional.
+#[derive(Clone, Debug)]
+pub struct FeatureBatch {
+    pub pooled: Tensor,
+    pub masked: Option<Tensor>,
+    pub map: Option<Tensor>,
+}
+
+impl FeatureBatch {
+    pub fn from_pooled(pooled: Tensor) -> Self {
+        Self {
+            pooled,
+            masked: None,
+            map: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pooled.dims().first().copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn visual_dim(&self) -> usize {
+        self.pooled.dims().get(1).copied().unwrap_or(0)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let (n, c) = self.pooled.dims2()?;
+        if let Some(m) = &self.masked {
+            check_shape("masked features", m, &[n, c])?;
+        }
+        if let Some(m) = &self.map {
+            let dims = m.dims();
+            if dims.len() != 4 || dims[0] != n || dims[3] != c {
+                return Err(shape_error("feature map", format!("({n}, T', V, {c})"), m));
+            }
+        }
+        Ok(())
+    }
+
+    /// The samples at `rows`, in that order.
+    pub fn select(&self, rows: &[usize]) -> Result<Self> {
+        let idx = index_tensor(rows, self.pooled.device())?;
+        let pick = |t: &Tensor| t.index_select(&idx, 0);
+        Ok(Self {
+            pooled: pick(&self.pooled)?,
+            masked: self.masked.as_ref().map(pick).transpose()?,
+            map: self.map.as_ref().map(pick).transpose()?,
+        })
+    }
+}
+
+/// Per-step context handed to [`ZslMethod::loss`].
+pub struct StepContext<'a> {
+    /// 0-based epoch (InfoCPL inverts its attention during warm-up epochs).
+    pub epoch: usize,
+    /// Randomness for negative sampling.
+    pub rng: &'a mut StdRng,
+}
+
+/// A zero-shot method: trainable on seen classes, scoring any class set.
+pub trait ZslMethod: Send {
+    fn kind(&self) -> MethodKind;
+
+    /// The training loss on one batch. `labels` are `u32` of shape `(N,)` indexing the rows of `classes`.
+    fn loss(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<Tensor>;
+
+    /// Compatibility scores `(N, C)` of each sample with each class of `classes`; higher is more compatible.
+    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor>;
+}
+
+/// Sizes a method is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dims {
+    /// Visual feature size `Cv` (256 for ST-GCN / Shift-GCN).
+    pub visual: usize,
+    /// Text embedding size `D`.
+    pub text: usize,
+}
+
+/// Hyper-parameters of every method, serialised into a run's `config.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum MethodConfig {
+    Devise(devise::DeviseConfig),
+    #[serde(rename = "relationnet")]
+    RelationNet(relation::RelationConfig),
+    Smie(smie::SmieConfig),
+    #[serde(rename = "infocpl")]
+    InfoCpl(infocpl::InfoCplConfig),
+    Star(star::StarConfig),
+}
+
+impl MethodConfig {
+    pub fn default_for(kind: MethodKind) -> Self {
+        match kind {
+            MethodKind::Devise => Self::Devise(Default::default()),
+            MethodKind::RelationNet => Self::RelationNet(Default::default()),
+            MethodKind::Smie => Self::Smie(Default::default()),
+            MethodKind::InfoCpl => Self::InfoCpl(Default::default()),
+            MethodKind::Star => Self::Star(Default::default()),
+        }
+    }
+
+    pub fn kind(&self) -> MethodKind {
+        match self {
+            Self::Devise(_) => MethodKind::Devise,
+            Self::RelationNet(_) => MethodKind::RelationNet,
+            Self::Smie(_) => MethodKind::Smie,
+            Self::InfoCpl(_) => MethodKind::InfoCpl,
+            Self::Star(_) => MethodKind::Star,
+        }
+    }
+
+    /// Builds the method; its parameters live in `vb` (a [`VarMap`] for training, a safetensors file for inference).
+    pub fn build(&self, dims: Dims, vb: VarBuilder) -> Result<Box<dyn ZslMethod>> {
+        Ok(match self {
+            Self::Devise(c) => Box::new(devise::Devise::new(c, dims, vb)?),
+            Self::RelationNet(c) => Box::new(relation::RelationNet::new(c, dims, vb)?),
+            Self::Smie(c) => Box::new(smie::Smie::new(c, dims, vb)?),
+            Self::InfoCpl(c) => Box::new(infocpl::InfoCpl::new(c, dims, vb)?),
+            Self::Star(c) => Box::new(star::Star::new(c, dims, vb)?),
+        })
+    }
+
+    /// Builds the method with fresh trainable parameters in a new [`VarMap`], initialised from `seed`.
+    pub fn build_trainable(
+        &self,
+        dims: Dims,
+        device: &Device,
+        seed: u64,
+    ) -> Result<(Box<dyn ZslMethod>, VarMap)> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+        let method = self.build(dims, vb)?;
+        seeded_init(&varmap, seed)?;
+        Ok((method, varmap))
+    }
+}
+
+/// Re-draws every parameter from a seeded generator with the distribution candle gave it, so that training is
+/// reproducible (candle's CPU generator cannot be seeded): `*.weight (out, in)` Kaiming-normal
+/// `N(0, 2 / in)` and `*.bias` `U(-1/sqrt(in), 1/sqrt(in))` as `candle_nn::linear`; STAR's `prompts` `N(0, 1)`,
+/// `w (d, d)` `N(0, 1/d)` and `text_prompt` zeros.
+pub fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal, Uniform};
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| ZslError::Invalid("poisoned var map".into()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = StdRng::seed_from_u64(seed);
+    for name in names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let n: usize = dims.iter().product();
+        let leaf = name.rsplit('.').next().unwrap_or(name);
+        let fan_in = |w: &str| -> usize {
+            let wname = format!("{}.weight", name.trim_end_matches(w).trim_end_matches('.'));
+            data.get(&wname)
+                .and_then(|v| v.dims().get(1).copied())
+                .unwrap_or(1)
+        };
+        let values: Vec<f32> = match (leaf, dims.len()) {
+            ("weight", 2) => {
+                let std = (2.0 / dims[1] as f32).sqrt();
+                let d = Normal::new(0.0, std).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("bias", _) => {
+                let b = 1.0 / (fan_in("bias") as f32).sqrt();
+                let d =
+                    Uniform::new_inclusive(-b, b).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("prompts", _) => {
+                let d = Normal::new(0.0f32, 1.0).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("w", 2) => {
+                let d = Normal::new(0.0, 1.0 / (dims[0] as f32).sqrt())
+                    .map_err(|e| ZslError::Invalid(e.to_string()))?;
+                (0..n).map(|_| d.sample(&mut rng)).collect()
+            }
+            ("text_prompt", _) => vec![0.0; n],
+            _ => {
+                return Err(ZslError::Invalid(format!(
+                    "no seeded initialiser for parameter `{name}`"
+                )));
+            }
+        };
+        var.set(&Tensor::from_vec(values, dims, var.device())?)?;
+    }
+    Ok(())
+}
+
+/// A `u32` index tensor.
+pub fn index_tensor(rows: &[usize], device: &Device) -> Result<Tensor> {
+    let v: Vec<u32> = rows
+        .iter()
+        .map(|&r| u32::try_from(r).map_err(|_| ZslError::Invalid(format!("index {r} too large"))))
+        .collect::<Result<_>>()?;
+    Ok(Tensor::from_vec(v, rows.len(), device)?)
+}
+
+pub(crate) fn shape_error(what: &str, expected: String, got: &Tensor) -> ZslError {
+    ZslError::Shape {
+        what: what.to_owned(),
+        expected,
+        got: format!("{:?}", got.dims()),
+    }
+}
+
+pub(crate) fn check_shape(what: &str, t: &Tensor, expected: &[usize]) -> Result<()> {
+    if t.dims() != expected {
+        return Err(shape_error(what, format!("{expected:?}"), t));
+    }
+    Ok(())
+}

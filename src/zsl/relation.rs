@@ -1,0 +1,92 @@
+//! Relation Network (Sung et al., CVPR 2018) for zero-shot learning, the second baseline of SynSE and SMIE.
+//!
+//! The class text is embedded into the visual space, `e(t) = ReLU(W_2 ReLU(W_1 t))` (`D -> H -> Cv`), concatenated
+//! with the visual feature, and a relation module scores the pair in `[0, 1]`:
+//!
+//! `r(v, t) = sigmoid(w_4^T ReLU(W_3 [v, e(t)]))`
+//!
+//! Training regresses the relation score to the one-hot label with the mean squared error over all
+//! (sample, class) pairs of the batch's class set.
+
+use candle_core::{D, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::loss::{check_labels, labels_vec, one_hot};
+use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RelationConfig {
+    /// Hidden size of the text embedding network.
+    pub text_hidden: usize,
+    /// Hidden size of the relation module.
+    pub relation_hidden: usize,
+}
+
+impl Default for RelationConfig {
+    fn default() -> Self {
+        Self {
+            text_hidden: 1024,
+            relation_hidden: 400,
+        }
+    }
+}
+
+pub struct RelationNet {
+    text1: Linear,
+    text2: Linear,
+    rel1: Linear,
+    rel2: Linear,
+}
+
+impl RelationNet {
+    pub fn new(cfg: &RelationConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            text1: candle_nn::linear(dims.text, cfg.text_hidden, vb.pp("text.0"))?,
+            text2: candle_nn::linear(cfg.text_hidden, dims.visual, vb.pp("text.1"))?,
+            rel1: candle_nn::linear(2 * dims.visual, cfg.relation_hidden, vb.pp("relation.0"))?,
+            rel2: candle_nn::linear(cfg.relation_hidden, 1, vb.pp("relation.1"))?,
+        })
+    }
+
+    /// # Shapes
+    /// `visual (N, Cv)`, `texts (C, D)` -> relation scores `(N, C)` in `[0, 1]`.
+    pub fn relations(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        let e = self
+            .text2
+            .forward(&self.text1.forward(texts)?.relu()?)?
+            .relu()?;
+        let (n, cv) = visual.dims2()?;
+        let c = e.dim(0)?;
+        let v = visual.unsqueeze(1)?.broadcast_as((n, c, cv))?;
+        let e = e.unsqueeze(0)?.broadcast_as((n, c, cv))?;
+        let x = Tensor::cat(&[&v, &e], D::Minus1)?;
+        let r = self.rel2.forward(&self.rel1.forward(&x)?.relu()?)?;
+        Ok(candle_nn::ops::sigmoid(&r.squeeze(D::Minus1)?)?)
+    }
+}
+
+impl ZslMethod for RelationNet {
+    fn kind(&self) -> MethodKind {
+        MethodKind::RelationNet
+    }
+
+    fn loss(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        _ctx: &mut StepContext<'_>,
+    ) -> Result<Tensor> {
+        let labels = labels_vec(labels)?;
+        check_labels(&labels, classes.num_classes())?;
+        let r = self.relations(&batch.pooled, &classes.sentences)?;
+        let target = one_hot(&labels, classes.num_classes(), r.device())?;
+        Ok((r - target)?.sqr()?.mean_all()?)
+    }
+
+    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        self.relations(&batch.pooled, &classes.sentences)
+    }
+}

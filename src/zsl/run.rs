@@ -1,0 +1,199 @@
+//! A trained method on disk: `config.toml` (method, training and split description), `weights.safetensors`, and
+//! `classes.safetensors` (the class text embeddings it was trained and evaluated with). All written atomically.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+use super::trainer::TrainConfig;
+use super::{ClassEmbeddings, Dims, MethodConfig, Result, ZslError, ZslMethod};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
+pub const CLASSES_FILE: &str = "classes.safetensors";
+
+/// The split a run was trained on (class ids index `class_names`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitInfo {
+    pub name: String,
+    pub class_names: Vec<String>,
+    pub seen: Vec<usize>,
+    pub unseen: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub method: MethodConfig,
+    pub train: TrainConfig,
+    pub dims: Dims,
+    pub split: SplitInfo,
+    /// Calibrated-stacking gamma chosen on the seen-class validation split.
+    pub gamma: f64,
+    /// Epoch chosen on the seen-class validation split.
+    pub epoch: usize,
+    /// The feature file the run was trained on (`skelzero eval` defaults to it).
+    #[serde(default)]
+    pub features: Option<PathBuf>,
+    /// Evaluation written at training time, if any (JSON-compatible table).
+    #[serde(default)]
+    pub evaluation: Option<crate::eval::select::Evaluation>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
+    move |source| ZslError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes tensors as safetensors atomically.
+pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".skelzero-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    candle_core::safetensors::save(tensors, tmp.path())?;
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    tmp.persist(path).map_err(|e| ZslError::Io {
+        path: path.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ZslError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Saves a trained run into `dir`.
+pub fn save_run(
+    dir: &Path,
+    cfg: &RunConfig,
+    varmap: &VarMap,
+    classes: &ClassEmbeddings,
+) -> Result<()> {
+    let weights: HashMap<String, Tensor> = {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| ZslError::Invalid("poisoned var map".into()))?;
+        data.iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect()
+    };
+    save_tensors(&dir.join(WEIGHTS_FILE), &weights)?;
+    let mut ct = HashMap::new();
+    ct.insert("names".to_owned(), classes.names.clone());
+    ct.insert("sentences".to_owned(), classes.sentences.clone());
+    for (k, v) in [
+        ("parts", &classes.parts),
+        ("phrases", &classes.phrases),
+        ("motion", &classes.motion),
+    ] {
+        if let Some(t) = v {
+            ct.insert(k.to_owned(), t.clone());
+        }
+    }
+    save_tensors(&dir.join(CLASSES_FILE), &ct)?;
+    let text =
+        toml::to_string_pretty(cfg).map_err(|e| ZslError::Invalid(format!("config: {e}")))?;
+    let path = dir.join(CONFIG_FILE);
+    crate::util::write_bytes_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
+    Ok(())
+}
+
+/// A loaded run: its configuration, the method (read-only weights) and its class embeddings.
+pub struct LoadedRun {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+    pub method: Box<dyn ZslMethod>,
+    pub classes: ClassEmbeddings,
+}
+
+/// Loads a run folder, checking every weight's name and shape against the configured method.
+pub fn load_run(dir: &Path) -> Result<LoadedRun> {
+    let path = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    let config: RunConfig = toml::from_str(&text).map_err(|e| ZslError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let wpath = dir.join(WEIGHTS_FILE);
+    let weights = load_tensors(&wpath)?;
+    // Build a fresh method to learn the expected names and shapes, then compare.
+    let (_, expected) = config
+        .method
+        .build_trainable(config.dims, &Device::Cpu, 0)?;
+    {
+        let data = expected
+            .data()
+            .lock()
+            .map_err(|_| ZslError::Invalid("poisoned var map".into()))?;
+        for (name, var) in data.iter() {
+            let got = weights.get(name).ok_or_else(|| ZslError::File {
+                path: wpath.clone(),
+                message: format!("missing tensor `{name}`"),
+            })?;
+            if got.dims() != var.dims() || got.dtype() != DType::F32 {
+                return Err(ZslError::File {
+                    path: wpath.clone(),
+                    message: format!(
+                        "tensor `{name}` is {:?} {:?}, the {} config expects {:?} f32",
+                        got.dims(),
+                        got.dtype(),
+                        config.method.kind(),
+                        var.dims()
+                    ),
+                });
+            }
+        }
+    }
+    let vb = VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu);
+    let method = config.method.build(config.dims, vb)?;
+    let cpath = dir.join(CLASSES_FILE);
+    let mut ct = load_tensors(&cpath)?;
+    let mut take = |k: &str| ct.remove(k);
+    let missing = |k: &str| ZslError::File {
+        path: cpath.clone(),
+        message: format!("missing tensor `{k}`"),
+    };
+    let classes = ClassEmbeddings {
+        names: take("names").ok_or_else(|| missing("names"))?,
+        sentences: take("sentences").ok_or_else(|| missing("sentences"))?,
+        parts: take("parts"),
+        phrases: take("phrases"),
+        motion: take("motion"),
+    };
+    classes.validate().map_err(|e| ZslError::File {
+        path: cpath.clone(),
+        message: e.to_string(),
+    })?;
+    if classes.num_classes() != config.split.class_names.len() || classes.dim() != config.dims.text
+    {
+        return Err(ZslError::File {
+            path: cpath,
+            message: format!(
+                "{} classes of dimension {}, the config says {} of dimension {}",
+                classes.num_classes(),
+                classes.dim(),
+                config.split.class_names.len(),
+                config.dims.text
+            ),
+        });
+    }
+    Ok(LoadedRun {
+        dir: dir.to_owned(),
+        config,
+        method,
+        classes,
+    })
+}

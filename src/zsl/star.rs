@@ -1,0 +1,297 @@
+//! STAR (Chen et al., ACM MM 2024): fine-grained side information guided dual-prompt learning.
+//!
+//! **Visual side.** The encoder's pre-pooling feature map `F (T' x V x Cv)` is restricted to each body part's
+//! joints ([`PartScheme`]), giving `T' * V_p` tokens per part ([`part_tokens`]). Per part, `m` learnable
+//! visual-attribute prompts `Q_p (m x d)` are the queries of a multi-head cross-attention whose keys and values are
+//! the part's tokens, followed by an FFN (`d -> d -> d`, ReLU):
+//!
+//! `E_p = FFN(MHA(Q_p, F_p, F_p))  (m x d)`,  `z_{p,i} = q_{p,i}^T W_p e_{p,i}`, so `z_p` is `m`-dimensional.
+//!
+//! **Text side.** Learnable semantic-part prompts `r_p (D)` are added to the part-description embeddings and a
+//! per-part projector maps them to the `m`-dim space, `g_{p,c} = G_p(t_{p,c} + r_p)`; a second projector maps the
+//! class names, `h_c = H(n_c)` (both `D -> hidden -> m`, ReLU).
+//!
+//! **Losses** (with `y` over the batch's class set):
+//! - MPCE, part vs part description: `1/P sum_p CE(cos(z_p, g_{p,.}), y)`.
+//! - SCE, part description vs class name: `1/P sum_p mean_c -log softmax_k(g_{p,c} . h_k)[c]`.
+//! - GCE, summed visual vs class name: `CE(cos(sum_p z_p, h_.), y)`.
+//!
+//! `L = MPCE + alpha * SCE + beta * GCE`, `alpha = beta = 0.1`. Prediction: `cos(sum_p z_p, h_c)`.
+//!
+//! Deviations from the reference, both for an honest, CPU-sized model: the reference's semantic-part prompts are
+//! one per (class, part), including the unseen classes; here there is one per part, shared by all classes, so a
+//! trained model applies to any class set. The attention width `d` and prompt count `m` are configurable (the
+//! reference uses `d = 768`, `m = 100`); SCE runs over the training classes only.
+
+use candle_core::{D, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::loss::{check_labels, cosine_matrix, cross_entropy, labels_vec};
+use super::{
+    ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslError, ZslMethod,
+};
+use crate::skeleton::PartScheme;
+
+const NAME: &str = "STAR";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StarConfig {
+    /// Body parts: 2, 4 or 6.
+    pub parts: usize,
+    /// Visual-attribute prompts per part `m` (also the size of the shared semantic space).
+    pub prompts: usize,
+    /// Attention width `d`.
+    pub dim: usize,
+    pub heads: usize,
+    /// Hidden size of the text projectors.
+    pub hidden: usize,
+    /// Weight of SCE.
+    pub alpha: f64,
+    /// Weight of GCE.
+    pub beta: f64,
+    /// Logit scale applied to the cosine similarities in MPCE and GCE (the reference uses 1).
+    pub logit_scale: f64,
+}
+
+impl Default for StarConfig {
+    fn default() -> Self {
+        Self {
+            parts: 6,
+            prompts: 32,
+            dim: 128,
+            heads: 4,
+            hidden: 256,
+            alpha: 0.1,
+            beta: 0.1,
+            logit_scale: 1.0,
+        }
+    }
+}
+
+/// The tokens of one body part: `map (N, T', V, Cv)` restricted to `joints` -> `(N, T' * V_p, Cv)`.
+pub fn part_tokens(map: &Tensor, joints: &[usize]) -> Result<Tensor> {
+    let (n, t, v, c) = map.dims4()?;
+    if let Some(&bad) = joints.iter().find(|&&j| j >= v) {
+        return Err(ZslError::Invalid(format!(
+            "body-part joint {bad} out of range for a feature map with {v} joints"
+        )));
+    }
+    let idx = super::index_tensor(joints, map.device())?;
+    Ok(map
+        .index_select(&idx, 2)?
+        .reshape((n, t * joints.len(), c))?)
+}
+
+struct PartBranch {
+    joints: &'static [usize],
+    queries: Tensor,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
+    ffn1: Linear,
+    ffn2: Linear,
+    /// `W_p` of the bilinear read-out.
+    w: Tensor,
+    /// Semantic-part prompt `r_p`.
+    text_prompt: Tensor,
+    text1: Linear,
+    text2: Linear,
+}
+
+pub struct Star {
+    parts: Vec<PartBranch>,
+    name1: Linear,
+    name2: Linear,
+    cfg: StarConfig,
+}
+
+impl Star {
+    pub fn new(cfg: &StarConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
+        let scheme = PartScheme::from_count(cfg.parts).ok_or_else(|| {
+            ZslError::Invalid(format!("STAR: {} body parts (2, 4 or 6)", cfg.parts))
+        })?;
+        if cfg.heads == 0 || !cfg.dim.is_multiple_of(cfg.heads) {
+            return Err(ZslError::Invalid(format!(
+                "STAR: attention width {} is not divisible by {} heads",
+                cfg.dim, cfg.heads
+            )));
+        }
+        let init = candle_nn::Init::Randn {
+            mean: 0.0,
+            stdev: 1.0,
+        };
+        let small = candle_nn::Init::Randn {
+            mean: 0.0,
+            stdev: 1.0 / (cfg.dim as f64).sqrt(),
+        };
+        let parts = scheme
+            .parts()
+            .iter()
+            .enumerate()
+            .map(|(p, part)| {
+                let vb = vb.pp(format!("part.{p}"));
+                Ok(PartBranch {
+                    joints: part.joints,
+                    queries: vb.get_with_hints((cfg.prompts, cfg.dim), "prompts", init)?,
+                    wq: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.q"))?,
+                    wk: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.k"))?,
+                    wv: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.v"))?,
+                    wo: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.out"))?,
+                    ffn1: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.0"))?,
+                    ffn2: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.1"))?,
+                    w: vb.get_with_hints((cfg.dim, cfg.dim), "w", small)?,
+                    text_prompt: vb.get_with_hints(
+                        dims.text,
+                        "text_prompt",
+                        candle_nn::Init::Const(0.0),
+                    )?,
+                    text1: candle_nn::linear(dims.text, cfg.hidden, vb.pp("text.0"))?,
+                    text2: candle_nn::linear(cfg.hidden, cfg.prompts, vb.pp("text.1"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            parts,
+            name1: candle_nn::linear(dims.text, cfg.hidden, vb.pp("name.0"))?,
+            name2: candle_nn::linear(cfg.hidden, cfg.prompts, vb.pp("name.1"))?,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Cross-attention of the part's prompts over its tokens, FFN, bilinear read-out.
+    ///
+    /// # Shapes
+    /// `tokens (N, L, Cv)` -> `z_p (N, m)`.
+    fn part_visual(&self, b: &PartBranch, tokens: &Tensor) -> Result<Tensor> {
+        let (n, l, _) = tokens.dims3()?;
+        let (m, d) = b.queries.dims2()?;
+        let h = self.cfg.heads;
+        let dh = d / h;
+        let q =
+            b.wq.forward(&b.queries)?
+                .reshape((m, h, dh))?
+                .transpose(0, 1)?; // (h, m, dh)
+        let q = q.unsqueeze(0)?.broadcast_as((n, h, m, dh))?.contiguous()?;
+        let split = |x: Tensor| -> Result<Tensor> {
+            Ok(x.reshape((n, l, h, dh))?.transpose(1, 2)?.contiguous()?)
+        };
+        let k = split(b.wk.forward(tokens)?)?; // (n, h, l, dh)
+        let v = split(b.wv.forward(tokens)?)?;
+        let att = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? / (dh as f64).sqrt())?;
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let o = att.matmul(&v)?.transpose(1, 2)?.reshape((n, m, d))?; // (n, m, d)
+        let o = b.wo.forward(&o)?;
+        let e = b.ffn2.forward(&b.ffn1.forward(&o)?.relu()?)?;
+        // z_{n,i} = q_i^T W e_{n,i}
+        let qw = b.queries.matmul(&b.w)?; // (m, d)
+        Ok(e.broadcast_mul(&qw.unsqueeze(0)?)?.sum(D::Minus1)?)
+    }
+
+    /// `z (N, P, m)`.
+    fn visual(&self, batch: &FeatureBatch) -> Result<Tensor> {
+        let map = batch.map.as_ref().ok_or(ZslError::Missing {
+            method: NAME,
+            what: "the encoder's spatio-temporal feature map",
+        })?;
+        let zs = self
+            .parts
+            .iter()
+            .map(|b| self.part_visual(b, &part_tokens(map, b.joints)?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::stack(&zs, 1)?)
+    }
+
+    /// Projected part descriptions `g (P, C, m)`.
+    fn part_texts(&self, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let parts = classes.parts.as_ref().ok_or(ZslError::Missing {
+            method: NAME,
+            what: "body-part descriptions",
+        })?;
+        let (_, p, _) = parts.dims3()?;
+        if p != self.parts.len() {
+            return Err(ZslError::Invalid(format!(
+                "STAR was built for {} body parts, the class texts have {p}",
+                self.parts.len()
+            )));
+        }
+        let gs = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let t = parts
+                    .narrow(1, i, 1)?
+                    .squeeze(1)?
+                    .broadcast_add(&b.text_prompt)?;
+                Ok(b.text2.forward(&b.text1.forward(&t)?.relu()?)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::stack(&gs, 0)?)
+    }
+
+    /// Projected class names `h (C, m)`.
+    fn names(&self, classes: &ClassEmbeddings) -> Result<Tensor> {
+        Ok(self
+            .name2
+            .forward(&self.name1.forward(&classes.names)?.relu()?)?)
+    }
+}
+
+/// STAR's three losses from its projected features, returned as `(mpce, sce, gce)`.
+///
+/// # Shapes
+/// `z (N, P, m)`, `g (P, C, m)`, `h (C, m)`, `labels (N,)` u32.
+pub fn star_losses(
+    z: &Tensor,
+    g: &Tensor,
+    h: &Tensor,
+    labels: &Tensor,
+    logit_scale: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let p = z.dim(1)?;
+    let c = h.dim(0)?;
+    let diag = super::index_tensor(&(0..c).collect::<Vec<_>>(), h.device())?;
+    let mut mpce = Vec::with_capacity(p);
+    let mut sce = Vec::with_capacity(p);
+    for i in 0..p {
+        let zp = z.narrow(1, i, 1)?.squeeze(1)?;
+        let gp = g.narrow(0, i, 1)?.squeeze(0)?;
+        mpce.push(cross_entropy(
+            &(cosine_matrix(&zp, &gp)? * logit_scale)?,
+            labels,
+        )?);
+        sce.push(cross_entropy(&gp.matmul(&h.t()?)?, &diag)?);
+    }
+    let mean = |v: Vec<Tensor>| -> Result<Tensor> { Ok(Tensor::stack(&v, 0)?.mean_all()?) };
+    let gce = cross_entropy(&(cosine_matrix(&z.sum(1)?, h)? * logit_scale)?, labels)?;
+    Ok((mean(mpce)?, mean(sce)?, gce))
+}
+
+impl ZslMethod for Star {
+    fn kind(&self) -> MethodKind {
+        MethodKind::Star
+    }
+
+    fn loss(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        _ctx: &mut StepContext<'_>,
+    ) -> Result<Tensor> {
+        check_labels(&labels_vec(labels)?, classes.num_classes())?;
+        let z = self.visual(batch)?;
+        let g = self.part_texts(classes)?;
+        let h = self.names(classes)?;
+        let (mpce, sce, gce) = star_losses(&z, &g, &h, labels, self.cfg.logit_scale)?;
+        Ok(((mpce + (sce * self.cfg.alpha)?)? + (gce * self.cfg.beta)?)?)
+    }
+
+    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let z = self.visual(batch)?;
+        cosine_matrix(&z.sum(1)?, &self.names(classes)?)
+    }
+}

@@ -1,0 +1,160 @@
+//! `skelzero train`, `eval` and `bench` end to end on synthetic feature files.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod zsl_synth;
+
+use std::process::Command;
+
+use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_skelzero"))
+}
+
+fn write_inputs(dir: &std::path::Path) {
+    let s = zsl_synth::synth();
+    let f = SplitFeatures {
+        train: s.train,
+        train_labels: s.train_labels,
+        test: s.test,
+        test_labels: s.test_labels,
+        seen: (0..zsl_synth::SEEN).collect(),
+        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
+    };
+    std::fs::create_dir_all(dir.join("features")).unwrap();
+    f.save(&dir.join("features/split1.safetensors")).unwrap();
+    save_class_embeddings(&dir.join("texts.safetensors"), &s.classes).unwrap();
+}
+
+#[test]
+fn train_then_eval_then_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    let out = bin()
+        .args([
+            "train", "--method", "devise", "--split", "split1", "--epochs", "30", "--lr", "2e-2",
+        ])
+        .arg("--features")
+        .arg(d.join("features/split1.safetensors"))
+        .arg("--texts")
+        .arg(d.join("texts.safetensors"))
+        .arg("--out")
+        .arg(d.join("run"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["config.toml", "weights.safetensors", "classes.safetensors"] {
+        assert!(d.join("run").join(f).is_file(), "{f}");
+    }
+    let out = bin()
+        .args(["eval", "--gzsl", "--json", "--run"])
+        .arg(d.join("run"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let zsl = v["zsl_top1"].as_f64().unwrap();
+    assert!(zsl > 0.5, "{v}");
+    // The evaluation stored at training time is what eval recomputes.
+    let cfg = std::fs::read_to_string(d.join("run/config.toml")).unwrap();
+    let cfg: toml::Value = toml::from_str(&cfg).unwrap();
+    let stored = cfg["evaluation"]["zsl_top1"].as_float().unwrap();
+    assert!((stored - zsl).abs() < 1e-9);
+    let conf = v["zsl_confusion"].as_array().unwrap();
+    let total: u64 = conf
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, v["zsl_samples"].as_u64().unwrap());
+    assert!(v["gzsl_h"].as_f64().unwrap() > 0.0);
+
+    let json = d.join("bench.json");
+    let out = bin()
+        .args([
+            "bench",
+            "--dataset",
+            "msr",
+            "--methods",
+            "devise,smie",
+            "--splits",
+            "split1",
+            "--epochs",
+            "15",
+        ])
+        .arg("--features-dir")
+        .arg(d.join("features"))
+        .arg("--texts")
+        .arg(d.join("texts.safetensors"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("DeViSE") && table.contains("SMIE") && table.contains("mean"),
+        "{table}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for m in ["devise", "smie"] {
+        let x = &r["splits"]["split1"][m];
+        for k in ["zsl_top1", "gzsl_s", "gzsl_u", "gzsl_h", "gamma"] {
+            assert!(x[k].is_number(), "{m}.{k}: {r}");
+        }
+        assert!(r["mean"][m]["zsl_top1"]["mean"].is_number());
+    }
+}
+
+#[test]
+fn bad_inputs_give_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    std::fs::write(d.join("broken.safetensors"), b"not a safetensors file").unwrap();
+    let out = bin()
+        .args(["train", "--method", "devise", "--split", "s", "--texts"])
+        .arg(d.join("texts.safetensors"))
+        .arg("--features")
+        .arg(d.join("broken.safetensors"))
+        .arg("--out")
+        .arg(d.join("run"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.safetensors"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let out = bin()
+        .args([
+            "train",
+            "--method",
+            "nope",
+            "--split",
+            "s",
+            "--texts",
+            "a",
+            "--features",
+            "b",
+            "--out",
+            "c",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown method"));
+}
