@@ -7,5 +7,6 @@
 pub mod cli;
 pub mod dataset;
 pub mod formats;
+pub mod render;
 pub mod skeleton;
 pub mod util;
