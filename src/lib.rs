@@ -4,6 +4,8 @@
 //! preprocessing) -> [`dataset`] (datasets, splits, class texts) -> text encoders -> networks -> zero-shot methods
 //! -> evaluation -> the explorer. [`cli`] holds the command-line front end.
 
+pub mod app;
+pub mod bridge;
 pub mod cli;
 pub mod dataset;
 pub mod formats;

@@ -20,7 +20,11 @@ fn skeleton_wgsl_validates_with_naga() {
     if let Err(e) = info {
         panic!("{}", e.emit_to_string(SKELETON_WGSL));
     }
-    let entry_points: Vec<&str> = module.entry_points.iter().map(|e| e.name.as_str()).collect();
+    let entry_points: Vec<&str> = module
+        .entry_points
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     for name in ["vs_segment", "fs_segment", "vs_disc", "fs_disc"] {
         assert!(entry_points.contains(&name), "missing entry point {name}");
     }

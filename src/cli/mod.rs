@@ -1,5 +1,6 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
+pub mod gui;
 mod layouts;
 
 use clap::{Parser, Subcommand};
@@ -19,17 +20,16 @@ pub struct Cli {
 pub enum Command {
     /// List the joint layouts and body-part groups.
     Layouts(layouts::Args),
+    /// Open the explorer window (the default with no subcommand).
+    Gui(gui::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        Some(Command::Gui(args)) => gui::run(args),
+        None => gui::run(gui::Args::default()),
     }
 }
 
