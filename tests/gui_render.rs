@@ -59,7 +59,7 @@ fn standing_pair() -> Sequence {
         [0.85, 0.5, 0.0],
         [0.78, 0.55, 0.0],
     ];
-    let mut seq = Sequence::zeros(LayoutId::Ntu25, 1, 2).unwrap();
+    let mut seq = Sequence::zeros(LayoutId::Ntu25, 1, 2).expect("valid shape");
     for (j, p) in pose.iter().enumerate() {
         seq.set_joint(0, 0, j, [p[0] * 0.5 - 0.4, p[1] + 0.9, p[2] + 3.0]);
         seq.set_joint(0, 1, j, [p[0] * 0.5 + 0.4, p[1] + 0.9, p[2] + 3.2]);

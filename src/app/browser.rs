@@ -111,6 +111,16 @@ impl Joined {
     }
 }
 
+/// Everything the displayed order depends on.
+type OrderKey = (
+    String,
+    SortKey,
+    bool,
+    Show,
+    Option<(usize, usize, Setting)>,
+    u64,
+);
+
 #[derive(Default)]
 pub struct BrowserState {
     pub search: String,
@@ -121,14 +131,7 @@ pub struct BrowserState {
     pub cell: Option<(usize, usize, Setting)>,
     /// Sample indices in display order; recomputed when `key` changes.
     pub order: Vec<usize>,
-    key: Option<(
-        String,
-        SortKey,
-        bool,
-        Show,
-        Option<(usize, usize, Setting)>,
-        u64,
-    )>,
+    key: Option<OrderKey>,
 }
 
 impl BrowserState {
@@ -212,7 +215,7 @@ const COLUMNS: [(&str, SortKey, f32); 7] = [
     ("View", SortKey::View, 32.0),
     ("Split", SortKey::Split, 50.0),
     ("Predicted", SortKey::Predicted, 85.0),
-    ("✔", SortKey::Correct, 20.0),
+    ("Right", SortKey::Correct, 36.0),
 ];
 
 pub fn browser_ui(
@@ -225,12 +228,13 @@ pub fn browser_ui(
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal(|ui| {
-        ui.label("Search");
+        let label = ui.label("Search");
         ui.add(
             egui::TextEdit::singleline(&mut state.search)
                 .hint_text("class name or sample id")
                 .desired_width(170.0),
-        );
+        )
+        .labelled_by(label.id);
         egui::ComboBox::from_id_salt("show")
             .selected_text(state.show.label())
             .show_ui(ui, |ui| {
@@ -243,7 +247,7 @@ pub fn browser_ui(
         ui.horizontal(|ui| {
             let name = |c: usize| dataset.classes.get(c).cloned().unwrap_or_default();
             ui.label(format!(
-                "{} cell: {} → {}",
+                "{} cell: {} -> {}",
                 match setting {
                     Setting::Zsl => "ZSL",
                     Setting::Gzsl => "GZSL",
@@ -267,8 +271,8 @@ pub fn browser_ui(
     ui.horizontal(|ui| {
         for (name, key, width) in COLUMNS {
             let arrow = match (state.sort == key, state.descending) {
-                (true, false) => " ↑",
-                (true, true) => " ↓",
+                (true, false) => " ^",
+                (true, true) => " v",
                 _ => "",
             };
             let clicked = ui
@@ -320,8 +324,8 @@ pub fn browser_ui(
                     cell(ui, w4, split);
                     cell(ui, w5, r.predicted.map_or("–", class_name).into());
                     let mark = match r.correct {
-                        Some(true) => egui::RichText::new("✔").color(palette.correct),
-                        Some(false) => egui::RichText::new("✖").color(palette.incorrect),
+                        Some(true) => egui::RichText::new("yes").color(palette.correct),
+                        Some(false) => egui::RichText::new("no").color(palette.incorrect),
                         None => "".into(),
                     };
                     cell(ui, w6, mark);

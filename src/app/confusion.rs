@@ -93,7 +93,7 @@ pub fn confusion_ui(
                 );
             }
             let (truth, pred) = (confusion.classes[t], confusion.classes[p]);
-            let label = format!("{} → {}: {count}", name(truth), name(pred));
+            let label = format!("{} -> {}: {count}", name(truth), name(pred));
             let id = ui
                 .scope_id()
                 .with(("confusion", confusion.setting == Setting::Gzsl, t, p));

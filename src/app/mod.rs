@@ -383,7 +383,12 @@ impl ExplorerApp {
                 self.browser.cell = None;
                 self.selected = None;
                 self.data_changed();
-                self.select(0);
+                // The benchmark plays a two-person sequence when there is one.
+                let first = match (&self.bench, &self.dataset) {
+                    (Some(_), Some(d)) => d.samples.iter().position(|s| s.seq.bodies() == 2),
+                    _ => None,
+                };
+                self.select(first.unwrap_or(0));
                 if self.options.autoplay {
                     self.player.playing = true;
                 }
@@ -465,12 +470,14 @@ impl ExplorerApp {
                 self.pending.push(Command::ToggleHelp);
             }
             ui.separator();
-            ui.label("Path");
-            let edit = ui.add(
-                egui::TextEdit::singleline(&mut self.settings.path_input)
-                    .hint_text("dataset folder/file or run folder")
-                    .desired_width(360.0),
-            );
+            let label = ui.label("Path");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.settings.path_input)
+                        .hint_text("dataset folder/file or run folder")
+                        .desired_width(360.0),
+                )
+                .labelled_by(label.id);
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.button("Open").clicked() || enter) && !self.settings.path_input.trim().is_empty()
             {
@@ -547,8 +554,8 @@ impl ExplorerApp {
             ui.horizontal(|ui| {
                 ui.heading("Confusion matrix");
                 let mut gzsl = self.settings.matrix_gzsl;
-                ui.selectable_value(&mut gzsl, false, "ZSL");
-                ui.selectable_value(&mut gzsl, true, "GZSL");
+                ui.selectable_value(&mut gzsl, false, "ZSL matrix");
+                ui.selectable_value(&mut gzsl, true, "GZSL matrix");
                 if gzsl != self.settings.matrix_gzsl {
                     self.pending.push(Command::SetMatrixSetting(if gzsl {
                         Setting::Gzsl
@@ -606,7 +613,7 @@ impl ExplorerApp {
             }
             bench.last = Some(now);
             ctx.request_repaint();
-            if self.frame_count >= bench.frames {
+            if self.frame_count == bench.frames {
                 print_bench(bench);
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }

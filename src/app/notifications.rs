@@ -77,7 +77,7 @@ impl Notifications {
                             ui.set_max_width(420.0);
                             ui.horizontal(|ui| {
                                 ui.colored_label(color, &n.text);
-                                if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
+                                if ui.small_button("x").on_hover_text("Dismiss").clicked() {
                                     dismissed = Some(n.id);
                                 }
                             });

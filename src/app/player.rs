@@ -119,10 +119,14 @@ pub fn controls_ui(
         {
             commands.push(Command::FirstFrame);
         }
-        if ui.button("◀").on_hover_text("Previous frame (←)").clicked() {
+        if ui
+            .button("<")
+            .on_hover_text("Previous frame (Left)")
+            .clicked()
+        {
             commands.push(Command::StepFrames(-1));
         }
-        if ui.button("▶").on_hover_text("Next frame (→)").clicked() {
+        if ui.button(">").on_hover_text("Next frame (Right)").clicked() {
             commands.push(Command::StepFrames(1));
         }
         let current = player.frame(frames);
@@ -135,10 +139,11 @@ pub fn controls_ui(
         if slider.changed() && scrub != current {
             commands.push(Command::SeekFrame(scrub));
         }
-        ui.label(format!(
+        let counter = ui.label(format!(
             "Frame {} / {frames}",
             if frames == 0 { 0 } else { current + 1 }
         ));
+        slider.labelled_by(counter.id);
         ui.separator();
         let mut speed = settings.speed;
         if ui

@@ -133,9 +133,9 @@ impl Bounds {
                         min: [p[0], p[1], p[2]],
                         max: [p[0], p[1], p[2]],
                     });
-                    for k in 0..3 {
-                        b.min[k] = b.min[k].min(p[k]);
-                        b.max[k] = b.max[k].max(p[k]);
+                    for (k, &v) in p.iter().enumerate() {
+                        b.min[k] = b.min[k].min(v);
+                        b.max[k] = b.max[k].max(v);
                     }
                 }
             }
