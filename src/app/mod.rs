@@ -99,6 +99,8 @@ pub struct ExplorerApp {
     /// Bumped whenever the dataset or predictions change (invalidates the browser's cached order).
     generation: u64,
     pub selected: Option<usize>,
+    /// Colours painted on the joints (and the bones ending in them) instead of the body colours, e.g. attention.
+    pub joint_colors: Option<Vec<egui::Color32>>,
     pub preprocessed: bool,
     preprocessed_seq: Option<(usize, Sequence)>,
     pub player: player::Player,
@@ -134,6 +136,7 @@ impl ExplorerApp {
             joined: browser::Joined::default(),
             generation: 0,
             selected: None,
+            joint_colors: None,
             preprocessed: false,
             preprocessed_seq: None,
             player: player::Player::default(),
@@ -612,18 +615,17 @@ impl ExplorerApp {
                 }
             }
             bench.last = Some(now);
-            ctx.request_repaint();
             if self.frame_count == bench.frames {
                 print_bench(bench);
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
-            return;
         }
-        let Some(limit) =
-            self.options
-                .exit_after_frames
-                .or(self.options.screenshot.as_ref().map(|_| 10))
-        else {
+        let limit = self
+            .bench
+            .as_ref()
+            .map(|b| b.frames)
+            .or(self.options.exit_after_frames)
+            .or(self.options.screenshot.as_ref().map(|_| 10));
+        let Some(limit) = limit else {
             return;
         };
         ctx.request_repaint();
@@ -784,6 +786,7 @@ impl eframe::App for ExplorerApp {
                 ui,
                 &mut self.player,
                 seq.as_ref(),
+                self.joint_colors.as_deref(),
                 &self.palette,
                 self.gpu,
                 &mut self.pending,

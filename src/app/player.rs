@@ -186,6 +186,7 @@ pub fn viewport_ui(
     ui: &mut egui::Ui,
     player: &mut Player,
     seq: Option<&Sequence>,
+    joint_colors: Option<&[egui::Color32]>,
     palette: &Palette,
     gpu: bool,
     commands: &mut Vec<Command>,
@@ -245,6 +246,7 @@ pub fn viewport_ui(
         grid_color: rgba8(palette.grid),
         highlight: player.hovered,
         highlight_color: rgba8(palette.joint_highlight),
+        joint_colors: joint_colors.map(|c| c.iter().copied().map(rgba8).collect()),
         ..SkeletonStyle::default()
     };
     // Reuse the scene's allocation when the previous frame's callback has released it.
