@@ -158,6 +158,18 @@ fn keyboard_shortcuts_step_frames_and_open_help() {
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
     assert_eq!(h.state().selected, Some(1));
+    // Hovering a joint names it.
+    let head = {
+        let app = h.state();
+        let seq = &app.dataset.as_ref().unwrap().samples[1].seq;
+        let frame = app.player.frame(seq.frames());
+        app.player.screen_pos_of(seq.joint(frame, 0, 3)).unwrap()
+    };
+    h.event(egui::Event::PointerMoved(head));
+    h.run_steps(2);
+    assert!(h.query_by_label("Joint: head").is_some());
+    assert_eq!(h.state().player.hovered, Some((0, 3)));
+
     h.key_press(egui::Key::F1);
     h.run_steps(2);
     assert!(h.query_by_label("Keyboard and mouse").is_some());

@@ -23,6 +23,8 @@ pub struct Player {
     /// The joint under the pointer, as (body, joint).
     pub hovered: Option<(usize, usize)>,
     scene: Arc<Scene>,
+    /// Where the last frame was drawn: viewport rect (points), pixels per point, camera.
+    last_view: Option<(egui::Rect, f32, crate::render::CameraView)>,
 }
 
 impl Default for Player {
@@ -35,6 +37,7 @@ impl Default for Player {
             floor: None,
             hovered: None,
             scene: Arc::new(Scene::default()),
+            last_view: None,
         }
     }
 }
@@ -55,6 +58,13 @@ impl Player {
             }
         }
         self.camera = self.home;
+    }
+
+    /// Where a world point appeared in the last drawn frame, in egui points.
+    pub fn screen_pos_of(&self, p: [f32; 3]) -> Option<egui::Pos2> {
+        let (rect, ppp, view) = self.last_view.as_ref()?;
+        let (px, _) = view.screen_from_world(p)?;
+        Some(rect.min + egui::vec2(px[0], px[1]) / *ppp)
     }
 
     pub fn reset_view(&mut self) {
@@ -235,6 +245,7 @@ pub fn viewport_ui(
     let view = player
         .camera
         .view([rect.width() * ppp, rect.height() * ppp]);
+    player.last_view = Some((rect, ppp, view));
     let frame = player.frame(seq.frames());
     player.hovered = response.hover_pos().and_then(|pos| {
         let local = (pos - rect.min) * ppp;
