@@ -249,7 +249,9 @@ impl ExplorerApp {
                 });
             }
             Command::Open(path) => {
+                // A run folder holds predictions.json (or at least a trained run's config.toml).
                 if path.join("predictions.json").is_file()
+                    || path.join("config.toml").is_file()
                     || path.extension().is_some_and(|e| e == "json")
                 {
                     self.apply(Command::OpenRun(path));
@@ -819,5 +821,20 @@ impl ExplorerApp {
         for c in pending {
             self.apply(c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_from_older_versions_get_defaults() {
+        let old: Settings = serde_json::from_str(r#"{"speed": 2.0, "gone_field": 1}"#).unwrap();
+        assert_eq!(old.speed, 2.0);
+        assert_eq!(old.top_k, Settings::default().top_k);
+        assert!(old.show_browser);
+        let round: Settings = serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(round, old);
     }
 }

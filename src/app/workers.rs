@@ -166,3 +166,48 @@ fn read_dataset(path: &Path) -> Result<Dataset, String> {
         path.display()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_shared_and_cancelled_jobs_are_dropped() {
+        let ctx = egui::Context::default();
+        let mut workers = Workers::default();
+        let (go_tx, go_rx) = channel::<()>();
+        let id = workers.spawn(&ctx, "slow", move |handle| {
+            handle.set_progress(0.5);
+            go_rx.recv().ok();
+            JobOutput::Picked(PickTarget::RunFolder, None)
+        });
+        for _ in 0..200 {
+            if workers.jobs[0].handle.progress() == 0.5 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(workers.jobs[0].handle.progress(), 0.5);
+        workers.cancel(id);
+        assert!(!workers.busy());
+        go_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(workers.poll().is_empty());
+
+        workers.spawn(&ctx, "fast", |_| {
+            JobOutput::Picked(PickTarget::DatasetFile, None)
+        });
+        let mut got = Vec::new();
+        for _ in 0..200 {
+            got = workers.poll();
+            if !got.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(matches!(
+            got.as_slice(),
+            [JobOutput::Picked(PickTarget::DatasetFile, None)]
+        ));
+    }
+}
