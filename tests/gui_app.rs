@@ -219,3 +219,57 @@ fn player_and_matrix_snapshots() {
     h.run_steps(3);
     h.snapshot("gui_matrix");
 }
+
+#[test]
+fn a_run_folder_is_opened_by_path_and_a_broken_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let dataset = skelzero::app::demo::demo_dataset();
+    let mut preds = skelzero::app::demo::demo_predictions(&dataset);
+    preds.method = "written run".into();
+    std::fs::write(
+        run.join("predictions.json"),
+        serde_json::to_string(&preds).unwrap(),
+    )
+    .unwrap();
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("predictions.json"), "{\n  \"sample_ids\": [\n").unwrap();
+
+    let mut h = harness(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    let open = |h: &mut Harness<'static, ExplorerApp>, path: &str| {
+        h.state_mut().settings.path_input.clear();
+        h.get_by_label("Path").click();
+        h.run_steps(1);
+        h.get_by_label("Path").type_text(path);
+        h.run_steps(1);
+        h.get_by_label("Open").click();
+    };
+    open(&mut h, "demo");
+    wait_for(&mut h, |app| app.dataset.is_some());
+    open(&mut h, run.to_str().unwrap());
+    wait_for(&mut h, |app| app.predictions.is_some());
+    assert!(h.query_by_label("Run: written run").is_some());
+    assert!(h.query_by_label("91.7 %").is_some());
+
+    h.state_mut().notifications.items.clear();
+    open(&mut h, broken.to_str().unwrap());
+    wait_for(&mut h, |app| {
+        app.notifications
+            .items
+            .iter()
+            .any(|n| n.text.contains("broken"))
+    });
+    let text = h.state().notifications.items[0].text.clone();
+    assert!(
+        text.contains("broken/predictions.json") && text.contains("line"),
+        "{text}"
+    );
+    // The good run stays loaded.
+    assert_eq!(
+        h.state().predictions.as_ref().unwrap().method,
+        "written run"
+    );
+}

@@ -268,8 +268,14 @@ pub fn browser_ui(
     ui.separator();
 
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0;
+    // The sample id column takes the width the others leave (NTU ids are long).
+    let spacing = ui.spacing().item_spacing.x * COLUMNS.len() as f32;
+    let others: f32 = COLUMNS[1..].iter().map(|c| c.2).sum();
+    let id_width = (ui.available_width() - others - spacing - 12.0).max(COLUMNS[0].2);
+    let mut widths = COLUMNS.map(|c| c.2);
+    widths[0] = id_width;
     ui.horizontal(|ui| {
-        for (name, key, width) in COLUMNS {
+        for ((name, key, _), width) in COLUMNS.into_iter().zip(widths) {
             let arrow = match (state.sort == key, state.descending) {
                 (true, false) => " ^",
                 (true, true) => " v",
@@ -300,7 +306,7 @@ pub fn browser_ui(
                 let s = &dataset.samples[i];
                 let r = &joined.rows[i];
                 ui.horizontal(|ui| {
-                    let [w0, w1, w2, w3, w4, w5, w6] = COLUMNS.map(|c| c.2);
+                    let [w0, w1, w2, w3, w4, w5, w6] = widths;
                     let response = ui.add_sized(
                         [w0, row_height],
                         egui::Button::selectable(selected == Some(i), s.meta.id.as_str())

@@ -30,17 +30,23 @@ pub fn confusion_ui(
     }
     let name = |c: usize| class_names.get(c).map(String::as_str).unwrap_or("?");
     let available = ui.available_width() - LABEL_WIDTH - 8.0;
-    let cell = (available / k as f32).clamp(8.0, 34.0);
+    // Always fit the panel: with many classes cells get small and hover names them.
+    let cell = (available / k as f32).clamp(2.0, 34.0);
     let size = egui::vec2(LABEL_WIDTH + cell * k as f32, LABEL_WIDTH + cell * k as f32);
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(rect.expand(2.0));
     let origin = rect.min + egui::vec2(LABEL_WIDTH, LABEL_WIDTH);
     let text_color = ui.visuals().text_color();
     let font = egui::FontId::proportional((cell * 0.42).clamp(8.0, 12.0));
-    let label_font = egui::FontId::proportional(11.0);
+    // Labels shrink with the cells and are left out when too small to read (hover still names the cell).
+    let label_size = (cell * 0.95).min(11.0);
+    let label_font = egui::FontId::proportional(label_size.max(6.0));
     let max_chars = 13;
 
     for (i, &class) in confusion.classes.iter().enumerate() {
+        if label_size < 6.0 {
+            break;
+        }
         let y = origin.y + (i as f32 + 0.5) * cell;
         painter.text(
             egui::pos2(origin.x - 4.0, y),
