@@ -252,15 +252,28 @@ pub fn help_ui(ctx: &egui::Context) -> bool {
     let response = egui::Modal::new(egui::Id::unique("help")).show(ctx, |ui| {
         ui.heading("Keyboard and mouse");
         ui.add_space(4.0);
-        egui::Grid::new("shortcuts")
+        // Two side-by-side tables so the overlay fits an 800-pixel-high window.
+        let half = SHORTCUTS.len().div_ceil(2);
+        ui.horizontal_top(|ui| {
+            for (n, part) in SHORTCUTS.chunks(half).enumerate() {
+                egui::Grid::new(("shortcuts", n))
+                    .num_columns(2)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for s in part {
+                            ui.monospace(ctx.format_shortcut(&s.shortcut));
+                            ui.label(s.description);
+                            ui.end_row();
+                        }
+                    });
+                ui.add_space(12.0);
+            }
+        });
+        ui.add_space(6.0);
+        egui::Grid::new("mouse")
             .num_columns(2)
             .striped(true)
             .show(ui, |ui| {
-                for s in SHORTCUTS {
-                    ui.monospace(ctx.format_shortcut(&s.shortcut));
-                    ui.label(s.description);
-                    ui.end_row();
-                }
                 for (what, how) in [
                     ("Drag (left)", "Orbit the camera"),
                     ("Drag (right / middle)", "Pan"),
