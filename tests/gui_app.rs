@@ -10,8 +10,12 @@ use egui_kittest::kittest::Queryable as _;
 use skelzero::app::{AppOptions, ExplorerApp, Setting};
 
 fn harness(size: egui::Vec2) -> Harness<'static, ExplorerApp> {
-    // SAFETY of intent: tests in this file all want the same backend; set before any adapter is created.
-    unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
+    static BACKEND: std::sync::Once = std::sync::Once::new();
+    BACKEND.call_once(|| {
+        // SAFETY: every test in this binary reaches wgpu only through `harness`, so no other thread reads the
+        // environment while it is set here (the Once blocks them until done).
+        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
+    });
     Harness::builder()
         .with_size(size)
         .wgpu()
