@@ -141,8 +141,16 @@ fn a_missing_path_is_reported_by_name_without_a_panic() {
     h.key_press(egui::Key::Enter);
     wait_for(&mut h, |app| !app.notifications.items.is_empty());
     assert!(h.state().dataset.is_none());
+    let app = h.state();
+    let note = &app.notifications.items[0];
+    assert_eq!(note.level, skelzero::app::notifications::Level::Error);
     assert!(
-        h.query_by_label_contains("Could not open /nonexistent/skeletons")
+        note.text.contains("/nonexistent/skeletons"),
+        "{}",
+        note.text
+    );
+    assert!(
+        h.query_by_label_contains("/nonexistent/skeletons")
             .is_some()
     );
 }
@@ -276,4 +284,47 @@ fn a_run_folder_is_opened_by_path_and_a_broken_one_is_named() {
         h.state().predictions.as_ref().unwrap().method,
         "written run"
     );
+}
+
+#[test]
+fn real_datasets_open_and_play() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
+    let mut h = harness(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    let open = |h: &mut Harness<'static, ExplorerApp>, path: &str| {
+        h.state_mut().settings.path_input.clear();
+        h.get_by_label("Path").click();
+        h.run_steps(1);
+        h.get_by_label("Path").type_text(path);
+        h.run_steps(1);
+        h.get_by_label("Open").click();
+    };
+    // PKU-MMD: two-person interactions, played at Kinect's 30 fps.
+    open(&mut h, &format!("{data}/pku-mmd-v1"));
+    wait_for(&mut h, |app| app.dataset.is_some());
+    let app = h.state();
+    let pku = app.dataset.as_ref().unwrap();
+    assert!(pku.samples.len() > 500, "{}", pku.samples.len());
+    let first = &pku.samples[app.selected.unwrap()];
+    assert_eq!(first.seq.bodies(), 2);
+    assert!(h.query_by_label_contains("· 2 bodies · 30 fps").is_some());
+    h.get_by_label("Play").click();
+    h.run_steps(5);
+    assert!(h.state().player.position > 0.0);
+
+    // MSR Action3D: 20 joints in MSR's order, 15 fps.
+    open(&mut h, &format!("{data}/msr-action3d"));
+    wait_for(&mut h, |app| {
+        app.dataset.as_ref().is_some_and(|d| d.classes.len() == 20)
+    });
+    assert!(
+        h.query_by_label_contains("high arm wave · 1 bodies · 15 fps")
+            .is_some()
+    );
+    let image = h.render().unwrap();
+    let orange = image
+        .pixels()
+        .filter(|p| p[0] > 150 && p[0] > p[2] + 90)
+        .count();
+    assert!(orange > 300, "orange {orange}");
 }

@@ -139,7 +139,7 @@ pub fn load_dataset_job(path: &Path, handle: &JobHandle) -> Result<Dataset, Stri
     if path.as_os_str() == "demo" {
         return Ok(super::demo::demo_dataset());
     }
-    let dataset = read_dataset(path)?;
+    let dataset = crate::dataset::load::load_dataset(path, None).map_err(|e| e.to_string())?;
     handle.set_progress(1.0);
     if dataset.samples.is_empty() {
         return Err(format!("{}: no samples found", path.display()));
@@ -156,15 +156,6 @@ pub fn pick_path(target: PickTarget) -> Option<PathBuf> {
         PickTarget::DatasetFile => dialog.set_title("Open skeleton file").pick_file(),
         PickTarget::RunFolder => dialog.set_title("Open run folder").pick_folder(),
     }
-}
-
-/// The data layer's reader (replaced by `crate::dataset::load::load_dataset` once it is merged).
-fn read_dataset(path: &Path) -> Result<Dataset, String> {
-    std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Err(format!(
-        "{}: no reader for this dataset yet",
-        path.display()
-    ))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
 pub mod gui;
+mod inspect;
 mod layouts;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +23,15 @@ pub enum Command {
     Layouts(layouts::Args),
     /// Open the explorer window (the default with no subcommand).
     Gui(gui::Args),
+    /// Summarise a skeleton file or dataset folder: format, classes, frames, bodies, skipped files.
+    Inspect(inspect::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
+        Some(Command::Inspect(args)) => inspect::run(&args),
         Some(Command::Gui(args)) => gui::run(args),
         None => gui::run(gui::Args::default()),
     }
