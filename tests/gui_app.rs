@@ -141,8 +141,16 @@ fn a_missing_path_is_reported_by_name_without_a_panic() {
     h.key_press(egui::Key::Enter);
     wait_for(&mut h, |app| !app.notifications.items.is_empty());
     assert!(h.state().dataset.is_none());
+    let app = h.state();
+    let note = &app.notifications.items[0];
+    assert_eq!(note.level, skelzero::app::notifications::Level::Error);
     assert!(
-        h.query_by_label_contains("Could not open /nonexistent/skeletons")
+        note.text.contains("/nonexistent/skeletons"),
+        "{}",
+        note.text
+    );
+    assert!(
+        h.query_by_label_contains("/nonexistent/skeletons")
             .is_some()
     );
 }

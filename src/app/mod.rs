@@ -399,8 +399,9 @@ impl ExplorerApp {
                 }
             }
             JobOutput::Dataset(path, Err(e)) | JobOutput::Run(path, Err(e)) => {
+                // Reader errors usually name the file already (and the line); do not name it twice.
                 let text = if e.contains(&*path.to_string_lossy()) {
-                    format!("Could not open {e}")
+                    format!("Open failed: {e}")
                 } else {
                     format!("Could not open {}: {e}", path.display())
                 };
