@@ -4,11 +4,14 @@
 //! preprocessing) -> [`dataset`] (datasets, splits, class texts) -> text encoders -> networks -> zero-shot methods
 //! -> evaluation -> the explorer. [`cli`] holds the command-line front end.
 
+pub mod app;
+pub mod bridge;
 pub mod cli;
 pub mod dataset;
 pub mod eval;
 pub mod formats;
 pub mod nn;
+pub mod render;
 pub mod skeleton;
 pub mod util;
 pub mod zsl;

@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod extract;
+pub mod gui;
 mod inspect;
 mod layouts;
 mod pretrain;
@@ -26,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// List the joint layouts and body-part groups.
     Layouts(layouts::Args),
+    /// Open the explorer window (the default with no subcommand).
+    Gui(gui::Args),
     /// Summarise a skeleton file or dataset folder: format, classes, frames, bodies, skipped files.
     Inspect(inspect::Args),
     /// Train a skeleton encoder (ST-GCN or Shift-GCN) on the seen classes of a split.
@@ -53,11 +56,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        Some(Command::Gui(args)) => gui::run(args),
+        None => gui::run(gui::Args::default()),
     }
 }
 

@@ -1,0 +1,92 @@
+//! Notifications shown as toasts in the corner; errors stay until dismissed, others fade after a few seconds.
+
+use super::palette::Palette;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct Notification {
+    pub id: u64,
+    pub level: Level,
+    pub text: String,
+    /// `egui` time when shown; `None` until the first frame it is drawn.
+    shown_at: Option<f64>,
+}
+
+#[derive(Default)]
+pub struct Notifications {
+    next_id: u64,
+    pub items: Vec<Notification>,
+}
+
+const FADE_SECS: f64 = 6.0;
+
+impl Notifications {
+    pub fn push(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        match level {
+            Level::Error => tracing::error!("{text}"),
+            Level::Warning => tracing::warn!("{text}"),
+            Level::Info => tracing::info!("{text}"),
+        }
+        self.next_id += 1;
+        self.items.push(Notification {
+            id: self.next_id,
+            level,
+            text,
+            shown_at: None,
+        });
+        // Keep the corner readable.
+        if self.items.len() > 6 {
+            self.items.remove(0);
+        }
+    }
+
+    pub fn dismiss(&mut self, id: u64) {
+        self.items.retain(|n| n.id != id);
+    }
+
+    /// Draws the toasts; returns the id of one the user dismissed.
+    pub fn ui(&mut self, ctx: &egui::Context, palette: &Palette) -> Option<u64> {
+        let now = ctx.input(|i| i.time);
+        self.items
+            .retain(|n| n.level == Level::Error || n.shown_at.is_none_or(|t| now - t < FADE_SECS));
+        if self.items.is_empty() {
+            return None;
+        }
+        let mut dismissed = None;
+        egui::Area::new(egui::Id::unique("notifications"))
+            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
+            .order(egui::Order::Foreground)
+            .show(ctx, |ui| {
+                for n in &mut self.items {
+                    n.shown_at.get_or_insert(now);
+                    let color = match n.level {
+                        Level::Info => palette.info,
+                        Level::Warning => palette.warning,
+                        Level::Error => palette.error,
+                    };
+                    egui::Frame::popup(ui.style())
+                        .stroke(egui::Stroke::new(1.0, color))
+                        .show(ui, |ui| {
+                            ui.set_max_width(420.0);
+                            ui.horizontal(|ui| {
+                                ui.colored_label(color, &n.text);
+                                if ui.small_button("x").on_hover_text("Dismiss").clicked() {
+                                    dismissed = Some(n.id);
+                                }
+                            });
+                        });
+                }
+            });
+        if self.items.iter().any(|n| n.level != Level::Error) {
+            ctx.request_repaint_after(std::time::Duration::from_millis(500));
+        }
+        dismissed
+    }
+}

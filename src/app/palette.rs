@@ -1,0 +1,104 @@
+//! Every colour the app uses, for the dark and the light theme. Views take colours from here only.
+
+use egui::Color32;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+}
+
+impl Theme {
+    pub fn toggled(self) -> Self {
+        match self {
+            Self::Dark => Self::Light,
+            Self::Light => Self::Dark,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Palette {
+    pub viewport_background: Color32,
+    pub grid: Color32,
+    pub bodies: [Color32; 2],
+    pub joint_highlight: Color32,
+    pub correct: Color32,
+    pub incorrect: Color32,
+    pub truth_highlight: Color32,
+    pub seen: Color32,
+    pub unseen: Color32,
+    pub matrix_empty: Color32,
+    /// The matrix colour ramp from 0 % to 100 % of a row.
+    pub matrix_low: Color32,
+    pub matrix_high: Color32,
+    pub matrix_diagonal_stroke: Color32,
+    pub error: Color32,
+    pub warning: Color32,
+    pub info: Color32,
+}
+
+impl Palette {
+    pub fn for_theme(theme: Theme) -> Self {
+        match theme {
+            Theme::Dark => Self {
+                viewport_background: Color32::from_rgb(18, 20, 24),
+                grid: Color32::from_rgba_unmultiplied(150, 150, 150, 150),
+                bodies: [
+                    Color32::from_rgb(255, 140, 40),
+                    Color32::from_rgb(60, 170, 255),
+                ],
+                joint_highlight: Color32::WHITE,
+                correct: Color32::from_rgb(90, 200, 110),
+                incorrect: Color32::from_rgb(240, 90, 80),
+                truth_highlight: Color32::from_rgb(255, 210, 60),
+                seen: Color32::from_rgb(150, 150, 160),
+                unseen: Color32::from_rgb(190, 140, 255),
+                matrix_empty: Color32::from_rgb(32, 34, 40),
+                matrix_low: Color32::from_rgb(40, 50, 80),
+                matrix_high: Color32::from_rgb(70, 160, 255),
+                matrix_diagonal_stroke: Color32::from_rgb(255, 210, 60),
+                error: Color32::from_rgb(240, 90, 80),
+                warning: Color32::from_rgb(240, 190, 60),
+                info: Color32::from_rgb(120, 180, 255),
+            },
+            Theme::Light => Self {
+                viewport_background: Color32::from_rgb(236, 238, 242),
+                grid: Color32::from_rgba_unmultiplied(90, 90, 90, 140),
+                bodies: [
+                    Color32::from_rgb(225, 100, 10),
+                    Color32::from_rgb(20, 110, 210),
+                ],
+                joint_highlight: Color32::BLACK,
+                correct: Color32::from_rgb(30, 140, 60),
+                incorrect: Color32::from_rgb(200, 40, 40),
+                truth_highlight: Color32::from_rgb(190, 130, 0),
+                seen: Color32::from_rgb(100, 100, 110),
+                unseen: Color32::from_rgb(120, 60, 200),
+                matrix_empty: Color32::from_rgb(245, 245, 248),
+                matrix_low: Color32::from_rgb(215, 228, 250),
+                matrix_high: Color32::from_rgb(20, 90, 200),
+                matrix_diagonal_stroke: Color32::from_rgb(190, 130, 0),
+                error: Color32::from_rgb(200, 40, 40),
+                warning: Color32::from_rgb(170, 120, 0),
+                info: Color32::from_rgb(20, 90, 200),
+            },
+        }
+    }
+
+    /// The matrix cell colour for a row fraction in 0..=1.
+    pub fn matrix_color(&self, fraction: f32) -> Color32 {
+        if fraction <= 0.0 {
+            return self.matrix_empty;
+        }
+        self.matrix_low
+            .lerp_to_gamma(self.matrix_high, fraction.clamp(0.0, 1.0).sqrt())
+    }
+}
+
+/// egui colour as the renderer's sRGBA bytes.
+pub fn rgba8(c: Color32) -> [u8; 4] {
+    c.to_srgba_unmultiplied()
+}

@@ -1,0 +1,77 @@
+//! The predictions panel: the run's overall figures and the selected sample's top-k classes (ZSL and GZSL).
+
+use crate::dataset::Dataset;
+
+use super::palette::Palette;
+use super::predictions::{Metrics, Predictions, Setting};
+
+fn pct(x: f32) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+pub fn metrics_ui(ui: &mut egui::Ui, predictions: &Predictions, metrics: &Metrics) {
+    ui.label(format!("Run: {}", predictions.method));
+    egui::Grid::new("metrics").num_columns(2).show(ui, |ui| {
+        ui.label("ZSL accuracy");
+        ui.strong(pct(metrics.zsl_accuracy));
+        ui.end_row();
+        ui.label("GZSL seen (S)");
+        ui.strong(pct(metrics.seen_accuracy));
+        ui.end_row();
+        ui.label("GZSL unseen (U)");
+        ui.strong(pct(metrics.unseen_accuracy));
+        ui.end_row();
+        ui.label("GZSL harmonic (H)");
+        ui.strong(pct(metrics.harmonic));
+        ui.end_row();
+    });
+    ui.weak(format!(
+        "{} unseen-class and {} seen-class samples",
+        metrics.unseen_samples, metrics.seen_samples
+    ));
+}
+
+/// Top-k classes of one prediction row in both settings, the ground truth highlighted.
+pub fn top_k_ui(
+    ui: &mut egui::Ui,
+    predictions: &Predictions,
+    row: usize,
+    truth: usize,
+    k: usize,
+    dataset: &Dataset,
+    palette: &Palette,
+) {
+    let name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
+    for (setting, title) in [
+        (Setting::Zsl, "ZSL (unseen classes)"),
+        (Setting::Gzsl, "GZSL (all classes)"),
+    ] {
+        ui.label(egui::RichText::new(title).strong());
+        let top = predictions.top_k(row, k, setting);
+        let max = top.first().map_or(1.0, |t| t.1.abs().max(1e-6));
+        egui::Grid::new(("topk", title))
+            .num_columns(3)
+            .show(ui, |ui| {
+                for (rank, (class, score)) in top.iter().enumerate() {
+                    let is_truth = *class == truth;
+                    let text = egui::RichText::new(format!("{}. {}", rank + 1, name(*class)));
+                    ui.label(if is_truth {
+                        text.color(palette.truth_highlight).strong()
+                    } else {
+                        text
+                    });
+                    ui.add(
+                        egui::ProgressBar::new((score / max).clamp(0.0, 1.0))
+                            .desired_width(80.0)
+                            .desired_height(10.0),
+                    );
+                    ui.label(format!("{score:.3}"));
+                    ui.end_row();
+                }
+            });
+        if !top.iter().any(|t| t.0 == truth) {
+            ui.weak(format!("truth: {} (not in the top {k})", name(truth)));
+        }
+        ui.add_space(4.0);
+    }
+}

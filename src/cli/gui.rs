@@ -1,0 +1,118 @@
+//! `skelzero gui`: the explorer window (also what `skelzero` with no subcommand opens).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::app::{AppOptions, ExplorerApp};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// CUDA when built with the `cuda` feature and a GPU is present, else CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Dataset folder or file to open (default: the built-in demo).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run folder (with predictions.json) to open.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Save a screenshot of the window to this PNG, then exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Exit after this many frames (with --screenshot: take it at this frame; default 10).
+    #[arg(long)]
+    pub exit_after_frames: Option<u64>,
+    /// Play a sequence for this many frames with every view open, print frame-time statistics, exit.
+    #[arg(long)]
+    pub bench_frames: Option<u64>,
+    /// Where inference runs.
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceChoice,
+    /// Window size in points, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x800")]
+    pub size: String,
+    /// Ignore and do not save the remembered UI settings.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+fn device_label(choice: DeviceChoice) -> anyhow::Result<String> {
+    let cuda_built = cfg!(feature = "cuda");
+    match choice {
+        DeviceChoice::Cpu => Ok("CPU".into()),
+        DeviceChoice::Cuda if !cuda_built => {
+            anyhow::bail!("--device cuda: this skelzero was built without the `cuda` feature")
+        }
+        DeviceChoice::Cuda | DeviceChoice::Auto
+            if cuda_built && candle_core::utils::cuda_is_available() =>
+        {
+            Ok("CUDA 0".into())
+        }
+        DeviceChoice::Cuda => anyhow::bail!("--device cuda: no CUDA device found"),
+        DeviceChoice::Auto => Ok("CPU".into()),
+    }
+}
+
+fn parse_size(s: &str) -> anyhow::Result<[f32; 2]> {
+    let (w, h) = s
+        .split_once('x')
+        .with_context(|| format!("--size {s}: expected WIDTHxHEIGHT"))?;
+    let w: f32 = w
+        .trim()
+        .parse()
+        .with_context(|| format!("--size {s}: bad width"))?;
+    let h: f32 = h
+        .trim()
+        .parse()
+        .with_context(|| format!("--size {s}: bad height"))?;
+    anyhow::ensure!(
+        (200.0..=8192.0).contains(&w) && (200.0..=8192.0).contains(&h),
+        "--size {s}: each side must be 200 to 8192"
+    );
+    Ok([w, h])
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let size = parse_size(if args.size.is_empty() {
+        "1280x800"
+    } else {
+        &args.size
+    })?;
+    let scripted = args.screenshot.is_some()
+        || args.exit_after_frames.is_some()
+        || args.bench_frames.is_some();
+    let demo = args.data.is_none();
+    let options = AppOptions {
+        data: Some(args.data.unwrap_or_else(|| "demo".into())),
+        run: args.run.or(demo.then(|| "demo".into())),
+        screenshot: args.screenshot,
+        exit_after_frames: args.exit_after_frames,
+        bench_frames: args.bench_frames,
+        device: device_label(args.device)?,
+        autoplay: args.bench_frames.is_some(),
+        fresh: args.fresh || scripted,
+    };
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("skelzero explorer")
+            .with_inner_size(size)
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Wgpu,
+        // A scripted run must not move the user's remembered window or settings.
+        persist_window: !scripted,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "skelzero",
+        native,
+        Box::new(move |cc| Ok(Box::new(ExplorerApp::new(cc, options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

@@ -1,0 +1,89 @@
+//! The real program in a real window: `skelzero gui --screenshot` under a private Xvfb server (installed by
+//! `.ci/run`), rendering with wgpu on lavapipe; the saved screenshot must show both people of a two-person sample.
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Self {
+        // A display number unlikely to be taken by another test run or a desktop session.
+        let n = 140 + std::process::id() % 100;
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .spawn()
+            .expect("Xvfb must be installed (apt-get install xvfb; .ci/run does it)");
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        let start = Instant::now();
+        while !Path::new(&socket).exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "Xvfb :{n} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            display: format!(":{n}"),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[test]
+fn screenshot_of_a_real_window_shows_the_skeletons() {
+    let xvfb = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("window.png");
+    let output = Command::new(env!("CARGO_BIN_EXE_skelzero"))
+        .args(["gui", "--bench-frames", "30", "--screenshot"])
+        .arg(&shot)
+        .env("DISPLAY", &xvfb.display)
+        .env("WGPU_BACKEND", "vulkan")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    // The benchmark report names both figures.
+    assert!(
+        stdout.contains("app CPU time per frame: median"),
+        "{stdout}"
+    );
+
+    let image = image::open(&shot)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", shot.display()))
+        .to_rgba8();
+    assert_eq!(image.dimensions(), (1280, 800));
+    let orange = image
+        .pixels()
+        .filter(|p| p[0] > 150 && p[0] > p[2] + 90)
+        .count();
+    let blue = image
+        .pixels()
+        .filter(|p| p[2] > 150 && p[2] > p[0] + 90)
+        .count();
+    assert!(orange > 500 && blue > 500, "orange {orange}, blue {blue}");
+}
