@@ -490,3 +490,47 @@ fn default_preprocessing_matches_the_aimclr_reference_arrays() {
     }
     assert_eq!(cases, 2);
 }
+
+/// The PKU-MMD interaction protocols on the real recordings, with the official cross-subject lists found beside the
+/// data: no training video is a test video, and every class count matches the labels.
+#[test]
+fn pku_interaction_protocols_on_real_data() {
+    let data = skelzero::dataset::load::load_dataset(&shared("pku-mmd-v1"), None).unwrap();
+    let inputs = ProtocolInputs::for_dataset(&data).unwrap();
+    let lists = inputs
+        .pku_cross_subject
+        .as_ref()
+        .expect("cross-subject.txt is beside the data");
+    assert!(lists.train.is_disjoint(&lists.test));
+    for name in ["pku-inter1", "pku-inter2", "pku-inter3"] {
+        let p = SplitArgs::named(name).partition(&data, &inputs).unwrap();
+        assert_eq!((p.seen.len(), p.unseen.len()), (6, 2), "{name}");
+        assert_disjoint_and_sorted(&p);
+        for &i in &p.train {
+            let m = &data.samples[i].meta;
+            assert!(
+                p.seen.contains(&m.label),
+                "{name}: unseen class in training"
+            );
+            assert!(
+                lists.train.contains(&m.video),
+                "{name}: {} is not a training video",
+                m.video
+            );
+        }
+        let unseen_total = data
+            .samples
+            .iter()
+            .filter(|s| p.unseen.contains(&s.meta.label))
+            .count();
+        assert_eq!(
+            p.zsl_test.len(),
+            unseen_total,
+            "{name}: every unseen instance is tested"
+        );
+        assert!(
+            !p.train.is_empty() && p.gzsl_test.len() > p.zsl_test.len(),
+            "{name}"
+        );
+    }
+}

@@ -114,7 +114,9 @@ pub(crate) fn tensor_set(
 pub fn run(args: &Args) -> anyhow::Result<()> {
     crate::util::tune_malloc();
     let ds = load_data(args.dataset, args.data.as_deref())?;
-    let part = args.split.partition(&ds, &ProtocolInputs::default())?;
+    let part = args
+        .split
+        .partition(&ds, &ProtocolInputs::for_dataset(&ds)?)?;
     let seen = part.seen.clone();
     let head_of = |label: usize| seen.iter().position(|&c| c == label).map(|p| p as u32);
     // Only seen-class training samples ever reach the encoder.

@@ -79,6 +79,33 @@ pub struct ProtocolInputs {
     pub pku_cross_subject: Option<PkuVideoSplit>,
 }
 
+impl ProtocolInputs {
+    /// What `dataset`'s protocols need from beside its files: for PKU-MMD, the official `cross-subject.txt` in the
+    /// dataset root (or the folder above a `skeleton/` folder). Absent lists are not an error here; the protocols
+    /// that need them say so.
+    pub fn for_dataset(dataset: &Dataset) -> Result<Self, ReadError> {
+        if dataset.kind != DatasetKind::Pku {
+            return Ok(Self::default());
+        }
+        let candidates = [Some(dataset.root.as_path()), dataset.root.parent()];
+        let Some(path) = candidates
+            .into_iter()
+            .flatten()
+            .map(|dir| dir.join("cross-subject.txt"))
+            .find(|p| p.is_file())
+        else {
+            return Ok(Self::default());
+        };
+        let lists = crate::formats::pku_mmd::read_split_lists(&path)?;
+        Ok(Self {
+            pku_cross_subject: Some(PkuVideoSplit {
+                train: lists.train.into_iter().collect(),
+                test: lists.validation.into_iter().collect(),
+            }),
+        })
+    }
+}
+
 /// Seen and unseen classes (0-based, ascending) and the samples (indices into [`Dataset::samples`], ascending) of
 /// each part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
