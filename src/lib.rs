@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod eval;
 pub mod formats;
 pub mod nn;
+pub mod pipeline;
 pub mod render;
 pub mod skeleton;
 pub mod util;

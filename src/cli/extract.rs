@@ -29,6 +29,10 @@ pub struct Args {
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Write the zero-shot feature file of this split instead (safetensors: seen-class training features, the GZSL
+    /// test features, SMIE's keyframe-masked view and STAR's feature map), the input of `skelzero train`.
+    #[arg(long, value_name = "NAME")]
+    pub split: Option<String>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -54,6 +58,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         frames: cfg.data.frames,
         ..PreprocessConfig::default()
     };
+    if let Some(split) = &args.split {
+        return write_split_features(args, &enc, &ds, split, pre);
+    }
     let all: Vec<usize> = (0..ds.samples.len()).collect();
     let set = super::pretrain::tensor_set(&ds, &all, &pre, |l| Some(l as u32))?;
     let feats = extract_features(&enc, &set, args.batch_size)?;
@@ -81,5 +88,42 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .collect();
     crate::util::write_bytes_atomic(&dir.join(format!("{stem}_ids.txt")), ids.as_bytes())?;
     eprintln!("{} features of size {dim} -> {}", set.len(), out.display());
+    Ok(())
+}
+
+fn write_split_features(
+    args: &Args,
+    enc: &Encoder,
+    ds: &crate::dataset::Dataset,
+    split: &str,
+    preprocess: PreprocessConfig,
+) -> anyhow::Result<()> {
+    use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+    use crate::pipeline::{FeatureOptions, split_features_from_dataset};
+    let part = SplitArgs::named(split).partition(ds, &ProtocolInputs::for_dataset(ds)?)?;
+    let opts = FeatureOptions {
+        preprocess,
+        batch_size: args.batch_size,
+        ..FeatureOptions::default()
+    };
+    let total = part.train.len() + part.gzsl_test.len();
+    let bar = crate::util::progress::bar(total as u64, "extracting");
+    let feats = split_features_from_dataset(enc, ds, &part, &opts, &mut |done, _| {
+        bar.set_position(done as u64);
+        true
+    })?;
+    bar.finish_and_clear();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join(format!("{}.safetensors", part.name)));
+    feats.save(&out)?;
+    eprintln!(
+        "split {}: {} training and {} test samples -> {}",
+        part.name,
+        feats.train_labels.len(),
+        feats.test_labels.len(),
+        out.display()
+    );
     Ok(())
 }

@@ -1,0 +1,103 @@
+//! Class texts (names, sentences, part descriptions, phrase codebooks) to the class embeddings the zero-shot methods
+//! read, through any sentence encoder.
+
+use candle_core::{Device, Tensor};
+
+use super::{PipelineError, Result};
+use crate::dataset::texts::ClassTexts;
+use crate::zsl::ClassEmbeddings;
+
+/// A sentence encoder: one L2-normalised vector of the same size per text.
+pub trait TextEmbedder {
+    /// Model id, part of cache keys and run records.
+    fn id(&self) -> String;
+    fn embed(&mut self, texts: &[String]) -> std::result::Result<Vec<Vec<f32>>, String>;
+}
+
+fn matrix(
+    embedder: &mut dyn TextEmbedder,
+    texts: &[String],
+    what: &str,
+) -> Result<(Vec<f32>, usize)> {
+    let rows = embedder
+        .embed(texts)
+        .map_err(|e| PipelineError::Text(format!("embedding the class {what}: {e}")))?;
+    let d = rows.first().map_or(0, Vec::len);
+    if rows.len() != texts.len() || d == 0 || rows.iter().any(|r| r.len() != d) {
+        return Err(PipelineError::Text(format!(
+            "the encoder returned {} vectors of uneven or zero size for {} {what}",
+            rows.len(),
+            texts.len()
+        )));
+    }
+    Ok((rows.concat(), d))
+}
+
+/// Embeds every text of `texts`. Phrase codebooks of uneven length are filled up by repeating a class's phrases in
+/// order, so every class has as many as the longest (InfoCPL's top-k attention then sees duplicates, not padding).
+pub fn class_embeddings_from_texts(
+    texts: &ClassTexts,
+    embedder: &mut dyn TextEmbedder,
+) -> Result<ClassEmbeddings> {
+    let dev = Device::Cpu;
+    let c = texts.num_classes();
+    if c == 0 {
+        return Err(PipelineError::Invalid("no classes to embed".into()));
+    }
+    let (names, d) = matrix(embedder, &texts.names, "names")?;
+    let sentences: Vec<String> = (0..c)
+        .map(|k| texts.sentence_or_name(k).unwrap_or_default().to_owned())
+        .collect();
+    let (sent, _) = matrix(embedder, &sentences, "sentences")?;
+    let parts = match &texts.parts {
+        Some(p) if p.len() == c => {
+            let flat: Vec<String> = p.iter().flat_map(|six| six.iter().cloned()).collect();
+            let (v, _) = matrix(embedder, &flat, "part descriptions")?;
+            Some(Tensor::from_vec(v, (c, 6, d), &dev)?)
+        }
+        Some(p) => {
+            return Err(PipelineError::Invalid(format!(
+                "{} part-description sets for {c} classes",
+                p.len()
+            )));
+        }
+        None => None,
+    };
+    let phrases = match &texts.phrases {
+        Some(p) if p.len() == c => {
+            let k = p.iter().map(Vec::len).max().unwrap_or(0);
+            if k == 0 {
+                None
+            } else {
+                let mut flat = Vec::with_capacity(c * k);
+                for (class, list) in p.iter().enumerate() {
+                    let fallback = [texts.names[class].clone()];
+                    let list = if list.is_empty() {
+                        &fallback[..]
+                    } else {
+                        &list[..]
+                    };
+                    flat.extend(list.iter().cycle().take(k).cloned());
+                }
+                let (v, _) = matrix(embedder, &flat, "phrases")?;
+                Some(Tensor::from_vec(v, (c, k, d), &dev)?)
+            }
+        }
+        Some(p) => {
+            return Err(PipelineError::Invalid(format!(
+                "{} phrase lists for {c} classes",
+                p.len()
+            )));
+        }
+        None => None,
+    };
+    let ce = ClassEmbeddings {
+        names: Tensor::from_vec(names, (c, d), &dev)?,
+        sentences: Tensor::from_vec(sent, (c, d), &dev)?,
+        parts,
+        phrases,
+        motion: None,
+    };
+    ce.validate()?;
+    Ok(ce)
+}

@@ -1,0 +1,160 @@
+//! A pretrained skeleton encoder's frozen features of one zero-shot split: pooled features, SMIE's keyframe-masked
+//! view and the pre-pooling map STAR's part prompts attend over.
+
+use candle_core::{Device, IndexOp, Tensor};
+use rand::SeedableRng;
+
+use super::{PipelineError, Result};
+use crate::dataset::Dataset;
+use crate::dataset::protocol::Partition;
+use crate::nn::encoder::Encoder;
+use crate::skeleton::preprocess::{PreprocessConfig, batch_from_sequences};
+use crate::zsl::FeatureBatch;
+use crate::zsl::features::SplitFeatures;
+use crate::zsl::smie::{keyframe_mask, motion_attention};
+
+/// What to compute besides the pooled features.
+#[derive(Clone, Debug)]
+pub struct FeatureOptions {
+    pub preprocess: PreprocessConfig,
+    /// Samples per encoder forward (bounds memory).
+    pub batch_size: usize,
+    /// SMIE's masked keyframes per sequence (0: no masked view).
+    pub mask_frames: usize,
+    /// Keep the (N, T', V, C) map, mean over bodies (STAR needs it).
+    pub with_map: bool,
+    /// Seed of the random part of SMIE's mask.
+    pub seed: u64,
+}
+
+impl Default for FeatureOptions {
+    fn default() -> Self {
+        Self {
+            preprocess: PreprocessConfig::default(),
+            batch_size: 32,
+            mask_frames: crate::zsl::smie::SmieConfig::default().mask_frames,
+            with_map: true,
+            seed: 0,
+        }
+    }
+}
+
+/// Features of `part`'s training samples (seen classes only) and GZSL test samples.
+///
+/// `progress(done, total)` is called after every batch; returning `false` cancels with an error.
+pub fn split_features_from_dataset(
+    enc: &Encoder,
+    ds: &Dataset,
+    part: &Partition,
+    opts: &FeatureOptions,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<SplitFeatures> {
+    let train_rows: Vec<usize> = part
+        .train
+        .iter()
+        .copied()
+        .filter(|&i| {
+            ds.samples
+                .get(i)
+                .is_some_and(|s| part.seen.contains(&s.meta.label))
+        })
+        .collect();
+    let total = train_rows.len() + part.gzsl_test.len();
+    let mut done = 0;
+    let mut step = |n: usize| {
+        done += n;
+        progress(done, total)
+    };
+    let (train, train_labels) = features_of_rows(enc, ds, &train_rows, opts, &mut step)?;
+    let (test, test_labels) = features_of_rows(enc, ds, &part.gzsl_test, opts, &mut step)?;
+    Ok(SplitFeatures {
+        train,
+        train_labels,
+        test,
+        test_labels,
+        seen: part.seen.clone(),
+        unseen: part.unseen.clone(),
+    })
+}
+
+/// Encodes the samples `rows` of `ds`; returns their features and dataset class labels.
+pub fn features_of_rows(
+    enc: &Encoder,
+    ds: &Dataset,
+    rows: &[usize],
+    opts: &FeatureOptions,
+    step: &mut dyn FnMut(usize) -> bool,
+) -> Result<(FeatureBatch, Vec<usize>)> {
+    let dev = Device::Cpu;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
+    let (mut pooled, mut masked, mut maps, mut labels) = (vec![], vec![], vec![], vec![]);
+    for chunk in rows.chunks(opts.batch_size.max(1)) {
+        let samples = chunk
+            .iter()
+            .map(|&i| {
+                ds.samples
+                    .get(i)
+                    .ok_or_else(|| PipelineError::Invalid(format!("sample index {i} out of range")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let flat = batch_from_sequences(
+            samples.iter().map(|s| &s.seq).collect::<Vec<_>>(),
+            &opts.preprocess,
+        )?;
+        let x = Tensor::from_vec(flat, (chunk.len(), 3, opts.preprocess.frames, 25, 2), &dev)?;
+        // Detached: a kept output would otherwise hold the whole batch's activations alive through its op graph.
+        let out = enc.encode(&x, false)?;
+        pooled.push(out.pooled.detach());
+        if opts.with_map {
+            maps.push(out.map.mean(1)?.detach());
+        }
+        drop(out);
+        if opts.mask_frames > 0 {
+            let xm = keyframe_masked_batch(&x, opts.mask_frames, &mut rng)?;
+            masked.push(enc.encode(&xm, false)?.pooled.detach());
+        }
+        labels.extend(samples.iter().map(|s| s.meta.label));
+        if !step(chunk.len()) {
+            return Err(PipelineError::Invalid("cancelled".into()));
+        }
+    }
+    let cat = |v: Vec<Tensor>| -> Result<Option<Tensor>> {
+        if v.is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(Tensor::cat(&v, 0)?))
+        }
+    };
+    let pooled = cat(pooled)?.ok_or_else(|| {
+        PipelineError::Invalid("no samples to encode in this part of the split".into())
+    })?;
+    let batch = FeatureBatch {
+        pooled,
+        masked: cat(masked)?,
+        map: cat(maps)?,
+    };
+    batch.validate()?;
+    Ok((batch, labels))
+}
+
+/// SMIE's temporally-constrained view of a preprocessed batch: per sample, the frames [`keyframe_mask`] keeps.
+///
+/// # Shapes
+/// `x`: (N, 3, T, V, M) -> (N, 3, T - 2 * mask, V, M)
+pub fn keyframe_masked_batch(x: &Tensor, mask: usize, rng: &mut impl rand::Rng) -> Result<Tensor> {
+    let (n, _, t, _, _) = x.dims5()?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let xi = x.i(i)?;
+        // Frame-major values for the motion attention.
+        let frames = xi
+            .transpose(0, 1)?
+            .contiguous()?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let keep = keyframe_mask(&motion_attention(&frames, t), mask, rng);
+        let idx = crate::zsl::index_tensor(&keep, x.device())?;
+        out.push(xi.index_select(&idx, 1)?);
+    }
+    Ok(Tensor::stack(&out, 0)?)
+}
