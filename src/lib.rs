@@ -8,4 +8,5 @@ pub mod cli;
 pub mod dataset;
 pub mod formats;
 pub mod skeleton;
+pub mod text;
 pub mod util;

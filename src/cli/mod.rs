@@ -1,6 +1,8 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
 mod layouts;
+mod models;
+mod text;
 
 use clap::{Parser, Subcommand};
 
@@ -19,12 +21,18 @@ pub struct Cli {
 pub enum Command {
     /// List the joint layouts and body-part groups.
     Layouts(layouts::Args),
+    /// Sentence encoders: embed texts.
+    Text(text::Args),
+    /// Install and list the sentence-encoder models.
+    Models(models::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Layouts(args)) => layouts::run(&args),
+        Some(Command::Text(args)) => text::run(&args),
+        Some(Command::Models(args)) => models::run(&args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
