@@ -14,5 +14,6 @@ pub mod nn;
 pub mod pipeline;
 pub mod render;
 pub mod skeleton;
+pub mod text;
 pub mod util;
 pub mod zsl;

@@ -1,14 +1,18 @@
 //! `skelzero bench`: every method on every split, table and JSON.
 //!
-//! The per-split inputs are feature files (`--features-dir DIR`, one `DIR/SPLIT.safetensors` per split) and class
-//! embeddings (`--texts FILE`). The full pipeline from raw data (`--data`: read, pretrain the encoder per split,
-//! extract) plugs in through [`split_inputs`] once the data and encoder layers are merged.
+//! Two ways in: pre-extracted feature files (`--features-dir DIR`, one `DIR/SPLIT.safetensors` per split) with class
+//! embeddings (`--texts FILE`), or raw data (`--data`): per split, pretrain the skeleton encoder on the seen classes
+//! (resumable, kept in `--work`), extract the split's features, and embed the class texts with `--text-model`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+use crate::dataset::texts::ClassTexts;
+use crate::dataset::{Dataset, DatasetKind};
 use crate::eval::bench::{BenchReport, BenchSplit, run_split, summarize, table};
+use crate::zsl::ClassEmbeddings;
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
 use crate::zsl::{MethodConfig, MethodKind};
 
@@ -42,13 +46,187 @@ pub struct Args {
     pub lr: Option<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// With --data: skeleton encoder pretrained per split.
+    #[arg(long, value_enum, default_value = "stgcn")]
+    pub encoder: super::pretrain::EncoderArg,
+    /// With --data: encoder pretraining epochs (default: pretrain's).
+    #[arg(long)]
+    pub encoder_epochs: Option<usize>,
+    /// With --data: folder for the per-split encoder runs and feature files (reused when present).
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    /// With --data: sentence encoder for the class texts (`minilm`, `mpnet` or a model folder).
+    #[arg(long, default_value = "minilm")]
+    pub text_model: String,
+    #[command(flatten)]
+    pub class_texts: ClassTextArgs,
 }
 
-fn split_inputs(args: &Args, split: &str) -> anyhow::Result<BenchSplit> {
-    let dir = args.features_dir.as_ref().with_context(|| {
-        "this build runs the benchmark on pre-extracted features: pass --features-dir (the raw-data pipeline, \
-         pretraining and extraction, is not wired in yet)"
-    })?;
+/// Where a dataset's class texts come from (the dataset's own names when none is given).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ClassTextArgs {
+    /// A TSV folder (`classes.tsv`, optional `sentence.tsv`, `parts.tsv`, `phrases.tsv`); default: the dataset
+    /// root's `text/` folder when it has one.
+    #[arg(long, value_name = "DIR")]
+    pub class_texts: Option<PathBuf>,
+    /// One sentence per class (SMIE `*_des.txt` style).
+    #[arg(long, value_name = "FILE")]
+    pub sentences: Option<PathBuf>,
+    /// STAR part descriptions (`*_part_descriptions.txt`).
+    #[arg(long, value_name = "FILE")]
+    pub parts: Option<PathBuf>,
+    /// Neuron-style JSON phrase codebooks.
+    #[arg(long, value_name = "FILE")]
+    pub phrases: Option<PathBuf>,
+}
+
+impl ClassTextArgs {
+    /// The class texts of `ds`.
+    pub fn load(&self, ds: &Dataset) -> anyhow::Result<ClassTexts> {
+        let default_dir = [ds.root.join("text"), ds.root.join("..").join("text")]
+            .into_iter()
+            .find(|d| d.join("classes.tsv").is_file());
+        let mut texts = match self.class_texts.clone().or(default_dir) {
+            Some(dir) => ClassTexts::from_tsv_dir(&dir)?,
+            None => ClassTexts::from_names(ds.classes.clone()),
+        };
+        anyhow::ensure!(
+            texts.num_classes() == ds.classes.len(),
+            "the class texts name {} classes, the dataset has {}",
+            texts.num_classes(),
+            ds.classes.len()
+        );
+        if let Some(p) = &self.sentences {
+            texts = texts.with_sentence_file(p)?;
+        }
+        if let Some(p) = &self.parts {
+            texts = texts.with_star_parts(p)?;
+        }
+        if let Some(p) = &self.phrases {
+            texts = texts.with_neuron_phrases(p)?;
+        }
+        Ok(texts)
+    }
+}
+
+/// A dataset read once for every split of a `--data` run, with its class embeddings.
+struct RawData {
+    kind: DatasetKind,
+    /// `None` for the generated synthetic set.
+    path: Option<PathBuf>,
+    dataset: Dataset,
+    classes: ClassEmbeddings,
+    work: PathBuf,
+}
+
+impl RawData {
+    fn load(args: &Args, kind: DatasetKind, path: Option<&Path>) -> anyhow::Result<Self> {
+        let dataset = super::pretrain::load_data(kind, path)?;
+        let texts = if kind == DatasetKind::Synthetic && path.is_none() {
+            crate::skeleton::synthetic::synthetic_texts()
+        } else {
+            args.class_texts.load(&dataset)?
+        };
+        let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
+        let classes = crate::pipeline::class_embeddings_from_texts(&texts, embedder.as_mut())?;
+        let work = args
+            .work
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("runs/bench-{}", args.dataset)));
+        Ok(Self {
+            kind,
+            path: path.map(Path::to_owned),
+            dataset,
+            classes,
+            work,
+        })
+    }
+
+    /// Pretrains (or resumes) the split's encoder and extracts its features, reusing a feature file written after
+    /// the encoder's last checkpoint.
+    fn split(&self, args: &Args, split: &str) -> anyhow::Result<BenchSplit> {
+        let enc_dir = self
+            .work
+            .join(format!("{split}-{:?}", args.encoder).to_lowercase());
+        let feats_path = self.work.join(format!("{split}.safetensors"));
+        super::pretrain::run(&super::pretrain::Args {
+            dataset: self.kind,
+            data: self.path.clone(),
+            split: SplitArgs::named(split),
+            encoder: args.encoder,
+            epochs: args.encoder_epochs,
+            batch_size: None,
+            lr: None,
+            weight_decay: None,
+            val_fraction: None,
+            seed: Some(args.seed),
+            no_augment: false,
+            out: enc_dir.clone(),
+        })?;
+        anyhow::ensure!(
+            !crate::util::interrupt::stop_requested(),
+            "stopped; run the same command to resume"
+        );
+        let run_dir = crate::nn::run::RunDir::new(&enc_dir);
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let fresh = match (modified(&feats_path), modified(&run_dir.checkpoint_path())) {
+            (Some(f), Some(c)) => f >= c,
+            _ => false,
+        };
+        let features = if fresh {
+            SplitFeatures::load(&feats_path)?
+        } else {
+            let cfg = run_dir.load_config()?;
+            let vm = candle_nn::VarMap::new();
+            let enc = crate::nn::encoder::Encoder::new(
+                &cfg.encoder,
+                cfg.classes.len(),
+                &vm,
+                &candle_core::Device::Cpu,
+            )?;
+            crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+            let part = SplitArgs::named(split)
+                .partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
+            let opts = crate::pipeline::FeatureOptions {
+                preprocess: crate::skeleton::PreprocessConfig {
+                    frames: cfg.data.frames,
+                    ..Default::default()
+                },
+                seed: args.seed,
+                ..Default::default()
+            };
+            let total = part.train.len() + part.gzsl_test.len();
+            let bar = crate::util::progress::bar(total as u64, "extracting");
+            let f = crate::pipeline::split_features_from_dataset(
+                &enc,
+                &self.dataset,
+                &part,
+                &opts,
+                &mut |done, _| {
+                    bar.set_position(done as u64);
+                    !crate::util::interrupt::stop_requested()
+                },
+            )?;
+            bar.finish_and_clear();
+            f.save(&feats_path)?;
+            f
+        };
+        Ok(BenchSplit {
+            name: split.to_owned(),
+            classes: self.classes.clone(),
+            features,
+        })
+    }
+}
+
+fn split_inputs(args: &Args, raw: Option<&RawData>, split: &str) -> anyhow::Result<BenchSplit> {
+    if let Some(raw) = raw {
+        return raw.split(args, split);
+    }
+    let dir = args
+        .features_dir
+        .as_ref()
+        .context("pass --data (raw skeletons) or --features-dir (pre-extracted features)")?;
     let texts = args
         .texts
         .as_ref()
@@ -69,11 +247,21 @@ fn split_inputs(args: &Args, split: &str) -> anyhow::Result<BenchSplit> {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    anyhow::ensure!(
-        ["msr", "pku", "ntu60", "ntu120"].contains(&args.dataset.as_str()),
-        "unknown dataset `{}` (msr, pku, ntu60, ntu120)",
-        args.dataset
-    );
+    let kind = <DatasetKind as clap::ValueEnum>::from_str(&args.dataset, true).map_err(|_| {
+        anyhow::anyhow!(
+            "unknown dataset `{}` (msr, pku, ntu60, ntu120, synthetic)",
+            args.dataset
+        )
+    })?;
+    let raw = match (&args.data, kind) {
+        (Some(path), _) if args.features_dir.is_none() => {
+            Some(RawData::load(args, kind, Some(path))?)
+        }
+        (None, DatasetKind::Synthetic) if args.features_dir.is_none() => {
+            Some(RawData::load(args, kind, None)?)
+        }
+        _ => None,
+    };
     let methods = args
         .methods
         .split(',')
@@ -106,7 +294,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let inputs = split_inputs(args, split)?;
+        let inputs = split_inputs(args, raw.as_ref(), split)?;
         run_split(&mut report, &inputs, &methods, &train, &lrs, args.seed);
     }
     summarize(&mut report);

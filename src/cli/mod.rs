@@ -6,8 +6,10 @@ mod extract;
 pub mod gui;
 mod inspect;
 mod layouts;
+mod models;
 mod pretrain;
 mod splits;
+mod text;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +45,10 @@ pub enum Command {
     Eval(eval::Args),
     /// Benchmark methods over splits: paper-style table and JSON.
     Bench(bench::Args),
+    /// Sentence encoders: embed texts.
+    Text(text::Args),
+    /// Install and list the sentence-encoder models.
+    Models(models::Args),
 }
 
 /// Runs one parsed command line.
@@ -56,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Text(args)) => text::run(&args),
+        Some(Command::Models(args)) => models::run(&args),
         Some(Command::Gui(args)) => gui::run(args),
         None => gui::run(gui::Args::default()),
     }

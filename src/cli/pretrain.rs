@@ -1,8 +1,6 @@
 //! `skelzero pretrain`: supervised training of a skeleton encoder on the seen classes of a split.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use candle_core::Device;
@@ -226,17 +224,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             progress.epochs_done
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!("\nstopping after this batch (Ctrl-C again to quit at once)");
-        })
-        .context("installing the Ctrl-C handler")?;
-    }
+    let stop = crate::util::interrupt::stop_flag();
     let t0 = std::time::Instant::now();
     let outcome = train(
         &enc,

@@ -4,9 +4,11 @@
 
 pub mod class_texts;
 pub mod features;
+pub mod sentence;
 
 pub use class_texts::{TextEmbedder, class_embeddings_from_texts};
 pub use features::{FeatureOptions, split_features_from_dataset};
+pub use sentence::{CachedEncoder, text_embedder};
 
 /// Errors of the pipeline joins.
 #[derive(Debug, thiserror::Error)]

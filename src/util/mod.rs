@@ -1,6 +1,7 @@
 //! Small helpers shared by every layer.
 
 pub mod atomic;
+pub mod interrupt;
 pub mod progress;
 
 pub use atomic::{write_atomic, write_bytes_atomic};

