@@ -33,7 +33,7 @@ fn matrix(
     Ok((rows.concat(), d))
 }
 
-/// Embeds every text of `texts`. Phrase codebooks of uneven length are filled up by repeating a class's phrases in
+/// Embeds every text of `texts` (the sentences also serve as InfoCPL's motion descriptions). Phrase codebooks of uneven length are filled up by repeating a class's phrases in
 /// order, so every class has as many as the longest (InfoCPL's top-k attention then sees duplicates, not padding).
 pub fn class_embeddings_from_texts(
     texts: &ClassTexts,
@@ -91,12 +91,15 @@ pub fn class_embeddings_from_texts(
         }
         None => None,
     };
+    let sentences = Tensor::from_vec(sent, (c, d), &dev)?;
     let ce = ClassEmbeddings {
         names: Tensor::from_vec(names, (c, d), &dev)?,
-        sentences: Tensor::from_vec(sent, (c, d), &dev)?,
+        // InfoCPL's per-class motion description is the class's descriptive sentence here: the published text sets
+        // carry one description per class, and InfoCPL's own motion texts are that kind of sentence.
+        motion: Some(sentences.clone()),
+        sentences,
         parts,
         phrases,
-        motion: None,
     };
     ce.validate()?;
     Ok(ce)
