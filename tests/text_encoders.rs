@@ -47,8 +47,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (na * nb)
 }
 
-/// Embeds the golden texts and returns the smallest cosine with the reference rows.
-fn min_cosine(encoder: &TextEncoder, texts: &[String], golden: &Path) -> f64 {
+/// Embeds the golden texts: the smallest cosine with the reference rows and the largest absolute difference.
+fn compare(encoder: &TextEncoder, texts: &[String], golden: &Path) -> (f64, f32) {
     let reference = read_npy_f32(golden).unwrap();
     assert_eq!(
         reference.shape,
@@ -59,9 +59,16 @@ fn min_cosine(encoder: &TextEncoder, texts: &[String], golden: &Path) -> f64 {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let ours = encoder.embed(&refs).unwrap();
     let dim = encoder.dim();
-    (0..texts.len())
+    let min_cos = (0..texts.len())
         .map(|i| cosine(ours.row(i), &reference.data[i * dim..(i + 1) * dim]))
-        .fold(f64::INFINITY, f64::min)
+        .fold(f64::INFINITY, f64::min);
+    let max_abs = ours
+        .data
+        .iter()
+        .zip(&reference.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    (min_cos, max_abs)
 }
 
 /// Token ids, first values and cosines of the probes, then every row of the three golden files.
@@ -102,10 +109,11 @@ fn check_parity(model: KnownModel) {
     for (set, texts) in sets {
         let golden = shared(&format!("golden-embeddings/{name}_{set}.npy"));
         let start = std::time::Instant::now();
-        let min = min_cosine(&encoder, &texts, &golden);
+        let (min, max_abs) = compare(&encoder, &texts, &golden);
         eprintln!(
-            "{name} {set}: {} texts, min cosine {min:.8}, {:.3} s",
+            "{name} {set}: {} texts, min cosine {min:.8} (1 - min = {:.1e}), max |diff| {max_abs:.1e}, {:.3} s",
             texts.len(),
+            1.0 - min,
             start.elapsed().as_secs_f64()
         );
         assert!(min >= 0.9999, "{name} {set}: min cosine {min}");
