@@ -81,6 +81,14 @@ fn check_parity(model: KnownModel) {
     .unwrap();
     let g = &golden[name];
     assert_eq!(g["dim"].as_u64().unwrap() as usize, encoder.dim());
+    // sentence_bert_config.json's max_seq_length; longer texts are cut there.
+    let max_len = match model {
+        KnownModel::MiniLm => 256,
+        KnownModel::Mpnet => 384,
+    };
+    assert_eq!(encoder.max_len(), max_len);
+    let long = "the person lifts the cup and drinks ".repeat(400);
+    assert_eq!(encoder.token_ids(&[&long]).unwrap()[0].len(), max_len);
     let probes: Vec<String> = serde_json::from_value(g["probe_sentences"].clone()).unwrap();
     let probe_refs: Vec<&str> = probes.iter().map(String::as_str).collect();
     let want_ids: Vec<Vec<u32>> = serde_json::from_value(g["probe_input_ids"].clone()).unwrap();

@@ -43,6 +43,12 @@ impl Embeddings {
     }
 }
 
+// The explorer embeds on a worker thread.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<TextEncoder>();
+};
+
 enum Backbone {
     Bert(Box<BertModel>),
     Mpnet(Box<MpnetModel>),
