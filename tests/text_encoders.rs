@@ -47,8 +47,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (na * nb)
 }
 
-/// Embeds the golden texts and returns the smallest cosine with the reference rows.
-fn min_cosine(encoder: &TextEncoder, texts: &[String], golden: &Path) -> f64 {
+/// Embeds the golden texts: the smallest cosine with the reference rows and the largest absolute difference.
+fn compare(encoder: &TextEncoder, texts: &[String], golden: &Path) -> (f64, f32) {
     let reference = read_npy_f32(golden).unwrap();
     assert_eq!(
         reference.shape,
@@ -59,9 +59,16 @@ fn min_cosine(encoder: &TextEncoder, texts: &[String], golden: &Path) -> f64 {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let ours = encoder.embed(&refs).unwrap();
     let dim = encoder.dim();
-    (0..texts.len())
+    let min_cos = (0..texts.len())
         .map(|i| cosine(ours.row(i), &reference.data[i * dim..(i + 1) * dim]))
-        .fold(f64::INFINITY, f64::min)
+        .fold(f64::INFINITY, f64::min);
+    let max_abs = ours
+        .data
+        .iter()
+        .zip(&reference.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    (min_cos, max_abs)
 }
 
 /// Token ids, first values and cosines of the probes, then every row of the three golden files.
@@ -74,6 +81,14 @@ fn check_parity(model: KnownModel) {
     .unwrap();
     let g = &golden[name];
     assert_eq!(g["dim"].as_u64().unwrap() as usize, encoder.dim());
+    // sentence_bert_config.json's max_seq_length; longer texts are cut there.
+    let max_len = match model {
+        KnownModel::MiniLm => 256,
+        KnownModel::Mpnet => 384,
+    };
+    assert_eq!(encoder.max_len(), max_len);
+    let long = "the person lifts the cup and drinks ".repeat(400);
+    assert_eq!(encoder.token_ids(&[&long]).unwrap()[0].len(), max_len);
     let probes: Vec<String> = serde_json::from_value(g["probe_sentences"].clone()).unwrap();
     let probe_refs: Vec<&str> = probes.iter().map(String::as_str).collect();
     let want_ids: Vec<Vec<u32>> = serde_json::from_value(g["probe_input_ids"].clone()).unwrap();
@@ -102,10 +117,11 @@ fn check_parity(model: KnownModel) {
     for (set, texts) in sets {
         let golden = shared(&format!("golden-embeddings/{name}_{set}.npy"));
         let start = std::time::Instant::now();
-        let min = min_cosine(&encoder, &texts, &golden);
+        let (min, max_abs) = compare(&encoder, &texts, &golden);
         eprintln!(
-            "{name} {set}: {} texts, min cosine {min:.8}, {:.3} s",
+            "{name} {set}: {} texts, min cosine {min:.8} (1 - min = {:.1e}), max |diff| {max_abs:.1e}, {:.3} s",
             texts.len(),
+            1.0 - min,
             start.elapsed().as_secs_f64()
         );
         assert!(min >= 0.9999, "{name} {set}: min cosine {min}");

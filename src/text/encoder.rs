@@ -43,6 +43,12 @@ impl Embeddings {
     }
 }
 
+// The explorer embeds on a worker thread.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<TextEncoder>();
+};
+
 enum Backbone {
     Bert(Box<BertModel>),
     Mpnet(Box<MpnetModel>),
@@ -146,9 +152,17 @@ impl TextEncoder {
                 &device,
             )
         }
-        .map_err(|e| ReadError::file(&weights_path, format!("not a safetensors file: {e}")))?;
+        .map_err(|e| {
+            ReadError::file(
+                &weights_path,
+                format!("not a safetensors file: {}", without_backtrace(e)),
+            )
+        })?;
         let mismatch = |e: candle_core::Error| {
-            ReadError::file(&weights_path, format!("does not match config.json: {e}"))
+            ReadError::file(
+                &weights_path,
+                format!("does not match config.json: {}", without_backtrace(e)),
+            )
         };
         let backbone = match &arch {
             Arch::Bert(c) => Backbone::Bert(Box::new(BertModel::load(vb, c).map_err(mismatch)?)),
@@ -215,7 +229,7 @@ impl TextEncoder {
                 .forward_batch(&rows)
                 .map_err(|source| TextError::Model {
                     model: self.id.clone(),
-                    source,
+                    source: without_backtrace(source),
                 })?;
             for (&i, row) in batch.iter().zip(pooled.chunks_exact(self.dim)) {
                 data[i * self.dim..(i + 1) * self.dim].copy_from_slice(row);
@@ -247,6 +261,14 @@ impl TextEncoder {
         l2_normalize(&mean_pool(&features, &mask)?)?
             .flatten_all()?
             .to_vec1()
+    }
+}
+
+/// candle attaches a backtrace to errors when `RUST_BACKTRACE` is set; a user-facing message needs only the error.
+fn without_backtrace(e: candle_core::Error) -> candle_core::Error {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => without_backtrace(*inner),
+        other => other,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod encoder;
+mod install;
 pub mod mpnet;
 pub mod npy;
 pub mod pooling;

