@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::text::{EmbeddingCache, ModelStore, TextEncoder, npy};
+use crate::text::{EmbeddingCache, ModelStore, TextEncoder};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -88,7 +88,7 @@ fn embed(args: &EmbedArgs) -> anyhow::Result<()> {
     let embed_s = start.elapsed().as_secs_f64();
 
     if let Some(out) = &args.out {
-        npy::write_npy_f32(out, &[embeddings.len(), embeddings.dim], &embeddings.data)
+        crate::formats::npy::write_f32(out, &[embeddings.len(), embeddings.dim], &embeddings.data)
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     let norms: Vec<f32> = embeddings

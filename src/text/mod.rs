@@ -8,7 +8,6 @@ pub mod cache;
 pub mod encoder;
 mod install;
 pub mod mpnet;
-pub mod npy;
 pub mod pooling;
 pub mod precomputed;
 pub mod store;

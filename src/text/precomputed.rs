@@ -5,8 +5,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::npy::read_npy_f32;
 use crate::formats::ReadError;
+use crate::formats::npy::read_f32 as read_npy_f32;
 
 /// Descriptions per class in a Neuron archive.
 pub const NEURON_DESCRIPTIONS: usize = 10;
