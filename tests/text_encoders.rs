@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use skelzero::text::cache::EmbeddingCache;
 use skelzero::formats::npy::read_f32 as read_npy_f32;
+use skelzero::text::cache::EmbeddingCache;
 use skelzero::text::precomputed::{read_class_features, read_neuron_archive};
 use skelzero::text::{KnownModel, ModelStore, TextEncoder};
 
