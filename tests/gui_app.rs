@@ -424,3 +424,74 @@ fn real_datasets_open_and_play() {
         .count();
     assert!(orange > 300, "orange {orange}");
 }
+
+#[test]
+fn editing_a_class_description_re_embeds_it_and_rescores_the_demo() {
+    let mut h = harness(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    open_demo_from_menu(&mut h);
+    let before = h.state().predictions.clone().unwrap();
+    h.get_by_label("Edit class descriptions…").click();
+    h.run_steps(3);
+    assert!(h.state().editor.open);
+    // The run's embeddings are MiniLM's; .ci/run installs it.
+    assert!(
+        h.query_by_label("Sentence encoder: all-MiniLM-L6-v2 (installed)")
+            .is_some(),
+        "MiniLM is not installed: skelzero models fetch minilm"
+    );
+    // Describe the unseen "jump up" as a wave of the left hand.
+    h.get_by_role_and_label(Role::MultilineTextInput, "jump up")
+        .scroll_to_me();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::MultilineTextInput, "jump up")
+        .focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::MultilineTextInput, "jump up")
+        .type_text("A person raises the left arm and waves the left hand from side to side.");
+    h.run_steps(2);
+    assert_eq!(
+        h.get_by_role_and_label(Role::MultilineTextInput, "jump up")
+            .value()
+            .as_deref(),
+        Some("A person raises the left arm and waves the left hand from side to side.")
+    );
+    assert!(h.query_by_label("edited").is_some());
+    h.get_by_label("Re-score (1 changed)").click();
+    wait_for(&mut h, |app| {
+        app.predictions
+            .as_ref()
+            .is_some_and(|p| p.scores != before.scores)
+    });
+    let after = h.state().predictions.clone().unwrap();
+    // Only the edited class's column changed: nothing else was re-embedded.
+    let jump = h
+        .state()
+        .dataset
+        .as_ref()
+        .unwrap()
+        .classes
+        .iter()
+        .position(|c| c == "jump up")
+        .unwrap();
+    let col = before.classes.iter().position(|&c| c == jump).unwrap();
+    let c = before.num_classes();
+    for (i, (a, b)) in before.scores.iter().zip(&after.scores).enumerate() {
+        if i % c == col {
+            continue;
+        }
+        assert_eq!(a, b, "score {i} changed");
+    }
+    assert!((0..before.num_samples()).any(|r| before.row(r)[col] != after.row(r)[col]));
+    // The window shows the new accuracy beside the run's.
+    let (m0, m1) = (before.metrics(), after.metrics());
+    let shown = format!(
+        "{} ({:+.1})",
+        pct(m1.zsl_accuracy),
+        100.0 * (m1.zsl_accuracy - m0.zsl_accuracy)
+    );
+    assert!(h.query_by_label(&shown).is_some(), "{shown}");
+    assert!(h.query_by_label("edited").is_none());
+}

@@ -243,7 +243,6 @@ impl Editor {
             .open(&mut open)
             .default_width(520.0)
             .default_height(560.0)
-            .vscroll(true)
             .show(ctx, |ui| {
                 let Some(s) = &mut self.session else {
                     ui.weak("Scoring is needed first: open the demo, or a dataset with --encoder and --run.");
@@ -287,24 +286,30 @@ impl Editor {
                 }
                 metrics_change_ui(ui, &s.base_metrics, s.current.as_ref());
                 ui.separator();
-                for k in 0..s.drafts.len() {
-                    let head = ui
-                        .horizontal(|ui| {
-                            let head = ui.strong(&s.class_names[k]);
-                            ui.weak(if s.unseen[k] { "unseen" } else { "seen" });
-                            if s.drafts[k].trim() != s.embedded[k] {
-                                ui.colored_label(palette.warning, "edited");
-                            }
-                            head
-                        })
-                        .inner;
-                    ui.add(
-                        egui::TextEdit::multiline(&mut s.drafts[k])
-                            .desired_rows(2)
-                            .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(head.id);
-                }
+                // The descriptions scroll; the figures above and the buttons below stay in view.
+                egui::ScrollArea::vertical()
+                    .max_height(380.0)
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| {
+                        for k in 0..s.drafts.len() {
+                            let head = ui
+                                .horizontal(|ui| {
+                                    let head = ui.strong(&s.class_names[k]);
+                                    ui.weak(if s.unseen[k] { "unseen" } else { "seen" });
+                                    if s.drafts[k].trim() != s.embedded[k] {
+                                        ui.colored_label(palette.warning, "edited");
+                                    }
+                                    head
+                                })
+                                .inner;
+                            ui.add(
+                                egui::TextEdit::multiline(&mut s.drafts[k])
+                                    .desired_rows(2)
+                                    .desired_width(f32::INFINITY),
+                            )
+                            .labelled_by(head.id);
+                        }
+                    });
                 ui.separator();
                 let changed = s
                     .drafts
