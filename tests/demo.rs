@@ -75,3 +75,48 @@ fn the_demo_files_load_from_disk_like_the_embedded_bytes() {
     let enc = EncoderModel::load(&root.join("encoder")).unwrap();
     assert_eq!(enc.config, demo_encoder().unwrap().config);
 }
+
+#[test]
+fn predict_writes_predictions_the_explorer_opens() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_skelzero"))
+        .arg("predict")
+        .arg("--encoder")
+        .arg(root.join("encoder"))
+        .arg("--run")
+        .arg(root.join("zsl"))
+        .args(["--dataset", "synthetic", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let p = skelzero::app::Predictions::load(&out).unwrap();
+    let m = p.metrics();
+    assert!(
+        stdout.contains(&format!("ZSL top-1 {:.1}%", 100.0 * m.zsl_accuracy)),
+        "{stdout}"
+    );
+    // The same samples and scores as scoring in-process.
+    let q = predict_dataset(
+        &demo_encoder().unwrap(),
+        &demo_run().unwrap(),
+        &demo_dataset(),
+        &mut |_, _| true,
+    )
+    .unwrap();
+    assert_eq!(p.sample_ids, q.sample_ids);
+    assert_eq!(p.classes, q.classes);
+    assert!(
+        p.scores
+            .iter()
+            .zip(&q.scores)
+            .all(|(a, b)| (a - b).abs() < 1e-4)
+    );
+}
