@@ -121,6 +121,13 @@ impl Editor {
         self.message = None;
     }
 
+    /// Stops editing (another run was opened).
+    pub fn detach(&mut self) {
+        self.session = None;
+        self.open = false;
+        self.message = None;
+    }
+
     pub fn available(&self) -> bool {
         self.session.is_some()
     }

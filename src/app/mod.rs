@@ -449,15 +449,17 @@ impl ExplorerApp {
                 );
                 self.predictions = Some(predictions);
                 self.data_changed();
+                // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
+                self.editor.detach();
             }
             JobOutput::Scored(path, Ok(scored)) => {
-                self.editor.attach(&scored);
                 self.notifications.push(
                     Level::Info,
                     format!("Scored {} samples in {:.1} s", scored.predictions.num_samples(), scored.seconds),
                 );
                 let demo = path.as_os_str() == "demo";
-                self.handle_job_output(JobOutput::Run(path, Ok(scored.predictions)));
+                self.handle_job_output(JobOutput::Run(path, Ok(scored.predictions.clone())));
+                self.editor.attach(&scored);
                 // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction.
                 let unscored = self
                     .selected
