@@ -1,5 +1,6 @@
 //! The real program in a real window: `skelzero gui --screenshot` under a private Xvfb server (installed by
-//! `.ci/run`), rendering with wgpu on lavapipe; the saved screenshot must show both people of a two-person sample.
+//! `.ci/run`), rendering with wgpu on lavapipe, on the built-in demo: the screenshot, taken once the demo is scored,
+//! shows the skeleton and the zero-shot results.
 
 use std::path::Path;
 use std::process::{Child, Command};
@@ -81,9 +82,11 @@ fn screenshot_of_a_real_window_shows_the_skeletons() {
         .pixels()
         .filter(|p| p[0] > 150 && p[0] > p[2] + 90)
         .count();
-    let blue = image
+    assert!(orange > 500, "orange {orange}");
+    // The confusion matrix's cells (blue, brighter with more samples) are drawn: the demo was scored.
+    let cells = image
         .pixels()
-        .filter(|p| p[2] > 150 && p[2] > p[0] + 90)
+        .filter(|p| p[2] > 200 && p[2] > p[0] + 120)
         .count();
-    assert!(orange > 500 && blue > 500, "orange {orange}, blue {blue}");
+    assert!(cells > 500, "matrix cells {cells}");
 }

@@ -7,12 +7,16 @@ pub mod browser;
 pub mod command;
 pub mod confusion;
 pub mod demo;
+pub mod editor;
 pub mod notifications;
 pub mod palette;
 pub mod player;
-pub mod predictions;
 pub mod results;
+pub mod scoring;
 pub mod workers;
+
+/// The predictions type lives with the evaluation (the pipeline writes it too); the views keep their path.
+pub use crate::eval::predictions;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +37,8 @@ use workers::{JobOutput, PickTarget, Workers};
 pub struct AppOptions {
     pub data: Option<PathBuf>,
     pub run: Option<PathBuf>,
+    /// A `skelzero pretrain` run folder: with it, a `skelzero train` run folder is scored live on the dataset.
+    pub encoder: Option<PathBuf>,
     pub screenshot: Option<PathBuf>,
     pub exit_after_frames: Option<u64>,
     pub bench_frames: Option<u64>,
@@ -107,6 +113,8 @@ pub struct ExplorerApp {
     pub browser: browser::BrowserState,
     pub workers: Workers,
     pub notifications: Notifications,
+    /// The class-description editor (for runs scored live).
+    pub editor: editor::Editor,
     pub show_help: bool,
     pending: Vec<Command>,
     frame_count: u64,
@@ -143,6 +151,7 @@ impl ExplorerApp {
             browser: browser::BrowserState::default(),
             workers: Workers::default(),
             notifications: Notifications::default(),
+            editor: editor::Editor::default(),
             show_help: false,
             pending: Vec::new(),
             frame_count: 0,
@@ -267,13 +276,17 @@ impl ExplorerApp {
                 });
             }
             Command::OpenRun(path) => {
+                if let Some(source) = self.live_source(&path) {
+                    let label = format!("Scoring {}", path.display());
+                    self.workers.spawn(&self.ctx, label, move |handle| {
+                        let result = scoring::score_job(&source, handle).map(Box::new);
+                        JobOutput::Scored(path, result)
+                    });
+                    return;
+                }
                 let label = format!("Loading run {}", path.display());
                 self.workers.spawn(&self.ctx, label, move |_| {
-                    let result = if path.as_os_str() == "demo" {
-                        Ok(demo::demo_predictions(&demo::demo_dataset()))
-                    } else {
-                        Predictions::load(&path).map_err(|e| e.to_string())
-                    };
+                    let result = Predictions::load(&path).map_err(|e| e.to_string());
                     JobOutput::Run(path, result)
                 });
             }
@@ -356,6 +369,22 @@ impl ExplorerApp {
         }
     }
 
+    /// Runs scored live rather than read from `predictions.json`: the demo, and a `skelzero train` run folder when
+    /// an encoder was given.
+    fn live_source(&self, path: &std::path::Path) -> Option<scoring::ScoreSource> {
+        if path.as_os_str() == "demo" {
+            return Some(scoring::ScoreSource::Demo);
+        }
+        let encoder = self.options.encoder.clone()?;
+        let trained = path.join(crate::zsl::run::WEIGHTS_FILE).is_file();
+        let data = self.options.data.clone()?;
+        trained.then(|| scoring::ScoreSource::Folders {
+            data,
+            encoder,
+            run: path.to_path_buf(),
+        })
+    }
+
     fn toggle_preprocessed(&mut self) {
         self.preprocessed = !self.preprocessed;
         if !self.preprocessed {
@@ -420,6 +449,40 @@ impl ExplorerApp {
                 );
                 self.predictions = Some(predictions);
                 self.data_changed();
+                // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
+                self.editor.detach();
+            }
+            JobOutput::Scored(path, Ok(scored)) => {
+                self.notifications.push(
+                    Level::Info,
+                    format!("Scored {} samples in {:.1} s", scored.predictions.num_samples(), scored.seconds),
+                );
+                let demo = path.as_os_str() == "demo";
+                self.handle_job_output(JobOutput::Run(path, Ok(scored.predictions.clone())));
+                self.editor.attach(&scored);
+                // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction.
+                let unscored = self
+                    .selected
+                    .is_none_or(|i| self.joined.pred_row.get(i).copied().flatten().is_none());
+                let first = (0..self.joined.rows.len()).find(|&i| {
+                    self.joined.pred_row[i].is_some() && self.joined.rows[i].unseen == Some(true)
+                });
+                if demo
+                    && unscored
+                    && let Some(i) = first
+                {
+                    self.select(i);
+                    if self.options.autoplay {
+                        self.player.playing = true;
+                    }
+                }
+            }
+            JobOutput::Scored(path, Err(e)) => self.handle_job_output(JobOutput::Run(path, Err(e))),
+            out @ (JobOutput::Rescored(_) | JobOutput::ModelFetched(_)) => {
+                if let Some(p) = self.editor.handle(out) {
+                    self.predictions = Some(p);
+                    self.data_changed();
+                }
             }
             JobOutput::Picked(target, Some(path)) => self.apply(match target {
                 PickTarget::RunFolder => Command::OpenRun(path),
@@ -537,6 +600,9 @@ impl ExplorerApp {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Predictions");
             results::metrics_ui(ui, p, m);
+            if self.editor.available() && ui.button("Edit class descriptions…").clicked() {
+                self.editor.open = !self.editor.open;
+            }
             ui.separator();
             if let (Some(d), Some(i)) = (&self.dataset, self.selected) {
                 let sample = &d.samples[i];
@@ -642,6 +708,10 @@ impl ExplorerApp {
                 }
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
+            return;
+        }
+        // A screenshot waits for loading and scoring to finish, so that it shows their result.
+        if self.options.screenshot.is_some() && self.workers.busy() {
             return;
         }
         if self.frame_count >= limit {
@@ -796,6 +866,8 @@ impl eframe::App for ExplorerApp {
             );
         });
 
+        self.editor
+            .window_ui(&ctx, &mut self.workers, &self.palette);
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }

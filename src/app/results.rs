@@ -15,6 +15,12 @@ pub fn metrics_ui(ui: &mut egui::Ui, predictions: &Predictions, metrics: &Metric
         ui.label("ZSL accuracy");
         ui.strong(pct(metrics.zsl_accuracy));
         ui.end_row();
+        let unseen = predictions.unseen.iter().filter(|&&u| u).count();
+        if unseen > 0 {
+            ui.label("chance (ZSL)");
+            ui.label(pct(1.0 / unseen as f32));
+            ui.end_row();
+        }
         ui.label("GZSL seen (S)");
         ui.strong(pct(metrics.seen_accuracy));
         ui.end_row();

@@ -22,6 +22,12 @@ pub enum JobOutput {
     Dataset(PathBuf, Result<Dataset, String>),
     Run(PathBuf, Result<Predictions, String>),
     Picked(PickTarget, Option<PathBuf>),
+    /// A run scored live (the demo, or `--encoder` with a run folder).
+    Scored(PathBuf, Result<Box<super::scoring::Scored>, String>),
+    /// Edited class descriptions scored again.
+    Rescored(Result<Box<super::editor::Rescore>, String>),
+    /// A sentence encoder installed (its folder).
+    ModelFetched(Result<PathBuf, String>),
 }
 
 /// Shared with the worker: progress 0..=1 (as f32 bits) and a cancel flag.

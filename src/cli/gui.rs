@@ -20,9 +20,13 @@ pub struct Args {
     /// Dataset folder or file to open (default: the built-in demo).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Run folder (with predictions.json) to open.
+    /// Run folder to open: one with predictions.json, or (with --encoder) a `skelzero train` run folder, scored live
+    /// on the dataset.
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// A `skelzero pretrain` run folder: encode the dataset with it and score it with --run on a worker.
+    #[arg(long, requires = "run", requires = "data")]
+    pub encoder: Option<PathBuf>,
     /// Save a screenshot of the window to this PNG, then exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
@@ -92,6 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = AppOptions {
         data: Some(args.data.unwrap_or_else(|| "demo".into())),
         run: args.run.or(demo.then(|| "demo".into())),
+        encoder: args.encoder,
         screenshot: args.screenshot,
         exit_after_frames: args.exit_after_frames,
         bench_frames: args.bench_frames,

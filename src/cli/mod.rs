@@ -7,6 +7,7 @@ pub mod gui;
 mod inspect;
 mod layouts;
 mod models;
+mod predict;
 mod pretrain;
 mod splits;
 mod text;
@@ -43,9 +44,11 @@ pub enum Command {
     Train(train::Args),
     /// Evaluate a saved run (ZSL, optionally GZSL).
     Eval(eval::Args),
+    /// Score a dataset with a pretrained encoder and a zero-shot run; write predictions.json for the explorer.
+    Predict(predict::Args),
     /// Benchmark methods over splits: paper-style table and JSON.
     Bench(bench::Args),
-    /// Sentence encoders: embed texts.
+    /// Sentence encoders: embed texts, or a dataset's class texts into a class-embedding file.
     Text(text::Args),
     /// Install and list the sentence-encoder models.
     Models(models::Args),
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Extract(args)) => extract::run(&args),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Text(args)) => text::run(&args),
         Some(Command::Models(args)) => models::run(&args),

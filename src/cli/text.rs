@@ -18,6 +18,22 @@ pub struct Args {
 pub enum TextCommand {
     /// Embed texts given on the command line or in a file.
     Embed(EmbedArgs),
+    /// Embed a TSV folder of class texts (`classes.tsv`, optional `sentence.tsv`, `parts.tsv`, `phrases.tsv`) into
+    /// the class-embedding file `skelzero train --texts` reads.
+    Classes(ClassesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClassesArgs {
+    /// A model folder or a known name: minilm, mpnet.
+    #[arg(long, default_value = "minilm")]
+    pub text_model: String,
+    /// The TSV folder (e.g. `assets/synthetic`, the synthetic demo's texts).
+    #[arg(long, value_name = "DIR")]
+    pub class_texts: PathBuf,
+    /// Output safetensors (names, sentences, parts, phrases, motion).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,7 +66,23 @@ const SHOWN: usize = 8;
 pub fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         TextCommand::Embed(a) => embed(a),
+        TextCommand::Classes(a) => classes(a),
     }
+}
+
+fn classes(args: &ClassesArgs) -> anyhow::Result<()> {
+    let texts = crate::dataset::texts::ClassTexts::from_tsv_dir(&args.class_texts)?;
+    let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
+    let ce = crate::pipeline::class_embeddings_from_texts(&texts, embedder.as_mut())?;
+    crate::zsl::features::save_class_embeddings(&args.out, &ce)?;
+    println!(
+        "{} classes, dimension {} ({}) -> {}",
+        ce.num_classes(),
+        ce.dim(),
+        embedder.id(),
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn embed(args: &EmbedArgs) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod calibration;
 pub mod metrics;
+pub mod predictions;
 pub mod select;
 
 pub use metrics::{Gzsl, MetricError, ScoreMatrix, confusion, gzsl, harmonic, top1};

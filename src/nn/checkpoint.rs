@@ -87,7 +87,14 @@ pub fn load_varmap(vm: &VarMap, path: &Path) -> Result<(), CheckpointError> {
         path: path.to_owned(),
         source,
     })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
+    load_varmap_bytes(vm, &bytes, path)
+}
+
+/// [`load_varmap`] from the bytes of a safetensors file (e.g. one compiled into the binary); `origin` names it in
+/// errors.
+pub fn load_varmap_bytes(vm: &VarMap, bytes: &[u8], origin: &Path) -> Result<(), CheckpointError> {
+    let path = origin;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Format {
         path: path.to_owned(),
         msg: e.to_string(),
     })?;

@@ -46,6 +46,16 @@ pub struct RunConfig {
     pub encoder: EncoderConfig,
 }
 
+impl RunConfig {
+    /// Parses a run's `config.toml` text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, RunError> {
+        toml::from_str(text).map_err(|e| RunError::Parse {
+            path: origin.to_owned(),
+            msg: e.to_string(),
+        })
+    }
+}
+
 /// The split of a run: which classes the encoder saw and which samples trained / validated it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSplit {
@@ -114,10 +124,7 @@ impl RunDir {
     pub fn load_config(&self) -> Result<RunConfig, RunError> {
         let path = self.config_path();
         let text = self.read(&path)?;
-        toml::from_str(&text).map_err(|e| RunError::Parse {
-            path,
-            msg: e.to_string(),
-        })
+        RunConfig::from_toml(&text, &path)
     }
 
     /// Fails with every differing key when the folder's config is not `cfg`.

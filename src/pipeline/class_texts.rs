@@ -104,3 +104,30 @@ pub fn class_embeddings_from_texts(
     ce.validate()?;
     Ok(ce)
 }
+
+/// `ce` with the sentence embeddings of some classes replaced (class index, new embedding), e.g. after a class
+/// description was edited; the motion descriptions follow, since they are the sentences here.
+pub fn with_sentence_rows(
+    ce: &ClassEmbeddings,
+    rows: &[(usize, Vec<f32>)],
+) -> Result<ClassEmbeddings> {
+    let (c, d) = ce.sentences.dims2()?;
+    let mut data = ce.sentences.flatten_all()?.to_vec1::<f32>()?;
+    for (k, v) in rows {
+        if *k >= c || v.len() != d {
+            return Err(PipelineError::Invalid(format!(
+                "replacement for class {k}: {} values, expected {d} for one of {c} classes",
+                v.len()
+            )));
+        }
+        data[k * d..(k + 1) * d].copy_from_slice(v);
+    }
+    let sentences = Tensor::from_vec(data, (c, d), ce.sentences.device())?;
+    let out = ClassEmbeddings {
+        motion: ce.motion.as_ref().map(|_| sentences.clone()),
+        sentences,
+        ..ce.clone()
+    };
+    out.validate()?;
+    Ok(out)
+}

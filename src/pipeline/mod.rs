@@ -4,10 +4,12 @@
 
 pub mod class_texts;
 pub mod features;
+pub mod predict;
 pub mod sentence;
 
 pub use class_texts::{TextEmbedder, class_embeddings_from_texts};
 pub use features::{FeatureOptions, split_features_from_dataset};
+pub use predict::{EncoderModel, predict_dataset, predictions_from_features};
 pub use sentence::{CachedEncoder, text_embedder};
 
 /// Errors of the pipeline joins.

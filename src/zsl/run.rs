@@ -67,9 +67,9 @@ pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()
     Ok(())
 }
 
-fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ZslError::File {
-        path: path.to_owned(),
+fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| ZslError::File {
+        path: origin.to_owned(),
         message: e.to_string(),
     })
 }
@@ -121,14 +121,32 @@ pub struct LoadedRun {
 
 /// Loads a run folder, checking every weight's name and shape against the configured method.
 pub fn load_run(dir: &Path) -> Result<LoadedRun> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(io_err(&path))
+    };
+    let config = read(CONFIG_FILE)?;
+    let config = String::from_utf8(config).map_err(|e| ZslError::File {
+        path: dir.join(CONFIG_FILE),
+        message: e.to_string(),
+    })?;
+    load_run_bytes(dir, &config, &read(WEIGHTS_FILE)?, &read(CLASSES_FILE)?)
+}
+
+/// [`load_run`] from the contents of the three files (e.g. compiled into the binary); `dir` names them in errors.
+pub fn load_run_bytes(
+    dir: &Path,
+    config: &str,
+    weights: &[u8],
+    classes: &[u8],
+) -> Result<LoadedRun> {
     let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-    let config: RunConfig = toml::from_str(&text).map_err(|e| ZslError::File {
+    let config: RunConfig = toml::from_str(config).map_err(|e| ZslError::File {
         path: path.clone(),
         message: e.to_string(),
     })?;
     let wpath = dir.join(WEIGHTS_FILE);
-    let weights = load_tensors(&wpath)?;
+    let weights = tensors_from_bytes(weights, &wpath)?;
     // Build a fresh method to learn the expected names and shapes, then compare.
     let (_, expected) = config
         .method
@@ -160,7 +178,7 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     let vb = VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu);
     let method = config.method.build(config.dims, vb)?;
     let cpath = dir.join(CLASSES_FILE);
-    let mut ct = load_tensors(&cpath)?;
+    let mut ct = tensors_from_bytes(classes, &cpath)?;
     let mut take = |k: &str| ct.remove(k);
     let missing = |k: &str| ZslError::File {
         path: cpath.clone(),

@@ -1,7 +1,7 @@
 //! What a zero-shot run predicted for each sample, and the numbers the views show from it (ZSL accuracy,
 //! GZSL seen/unseen/harmonic accuracy, top-k, the confusion matrix).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +106,26 @@ impl Predictions {
         })?;
         preds.validate(&origin)?;
         Ok(preds)
+    }
+
+    /// Writes `predictions.json` into a run folder (or to the `.json` path given), atomically.
+    pub fn save(&self, path: &Path) -> Result<PathBuf, PredictionsError> {
+        let file = if path.extension().is_some_and(|e| e == "json") {
+            path.to_path_buf()
+        } else {
+            path.join("predictions.json")
+        };
+        let invalid = |message: String| PredictionsError::Invalid {
+            path: file.display().to_string(),
+            message,
+        };
+        let text = serde_json::to_string(self).map_err(|e| invalid(e.to_string()))?;
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| invalid(e.to_string()))?;
+        }
+        crate::util::write_bytes_atomic(&file, text.as_bytes())
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(file)
     }
 
     pub fn num_samples(&self) -> usize {

@@ -1,0 +1,83 @@
+//! Live scoring on a worker: a dataset encoded by a pretrained skeleton encoder and scored by a zero-shot run, either
+//! the demo's embedded pair or run folders given with `skelzero gui --data D --encoder ENC --run RUN`. The app keeps
+//! the features and the run ([`Scored`]) so that edited class descriptions are re-scored without encoding the
+//! skeletons again.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::dataset::texts::ClassTexts;
+use crate::pipeline::EncoderModel;
+use crate::pipeline::predict::{predictions_from_features, scored_rows};
+use crate::zsl::FeatureBatch;
+use crate::zsl::run::{LoadedRun, load_run};
+
+use super::predictions::Predictions;
+use super::workers::JobHandle;
+
+/// What to score.
+#[derive(Clone, Debug)]
+pub enum ScoreSource {
+    /// The built-in demo: synthetic dataset, embedded encoder and run.
+    Demo,
+    /// A dataset path, a `skelzero pretrain` run folder and a `skelzero train` run folder.
+    Folders {
+        data: PathBuf,
+        encoder: PathBuf,
+        run: PathBuf,
+    },
+}
+
+/// A scored dataset and what is needed to score it again.
+pub struct Scored {
+    pub predictions: Predictions,
+    /// Encoder features of the scored samples, in the predictions' row order.
+    pub features: FeatureBatch,
+    /// Shared with re-scoring workers (the method is `Send`, not `Sync`).
+    pub run: Arc<Mutex<LoadedRun>>,
+    /// The class texts the run's embeddings were made from, when known (the demo's).
+    pub texts: Option<ClassTexts>,
+    /// Whether the scored samples are the test samples of the run's split (else every sample).
+    pub on_split: bool,
+    pub seconds: f32,
+}
+
+/// Loads, encodes and scores (on a worker); progress goes to `handle`, which can cancel between batches.
+pub fn score_job(source: &ScoreSource, handle: &JobHandle) -> Result<Scored, String> {
+    let start = Instant::now();
+    handle.set_progress(0.02);
+    let (dataset, model, run, texts) = match source {
+        ScoreSource::Demo => (
+            super::demo::demo_dataset(),
+            super::demo::demo_encoder().map_err(|e| e.to_string())?,
+            super::demo::demo_run().map_err(|e| e.to_string())?,
+            Some(super::demo::demo_texts()),
+        ),
+        ScoreSource::Folders { data, encoder, run } => {
+            let model = EncoderModel::load(encoder).map_err(|e| e.to_string())?;
+            let run = load_run(run).map_err(|e| e.to_string())?;
+            let dataset = super::workers::load_dataset_job(data, handle)?;
+            (dataset, model, run, None)
+        }
+    };
+    handle.set_progress(0.1);
+    let (rows, on_split) = scored_rows(&dataset, &run);
+    let features = model
+        .features(&dataset, &rows, &run, &mut |done, total| {
+            handle.set_progress(0.1 + 0.88 * done as f32 / total.max(1) as f32);
+            !handle.cancelled()
+        })
+        .map_err(|e| e.to_string())?;
+    let predictions =
+        predictions_from_features(&run, &features, &dataset, &rows).map_err(|e| e.to_string())?;
+    handle.set_progress(1.0);
+    Ok(Scored {
+        predictions,
+        features,
+        run: Arc::new(Mutex::new(run)),
+        texts,
+        on_split,
+        seconds: start.elapsed().as_secs_f32(),
+    })
+}
