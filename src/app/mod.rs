@@ -460,13 +460,20 @@ impl ExplorerApp {
                 let demo = path.as_os_str() == "demo";
                 self.handle_job_output(JobOutput::Run(path, Ok(scored.predictions.clone())));
                 self.editor.attach(&scored);
-                // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction.
+                // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction:
+                // a recognised one when there is one (the misclassified ones are a click away in the matrix).
                 let unscored = self
                     .selected
                     .is_none_or(|i| self.joined.pred_row.get(i).copied().flatten().is_none());
-                let first = (0..self.joined.rows.len()).find(|&i| {
-                    self.joined.pred_row[i].is_some() && self.joined.rows[i].unseen == Some(true)
-                });
+                let unseen_test = |i: &usize| {
+                    self.joined.pred_row[*i].is_some() && self.joined.rows[*i].unseen == Some(true)
+                };
+                let rows = 0..self.joined.rows.len();
+                let first = rows
+                    .clone()
+                    .filter(unseen_test)
+                    .find(|&i| self.joined.rows[i].correct == Some(true))
+                    .or_else(|| rows.clone().find(unseen_test));
                 if demo
                     && unscored
                     && let Some(i) = first
