@@ -211,6 +211,7 @@ pub fn demo_predictions(dataset: &Dataset) -> Predictions {
         classes: (0..c).collect(),
         unseen: DEMO_UNSEEN.to_vec(),
         scores,
+        ..Predictions::default()
     }
 }
 

@@ -3,15 +3,22 @@
 //! Views (`*_ui` functions) read the state and push [`Command`]s; [`ExplorerApp::apply`] is the one place that
 //! changes it. Loading happens on worker threads ([`workers`]); failures become notifications.
 
+pub mod analysis;
 pub mod browser;
+pub mod calibration;
 pub mod command;
 pub mod confusion;
 pub mod demo;
+pub mod demo_analysis;
+pub mod export;
 pub mod notifications;
 pub mod palette;
 pub mod player;
 pub mod predictions;
 pub mod results;
+pub mod star_parts;
+pub mod tsne;
+pub mod views;
 pub mod workers;
 
 use std::path::PathBuf;
@@ -42,6 +49,8 @@ pub struct AppOptions {
     pub autoplay: bool,
     /// Ignore the persisted settings (tests and scripted runs start from defaults).
     pub fresh: bool,
+    /// Analysis windows to open at start.
+    pub views: Vec<views::AnalysisView>,
 }
 
 /// UI state kept between sessions.
@@ -107,6 +116,7 @@ pub struct ExplorerApp {
     pub browser: browser::BrowserState,
     pub workers: Workers,
     pub notifications: Notifications,
+    pub views: views::AnalysisViews,
     pub show_help: bool,
     pending: Vec<Command>,
     frame_count: u64,
@@ -143,6 +153,7 @@ impl ExplorerApp {
             browser: browser::BrowserState::default(),
             workers: Workers::default(),
             notifications: Notifications::default(),
+            views: views::AnalysisViews::default(),
             show_help: false,
             pending: Vec::new(),
             frame_count: 0,
@@ -156,6 +167,9 @@ impl ExplorerApp {
             options,
         };
         app.apply_theme();
+        for &view in &app.options.views {
+            app.views.open(view);
+        }
         if let Some(path) = app.options.data.clone() {
             app.pending.push(Command::OpenDataset(path));
         }
@@ -270,10 +284,15 @@ impl ExplorerApp {
                 let label = format!("Loading run {}", path.display());
                 self.workers.spawn(&self.ctx, label, move |_| {
                     let result = if path.as_os_str() == "demo" {
-                        Ok(demo::demo_predictions(&demo::demo_dataset()))
+                        let d = demo::demo_dataset();
+                        Ok(demo_analysis::with_demo_analysis(
+                            demo::demo_predictions(&d),
+                            &d,
+                        ))
                     } else {
                         Predictions::load(&path).map_err(|e| e.to_string())
                     };
+                    let result = result.map(Box::new);
                     JobOutput::Run(path, result)
                 });
             }
@@ -350,7 +369,16 @@ impl ExplorerApp {
                     self.select(first);
                 }
             }
-            Command::ClearCellFilter => self.browser.cell = None,
+            Command::ClearCellFilter => {
+                self.browser.cell = None;
+                self.browser.subset = None;
+            }
+            c @ (Command::RunTsne(_)
+            | Command::PlaySample(_)
+            | Command::FilterSamples(_)
+            | Command::SetGamma(_)
+            | Command::ExportTables(_)
+            | Command::SavePng { .. }) => self.apply_analysis(c),
             Command::CancelJob(id) => self.workers.cancel(id),
             Command::Dismiss(id) => self.notifications.dismiss(id),
         }
@@ -418,9 +446,11 @@ impl ExplorerApp {
                         path.display()
                     ),
                 );
-                self.predictions = Some(predictions);
+                self.predictions = Some(*predictions);
                 self.data_changed();
+                self.analysis_run_loaded();
             }
+            out @ (JobOutput::Tsne(_) | JobOutput::Exported(_)) => self.handle_analysis_output(out),
             JobOutput::Picked(target, Some(path)) => self.apply(match target {
                 PickTarget::RunFolder => Command::OpenRun(path),
                 PickTarget::DatasetFolder | PickTarget::DatasetFile => Command::OpenDataset(path),
@@ -471,6 +501,7 @@ impl ExplorerApp {
                 if ui.button("Dark / light theme (Ctrl+T)").clicked() {
                     self.pending.push(Command::ToggleTheme);
                 }
+                self.analysis_menu_ui(ui);
             });
             if ui.button("Help").clicked() {
                 self.pending.push(Command::ToggleHelp);
@@ -644,7 +675,8 @@ impl ExplorerApp {
             }
             return;
         }
-        if self.frame_count >= limit {
+        // A screenshot waits for background work (loading, t-SNE) to finish.
+        if self.frame_count >= limit && !self.workers.busy() {
             if self.options.screenshot.is_some() {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let repaint = ctx.clone();
@@ -796,6 +828,7 @@ impl eframe::App for ExplorerApp {
             );
         });
 
+        self.analysis_windows_ui(&ctx);
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }

@@ -20,8 +20,10 @@ pub enum PickTarget {
 
 pub enum JobOutput {
     Dataset(PathBuf, Result<Dataset, String>),
-    Run(PathBuf, Result<Predictions, String>),
+    Run(PathBuf, Result<Box<Predictions>, String>),
     Picked(PickTarget, Option<PathBuf>),
+    Tsne(Result<super::tsne::TsneMap, String>),
+    Exported(Result<Vec<PathBuf>, String>),
 }
 
 /// Shared with the worker: progress 0..=1 (as f32 bits) and a cancel flag.

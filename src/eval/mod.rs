@@ -4,5 +4,6 @@ pub mod bench;
 pub mod calibration;
 pub mod metrics;
 pub mod select;
+pub mod tsne;
 
 pub use metrics::{Gzsl, MetricError, ScoreMatrix, confusion, gzsl, harmonic, top1};
