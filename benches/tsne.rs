@@ -38,6 +38,23 @@ fn features(n: usize, dim: usize, classes: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Share of points whose nearest embedded neighbour is from the same cluster (point i is in cluster i % classes).
+fn nn_agreement(y: &[[f32; 2]], classes: usize) -> f64 {
+    let hits = (0..y.len())
+        .filter(|&i| {
+            let nearest = (0..y.len())
+                .filter(|&j| j != i)
+                .min_by(|&a, &b| {
+                    let d = |k: usize| (y[k][0] - y[i][0]).powi(2) + (y[k][1] - y[i][1]).powi(2);
+                    d(a).total_cmp(&d(b))
+                })
+                .unwrap();
+            nearest % classes == i % classes
+        })
+        .count();
+    hits as f64 / y.len() as f64
+}
+
 fn main() {
     let threads = env_usize("SKELZERO_BENCH_THREADS", 2);
     let n = env_usize("SKELZERO_TSNE_N", 5000);
@@ -54,7 +71,10 @@ fn main() {
     let y = tsne_from_features(&data, dim, &cfg, &mut |_, _| true).unwrap();
     let ours = start.elapsed().as_secs_f64();
     assert!(y.iter().flatten().all(|v| v.is_finite()));
-    println!("skelzero (Barnes-Hut, Rust): {ours:.2} s");
+    println!(
+        "skelzero (Barnes-Hut, Rust): {ours:.2} s, 1-NN cluster agreement {:.3}",
+        nn_agreement(&y, 60)
+    );
 
     if std::env::var("SKELZERO_TSNE_LINFA").is_ok_and(|v| v == "1") {
         use linfa::traits::Transformer as _;
@@ -113,8 +133,9 @@ fn main() {
         let lib = v["library"].as_str().unwrap_or("?");
         match v["seconds"].as_f64() {
             Some(s) => println!(
-                "{lib} {}: {s:.2} s; skelzero / {lib} = {:.2}",
+                "{lib} {}: {s:.2} s, 1-NN cluster agreement {:.3}; skelzero / {lib} = {:.2}",
                 v["version"].as_str().unwrap_or(""),
+                v["agreement"].as_f64().unwrap_or(f64::NAN),
                 ours / s
             ),
             None => println!("{lib}: not run ({})", v["missing"].as_str().unwrap_or("?")),

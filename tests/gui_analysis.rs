@@ -246,6 +246,23 @@ fn export_writes_parseable_tables() {
         })
         .sum();
     assert_eq!(total, 24);
+
+    // A PNG of the window.
+    h.state_mut().notifications.items.clear();
+    h.get_by_label("Window PNG").click();
+    wait_for(&mut h, |app| {
+        app.notifications
+            .items
+            .iter()
+            .any(|n| n.text.contains("window.png"))
+    });
+    let png = image::open(folder.join("window.png")).unwrap();
+    assert!(
+        png.width() >= 1000 && png.height() >= 600,
+        "{}x{}",
+        png.width(),
+        png.height()
+    );
 }
 
 #[test]

@@ -247,12 +247,15 @@ impl BranchView {
                             });
                             for &s in b.of(row, col, c) {
                                 let t = if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
-                                ui.add(
-                                    egui::ProgressBar::new(t)
-                                        .fill(palette.heat(t))
-                                        .text(format!("{s:.3}"))
-                                        .desired_width(80.0),
-                                );
+                                ui.horizontal(|ui| {
+                                    ui.add(
+                                        egui::ProgressBar::new(t)
+                                            .fill(palette.heat(t))
+                                            .desired_width(50.0)
+                                            .desired_height(10.0),
+                                    );
+                                    ui.label(format!("{s:.3}"));
+                                });
                             }
                             ui.end_row();
                         }

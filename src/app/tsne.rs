@@ -172,7 +172,10 @@ impl TsneView {
             ui.weak("Not computed yet for this run.");
             return;
         };
-        ui.weak(format!("computed in {:.2} s", map.seconds));
+        ui.weak(format!(
+            "computed in {:.2} s · ● seen class · ◆ unseen class · ■ class text · × misclassified",
+            map.seconds
+        ));
         // Prediction row -> dataset sample.
         let mut sample_of_row = vec![None; map.num_rows];
         for (s, row) in cx.joined.pred_row.iter().enumerate() {
