@@ -16,6 +16,7 @@ pub mod palette;
 pub mod player;
 pub mod predictions;
 pub mod results;
+pub mod run_predictions;
 pub mod star_parts;
 pub mod tsne;
 pub mod views;

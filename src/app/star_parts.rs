@@ -26,17 +26,27 @@ fn default_class(p: &Predictions, row: usize) -> Option<usize> {
     p.predicted(row, setting)
 }
 
-/// Per-joint colours (NTU25) for part scores `scores`, scaled by `max`; joints of no part keep `None`.
+/// Where `s` lies in `lo..=hi`, 0..=1.
+fn scaled(s: f32, (lo, hi): (f32, f32)) -> f32 {
+    if hi > lo {
+        ((s - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// Per-joint colours (NTU25) for part scores `scores` on the colour map over `range`; joints of no part keep
+/// `None`.
 pub fn joint_colors_from_parts(
     star: &PartScores,
     scores: &[f32],
-    max: f32,
+    range: (f32, f32),
     joints: usize,
     palette: &Palette,
 ) -> Vec<Option<egui::Color32>> {
     let mut colors = vec![None; joints];
     for (part, members) in star.joints.iter().enumerate() {
-        let t = scores.get(part).copied().unwrap_or(0.0) / max.max(1e-9);
+        let t = scaled(scores.get(part).copied().unwrap_or(0.0), range);
         for &j in members {
             if let Some(c) = colors.get_mut(j) {
                 *c = Some(palette.heat(t));
@@ -124,16 +134,17 @@ impl StarView {
         ui.label(format!("truth: {}", name(p.labels[row])));
         let c = p.num_classes();
         let scores = star.of(row, col, c);
-        // One scale for every class of this sample, so switching class compares like with like.
-        let max = (0..c)
+        // One scale for every class of this sample, so switching class compares like with like. STAR's part
+        // contributions can be negative; the scale starts at 0 or below.
+        let range = (0..c)
             .flat_map(|k| star.of(row, k, c).iter().copied())
-            .fold(0.0f32, f32::max);
+            .fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
         egui::Grid::new("star parts").num_columns(3).show(ui, |ui| {
             for (part, &s) in star.parts.iter().zip(scores) {
                 ui.label(part);
-                let t = s / max.max(1e-9);
+                let t = scaled(s, range);
                 ui.add(
-                    egui::ProgressBar::new(t.clamp(0.0, 1.0))
+                    egui::ProgressBar::new(t)
                         .fill(palette.heat(t))
                         .desired_width(120.0)
                         .desired_height(10.0),
@@ -142,13 +153,13 @@ impl StarView {
                 ui.end_row();
             }
         });
-        legend_ui(ui, max, palette);
+        legend_ui(ui, range, palette);
         ui.checkbox(&mut self.paint, "Paint on the skeleton");
         if layout_joints != 25 {
             ui.weak("Part joints are NTU25; this sequence has another layout.");
             return None;
         }
-        let colors = joint_colors_from_parts(star, scores, max, layout_joints, palette);
+        let colors = joint_colors_from_parts(star, scores, range, layout_joints, palette);
         Some(
             colors
                 .into_iter()
@@ -158,10 +169,10 @@ impl StarView {
     }
 }
 
-/// A horizontal colour-map strip from 0 to `max`.
-fn legend_ui(ui: &mut egui::Ui, max: f32, palette: &Palette) {
+/// A horizontal colour-map strip over `range`.
+fn legend_ui(ui: &mut egui::Ui, (lo, hi): (f32, f32), palette: &Palette) {
     ui.horizontal(|ui| {
-        ui.label("0");
+        ui.label(format!("{lo:.3}"));
         let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 12.0), egui::Sense::hover());
         let steps = 30;
         for i in 0..steps {
@@ -173,7 +184,7 @@ fn legend_ui(ui: &mut egui::Ui, max: f32, palette: &Palette) {
                 palette.heat((i as f32 + 0.5) / steps as f32),
             );
         }
-        ui.label(format!("{max:.3}"));
+        ui.label(format!("{hi:.3}"));
     });
 }
 
@@ -277,7 +288,11 @@ mod tests {
             scores: vec![1.0, 0.0],
         };
         let palette = Palette::for_theme(super::super::palette::Theme::Dark);
-        let c = joint_colors_from_parts(&star, &[1.0, 0.0], 1.0, 4, &palette);
+        let c = joint_colors_from_parts(&star, &[1.0, 0.0], (0.0, 1.0), 4, &palette);
+        // Negative contributions sit at the bottom of a range that reaches below 0.
+        let neg = joint_colors_from_parts(&star, &[0.5, -0.5], (-0.5, 0.5), 4, &palette);
+        assert_eq!(neg[0], Some(palette.heat(1.0)));
+        assert_eq!(neg[2], Some(palette.heat(0.0)));
         assert_eq!(c[0], Some(palette.heat(1.0)));
         assert_eq!(c[2], Some(palette.heat(0.0)));
         assert_ne!(c[0], c[2]);
