@@ -173,7 +173,7 @@ impl TsneView {
             return;
         };
         ui.weak(format!(
-            "computed in {:.2} s · ● seen class · ◆ unseen class · ■ class text · × misclassified",
+            "computed in {:.2} s · circle: seen class, diamond: unseen class, square: class text, cross: misclassified",
             map.seconds
         ));
         // Prediction row -> dataset sample.
