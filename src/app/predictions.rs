@@ -23,6 +23,9 @@ pub struct Predictions {
     pub unseen: Vec<bool>,
     /// Row-major N x C scores, higher is more likely.
     pub scores: Vec<f32>,
+    /// Names of the dataset classes (indexed like `labels`), when the run knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
     /// Calibrated stacking: subtracted from seen-class scores in GZSL (the explorer's gamma slider sets it).
     #[serde(default)]
     pub gamma: f32,
@@ -131,6 +134,15 @@ impl Predictions {
         })?;
         preds.validate(&origin)?;
         Ok(preds)
+    }
+
+    /// The run's name for dataset class `class`, else the one in `fallback` (the open dataset's), else `class N`.
+    pub fn class_name(&self, class: usize, fallback: &[String]) -> String {
+        self.class_names
+            .get(class)
+            .or_else(|| fallback.get(class))
+            .cloned()
+            .unwrap_or_else(|| format!("class {class}"))
     }
 
     pub fn num_samples(&self) -> usize {

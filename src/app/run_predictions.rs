@@ -49,6 +49,7 @@ pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predic
         unseen: (0..c).map(|j| j >= f.seen.len()).collect(),
         classes: all,
         scores,
+        class_names: run.config.split.class_names.clone(),
         gamma: run.config.gamma as f32,
         features: Some(FeatureExport {
             dim,

@@ -2,8 +2,6 @@
 //! a legend; switching the class shows which body parts support each. InfoCPL's per-branch scores of the top
 //! classes sit in a second window.
 
-use crate::dataset::Dataset;
-
 use super::analysis::PartScores;
 use super::palette::Palette;
 use super::predictions::{Predictions, Setting};
@@ -62,7 +60,7 @@ impl StarView {
         &mut self,
         ctx: &egui::Context,
         p: &Predictions,
-        dataset: &Dataset,
+        names: &[String],
         row: Option<usize>,
         layout_joints: usize,
         palette: &Palette,
@@ -73,7 +71,7 @@ impl StarView {
             .open(&mut open)
             .default_size([300.0, 320.0])
             .show(ctx, |ui| {
-                paint = self.contents_ui(ui, p, dataset, row, layout_joints, palette);
+                paint = self.contents_ui(ui, p, names, row, layout_joints, palette);
             });
         self.open = open;
         paint.filter(|_| self.open && self.paint)
@@ -83,7 +81,7 @@ impl StarView {
         &mut self,
         ui: &mut egui::Ui,
         p: &Predictions,
-        dataset: &Dataset,
+        names: &[String],
         row: Option<usize>,
         layout_joints: usize,
         palette: &Palette,
@@ -96,13 +94,7 @@ impl StarView {
             ui.weak("Select a sample scored by this run.");
             return None;
         };
-        let name = |c: usize| {
-            dataset
-                .classes
-                .get(c)
-                .cloned()
-                .unwrap_or_else(|| format!("class {c}"))
-        };
+        let name = |c: usize| p.class_name(c, names);
         let class = self
             .class
             .filter(|c| p.classes.contains(c))
@@ -198,7 +190,7 @@ impl BranchView {
         &mut self,
         ctx: &egui::Context,
         p: &Predictions,
-        dataset: &Dataset,
+        names: &[String],
         row: Option<usize>,
         palette: &Palette,
     ) {
@@ -215,13 +207,7 @@ impl BranchView {
                     ui.weak("Select a sample scored by this run.");
                     return;
                 };
-                let name = |c: usize| {
-                    dataset
-                        .classes
-                        .get(c)
-                        .cloned()
-                        .unwrap_or_else(|| format!("class {c}"))
-                };
+                let name = |c: usize| p.class_name(c, names);
                 let setting = if p.class_unseen(p.labels[row]) == Some(true) {
                     Setting::Zsl
                 } else {

@@ -59,6 +59,8 @@ pub struct TsneView {
     drag_to: Option<PlotPoint>,
     /// The sample (dataset index) under the pointer.
     pub hovered: Option<usize>,
+    /// The prediction row last clicked (the analysis views fall back to it when no dataset sample is selected).
+    pub picked_row: Option<usize>,
     /// Plot-to-screen mapping of the last frame (tests aim clicks with it).
     pub last_transform: Option<egui_plot::PlotTransform>,
 }
@@ -74,6 +76,7 @@ impl Default for TsneView {
             drag_from: None,
             drag_to: None,
             hovered: None,
+            picked_row: None,
             last_transform: None,
         }
     }
@@ -185,12 +188,8 @@ impl TsneView {
                 *slot = Some(s);
             }
         }
-        let class_name = |c: usize| {
-            cx.dataset
-                .and_then(|d| d.classes.get(c))
-                .cloned()
-                .unwrap_or_else(|| format!("class {c}"))
-        };
+        let names = cx.dataset.map_or(&[][..], |d| &d.classes[..]);
+        let class_name = |c: usize| p.class_name(c, names);
         let palette = cx.palette;
         let box_mode = self.box_mode;
         let rect = match (self.drag_from, self.drag_to) {
@@ -290,7 +289,7 @@ impl TsneView {
         let transform = response.transform;
         self.last_transform = Some(transform);
         let resp = response.response;
-        // The nearest sample point within 10 px of the pointer.
+        // The nearest sample point (prediction row) within 10 px of the pointer.
         let nearest = |pos: egui::Pos2| -> Option<usize> {
             (0..map.num_rows)
                 .map(|r| {
@@ -300,9 +299,10 @@ impl TsneView {
                 })
                 .filter(|&(_, d)| d <= 100.0)
                 .min_by(|a, b| a.1.total_cmp(&b.1))
-                .and_then(|(r, _)| sample_of_row[r])
+                .map(|(r, _)| r)
         };
-        self.hovered = resp.hover_pos().and_then(nearest);
+        let hovered_row = resp.hover_pos().and_then(nearest);
+        self.hovered = hovered_row.and_then(|r| sample_of_row[r]);
         if box_mode {
             // From where the button went down: a drag is recognised only after the pointer has moved.
             if resp.drag_started()
@@ -334,12 +334,16 @@ impl TsneView {
             }
         }
         if resp.clicked()
-            && let Some(s) = resp.interact_pointer_pos().and_then(nearest)
+            && let Some(r) = resp.interact_pointer_pos().and_then(nearest)
         {
-            commands.push(Command::PlaySample(s));
+            // Rows of samples that are not in the open dataset can still be inspected (STAR, InfoCPL).
+            self.picked_row = Some(r);
+            if let Some(s) = sample_of_row[r] {
+                commands.push(Command::PlaySample(s));
+            }
         }
-        let hover_text = match (self.hovered, cx.dataset) {
-            (Some(s), Some(d)) => {
+        let hover_text = match (self.hovered, cx.dataset, hovered_row) {
+            (Some(s), Some(d), _) => {
                 let sample = &d.samples[s];
                 let info = cx.joined.rows.get(s);
                 format!(
@@ -350,9 +354,18 @@ impl TsneView {
                         .map_or("–".into(), class_name)
                 )
             }
+            (_, _, Some(r)) => {
+                let predicted = p.predicted(r, super::predictions::Setting::Gzsl);
+                format!(
+                    "{} · {} -> {} (not in the open dataset)",
+                    p.sample_ids[r],
+                    class_name(p.labels[r]),
+                    predicted.map_or("–".into(), class_name)
+                )
+            }
             _ => "Hover a point; click to play it".to_owned(),
         };
-        if self.hovered.is_some() {
+        if hovered_row.is_some() {
             resp.on_hover_text_at_pointer(hover_text.clone());
         }
         ui.label(hover_text);

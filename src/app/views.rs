@@ -122,7 +122,16 @@ impl ExplorerApp {
                     && gamma.is_finite()
                 {
                     p.gamma = gamma;
-                    self.data_changed();
+                    // As `data_changed`, without its once-per-load warnings: the slider sends many of these.
+                    self.generation += 1;
+                    self.metrics = Some(p.metrics());
+                    self.confusion = [
+                        Some(p.confusion(super::Setting::Zsl)),
+                        Some(p.confusion(super::Setting::Gzsl)),
+                    ];
+                    if let Some(d) = &self.dataset {
+                        self.joined = super::browser::Joined::new(d, Some(p));
+                    }
                 }
             }
             Command::ExportTables(dir) => {
@@ -133,7 +142,9 @@ impl ExplorerApp {
                     );
                     return;
                 };
-                let names = d.classes.clone();
+                let names: Vec<String> = (0..d.classes.len().max(p.class_names.len()))
+                    .map(|c| p.class_name(c, &d.classes))
+                    .collect();
                 self.workers.spawn(&self.ctx, "Exporting", move |_| {
                     JobOutput::Exported(
                         super::export::export_tables(&dir, &p, &names).map_err(|e| e.to_string()),
@@ -194,6 +205,7 @@ impl ExplorerApp {
     pub(super) fn analysis_run_loaded(&mut self) {
         self.views.run_key += 1;
         self.views.tsne.map = None;
+        self.views.tsne.picked_row = None;
         if self.views.tsne_on_load
             && self
                 .predictions
@@ -242,10 +254,17 @@ impl ExplorerApp {
         }
         let row = self
             .selected
-            .and_then(|s| self.joined.pred_row.get(s).copied().flatten());
+            .and_then(|s| self.joined.pred_row.get(s).copied().flatten())
+            .or(self.views.tsne.picked_row)
+            .filter(|&r| {
+                self.predictions
+                    .as_ref()
+                    .is_some_and(|p| r < p.num_samples())
+            });
         let layout_joints = self.current_sequence().map_or(0, |s| s.joints());
         let mut paint = None;
-        if let (Some(p), Some(d)) = (&self.predictions, &self.dataset) {
+        if let Some(p) = &self.predictions {
+            let d = self.dataset.as_ref().map_or(&[][..], |d| &d.classes[..]);
             if self.views.calibration.open {
                 self.views.calibration.ui(
                     ctx,
