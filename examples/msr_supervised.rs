@@ -80,12 +80,7 @@ fn main() -> anyhow::Result<()> {
     if let (EncoderConfig::Stgcn(c), Some(p)) = (&mut cfg, env_or::<f32>("MSR_DROPOUT")?) {
         c.dropout = p;
     }
-    let enc = Encoder::new(
-        &cfg,
-        ds.num_classes(),
-        &vm,
-        &Device::Cpu,
-    )?;
+    let enc = Encoder::new(&cfg, ds.num_classes(), &vm, &Device::Cpu)?;
     let run = RunDir::new(&out);
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
     let t0 = std::time::Instant::now();

@@ -338,6 +338,7 @@ fn a_run_folder_is_opened_by_path_and_a_broken_one_is_named() {
         scores: (0..dataset.samples.len() * c)
             .map(|i| if i % c == 0 { 1.0 } else { 0.0 })
             .collect(),
+        ..Default::default()
     };
     preds.save(&run).unwrap();
     let seen_share = preds.metrics().seen_accuracy;

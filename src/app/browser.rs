@@ -118,6 +118,7 @@ type OrderKey = (
     bool,
     Show,
     Option<(usize, usize, Setting)>,
+    Option<Vec<usize>>,
     u64,
 );
 
@@ -129,6 +130,8 @@ pub struct BrowserState {
     pub show: Show,
     /// Only the samples of this confusion cell: (truth, predicted, setting), dataset classes.
     pub cell: Option<(usize, usize, Setting)>,
+    /// Only these samples (dataset indices), e.g. a box selected in the t-SNE view.
+    pub subset: Option<Vec<usize>>,
     /// Sample indices in display order; recomputed when `key` changes.
     pub order: Vec<usize>,
     key: Option<OrderKey>,
@@ -149,6 +152,7 @@ impl BrowserState {
             self.descending,
             self.show,
             self.cell,
+            self.subset.clone(),
             generation,
         );
         if self.key.as_ref() == Some(&key) {
@@ -179,7 +183,8 @@ impl BrowserState {
                     }
                     (Some(_), None) => false,
                 };
-                text_ok && show_ok && cell_ok
+                let subset_ok = self.subset.as_ref().is_none_or(|set| set.contains(&i));
+                text_ok && show_ok && cell_ok && subset_ok
             })
             .collect();
         let sort = self.sort;
@@ -255,6 +260,14 @@ pub fn browser_ui(
                 name(truth),
                 name(pred)
             ));
+            if ui.button("Show all").clicked() {
+                commands.push(Command::ClearCellFilter);
+            }
+        });
+    }
+    if let Some(set) = &state.subset {
+        ui.horizontal(|ui| {
+            ui.label(format!("t-SNE selection: {} samples", set.len()));
             if ui.button("Show all").clicked() {
                 commands.push(Command::ClearCellFilter);
             }

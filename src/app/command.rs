@@ -51,6 +51,21 @@ pub enum Command {
         setting: Setting,
     },
     ClearCellFilter,
+    /// Computes the t-SNE map of the run's features on a worker.
+    RunTsne(crate::eval::tsne::TsneConfig),
+    /// Selects a sample and plays it from the start.
+    PlaySample(usize),
+    /// Lists only these samples (dataset indices) in the browser.
+    FilterSamples(Vec<usize>),
+    /// Sets the GZSL calibration gamma (predictions, metrics and matrices follow).
+    SetGamma(f32),
+    /// Writes the predictions, per-class accuracy and confusion matrices (CSV + JSON) into a folder.
+    ExportTables(PathBuf),
+    /// Saves a PNG of the window, or of one analysis view.
+    SavePng {
+        path: PathBuf,
+        view: Option<super::views::AnalysisView>,
+    },
     CancelJob(u64),
     Dismiss(u64),
 }

@@ -3,16 +3,25 @@
 //! Views (`*_ui` functions) read the state and push [`Command`]s; [`ExplorerApp::apply`] is the one place that
 //! changes it. Loading happens on worker threads ([`workers`]); failures become notifications.
 
+pub use crate::eval::analysis;
 pub mod browser;
+pub mod calibration;
 pub mod command;
 pub mod confusion;
 pub mod demo;
 pub mod editor;
+pub mod export;
+pub mod fixture;
+pub mod fixture_analysis;
 pub mod notifications;
 pub mod palette;
 pub mod player;
 pub mod results;
+pub mod run_predictions;
 pub mod scoring;
+pub mod star_parts;
+pub mod tsne;
+pub mod views;
 pub mod workers;
 
 /// The predictions type lives with the evaluation (the pipeline writes it too); the views keep their path.
@@ -48,6 +57,8 @@ pub struct AppOptions {
     pub autoplay: bool,
     /// Ignore the persisted settings (tests and scripted runs start from defaults).
     pub fresh: bool,
+    /// Analysis windows to open at start.
+    pub views: Vec<views::AnalysisView>,
 }
 
 /// UI state kept between sessions.
@@ -115,6 +126,7 @@ pub struct ExplorerApp {
     pub notifications: Notifications,
     /// The class-description editor (for runs scored live).
     pub editor: editor::Editor,
+    pub views: views::AnalysisViews,
     pub show_help: bool,
     pending: Vec<Command>,
     frame_count: u64,
@@ -152,6 +164,7 @@ impl ExplorerApp {
             workers: Workers::default(),
             notifications: Notifications::default(),
             editor: editor::Editor::default(),
+            views: views::AnalysisViews::default(),
             show_help: false,
             pending: Vec::new(),
             frame_count: 0,
@@ -165,6 +178,9 @@ impl ExplorerApp {
             options,
         };
         app.apply_theme();
+        for &view in &app.options.views {
+            app.views.open(view);
+        }
         if let Some(path) = app.options.data.clone() {
             app.pending.push(Command::OpenDataset(path));
         }
@@ -286,7 +302,9 @@ impl ExplorerApp {
                 }
                 let label = format!("Loading run {}", path.display());
                 self.workers.spawn(&self.ctx, label, move |_| {
-                    let result = Predictions::load(&path).map_err(|e| e.to_string());
+                    let result = Predictions::load(&path)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
                     JobOutput::Run(path, result)
                 });
             }
@@ -363,7 +381,16 @@ impl ExplorerApp {
                     self.select(first);
                 }
             }
-            Command::ClearCellFilter => self.browser.cell = None,
+            Command::ClearCellFilter => {
+                self.browser.cell = None;
+                self.browser.subset = None;
+            }
+            c @ (Command::RunTsne(_)
+            | Command::PlaySample(_)
+            | Command::FilterSamples(_)
+            | Command::SetGamma(_)
+            | Command::ExportTables(_)
+            | Command::SavePng { .. }) => self.apply_analysis(c),
             Command::CancelJob(id) => self.workers.cancel(id),
             Command::Dismiss(id) => self.notifications.dismiss(id),
         }
@@ -395,6 +422,13 @@ impl ExplorerApp {
             self.player.show_sequence(&seq);
         }
         self.player.seek(0, frames);
+    }
+
+    /// Shows an in-memory dataset and run, as if both had been opened (tests and programs embedding the explorer).
+    pub fn show(&mut self, name: &str, dataset: Dataset, predictions: Predictions) {
+        let path = PathBuf::from(name);
+        self.handle_job_output(JobOutput::Dataset(path.clone(), Ok(dataset)));
+        self.handle_job_output(JobOutput::Run(path, Ok(Box::new(predictions))));
     }
 
     fn handle_job_output(&mut self, out: JobOutput) {
@@ -447,10 +481,11 @@ impl ExplorerApp {
                         path.display()
                     ),
                 );
-                self.predictions = Some(predictions);
+                self.predictions = Some(*predictions);
                 self.data_changed();
                 // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
                 self.editor.detach();
+                self.analysis_run_loaded();
             }
             JobOutput::Scored(path, Ok(scored)) => {
                 self.notifications.push(
@@ -458,7 +493,7 @@ impl ExplorerApp {
                     format!("Scored {} samples in {:.1} s", scored.predictions.num_samples(), scored.seconds),
                 );
                 let demo = path.as_os_str() == "demo";
-                self.handle_job_output(JobOutput::Run(path, Ok(scored.predictions.clone())));
+                self.handle_job_output(JobOutput::Run(path, Ok(Box::new(scored.predictions.clone()))));
                 self.editor.attach(&scored);
                 // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction:
                 // a recognised one when there is one (the misclassified ones are a click away in the matrix).
@@ -489,8 +524,10 @@ impl ExplorerApp {
                 if let Some(p) = self.editor.handle(out) {
                     self.predictions = Some(p);
                     self.data_changed();
+                    self.analysis_run_loaded();
                 }
             }
+            out @ (JobOutput::Tsne(_) | JobOutput::Exported(_)) => self.handle_analysis_output(out),
             JobOutput::Picked(target, Some(path)) => self.apply(match target {
                 PickTarget::RunFolder => Command::OpenRun(path),
                 PickTarget::DatasetFolder | PickTarget::DatasetFile => Command::OpenDataset(path),
@@ -541,6 +578,7 @@ impl ExplorerApp {
                 if ui.button("Dark / light theme (Ctrl+T)").clicked() {
                     self.pending.push(Command::ToggleTheme);
                 }
+                self.analysis_menu_ui(ui);
             });
             if ui.button("Help").clicked() {
                 self.pending.push(Command::ToggleHelp);
@@ -875,6 +913,7 @@ impl eframe::App for ExplorerApp {
 
         self.editor
             .window_ui(&ctx, &mut self.workers, &self.palette);
+        self.analysis_windows_ui(&ctx);
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }

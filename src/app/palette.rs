@@ -96,6 +96,31 @@ impl Palette {
         self.matrix_low
             .lerp_to_gamma(self.matrix_high, fraction.clamp(0.0, 1.0).sqrt())
     }
+
+    /// A distinct colour per class (golden-ratio hues), darker on the light theme.
+    pub fn class_color(&self, class: usize) -> Color32 {
+        let hue = (class as f32 * 0.618_034).fract();
+        let value = if self.viewport_background.r() > 128 {
+            0.7
+        } else {
+            0.95
+        };
+        egui::ecolor::Hsva::new(hue, 0.75, value, 1.0).into()
+    }
+
+    /// The attention colour map (viridis, sampled at five stops) for a value in 0..=1.
+    pub fn heat(&self, t: f32) -> Color32 {
+        const STOPS: [Color32; 5] = [
+            Color32::from_rgb(68, 1, 84),
+            Color32::from_rgb(59, 82, 139),
+            Color32::from_rgb(33, 145, 140),
+            Color32::from_rgb(94, 201, 98),
+            Color32::from_rgb(253, 231, 37),
+        ];
+        let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
+        let i = (x.floor() as usize).min(STOPS.len() - 2);
+        STOPS[i].lerp_to_gamma(STOPS[i + 1], x - i as f32)
+    }
 }
 
 /// egui colour as the renderer's sRGBA bytes.

@@ -20,7 +20,7 @@ pub enum PickTarget {
 
 pub enum JobOutput {
     Dataset(PathBuf, Result<Dataset, String>),
-    Run(PathBuf, Result<Predictions, String>),
+    Run(PathBuf, Result<Box<Predictions>, String>),
     Picked(PickTarget, Option<PathBuf>),
     /// A run scored live (the demo, or `--encoder` with a run folder).
     Scored(PathBuf, Result<Box<super::scoring::Scored>, String>),
@@ -28,6 +28,8 @@ pub enum JobOutput {
     Rescored(Result<Box<super::editor::Rescore>, String>),
     /// A sentence encoder installed (its folder).
     ModelFetched(Result<PathBuf, String>),
+    Tsne(Result<super::tsne::TsneMap, String>),
+    Exported(Result<Vec<PathBuf>, String>),
 }
 
 /// Shared with the worker: progress 0..=1 (as f32 bits) and a cancel flag.

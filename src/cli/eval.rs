@@ -24,6 +24,10 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the run's `predictions.json` for the explorer (GZSL test set, features, and STAR part or
+    /// InfoCPL branch scores).
+    #[arg(long)]
+    pub predictions: bool,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -129,6 +133,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 100.0 * g.u,
                 100.0 * g.h
             );
+        }
+    }
+    if args.predictions {
+        let preds = crate::app::run_predictions::predictions_from_run(&run, &f)?;
+        let out = args.run.join("predictions.json");
+        let text = serde_json::to_vec(&preds)?;
+        crate::util::write_bytes_atomic(&out, &text)
+            .with_context(|| format!("{}: could not write", out.display()))?;
+        if !args.json {
+            println!("wrote {}", out.display());
         }
     }
     if args.json {

@@ -45,6 +45,9 @@ pub struct Args {
     /// Ignore and do not save the remembered UI settings.
     #[arg(long)]
     pub fresh: bool,
+    /// Open an analysis window at start (repeatable); `tsne` also computes the map once the run is loaded.
+    #[arg(long = "view", value_enum)]
+    pub views: Vec<crate::app::views::AnalysisView>,
 }
 
 fn device_label(choice: DeviceChoice) -> anyhow::Result<String> {
@@ -103,6 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         device: device_label(args.device)?,
         autoplay: args.bench_frames.is_some(),
         fresh: args.fresh || scripted,
+        views: args.views,
     };
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::analysis::{BranchScores, FeatureExport, PartScores};
+
 /// Scores of every sample against every candidate class. Methods' outputs are converted into this.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Predictions {
     /// Which method produced the scores (shown in the UI).
     #[serde(default)]
@@ -21,6 +23,21 @@ pub struct Predictions {
     pub unseen: Vec<bool>,
     /// Row-major N x C scores, higher is more likely.
     pub scores: Vec<f32>,
+    /// Names of the dataset classes (indexed like `labels`), when the run knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
+    /// Calibrated stacking: subtracted from seen-class scores in GZSL (the explorer's gamma slider sets it).
+    #[serde(default)]
+    pub gamma: f32,
+    /// Skeleton features and projected class texts, for the t-SNE view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureExport>,
+    /// STAR per-part scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub star: Option<PartScores>,
+    /// InfoCPL per-branch scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infocpl: Option<BranchScores>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +102,17 @@ impl Predictions {
                 i % c.max(1)
             )));
         }
+        if !self.gamma.is_finite() {
+            return Err(invalid("non-finite gamma".into()));
+        }
+        let extras = [
+            self.features.as_ref().map(|f| f.check(n, c)),
+            self.star.as_ref().map(|s| s.check(n, c)),
+            self.infocpl.as_ref().map(|b| b.check(n, c)),
+        ];
+        for e in extras.into_iter().flatten() {
+            e.map_err(invalid)?;
+        }
         Ok(())
     }
 
@@ -128,6 +156,15 @@ impl Predictions {
         Ok(file)
     }
 
+    /// The run's name for dataset class `class`, else the one in `fallback` (the open dataset's), else `class N`.
+    pub fn class_name(&self, class: usize, fallback: &[String]) -> String {
+        self.class_names
+            .get(class)
+            .or_else(|| fallback.get(class))
+            .cloned()
+            .unwrap_or_else(|| format!("class {class}"))
+    }
+
     pub fn num_samples(&self) -> usize {
         self.sample_ids.len()
     }
@@ -153,14 +190,22 @@ impl Predictions {
         setting == Setting::Gzsl || self.unseen[col]
     }
 
-    /// The `k` best classes of sample `i` as (dataset class, score), best first.
+    /// The `k` best classes of sample `i` as (dataset class, score), best first. In GZSL, seen-class scores are
+    /// lowered by `gamma` (calibrated stacking).
     pub fn top_k(&self, i: usize, k: usize, setting: Setting) -> Vec<(usize, f32)> {
         let mut cols: Vec<(usize, f32)> = self
             .row(i)
             .iter()
             .enumerate()
             .filter(|&(col, _)| self.allowed(col, setting))
-            .map(|(col, &s)| (self.classes[col], s))
+            .map(|(col, &s)| {
+                let calibrated = if setting == Setting::Gzsl && !self.unseen[col] {
+                    s - self.gamma
+                } else {
+                    s
+                };
+                (self.classes[col], calibrated)
+            })
             .collect();
         cols.sort_by(|a, b| b.1.total_cmp(&a.1));
         cols.truncate(k);
@@ -290,6 +335,7 @@ mod tests {
                 0.9, 0.0, 0.6, 0.1, // unseen 2 -> gzsl 0 (wrong), zsl 2 (right)
                 0.0, 0.0, 0.1, 0.7, // unseen 3 -> 3 both
             ],
+            ..Predictions::default()
         }
     }
 

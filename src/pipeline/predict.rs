@@ -10,6 +10,7 @@ use candle_nn::VarMap;
 use super::features::{FeatureOptions, features_of_rows};
 use super::{PipelineError, Result};
 use crate::dataset::Dataset;
+use crate::eval::analysis::FeatureExport;
 use crate::eval::predictions::Predictions;
 use crate::nn::checkpoint::{load_varmap, load_varmap_bytes};
 use crate::nn::encoder::Encoder;
@@ -106,27 +107,25 @@ pub fn scored_rows(ds: &Dataset, run: &LoadedRun) -> (Vec<usize>, bool) {
     }
 }
 
-/// Scores of `feats` against the classes `columns` (dataset class ids, the first `seen` of them seen), seen columns
-/// lowered by the run's calibration gamma: GZSL's arg-max is then the calibrated-stacking prediction, and ZSL,
-/// which ranks the unseen columns only, is unaffected.
-fn calibrated_scores(
+/// Scores of `feats` against the classes `columns` (dataset class ids). GZSL's calibration is not applied here:
+/// [`Predictions::gamma`] carries it, so the explorer can move it.
+fn scores_of(
     run: &LoadedRun,
     classes: &ClassEmbeddings,
     feats: &FeatureBatch,
     columns: &[usize],
-    seen: usize,
 ) -> Result<Vec<f32>> {
     let classes = classes.select(columns)?;
-    let s = crate::zsl::trainer::score_matrix(run.method.as_ref(), feats, &classes, 256)?;
-    let gamma = run.config.gamma as f32;
-    let mut scores = s.data;
-    let seen = seen.min(columns.len());
-    for row in scores.chunks_mut(columns.len().max(1)) {
-        for v in &mut row[..seen] {
-            *v -= gamma;
-        }
-    }
-    Ok(scores)
+    Ok(crate::zsl::trainer::score_matrix(run.method.as_ref(), feats, &classes, 256)?.data)
+}
+
+/// The pooled features of `feats` for the t-SNE view.
+fn feature_export(feats: &FeatureBatch) -> Result<FeatureExport> {
+    Ok(FeatureExport {
+        dim: feats.visual_dim(),
+        samples: feats.pooled.flatten_all()?.to_vec1::<f32>()?,
+        classes: Vec::new(),
+    })
 }
 
 /// Scores features of the samples `rows` of `ds` with `run` against every class of its split.
@@ -173,9 +172,13 @@ pub fn predictions_from_features(
         ),
         sample_ids: samples.iter().map(|s| s.meta.id.clone()).collect(),
         labels: samples.iter().map(|s| s.meta.label).collect(),
-        scores: calibrated_scores(run, &run.classes, feats, &all, seen)?,
+        scores: scores_of(run, &run.classes, feats, &all)?,
         unseen: (0..all.len()).map(|j| j >= seen).collect(),
         classes: all,
+        class_names: split.class_names.clone(),
+        gamma: run.config.gamma as f32,
+        features: Some(feature_export(feats)?),
+        ..Predictions::default()
     };
     p.validate(&run.dir.display().to_string())
         .map_err(invalid)?;
@@ -197,8 +200,7 @@ pub fn rescored(
             p.num_samples()
         )));
     }
-    let seen = p.unseen.iter().filter(|&&u| !u).count();
-    let scores = calibrated_scores(run, classes, feats, &p.classes, seen)?;
+    let scores = scores_of(run, classes, feats, &p.classes)?;
     let out = Predictions {
         scores,
         ..p.clone()

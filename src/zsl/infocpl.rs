@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::loss::{check_labels, labels_vec, layer_norm_plain, softplus};
 use super::smie::Estimator;
 use super::{
-    ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslError, ZslMethod,
+    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, MethodKind, Result, ScoreComponents,
+    StepContext, ZslError, ZslMethod,
 };
 
 const NAME: &str = "InfoCPL";
@@ -266,5 +267,31 @@ impl ZslMethod for InfoCpl {
         }
         let total = total.ok_or(ZslError::Invalid("InfoCPL has no branch".into()))?;
         Ok((total / self.branches.len() as f64)?)
+    }
+
+    /// Each branch's `-softplus(-T_b)`; their mean is the score.
+    fn score_components(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Option<ScoreComponents>> {
+        let (phrases, motion) = Self::texts(classes)?;
+        let per = self
+            .branches
+            .iter()
+            .map(|b| {
+                let l = self.branch_logits(b, &batch.pooled, phrases, motion, 1.0)?;
+                Ok(softplus(&l.neg()?)?.neg()?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(ScoreComponents {
+            kind: ComponentKind::Branches,
+            names: self
+                .branches
+                .iter()
+                .map(|b| format!("top-{}", b.k))
+                .collect(),
+            scores: Tensor::stack(&per, 2)?,
+        }))
     }
 }

@@ -256,6 +256,33 @@ pub trait ZslMethod: Send {
 
     /// Compatibility scores `(N, C)` of each sample with each class of `classes`; higher is more compatible.
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor>;
+
+    /// The score split into named components `(N, C, K)`, for methods whose score is a sum or mean of parts
+    /// (STAR's body parts, InfoCPL's branches); `None` for the others. The explorer shows them.
+    fn score_components(
+        &self,
+        _batch: &FeatureBatch,
+        _classes: &ClassEmbeddings,
+    ) -> Result<Option<ScoreComponents>> {
+        Ok(None)
+    }
+}
+
+/// How a method's score is made of parts.
+#[derive(Clone, Debug)]
+pub enum ComponentKind {
+    /// Summed body-part contributions; `joints` are each part's NTU25 joints.
+    BodyParts { joints: Vec<Vec<usize>> },
+    /// Branch scores, averaged into the score.
+    Branches,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScoreComponents {
+    pub kind: ComponentKind,
+    pub names: Vec<String>,
+    /// `(N, C, K)`.
+    pub scores: Tensor,
 }
 
 /// Sizes a method is built for.

@@ -27,9 +27,10 @@ use candle_core::{D, Tensor};
 use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::loss::{check_labels, cosine_matrix, cross_entropy, labels_vec};
+use super::loss::{check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec};
 use super::{
-    ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslError, ZslMethod,
+    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, MethodKind, Result, ScoreComponents,
+    StepContext, ZslError, ZslMethod,
 };
 use crate::skeleton::PartScheme;
 
@@ -293,5 +294,38 @@ impl ZslMethod for Star {
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
         let z = self.visual(batch)?;
         cosine_matrix(&z.sum(1)?, &self.names(classes)?)
+    }
+
+    /// Each part's share of the score: `cos(sum_p z_p, h_c) = sum_p <z_p, h_c / |h_c|> / |sum_p z_p|`.
+    fn score_components(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Option<ScoreComponents>> {
+        let z = self.visual(batch)?; // (N, P, m)
+        let (n, p, m) = z.dims3()?;
+        let h = l2_normalize(&self.names(classes)?)?; // (C, m)
+        let norm = z
+            .sum(1)?
+            .sqr()?
+            .sum_keepdim(D::Minus1)?
+            .sqrt()?
+            .clamp(1e-12, f64::MAX)?; // (N, 1)
+        let parts = z
+            .reshape((n * p, m))?
+            .matmul(&h.t()?)?
+            .reshape((n, p, h.dim(0)?))?
+            .broadcast_div(&norm.unsqueeze(2)?)?
+            .transpose(1, 2)?
+            .contiguous()?; // (N, C, P)
+        let scheme = PartScheme::from_count(self.parts.len())
+            .ok_or_else(|| ZslError::Invalid(format!("STAR: {} body parts", self.parts.len())))?;
+        Ok(Some(ScoreComponents {
+            kind: ComponentKind::BodyParts {
+                joints: self.parts.iter().map(|b| b.joints.to_vec()).collect(),
+            },
+            names: scheme.parts().iter().map(|q| q.name.to_owned()).collect(),
+            scores: parts,
+        }))
     }
 }

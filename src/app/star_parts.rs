@@ -1,0 +1,287 @@
+//! STAR's part scores for the selected sample, painted on the bones and joints of the player with a colour map and
+//! a legend; switching the class shows which body parts support each. InfoCPL's per-branch scores of the top
+//! classes sit in a second window.
+
+use super::palette::Palette;
+use super::predictions::{Predictions, Setting};
+use crate::eval::analysis::PartScores;
+
+#[derive(Default)]
+pub struct StarView {
+    pub open: bool,
+    /// The class (dataset index) whose part scores are shown; `None` follows the prediction.
+    pub class: Option<usize>,
+    pub paint: bool,
+}
+
+/// The class a sample is scored in by default: its prediction in the setting it belongs to.
+fn default_class(p: &Predictions, row: usize) -> Option<usize> {
+    let setting = if p.class_unseen(p.labels[row]) == Some(true) {
+        Setting::Zsl
+    } else {
+        Setting::Gzsl
+    };
+    p.predicted(row, setting)
+}
+
+/// Where `s` lies in `lo..=hi`, 0..=1.
+fn scaled(s: f32, (lo, hi): (f32, f32)) -> f32 {
+    if hi > lo {
+        ((s - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// Per-joint colours (NTU25) for part scores `scores` on the colour map over `range`; joints of no part keep
+/// `None`.
+pub fn joint_colors_from_parts(
+    star: &PartScores,
+    scores: &[f32],
+    range: (f32, f32),
+    joints: usize,
+    palette: &Palette,
+) -> Vec<Option<egui::Color32>> {
+    let mut colors = vec![None; joints];
+    for (part, members) in star.joints.iter().enumerate() {
+        let t = scaled(scores.get(part).copied().unwrap_or(0.0), range);
+        for &j in members {
+            if let Some(c) = colors.get_mut(j) {
+                *c = Some(palette.heat(t));
+            }
+        }
+    }
+    colors
+}
+
+impl StarView {
+    /// Draws the window; returns the joint colours to paint (None: paint nothing).
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        p: &Predictions,
+        names: &[String],
+        row: Option<usize>,
+        layout_joints: usize,
+        palette: &Palette,
+    ) -> Option<Vec<egui::Color32>> {
+        let mut open = self.open;
+        let mut paint = None;
+        egui::Window::new("STAR part scores")
+            .open(&mut open)
+            .default_size([300.0, 320.0])
+            .show(ctx, |ui| {
+                paint = self.contents_ui(ui, p, names, row, layout_joints, palette);
+            });
+        self.open = open;
+        paint.filter(|_| self.open && self.paint)
+    }
+
+    fn contents_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        p: &Predictions,
+        names: &[String],
+        row: Option<usize>,
+        layout_joints: usize,
+        palette: &Palette,
+    ) -> Option<Vec<egui::Color32>> {
+        let Some(star) = &p.star else {
+            ui.weak("This run has no STAR part scores.");
+            return None;
+        };
+        let Some(row) = row else {
+            ui.weak("Select a sample scored by this run.");
+            return None;
+        };
+        let name = |c: usize| p.class_name(c, names);
+        let class = self
+            .class
+            .filter(|c| p.classes.contains(c))
+            .or_else(|| default_class(p, row))?;
+        let col = p.classes.iter().position(|&k| k == class)?;
+        ui.horizontal(|ui| {
+            ui.label("Class");
+            egui::ComboBox::from_id_salt("star class")
+                .selected_text(name(class))
+                .show_ui(ui, |ui| {
+                    if ui
+                        .selectable_label(self.class.is_none(), "the prediction")
+                        .clicked()
+                    {
+                        self.class = None;
+                    }
+                    for (rank, (k, s)) in p
+                        .top_k(row, p.num_classes(), Setting::Gzsl)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let text = format!("{}. {} ({s:.3})", rank + 1, name(k));
+                        if ui.selectable_label(self.class == Some(k), text).clicked() {
+                            self.class = Some(k);
+                        }
+                    }
+                });
+        });
+        ui.label(format!("truth: {}", name(p.labels[row])));
+        let c = p.num_classes();
+        let scores = star.of(row, col, c);
+        // One scale for every class of this sample, so switching class compares like with like. STAR's part
+        // contributions can be negative; the scale starts at 0 or below.
+        let range = (0..c)
+            .flat_map(|k| star.of(row, k, c).iter().copied())
+            .fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        egui::Grid::new("star parts").num_columns(3).show(ui, |ui| {
+            for (part, &s) in star.parts.iter().zip(scores) {
+                ui.label(part);
+                let t = scaled(s, range);
+                ui.add(
+                    egui::ProgressBar::new(t)
+                        .fill(palette.heat(t))
+                        .desired_width(120.0)
+                        .desired_height(10.0),
+                );
+                ui.label(format!("{s:.3}"));
+                ui.end_row();
+            }
+        });
+        legend_ui(ui, range, palette);
+        ui.checkbox(&mut self.paint, "Paint on the skeleton");
+        if layout_joints != 25 {
+            ui.weak("Part joints are NTU25; this sequence has another layout.");
+            return None;
+        }
+        let colors = joint_colors_from_parts(star, scores, range, layout_joints, palette);
+        Some(
+            colors
+                .into_iter()
+                .map(|c| c.unwrap_or(palette.seen))
+                .collect(),
+        )
+    }
+}
+
+/// A horizontal colour-map strip over `range`.
+fn legend_ui(ui: &mut egui::Ui, (lo, hi): (f32, f32), palette: &Palette) {
+    ui.horizontal(|ui| {
+        ui.label(format!("{lo:.3}"));
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 12.0), egui::Sense::hover());
+        let steps = 30;
+        for i in 0..steps {
+            let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+            let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
+            ui.painter().rect_filled(
+                egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom())),
+                0.0,
+                palette.heat((i as f32 + 0.5) / steps as f32),
+            );
+        }
+        ui.label(format!("{hi:.3}"));
+    });
+}
+
+#[derive(Default)]
+pub struct BranchView {
+    pub open: bool,
+}
+
+impl BranchView {
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        p: &Predictions,
+        names: &[String],
+        row: Option<usize>,
+        palette: &Palette,
+    ) {
+        let mut open = self.open;
+        egui::Window::new("InfoCPL branches")
+            .open(&mut open)
+            .default_size([380.0, 220.0])
+            .show(ctx, |ui| {
+                let Some(b) = &p.infocpl else {
+                    ui.weak("This run has no InfoCPL branch scores.");
+                    return;
+                };
+                let Some(row) = row else {
+                    ui.weak("Select a sample scored by this run.");
+                    return;
+                };
+                let name = |c: usize| p.class_name(c, names);
+                let setting = if p.class_unseen(p.labels[row]) == Some(true) {
+                    Setting::Zsl
+                } else {
+                    Setting::Gzsl
+                };
+                let top = p.top_k(row, 5, setting);
+                let c = p.num_classes();
+                let all: Vec<f32> = top
+                    .iter()
+                    .filter_map(|&(k, _)| p.classes.iter().position(|&x| x == k))
+                    .flat_map(|col| b.of(row, col, c).iter().copied())
+                    .collect();
+                let lo = all.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                ui.label(format!("Top {} classes of the run, per branch", top.len()));
+                egui::Grid::new("branches")
+                    .num_columns(b.branches.len() + 1)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        ui.strong("class");
+                        for br in &b.branches {
+                            ui.strong(br);
+                        }
+                        ui.end_row();
+                        for &(k, _) in &top {
+                            let Some(col) = p.classes.iter().position(|&x| x == k) else {
+                                continue;
+                            };
+                            let text = egui::RichText::new(name(k));
+                            ui.label(if k == p.labels[row] {
+                                text.color(palette.truth_highlight).strong()
+                            } else {
+                                text
+                            });
+                            for &s in b.of(row, col, c) {
+                                let t = if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
+                                ui.horizontal(|ui| {
+                                    ui.add(
+                                        egui::ProgressBar::new(t)
+                                            .fill(palette.heat(t))
+                                            .desired_width(50.0)
+                                            .desired_height(10.0),
+                                    );
+                                    ui.label(format!("{s:.3}"));
+                                });
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        self.open = open;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_colours_follow_the_scores() {
+        let star = PartScores {
+            parts: vec!["upper".into(), "lower".into()],
+            joints: vec![vec![0, 1], vec![2, 30]],
+            scores: vec![1.0, 0.0],
+        };
+        let palette = Palette::for_theme(super::super::palette::Theme::Dark);
+        let c = joint_colors_from_parts(&star, &[1.0, 0.0], (0.0, 1.0), 4, &palette);
+        // Negative contributions sit at the bottom of a range that reaches below 0.
+        let neg = joint_colors_from_parts(&star, &[0.5, -0.5], (-0.5, 0.5), 4, &palette);
+        assert_eq!(neg[0], Some(palette.heat(1.0)));
+        assert_eq!(neg[2], Some(palette.heat(0.0)));
+        assert_eq!(c[0], Some(palette.heat(1.0)));
+        assert_eq!(c[2], Some(palette.heat(0.0)));
+        assert_ne!(c[0], c[2]);
+        assert_eq!(c[3], None);
+    }
+}

@@ -1,0 +1,399 @@
+//! The t-SNE view: the run's skeleton features of every scored sample and its class-text points in one 2-D map,
+//! computed on a worker ([`crate::eval::tsne`]). Points are coloured by class, seen classes round and unseen ones
+//! diamonds, mistakes crossed; hover names a sample, a click selects and plays it, a box (in box mode) lists its
+//! samples in the browser.
+
+use egui_plot::{MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon, Text};
+
+use crate::dataset::Dataset;
+use crate::eval::tsne::{TsneConfig, tsne_from_features};
+
+use super::browser::Joined;
+use super::command::Command;
+use super::palette::Palette;
+use super::predictions::Predictions;
+use super::workers::JobHandle;
+
+/// A finished embedding: prediction rows first, then the class points (one per class column).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsneMap {
+    pub points: Vec<[f32; 2]>,
+    pub num_rows: usize,
+    /// `run_key` of the predictions it was computed for.
+    pub run_key: u64,
+    pub seconds: f32,
+}
+
+/// Runs t-SNE over the run's sample features and class points (the worker body of the job).
+pub fn tsne_job(
+    p: &Predictions,
+    run_key: u64,
+    cfg: TsneConfig,
+    handle: &JobHandle,
+) -> Result<TsneMap, String> {
+    let f = p.features.as_ref().ok_or("this run exported no features")?;
+    let mut data = f.samples.clone();
+    data.extend_from_slice(&f.classes);
+    let start = std::time::Instant::now();
+    let points = tsne_from_features(&data, f.dim, &cfg, &mut |done, total| {
+        handle.set_progress(done as f32 / total as f32);
+        !handle.cancelled()
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(TsneMap {
+        points,
+        num_rows: p.num_samples(),
+        run_key,
+        seconds: start.elapsed().as_secs_f32(),
+    })
+}
+
+pub struct TsneView {
+    pub open: bool,
+    pub perplexity: f32,
+    pub iterations: usize,
+    pub map: Option<TsneMap>,
+    /// Drag to select a box instead of panning.
+    pub box_mode: bool,
+    drag_from: Option<PlotPoint>,
+    drag_to: Option<PlotPoint>,
+    /// The sample (dataset index) under the pointer.
+    pub hovered: Option<usize>,
+    /// The prediction row last clicked (the analysis views fall back to it when no dataset sample is selected).
+    pub picked_row: Option<usize>,
+    /// Plot-to-screen mapping of the last frame (tests aim clicks with it).
+    pub last_transform: Option<egui_plot::PlotTransform>,
+}
+
+impl Default for TsneView {
+    fn default() -> Self {
+        Self {
+            open: false,
+            perplexity: 30.0,
+            iterations: 750,
+            map: None,
+            box_mode: false,
+            drag_from: None,
+            drag_to: None,
+            hovered: None,
+            picked_row: None,
+            last_transform: None,
+        }
+    }
+}
+
+/// What the view needs from the app for one frame.
+pub struct TsneContext<'a> {
+    pub predictions: Option<&'a Predictions>,
+    pub dataset: Option<&'a Dataset>,
+    pub joined: &'a Joined,
+    pub run_key: u64,
+    pub running: Option<(u64, f32)>,
+    pub selected: Option<usize>,
+    pub palette: &'a Palette,
+}
+
+impl TsneView {
+    pub fn config(&self) -> TsneConfig {
+        TsneConfig {
+            perplexity: self.perplexity,
+            iterations: self.iterations,
+            ..TsneConfig::default()
+        }
+    }
+
+    /// The window; returns the screen rectangle it covered (for a PNG of this view).
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        cx: &TsneContext<'_>,
+        commands: &mut Vec<Command>,
+    ) -> Option<egui::Rect> {
+        let mut open = self.open;
+        let shown = egui::Window::new("t-SNE")
+            .open(&mut open)
+            .default_size([560.0, 480.0])
+            .show(ctx, |ui| self.contents_ui(ui, cx, commands));
+        self.open = open;
+        shown.map(|r| r.response.rect)
+    }
+
+    fn contents_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &TsneContext<'_>,
+        commands: &mut Vec<Command>,
+    ) {
+        let Some(p) = cx.predictions else {
+            ui.weak("Open a run to embed its features.");
+            return;
+        };
+        let Some(features) = &p.features else {
+            ui.weak("This run exported no features (features in predictions.json).");
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.add(egui::Slider::new(&mut self.perplexity, 2.0..=100.0).text("perplexity"));
+            ui.add(
+                egui::Slider::new(&mut self.iterations, 100..=2000)
+                    .text("iterations")
+                    .step_by(50.0),
+            );
+        });
+        ui.horizontal(|ui| {
+            match cx.running {
+                Some((id, progress)) => {
+                    ui.add(
+                        egui::ProgressBar::new(progress)
+                            .desired_width(160.0)
+                            .show_percentage(),
+                    );
+                    if ui.button("Cancel t-SNE").clicked() {
+                        commands.push(Command::CancelJob(id));
+                    }
+                }
+                None => {
+                    let label = if self.map.is_some() {
+                        "Re-run t-SNE"
+                    } else {
+                        "Run t-SNE"
+                    };
+                    if ui.button(label).clicked() {
+                        commands.push(Command::RunTsne(self.config()));
+                    }
+                }
+            }
+            ui.checkbox(&mut self.box_mode, "Box select");
+            ui.weak(format!(
+                "{} samples + {} classes, {}-d",
+                p.num_samples(),
+                features.classes.len() / features.dim.max(1),
+                features.dim
+            ));
+        });
+        let Some(map) = self.map.as_ref().filter(|m| m.run_key == cx.run_key) else {
+            ui.weak("Not computed yet for this run.");
+            return;
+        };
+        ui.weak(format!(
+            "computed in {:.2} s · circle: seen class, diamond: unseen class, square: class text, cross: misclassified",
+            map.seconds
+        ));
+        // Prediction row -> dataset sample.
+        let mut sample_of_row = vec![None; map.num_rows];
+        for (s, row) in cx.joined.pred_row.iter().enumerate() {
+            if let Some(r) = row
+                && let Some(slot) = sample_of_row.get_mut(*r)
+            {
+                *slot = Some(s);
+            }
+        }
+        let names = cx.dataset.map_or(&[][..], |d| &d.classes[..]);
+        let class_name = |c: usize| p.class_name(c, names);
+        let palette = cx.palette;
+        let box_mode = self.box_mode;
+        let rect = match (self.drag_from, self.drag_to) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        };
+        let selected_row = cx
+            .selected
+            .and_then(|s| cx.joined.pred_row.get(s).copied().flatten());
+        // A fixed height: a plot that fills a window makes the window grow every frame.
+        let response = Plot::new("tsne plot")
+            .height(420.0)
+            .data_aspect(1.0)
+            .show_axes(false)
+            .show_grid(false)
+            .show_x(false)
+            .show_y(false)
+            .allow_drag(!box_mode)
+            .allow_boxed_zoom(!box_mode)
+            .show(ui, |plot| {
+                for (col, &class) in p.classes.iter().enumerate() {
+                    let unseen = p.unseen[col];
+                    let rows: PlotPoints<'_> = (0..map.num_rows)
+                        .filter(|&r| p.labels[r] == class)
+                        .map(|r| [f64::from(map.points[r][0]), f64::from(map.points[r][1])])
+                        .collect();
+                    plot.points(
+                        Points::new(class_name(class), rows)
+                            .color(palette.class_color(class))
+                            .shape(if unseen {
+                                MarkerShape::Diamond
+                            } else {
+                                MarkerShape::Circle
+                            })
+                            .radius(3.0)
+                            .allow_hover(false),
+                    );
+                    if let Some(&pt) = map.points.get(map.num_rows + col) {
+                        let at = PlotPoint::new(f64::from(pt[0]), f64::from(pt[1]));
+                        plot.points(
+                            Points::new(
+                                format!("{} (text)", class_name(class)),
+                                vec![[at.x, at.y]],
+                            )
+                            .color(palette.class_color(class))
+                            .shape(MarkerShape::Square)
+                            .radius(7.0)
+                            .allow_hover(false),
+                        );
+                        plot.text(
+                            Text::new("class names", at, class_name(class))
+                                .anchor(egui::Align2::LEFT_BOTTOM)
+                                .color(palette.class_color(class)),
+                        );
+                    }
+                }
+                let wrong: PlotPoints<'_> = (0..map.num_rows)
+                    .filter(|&r| {
+                        sample_of_row[r]
+                            .and_then(|s| cx.joined.rows.get(s))
+                            .is_some_and(|info| info.correct == Some(false))
+                    })
+                    .map(|r| [f64::from(map.points[r][0]), f64::from(map.points[r][1])])
+                    .collect();
+                plot.points(
+                    Points::new("misclassified", wrong)
+                        .color(palette.incorrect)
+                        .shape(MarkerShape::Cross)
+                        .radius(5.0)
+                        .allow_hover(false),
+                );
+                if let Some(r) = selected_row.filter(|&r| r < map.num_rows) {
+                    plot.points(
+                        Points::new(
+                            "selected",
+                            vec![[f64::from(map.points[r][0]), f64::from(map.points[r][1])]],
+                        )
+                        .color(palette.joint_highlight)
+                        .shape(MarkerShape::Circle)
+                        .filled(false)
+                        .radius(8.0)
+                        .allow_hover(false),
+                    );
+                }
+                if let Some((a, b)) = rect {
+                    plot.polygon(
+                        Polygon::new(
+                            "selection",
+                            vec![[a.x, a.y], [b.x, a.y], [b.x, b.y], [a.x, b.y]],
+                        )
+                        .fill_color(palette.info.gamma_multiply(0.15))
+                        .stroke(egui::Stroke::new(1.0, palette.info))
+                        .allow_hover(false),
+                    );
+                }
+            });
+        let transform = response.transform;
+        self.last_transform = Some(transform);
+        let resp = response.response;
+        // The nearest sample point (prediction row) within 10 px of the pointer.
+        let nearest = |pos: egui::Pos2| -> Option<usize> {
+            (0..map.num_rows)
+                .map(|r| {
+                    let pt =
+                        PlotPoint::new(f64::from(map.points[r][0]), f64::from(map.points[r][1]));
+                    (r, transform.position_from_point(&pt).distance_sq(pos))
+                })
+                .filter(|&(_, d)| d <= 100.0)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(r, _)| r)
+        };
+        let hovered_row = resp.hover_pos().and_then(nearest);
+        self.hovered = hovered_row.and_then(|r| sample_of_row[r]);
+        if box_mode {
+            // From where the button went down: a drag is recognised only after the pointer has moved.
+            if resp.drag_started()
+                && let Some(pos) = ui
+                    .input(|i| i.pointer.press_origin())
+                    .or(resp.interact_pointer_pos())
+            {
+                self.drag_from = Some(transform.value_from_position(pos));
+                self.drag_to = self.drag_from;
+            }
+            if resp.dragged()
+                && let Some(pos) = resp.interact_pointer_pos()
+            {
+                self.drag_to = Some(transform.value_from_position(pos));
+            }
+            if resp.drag_stopped()
+                && let (Some(a), Some(b)) = (self.drag_from.take(), self.drag_to.take())
+            {
+                let (x0, x1) = (a.x.min(b.x), a.x.max(b.x));
+                let (y0, y1) = (a.y.min(b.y), a.y.max(b.y));
+                let inside: Vec<usize> = (0..map.num_rows)
+                    .filter(|&r| {
+                        let [x, y] = map.points[r].map(f64::from);
+                        (x0..=x1).contains(&x) && (y0..=y1).contains(&y)
+                    })
+                    .filter_map(|r| sample_of_row[r])
+                    .collect();
+                commands.push(Command::FilterSamples(inside));
+            }
+        }
+        if resp.clicked()
+            && let Some(r) = resp.interact_pointer_pos().and_then(nearest)
+        {
+            // Rows of samples that are not in the open dataset can still be inspected (STAR, InfoCPL).
+            self.picked_row = Some(r);
+            if let Some(s) = sample_of_row[r] {
+                commands.push(Command::PlaySample(s));
+            }
+        }
+        let hover_text = match (self.hovered, cx.dataset, hovered_row) {
+            (Some(s), Some(d), _) => {
+                let sample = &d.samples[s];
+                let info = cx.joined.rows.get(s);
+                format!(
+                    "{} · {} -> {}",
+                    sample.meta.id,
+                    class_name(sample.meta.label),
+                    info.and_then(|i| i.predicted)
+                        .map_or("–".into(), class_name)
+                )
+            }
+            (_, _, Some(r)) => {
+                let predicted = p.predicted(r, super::predictions::Setting::Gzsl);
+                format!(
+                    "{} · {} -> {} (not in the open dataset)",
+                    p.sample_ids[r],
+                    class_name(p.labels[r]),
+                    predicted.map_or("–".into(), class_name)
+                )
+            }
+            _ => "Hover a point; click to play it".to_owned(),
+        };
+        if hovered_row.is_some() {
+            resp.on_hover_text_at_pointer(hover_text.clone());
+        }
+        ui.label(hover_text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_embeds_with_finite_spread_points() {
+        let d = crate::app::fixture::fixture_dataset();
+        let p = crate::app::fixture_analysis::with_fixture_analysis(
+            crate::app::fixture::fixture_predictions(&d),
+            &d,
+        );
+        let cfg = TsneConfig {
+            perplexity: 5.0,
+            iterations: 300,
+            ..TsneConfig::default()
+        };
+        let map = tsne_job(&p, 1, cfg, &JobHandle::default()).unwrap();
+        assert_eq!(map.points.len(), 24 + 6);
+        assert!(map.points.iter().flatten().all(|v| v.is_finite()));
+        let xs: Vec<f32> = map.points.iter().map(|p| p[0]).collect();
+        let spread = xs.iter().copied().fold(f32::MIN, f32::max)
+            - xs.iter().copied().fold(f32::MAX, f32::min);
+        assert!(spread > 1.0, "{spread}");
+    }
+}

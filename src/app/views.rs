@@ -1,0 +1,359 @@
+//! The analysis windows (t-SNE, GZSL calibration, STAR part scores, InfoCPL branches, export) and their commands,
+//! kept out of `mod.rs`: the app calls [`ExplorerApp::analysis_windows_ui`], [`ExplorerApp::analysis_menu_ui`],
+//! [`ExplorerApp::apply_analysis`] and [`ExplorerApp::handle_analysis_output`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+use super::ExplorerApp;
+use super::calibration::CalibrationView;
+use super::command::Command;
+use super::notifications::Level;
+use super::star_parts::{BranchView, StarView};
+use super::tsne::{TsneContext, TsneView, tsne_job};
+use super::workers::JobOutput;
+
+/// A view that can be opened from the View menu or `--view`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnalysisView {
+    Tsne,
+    Calibration,
+    Star,
+    Branches,
+    Export,
+}
+
+pub struct AnalysisViews {
+    pub tsne: TsneView,
+    pub calibration: CalibrationView,
+    pub star: StarView,
+    pub branches: BranchView,
+    pub export_open: bool,
+    pub export_dir: String,
+    /// Bumped when a run is loaded (gamma changes do not count): t-SNE maps belong to one run.
+    pub run_key: u64,
+    pub tsne_job: Option<u64>,
+    /// Run t-SNE as soon as a run with features is loaded (`--view tsne`).
+    pub tsne_on_load: bool,
+    /// Whether the STAR view painted the joints last frame (so closing it clears them).
+    painted: bool,
+    /// Screen rectangle of each window last frame, for PNGs of one view.
+    pub rects: Vec<(AnalysisView, egui::Rect)>,
+    png_rx: Option<(PathBuf, Option<egui::Rect>, Receiver<Arc<egui::ColorImage>>)>,
+}
+
+impl Default for AnalysisViews {
+    fn default() -> Self {
+        Self {
+            tsne: TsneView::default(),
+            calibration: CalibrationView::default(),
+            star: StarView::default(),
+            branches: BranchView::default(),
+            export_open: false,
+            export_dir: "export".into(),
+            run_key: 0,
+            tsne_job: None,
+            tsne_on_load: false,
+            painted: false,
+            rects: Vec::new(),
+            png_rx: None,
+        }
+    }
+}
+
+impl AnalysisViews {
+    pub fn open(&mut self, view: AnalysisView) {
+        match view {
+            AnalysisView::Tsne => {
+                self.tsne.open = true;
+                self.tsne_on_load = true;
+            }
+            AnalysisView::Calibration => self.calibration.open = true,
+            AnalysisView::Star => {
+                self.star.open = true;
+                self.star.paint = true;
+            }
+            AnalysisView::Branches => self.branches.open = true,
+            AnalysisView::Export => self.export_open = true,
+        }
+    }
+}
+
+impl ExplorerApp {
+    pub(super) fn analysis_menu_ui(&mut self, ui: &mut egui::Ui) {
+        ui.separator();
+        let v = &mut self.views;
+        ui.checkbox(&mut v.tsne.open, "t-SNE");
+        ui.checkbox(&mut v.calibration.open, "GZSL calibration");
+        ui.checkbox(&mut v.star.open, "STAR part scores");
+        ui.checkbox(&mut v.branches.open, "InfoCPL branches");
+        ui.checkbox(&mut v.export_open, "Export");
+    }
+
+    /// Applies the analysis commands (called from [`ExplorerApp::apply`]).
+    pub(super) fn apply_analysis(&mut self, command: Command) {
+        match command {
+            Command::RunTsne(cfg) => {
+                let Some(p) = self.predictions.clone() else {
+                    return;
+                };
+                if let Some(id) = self.views.tsne_job.take() {
+                    self.workers.cancel(id);
+                }
+                let key = self.views.run_key;
+                let id = self.workers.spawn(&self.ctx, "t-SNE", move |handle| {
+                    JobOutput::Tsne(tsne_job(&p, key, cfg, handle))
+                });
+                self.views.tsne_job = Some(id);
+            }
+            Command::PlaySample(i) => {
+                self.select(i);
+                self.player.position = 0.0;
+                self.player.playing = true;
+            }
+            Command::FilterSamples(samples) => {
+                self.browser.cell = None;
+                self.browser.subset = Some(samples);
+                self.settings.show_browser = true;
+            }
+            Command::SetGamma(gamma) => {
+                if let Some(p) = &mut self.predictions
+                    && gamma.is_finite()
+                {
+                    p.gamma = gamma;
+                    // As `data_changed`, without its once-per-load warnings: the slider sends many of these.
+                    self.generation += 1;
+                    self.metrics = Some(p.metrics());
+                    self.confusion = [
+                        Some(p.confusion(super::Setting::Zsl)),
+                        Some(p.confusion(super::Setting::Gzsl)),
+                    ];
+                    if let Some(d) = &self.dataset {
+                        self.joined = super::browser::Joined::new(d, Some(p));
+                    }
+                }
+            }
+            Command::ExportTables(dir) => {
+                let (Some(p), Some(d)) = (self.predictions.clone(), self.dataset.as_ref()) else {
+                    self.notifications.push(
+                        Level::Warning,
+                        "Nothing to export: open a dataset and a run first",
+                    );
+                    return;
+                };
+                let names: Vec<String> = (0..d.classes.len().max(p.class_names.len()))
+                    .map(|c| p.class_name(c, &d.classes))
+                    .collect();
+                self.workers.spawn(&self.ctx, "Exporting", move |_| {
+                    JobOutput::Exported(
+                        super::export::export_tables(&dir, &p, &names).map_err(|e| e.to_string()),
+                    )
+                });
+            }
+            Command::SavePng { path, view } => {
+                let region = view.and_then(|v| {
+                    self.views
+                        .rects
+                        .iter()
+                        .find(|(w, _)| *w == v)
+                        .map(|(_, r)| *r)
+                });
+                let (tx, rx) = std::sync::mpsc::channel();
+                let repaint = self.ctx.clone();
+                self.ctx.request_screenshot(move |image| {
+                    tx.send(image).ok();
+                    // The pixels arrive after the frame; wake the app to save them.
+                    repaint.request_repaint();
+                });
+                self.views.png_rx = Some((path, region, rx));
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn handle_analysis_output(&mut self, out: JobOutput) {
+        match out {
+            JobOutput::Tsne(result) => {
+                self.views.tsne_job = None;
+                match result {
+                    Ok(map) => self.views.tsne.map = Some(map),
+                    Err(e) => self
+                        .notifications
+                        .push(Level::Error, format!("t-SNE failed: {e}")),
+                }
+            }
+            JobOutput::Exported(Ok(paths)) => {
+                let dir = paths
+                    .first()
+                    .and_then(|p| p.parent())
+                    .map_or(String::new(), |d| d.display().to_string());
+                self.notifications.push(
+                    Level::Info,
+                    format!("Exported {} files to {dir}", paths.len()),
+                );
+            }
+            JobOutput::Exported(Err(e)) => {
+                self.notifications
+                    .push(Level::Error, format!("Export failed: {e}"));
+            }
+            _ => {}
+        }
+    }
+
+    /// Called when a run has been loaded.
+    pub(super) fn analysis_run_loaded(&mut self) {
+        self.views.run_key += 1;
+        self.views.tsne.map = None;
+        self.views.tsne.picked_row = None;
+        if self.views.tsne_on_load
+            && self
+                .predictions
+                .as_ref()
+                .is_some_and(|p| p.features.is_some())
+        {
+            let cfg = self.views.tsne.config();
+            self.apply_analysis(Command::RunTsne(cfg));
+        }
+    }
+
+    pub(super) fn analysis_windows_ui(&mut self, ctx: &egui::Context) {
+        self.receive_png(ctx);
+        if self
+            .views
+            .tsne_job
+            .is_some_and(|id| !self.workers.jobs.iter().any(|j| j.id == id))
+        {
+            // Cancelled from the status bar.
+            self.views.tsne_job = None;
+        }
+        self.views.rects.clear();
+        let running = self.views.tsne_job.and_then(|id| {
+            self.workers
+                .jobs
+                .iter()
+                .find(|j| j.id == id)
+                .map(|j| (id, j.handle.progress()))
+        });
+        let cx = TsneContext {
+            predictions: self.predictions.as_ref(),
+            dataset: self.dataset.as_ref(),
+            joined: &self.joined,
+            run_key: self.views.run_key,
+            running,
+            selected: self.selected,
+            palette: &self.palette,
+        };
+        if self.views.tsne.open
+            && let Some(rect) = self.views.tsne.ui(ctx, &cx, &mut self.pending)
+        {
+            self.views.rects.push((AnalysisView::Tsne, rect));
+        }
+        if running.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        let row = self
+            .selected
+            .and_then(|s| self.joined.pred_row.get(s).copied().flatten())
+            .or(self.views.tsne.picked_row)
+            .filter(|&r| {
+                self.predictions
+                    .as_ref()
+                    .is_some_and(|p| r < p.num_samples())
+            });
+        let layout_joints = self.current_sequence().map_or(0, |s| s.joints());
+        let mut paint = None;
+        if let Some(p) = &self.predictions {
+            let d = self.dataset.as_ref().map_or(&[][..], |d| &d.classes[..]);
+            if self.views.calibration.open {
+                self.views.calibration.ui(
+                    ctx,
+                    p,
+                    self.views.run_key,
+                    &self.palette,
+                    &mut self.pending,
+                );
+            }
+            if self.views.star.open {
+                paint = self
+                    .views
+                    .star
+                    .ui(ctx, p, d, row, layout_joints, &self.palette);
+            }
+            if self.views.branches.open {
+                self.views.branches.ui(ctx, p, d, row, &self.palette);
+            }
+        }
+        if paint.is_some() || self.views.painted {
+            self.views.painted = paint.is_some();
+            self.joint_colors = paint;
+        }
+        if self.views.export_open {
+            self.export_ui(ctx);
+        }
+    }
+
+    fn export_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.views.export_open;
+        egui::Window::new("Export")
+            .open(&mut open)
+            .default_size([360.0, 160.0])
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    let label = ui.label("Folder");
+                    ui.text_edit_singleline(&mut self.views.export_dir)
+                        .labelled_by(label.id);
+                });
+                let dir = PathBuf::from(self.views.export_dir.trim());
+                let ready = !self.views.export_dir.trim().is_empty();
+                ui.add_enabled_ui(ready && self.predictions.is_some(), |ui| {
+                    if ui
+                        .button("Export tables (CSV + JSON)")
+                        .on_hover_text("predictions.csv, per_class.csv, confusion_zsl.csv, confusion_gzsl.csv, report.json")
+                        .clicked()
+                    {
+                        self.pending.push(Command::ExportTables(dir.clone()));
+                    }
+                });
+                ui.horizontal(|ui| {
+                    ui.add_enabled_ui(ready, |ui| {
+                        if ui.button("Window PNG").clicked() {
+                            self.pending.push(Command::SavePng {
+                                path: dir.join("window.png"),
+                                view: None,
+                            });
+                        }
+                        let shown = self.views.rects.iter().any(|(v, _)| *v == AnalysisView::Tsne);
+                        if ui.add_enabled(shown, egui::Button::new("t-SNE PNG")).clicked() {
+                            self.pending.push(Command::SavePng {
+                                path: dir.join("tsne.png"),
+                                view: Some(AnalysisView::Tsne),
+                            });
+                        }
+                    });
+                });
+            });
+        self.views.export_open = open;
+    }
+
+    /// Saves a requested PNG once its pixels have arrived.
+    fn receive_png(&mut self, ctx: &egui::Context) {
+        let Some((path, region, rx)) = &self.views.png_rx else {
+            return;
+        };
+        let Ok(image) = rx.try_recv() else {
+            return;
+        };
+        let saved = super::export::png_from_image(&image, *region, ctx.pixels_per_point())
+            .and_then(|png| crate::util::write_bytes_atomic(path, &png).map_err(|e| e.to_string()));
+        match saved {
+            Ok(()) => self
+                .notifications
+                .push(Level::Info, format!("Saved {}", path.display())),
+            Err(e) => self
+                .notifications
+                .push(Level::Error, format!("{}: {e}", path.display())),
+        }
+        self.views.png_rx = None;
+    }
+}

@@ -1,0 +1,306 @@
+//! The explorer's analysis views driven through egui_kittest on the constructed fixture (`skelzero::app::fixture`,
+//! whose run carries constructed features, STAR part scores and InfoCPL branch scores): GZSL calibration, the live t-SNE map, export, and STAR
+//! part colours on the skeleton.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too; a failure is a test failure.
+
+use std::time::Duration;
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use skelzero::app::fixture::{fixture_dataset, fixture_predictions};
+use skelzero::app::fixture_analysis::with_fixture_analysis;
+use skelzero::app::{AppOptions, ExplorerApp};
+
+fn harness() -> Harness<'static, ExplorerApp> {
+    static BACKEND: std::sync::Once = std::sync::Once::new();
+    BACKEND.call_once(|| {
+        // SAFETY: every test in this binary reaches wgpu only through `harness`, so no other thread reads the
+        // environment while it is set here (the Once blocks them until done).
+        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
+    });
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 860.0))
+        .wgpu()
+        .build_eframe(|cc| {
+            ExplorerApp::new(
+                cc,
+                AppOptions {
+                    device: "CPU".into(),
+                    fresh: true,
+                    ..AppOptions::default()
+                },
+            )
+        })
+}
+
+/// Steps until `done` holds (worker threads finish in real time).
+fn wait_for(h: &mut Harness<'static, ExplorerApp>, done: impl Fn(&ExplorerApp) -> bool) {
+    for _ in 0..3000 {
+        h.step();
+        if done(h.state()) {
+            h.run_steps(2);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("timed out waiting for the app");
+}
+
+fn open_fixture(h: &mut Harness<'static, ExplorerApp>) {
+    h.run_steps(2);
+    let d = fixture_dataset();
+    let p = with_fixture_analysis(fixture_predictions(&d), &d);
+    h.state_mut().show("fixture", d, p);
+    h.run_steps(1);
+    wait_for(h, |app| app.dataset.is_some() && app.predictions.is_some());
+    h.state_mut().notifications.items.clear();
+    h.run_steps(2);
+}
+
+fn open_view(h: &mut Harness<'static, ExplorerApp>, name: &str) {
+    // The first "View" is the menu (the browser has a View column too).
+    h.get_all_by_label("View").next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label(name).click();
+    h.run_steps(2);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+}
+
+fn metrics(h: &Harness<'static, ExplorerApp>) -> skelzero::app::predictions::Metrics {
+    h.state().predictions.as_ref().unwrap().metrics()
+}
+
+#[test]
+fn moving_gamma_trades_seen_for_unseen_accuracy() {
+    let mut h = harness();
+    open_fixture(&mut h);
+    open_view(&mut h, "GZSL calibration");
+    let slider = || Role::Slider;
+    h.get_by_role_and_label(slider(), "gamma")
+        .set_value_accesskit(-0.45);
+    h.run_steps(3);
+    let down = metrics(&h);
+    assert!((h.state().predictions.as_ref().unwrap().gamma + 0.45).abs() < 1e-3);
+    h.get_by_role_and_label(slider(), "gamma")
+        .set_value_accesskit(0.45);
+    h.run_steps(3);
+    let up = metrics(&h);
+    // A larger gamma lowers seen-class scores: S falls, U rises.
+    assert!(up.seen_accuracy < down.seen_accuracy, "{down:?} -> {up:?}");
+    assert!(
+        up.unseen_accuracy > down.unseen_accuracy,
+        "{down:?} -> {up:?}"
+    );
+    // The panel shows the new S and U.
+    for x in [up.seen_accuracy, up.unseen_accuracy] {
+        let label = format!("{:.1} %", x * 100.0);
+        assert!(h.query_all_by_label(&label).count() > 0, "no label {label}");
+    }
+    // The GZSL matrix follows the calibration.
+    let gzsl_diag = |h: &Harness<'static, ExplorerApp>| {
+        let c = h
+            .state()
+            .predictions
+            .as_ref()
+            .unwrap()
+            .confusion(skelzero::app::Setting::Gzsl);
+        (0..c.size()).map(|k| c.count(k, k)).sum::<u32>()
+    };
+    let at_down = gzsl_diag(&h);
+    h.get_by_label("Best H").click();
+    h.run_steps(3);
+    assert!(gzsl_diag(&h) >= at_down);
+    let _ = h.render().unwrap();
+}
+
+#[test]
+fn tsne_runs_on_a_worker_and_maps_every_point() {
+    let mut h = harness();
+    open_fixture(&mut h);
+    open_view(&mut h, "t-SNE");
+    h.get_by_label("Run t-SNE").click();
+    h.run_steps(1);
+    assert!(
+        h.state().views.tsne_job.is_some(),
+        "the job runs on a worker"
+    );
+    wait_for(&mut h, |app| app.views.tsne.map.is_some());
+    let map = h.state().views.tsne.map.clone().unwrap();
+    // 24 samples and 6 class points.
+    assert_eq!(map.points.len(), 30);
+    assert!(map.points.iter().flatten().all(|v| v.is_finite()));
+    let spread = |a: usize| {
+        let v: Vec<f32> = map.points.iter().map(|p| p[a]).collect();
+        v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min)
+    };
+    assert!(spread(0) > 1.0 && spread(1) > 1.0, "degenerate map");
+    assert!(h.query_by_label("Re-run t-SNE").is_some());
+
+    // A click on a point selects and plays its sample (and hovering names it).
+    let point_at = |h: &Harness<'static, ExplorerApp>, row: usize| {
+        let app = h.state();
+        let t = app.views.tsne.last_transform.expect("plot drawn");
+        let p = app.views.tsne.map.as_ref().unwrap().points[row];
+        t.position_from_point(&egui_plot::PlotPoint::new(f64::from(p[0]), f64::from(p[1])))
+    };
+    let target = 7;
+    // Let the plot's automatic bounds settle before aiming.
+    h.run_steps(5);
+    let id = h.state().dataset.as_ref().unwrap().samples[target]
+        .meta
+        .id
+        .clone();
+    let pos = point_at(&h, target);
+    h.event(egui::Event::PointerMoved(pos));
+    h.run_steps(2);
+    assert_eq!(h.state().views.tsne.hovered, Some(target));
+    // Named in the tooltip and under the plot.
+    assert_eq!(
+        h.query_all_by_label_contains(&format!("{id} · ")).count(),
+        2
+    );
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(3);
+    assert_eq!(h.state().selected, Some(target));
+    assert!(h.state().player.playing);
+
+    // In box mode, a drag around the whole map lists every sample in the browser.
+    h.get_by_label("Box select").click();
+    h.run_steps(2);
+    let all: Vec<egui::Pos2> = (0..24).map(|r| point_at(&h, r)).collect();
+    let lo = all
+        .iter()
+        .fold(egui::pos2(f32::MAX, f32::MAX), |a, p| a.min(*p))
+        - egui::vec2(4.0, 4.0);
+    let hi = all
+        .iter()
+        .fold(egui::pos2(f32::MIN, f32::MIN), |a, p| a.max(*p))
+        + egui::vec2(4.0, 4.0);
+    h.event(egui::Event::PointerMoved(lo));
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos: lo,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+    for k in 1..=5 {
+        h.event(egui::Event::PointerMoved(lo + (hi - lo) * (k as f32 / 5.0)));
+        h.step();
+    }
+    h.event(egui::Event::PointerButton {
+        pos: hi,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(3);
+    assert_eq!(h.state().browser.subset.as_ref().map(Vec::len), Some(24));
+    assert!(h.query_by_label("t-SNE selection: 24 samples").is_some());
+}
+
+#[test]
+fn export_writes_parseable_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness();
+    open_fixture(&mut h);
+    open_view(&mut h, "Export");
+    let folder = dir.path().join("out");
+    h.state_mut().views.export_dir = folder.display().to_string();
+    h.run_steps(2);
+    h.get_by_label("Export tables (CSV + JSON)").click();
+    wait_for(&mut h, |app| {
+        app.notifications
+            .items
+            .iter()
+            .any(|n| n.text.contains("Exported"))
+    });
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap())
+            .unwrap();
+    let m = metrics(&h);
+    assert!((report["zsl_accuracy"].as_f64().unwrap() - f64::from(m.zsl_accuracy)).abs() < 1e-6);
+    assert_eq!(report["predictions"].as_array().unwrap().len(), 24);
+    let preds = std::fs::read_to_string(folder.join("predictions.csv")).unwrap();
+    assert_eq!(preds.lines().count(), 25);
+    assert!(preds.lines().all(|l| l.split(',').count() == 7), "{preds}");
+    let per_class = std::fs::read_to_string(folder.join("per_class.csv")).unwrap();
+    assert_eq!(per_class.lines().count(), 7);
+    let conf = std::fs::read_to_string(folder.join("confusion_gzsl.csv")).unwrap();
+    let total: u32 = conf
+        .lines()
+        .skip(1)
+        .flat_map(|l| {
+            l.split(',')
+                .skip(1)
+                .map(|v| v.parse::<u32>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .sum();
+    assert_eq!(total, 24);
+
+    // A PNG of the window.
+    h.state_mut().notifications.items.clear();
+    h.get_by_label("Window PNG").click();
+    wait_for(&mut h, |app| {
+        app.notifications
+            .items
+            .iter()
+            .any(|n| n.text.contains("window.png"))
+    });
+    let png = image::open(folder.join("window.png")).unwrap();
+    assert!(
+        png.width() >= 1000 && png.height() >= 600,
+        "{}x{}",
+        png.width(),
+        png.height()
+    );
+}
+
+#[test]
+fn star_part_scores_colour_the_skeleton_per_class() {
+    let mut h = harness();
+    open_fixture(&mut h);
+    let kick = h
+        .state()
+        .dataset
+        .as_ref()
+        .unwrap()
+        .samples
+        .iter()
+        .position(|s| s.meta.id == "fixture-kick-2")
+        .unwrap();
+    h.state_mut()
+        .apply(skelzero::app::Command::SelectSample(kick));
+    open_view(&mut h, "STAR part scores");
+    h.get_by_label("Paint on the skeleton").click();
+    h.run_steps(3);
+    let colours = h.state().joint_colors.clone().expect("joints painted");
+    assert_eq!(colours.len(), 25);
+    // Kicking: the feet (joints 14, 15, 18, 19) score above the head (2, 3, 20) for the predicted class.
+    let brightness = |c: egui::Color32| u32::from(c.r()) + u32::from(c.g()) + u32::from(c.b());
+    assert!(
+        brightness(colours[15]) > brightness(colours[3]),
+        "{colours:?}"
+    );
+
+    // Another class paints another pattern.
+    h.state_mut().views.star.class = Some(0);
+    h.run_steps(3);
+    let wave = h.state().joint_colors.clone().unwrap();
+    assert_ne!(wave, colours);
+    // Closing the window clears the paint.
+    h.state_mut().views.star.open = false;
+    h.run_steps(3);
+    assert!(h.state().joint_colors.is_none());
+}
