@@ -17,16 +17,40 @@ pub enum CheckpointError {
     },
     #[error("{path}: not a valid safetensors file: {msg}")]
     Format { path: PathBuf, msg: String },
-    #[error("{path} does not match the network:\n  {}", problems.join("\n  "))]
+    #[error("{path} does not match the network{}:\n  {}", other_network_hint(*missing, *expected), brief(problems))]
     Mismatch {
         path: PathBuf,
         problems: Vec<String>,
+        /// Variables of the network absent from the file, of `expected`.
+        missing: usize,
+        expected: usize,
     },
     #[error("{path}: {source}")]
     Tensor {
         path: PathBuf,
         source: candle_core::Error,
     },
+}
+
+/// Most variables missing means the file is another network's, not a damaged copy of this one.
+fn other_network_hint(missing: usize, expected: usize) -> String {
+    if expected > 0 && missing * 2 > expected {
+        format!(
+            " ({missing} of its {expected} tensors are missing: a checkpoint of another encoder or configuration?)"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The first few problems, then a count of the rest, so the message stays readable.
+fn brief(problems: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut lines: Vec<String> = problems.iter().take(SHOWN).cloned().collect();
+    if problems.len() > SHOWN {
+        lines.push(format!("... and {} more", problems.len() - SHOWN));
+    }
+    lines.join("\n  ")
 }
 
 fn sorted_vars(vm: &VarMap) -> Vec<(String, Tensor)> {
@@ -87,19 +111,32 @@ pub fn load_varmap(vm: &VarMap, path: &Path) -> Result<(), CheckpointError> {
         path: path.to_owned(),
         source,
     })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
+    load_varmap_from_bytes(vm, &bytes, path)
+}
+
+/// [`load_varmap`] on the bytes of a checkpoint; `path` names it in errors.
+pub fn load_varmap_from_bytes(
+    vm: &VarMap,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(), CheckpointError> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Format {
         path: path.to_owned(),
         msg: e.to_string(),
     })?;
     let vars = sorted_vars(vm);
     let mut problems = Vec::new();
     let mut values = Vec::new();
+    let mut missing = 0;
     for (name, t) in &vars {
         match st.tensor(name) {
-            Err(_) => problems.push(format!(
-                "missing key `{name}` (expected shape {:?})",
-                t.dims()
-            )),
+            Err(_) => {
+                missing += 1;
+                problems.push(format!(
+                    "missing key `{name}` (expected shape {:?})",
+                    t.dims()
+                ));
+            }
             Ok(view) if view.shape() != t.dims() => problems.push(format!(
                 "key `{name}`: expected shape {:?}, found {:?}",
                 t.dims(),
@@ -123,6 +160,8 @@ pub fn load_varmap(vm: &VarMap, path: &Path) -> Result<(), CheckpointError> {
         return Err(CheckpointError::Mismatch {
             path: path.to_owned(),
             problems,
+            missing,
+            expected: vars.len(),
         });
     }
     let data = match vm.data().lock() {

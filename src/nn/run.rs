@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::CheckpointError;
 use super::encoder::EncoderConfig;
 use super::train::{EpochMetrics, TrainOptions};
+use crate::util::format_version::{check_toml_format, toml_with_format};
 
 /// Why a run folder could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,19 @@ pub enum RunError {
     ConfigMismatch { path: PathBuf, diffs: Vec<String> },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+}
+
+/// The newest `config.toml` format this build reads and the one it writes.
+pub const CONFIG_FORMAT: u32 = 1;
+
+/// Parses a pretraining run's `config.toml` text; `path` names it in errors.
+pub fn config_from_toml(text: &str, path: &Path) -> Result<RunConfig, RunError> {
+    let parse_err = |msg: String| RunError::Parse {
+        path: path.to_owned(),
+        msg,
+    };
+    check_toml_format(text, "pretraining run", CONFIG_FORMAT).map_err(parse_err)?;
+    toml::from_str(text).map_err(|e| parse_err(e.to_string()))
 }
 
 /// What the encoder was trained on.
@@ -108,16 +122,13 @@ impl RunDir {
             path: path.clone(),
             msg: e.to_string(),
         })?;
-        self.write(&path, &text)
+        self.write(&path, &toml_with_format(&text, CONFIG_FORMAT))
     }
 
     pub fn load_config(&self) -> Result<RunConfig, RunError> {
         let path = self.config_path();
         let text = self.read(&path)?;
-        toml::from_str(&text).map_err(|e| RunError::Parse {
-            path,
-            msg: e.to_string(),
-        })
+        config_from_toml(&text, &path)
     }
 
     /// Fails with every differing key when the folder's config is not `cfg`.

@@ -1,6 +1,7 @@
 //! Small helpers shared by every layer.
 
 pub mod atomic;
+pub mod format_version;
 pub mod interrupt;
 pub mod progress;
 
