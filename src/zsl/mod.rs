@@ -52,6 +52,9 @@ pub enum ZslError {
         path: std::path::PathBuf,
         message: String,
     },
+    /// Ctrl-C: training stopped after a complete epoch, before anything was saved.
+    #[error("stopped by Ctrl-C after epoch {epochs_done}; nothing was saved")]
+    Stopped { epochs_done: usize },
 }
 
 pub type Result<T, E = ZslError> = std::result::Result<T, E>;
