@@ -282,3 +282,37 @@ fn zsl_run_with_foreign_weights_future_config_or_bad_fields() {
     .unwrap();
     eval(&["classes.safetensors: "]);
 }
+
+/// Found by fuzz/zsl_safetensors: a 1-d `train.pooled` gave a candle error that carried a whole backtrace into the
+/// message when RUST_BACKTRACE was set.
+#[test]
+fn feature_file_with_a_wrong_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    zsl_inputs(d);
+    let mut m = candle_core::safetensors::load(d.join("split1.safetensors"), &Device::Cpu).unwrap();
+    m.insert(
+        "train.pooled".into(),
+        candle_core::Tensor::new(&[1f32, 2., 3., 4.], &Device::Cpu).unwrap(),
+    );
+    let bad = d.join("bad.safetensors");
+    candle_core::safetensors::save(&m, &bad).unwrap();
+    let (texts, out) = (d.join("texts.safetensors"), d.join("run"));
+    let err = fails(
+        &os(&[
+            &"train",
+            &"--method",
+            &"devise",
+            &"--split",
+            &"s",
+            &"--features",
+            &bad,
+            &"--texts",
+            &texts,
+            &"--out",
+            &out,
+        ]),
+        &["bad.safetensors: train: pooled features: expected shape (N, C), got [4]"],
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -70,7 +70,7 @@ fn sorted_vars(vm: &VarMap) -> Vec<(String, Tensor)> {
 pub fn save_varmap(vm: &VarMap, path: &Path) -> Result<(), CheckpointError> {
     let tensor_err = |source| CheckpointError::Tensor {
         path: path.to_owned(),
-        source,
+        source: crate::util::candle_error_without_backtrace(source),
     };
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, t) in sorted_vars(vm) {
@@ -174,7 +174,7 @@ pub fn load_varmap_from_bytes(
                 .and_then(|t| var.set(&t))
                 .map_err(|source| CheckpointError::Tensor {
                     path: path.to_owned(),
-                    source,
+                    source: crate::util::candle_error_without_backtrace(source),
                 })?;
         }
     }
