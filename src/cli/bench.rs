@@ -246,6 +246,9 @@ fn split_inputs(args: &Args, raw: Option<&RawData>, split: &str) -> anyhow::Resu
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    // Ctrl-C stops after the current epoch or batch; pretrained encoders and extracted features already on disk are
+    // kept, so the same command resumes.
+    crate::util::interrupt::stop_flag();
     let start = std::time::Instant::now();
     let kind = <DatasetKind as clap::ValueEnum>::from_str(&args.dataset, true).map_err(|_| {
         anyhow::anyhow!(

@@ -77,6 +77,9 @@ pub fn read_class_names(path: Option<&PathBuf>, count: usize) -> anyhow::Result<
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    // Ctrl-C stops training after the current epoch; the run folder is only written at the end, atomically, so an
+    // existing run there is left as it was.
+    crate::util::interrupt::stop_flag();
     let kind = MethodKind::from_name(&args.method).with_context(|| {
         format!(
             "unknown method `{}` (one of {})",

@@ -272,7 +272,8 @@ pub fn read_class_names(path: &Path) -> Result<Vec<String>, ReadError> {
     parse_class_names(&text, path)
 }
 
-fn parse_class_names(text: &str, path: &Path) -> Result<Vec<String>, ReadError> {
+/// [`read_class_names`] on a text in memory; `path` names it in errors.
+pub fn parse_class_names(text: &str, path: &Path) -> Result<Vec<String>, ReadError> {
     let mut names = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {

@@ -463,8 +463,13 @@ impl SplitFile {
         let is_toml = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        Self::from_text(&text, path, is_toml)
+    }
+
+    /// [`Self::read`] on a text in memory, TOML or JSON; `path` names it in errors.
+    pub fn from_text(text: &str, path: &Path, is_toml: bool) -> Result<Self, ReadError> {
         if is_toml {
-            toml::from_str(&text).map_err(|e| {
+            toml::from_str(text).map_err(|e| {
                 let line = e.span().map(|s| {
                     text.get(..s.start)
                         .map_or(1, |t| t.matches('\n').count() + 1)
@@ -475,7 +480,7 @@ impl SplitFile {
                 }
             })
         } else {
-            serde_json::from_str(&text).map_err(|e| ReadError::line(path, e.line(), e.to_string()))
+            serde_json::from_str(text).map_err(|e| ReadError::line(path, e.line(), e.to_string()))
         }
     }
 }

@@ -207,6 +207,11 @@ fn all_present<T>(path: &Path, items: Vec<Option<T>>, ids: &[String]) -> Result<
 
 fn read_text(path: &Path) -> Result<String, ReadError> {
     let bytes = std::fs::read(path).map_err(|e| ReadError::io(path, e))?;
+    text_from_bytes(bytes, path)
+}
+
+/// The bytes of a text file as UTF-8; an error names the line of the first invalid byte.
+pub fn text_from_bytes(bytes: Vec<u8>, path: &Path) -> Result<String, ReadError> {
     String::from_utf8(bytes).map_err(|e| {
         let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
@@ -240,8 +245,12 @@ fn numbered_lines(path: &Path, text: &str) -> Result<Vec<(usize, String)>, ReadE
 /// One text per line, in class order (SMIE `*_des.txt`, SA-DVAE `*_llm.txt`, STAR `ntu120_label.txt`); each line is
 /// trimmed.
 pub fn read_lines(path: &Path) -> Result<Vec<String>, ReadError> {
-    let text = read_text(path)?;
-    Ok(numbered_lines(path, &text)?
+    parse_lines(&read_text(path)?, path)
+}
+
+/// [`read_lines`] on a text in memory; `path` names it in errors.
+pub fn parse_lines(text: &str, path: &Path) -> Result<Vec<String>, ReadError> {
+    Ok(numbered_lines(path, text)?
         .into_iter()
         .map(|(_, l)| l.trim().to_string())
         .collect())
@@ -250,9 +259,13 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>, ReadError> {
 /// STAR's `name; Head: ...; Hand: ...; Arm: ...; Hip: ...; Leg: ...; Foot: ...` lines: the class name and the six
 /// part descriptions of each line.
 pub fn read_star_parts(path: &Path) -> Result<Vec<(String, [String; 6])>, ReadError> {
-    let text = read_text(path)?;
+    parse_star_parts(&read_text(path)?, path)
+}
+
+/// [`read_star_parts`] on a text in memory; `path` names it in errors.
+pub fn parse_star_parts(text: &str, path: &Path) -> Result<Vec<(String, [String; 6])>, ReadError> {
     let mut out = Vec::new();
-    for (line, l) in numbered_lines(path, &text)? {
+    for (line, l) in numbered_lines(path, text)? {
         let mut starts = Vec::with_capacity(6);
         let mut from = 0;
         for part in PART_NAMES {
@@ -288,6 +301,11 @@ pub fn read_star_parts(path: &Path) -> Result<Vec<(String, [String; 6])>, ReadEr
 
 /// Neuron's `{"class name": ["description", ...], ...}` in file order.
 pub fn read_neuron_json(path: &Path) -> Result<Vec<(String, Vec<String>)>, ReadError> {
+    parse_neuron_json(&read_text(path)?, path)
+}
+
+/// [`read_neuron_json`] on a text in memory; `path` names it in errors.
+pub fn parse_neuron_json(text: &str, path: &Path) -> Result<Vec<(String, Vec<String>)>, ReadError> {
     struct Ordered(Vec<(String, Vec<String>)>);
     impl<'de> Deserialize<'de> for Ordered {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -311,9 +329,8 @@ pub fn read_neuron_json(path: &Path) -> Result<Vec<(String, Vec<String>)>, ReadE
             d.deserialize_map(Visitor)
         }
     }
-    let text = read_text(path)?;
     let Ordered(rows) =
-        serde_json::from_str(&text).map_err(|e| ReadError::line(path, e.line(), e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| ReadError::line(path, e.line(), e.to_string()))?;
     if rows.is_empty() {
         return Err(ReadError::file(path, "no classes"));
     }
@@ -329,8 +346,12 @@ pub fn read_neuron_json(path: &Path) -> Result<Vec<(String, Vec<String>)>, ReadE
 
 /// SA-DVAE's `idx,label` CSV: the texts in id order (ids must be consecutive from 0 or 1).
 pub fn read_sadvae_csv(path: &Path) -> Result<Vec<String>, ReadError> {
-    let text = read_text(path)?;
-    let lines = numbered_lines(path, &text)?;
+    parse_sadvae_csv(&read_text(path)?, path)
+}
+
+/// [`read_sadvae_csv`] on a text in memory; `path` names it in errors.
+pub fn parse_sadvae_csv(text: &str, path: &Path) -> Result<Vec<String>, ReadError> {
+    let lines = numbered_lines(path, text)?;
     let mut out = Vec::with_capacity(lines.len());
     let mut first_id = None;
     for (line, l) in lines.into_iter().skip(1) {

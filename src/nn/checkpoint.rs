@@ -17,16 +17,40 @@ pub enum CheckpointError {
     },
     #[error("{path}: not a valid safetensors file: {msg}")]
     Format { path: PathBuf, msg: String },
-    #[error("{path} does not match the network:\n  {}", problems.join("\n  "))]
+    #[error("{path} does not match the network{}:\n  {}", other_network_hint(*missing, *expected), brief(problems))]
     Mismatch {
         path: PathBuf,
         problems: Vec<String>,
+        /// Variables of the network absent from the file, of `expected`.
+        missing: usize,
+        expected: usize,
     },
     #[error("{path}: {source}")]
     Tensor {
         path: PathBuf,
         source: candle_core::Error,
     },
+}
+
+/// Most variables missing means the file is another network's, not a damaged copy of this one.
+fn other_network_hint(missing: usize, expected: usize) -> String {
+    if expected > 0 && missing * 2 > expected {
+        format!(
+            " ({missing} of its {expected} tensors are missing: a checkpoint of another encoder or configuration?)"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The first few problems, then a count of the rest, so the message stays readable.
+fn brief(problems: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut lines: Vec<String> = problems.iter().take(SHOWN).cloned().collect();
+    if problems.len() > SHOWN {
+        lines.push(format!("... and {} more", problems.len() - SHOWN));
+    }
+    lines.join("\n  ")
 }
 
 fn sorted_vars(vm: &VarMap) -> Vec<(String, Tensor)> {
@@ -46,7 +70,7 @@ fn sorted_vars(vm: &VarMap) -> Vec<(String, Tensor)> {
 pub fn save_varmap(vm: &VarMap, path: &Path) -> Result<(), CheckpointError> {
     let tensor_err = |source| CheckpointError::Tensor {
         path: path.to_owned(),
-        source,
+        source: crate::util::candle_error_without_backtrace(source),
     };
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, t) in sorted_vars(vm) {
@@ -101,12 +125,16 @@ pub fn load_varmap_bytes(vm: &VarMap, bytes: &[u8], origin: &Path) -> Result<(),
     let vars = sorted_vars(vm);
     let mut problems = Vec::new();
     let mut values = Vec::new();
+    let mut missing = 0;
     for (name, t) in &vars {
         match st.tensor(name) {
-            Err(_) => problems.push(format!(
-                "missing key `{name}` (expected shape {:?})",
-                t.dims()
-            )),
+            Err(_) => {
+                missing += 1;
+                problems.push(format!(
+                    "missing key `{name}` (expected shape {:?})",
+                    t.dims()
+                ));
+            }
             Ok(view) if view.shape() != t.dims() => problems.push(format!(
                 "key `{name}`: expected shape {:?}, found {:?}",
                 t.dims(),
@@ -130,6 +158,8 @@ pub fn load_varmap_bytes(vm: &VarMap, bytes: &[u8], origin: &Path) -> Result<(),
         return Err(CheckpointError::Mismatch {
             path: path.to_owned(),
             problems,
+            missing,
+            expected: vars.len(),
         });
     }
     let data = match vm.data().lock() {
@@ -142,7 +172,7 @@ pub fn load_varmap_bytes(vm: &VarMap, bytes: &[u8], origin: &Path) -> Result<(),
                 .and_then(|t| var.set(&t))
                 .map_err(|source| CheckpointError::Tensor {
                     path: path.to_owned(),
-                    source,
+                    source: crate::util::candle_error_without_backtrace(source),
                 })?;
         }
     }

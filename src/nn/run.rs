@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::CheckpointError;
 use super::encoder::EncoderConfig;
 use super::train::{EpochMetrics, TrainOptions};
+use crate::util::format_version::{check_toml_format, toml_with_format};
 
 /// Why a run folder could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum RunError {
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
 }
+
+/// The newest `config.toml` format this build reads and the one it writes.
+pub const CONFIG_FORMAT: u32 = 1;
 
 /// What the encoder was trained on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,12 +51,14 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Parses a run's `config.toml` text; `origin` names it in errors.
+    /// Parses a run's `config.toml` text (refusing a newer format); `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, RunError> {
-        toml::from_str(text).map_err(|e| RunError::Parse {
+        let parse_err = |msg: String| RunError::Parse {
             path: origin.to_owned(),
-            msg: e.to_string(),
-        })
+            msg,
+        };
+        check_toml_format(text, "pretraining run", CONFIG_FORMAT).map_err(parse_err)?;
+        toml::from_str(text).map_err(|e| parse_err(e.to_string()))
     }
 }
 
@@ -118,7 +124,7 @@ impl RunDir {
             path: path.clone(),
             msg: e.to_string(),
         })?;
-        self.write(&path, &text)
+        self.write(&path, &toml_with_format(&text, CONFIG_FORMAT))
     }
 
     pub fn load_config(&self) -> Result<RunConfig, RunError> {

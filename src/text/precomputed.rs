@@ -2,7 +2,7 @@
 //! (`[C, 10, 768]` float32 at `archive/data/0`). The torch archive's pickle is never parsed: the tensor is the one raw
 //! little-endian storage file, and its shape follows from its size.
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use crate::formats::ReadError;
@@ -14,6 +14,8 @@ pub const NEURON_DESCRIPTIONS: usize = 10;
 pub const NEURON_DIM: usize = 768;
 /// No class-feature file is anywhere near this; a bigger entry is a damaged or hostile archive.
 const MAX_STORAGE_BYTES: u64 = 1 << 30;
+/// Float32 features compress to about half at best; far more means the entry is not what it claims to be.
+const MAX_INFLATION: u64 = 16;
 
 /// `classes x per_class x dim` features, row-major. Plain class embeddings have `per_class == 1`.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +48,14 @@ pub fn read_class_features(path: &Path) -> Result<ClassFeatures, ReadError> {
 
 /// SynSE / SMIE class embeddings: a float `.npy` of shape `(C, D)` or `(C, K, D)`.
 pub fn read_class_embeddings_npy(path: &Path) -> Result<ClassFeatures, ReadError> {
-    let array = read_npy_f32(path)?;
+    class_features_from_npy(read_npy_f32(path)?, path)
+}
+
+/// Checks a read `.npy` array as class embeddings; `path` names it in errors.
+pub fn class_features_from_npy(
+    array: crate::formats::npy::NpyArray<f32>,
+    path: &Path,
+) -> Result<ClassFeatures, ReadError> {
     let (classes, per_class, dim) = match array.shape[..] {
         [c, d] => (c, 1, d),
         [c, k, d] => (c, k, d),
@@ -73,7 +82,15 @@ pub fn read_class_embeddings_npy(path: &Path) -> Result<ClassFeatures, ReadError
 /// Neuron's `torch.save` archive of one `[C, 10, 768]` float32 tensor. `C` is the storage size over `10 * 768 * 4`.
 pub fn read_neuron_archive(path: &Path) -> Result<ClassFeatures, ReadError> {
     let file = std::fs::File::open(path).map_err(|e| ReadError::io(path, e))?;
-    let mut archive = zip::ZipArchive::new(file)
+    parse_neuron_archive(file, path)
+}
+
+/// [`read_neuron_archive`] on any seekable reader; `path` names it in errors.
+pub fn parse_neuron_archive<R: Read + Seek>(
+    reader: R,
+    path: &Path,
+) -> Result<ClassFeatures, ReadError> {
+    let mut archive = zip::ZipArchive::new(reader)
         .map_err(|e| ReadError::file(path, format!("not a torch zip archive: {e}")))?;
     let storages: Vec<String> = archive
         .file_names()
@@ -113,7 +130,18 @@ pub fn read_neuron_archive(path: &Path) -> Result<ClassFeatures, ReadError> {
             ),
         ));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
+    // torch stores its storages uncompressed; a storage that inflates far beyond its compressed size is a damaged or
+    // hostile archive, refused before it can fill memory.
+    let compressed = entry.compressed_size();
+    if size > compressed.saturating_mul(MAX_INFLATION) {
+        return Err(ReadError::field(
+            path,
+            &name,
+            format!("{size} bytes inflated from {compressed}: not a torch storage (a zip bomb?)"),
+        ));
+    }
+    // The declared size is only a header field: grow with the bytes actually read, never allocate it up front.
+    let mut bytes = Vec::new();
     (&mut entry)
         .take(size + 1)
         .read_to_end(&mut bytes)

@@ -34,7 +34,16 @@ fn file_err(path: &Path, message: impl Into<String>) -> ZslError {
 }
 
 fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| file_err(path, e.to_string()))
+    let bytes = std::fs::read(path).map_err(|source| ZslError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    load_buffer(&bytes, path)
+}
+
+fn load_buffer(bytes: &[u8], path: &Path) -> Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
+        .map_err(|e| file_err(path, e.to_string()))
 }
 
 fn ids(path: &Path, t: Option<Tensor>, key: &str) -> Result<Vec<usize>> {
@@ -117,7 +126,15 @@ fn batch(
 
 impl SplitFeatures {
     pub fn load(path: &Path) -> Result<Self> {
-        let mut m = load(path)?;
+        Self::from_tensors(load(path)?, path)
+    }
+
+    /// [`Self::load`] on the bytes of a feature file; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        Self::from_tensors(load_buffer(bytes, path)?, path)
+    }
+
+    fn from_tensors(mut m: HashMap<String, Tensor>, path: &Path) -> Result<Self> {
         let (train, train_labels) = batch(path, &mut m, "train")?;
         let (test, test_labels) = batch(path, &mut m, "test")?;
         let seen = ids(path, m.remove("seen"), "seen")?;
@@ -182,7 +199,18 @@ impl SplitFeatures {
 
 /// Loads class embeddings and checks them against `classes` (the number of class ids the labels may use).
 pub fn load_class_embeddings(path: &Path) -> Result<ClassEmbeddings> {
-    let mut m = load(path)?;
+    class_embeddings_from_tensors(load(path)?, path)
+}
+
+/// [`load_class_embeddings`] on the bytes of a class-embedding file; `path` names it in errors.
+pub fn class_embeddings_from_bytes(bytes: &[u8], path: &Path) -> Result<ClassEmbeddings> {
+    class_embeddings_from_tensors(load_buffer(bytes, path)?, path)
+}
+
+fn class_embeddings_from_tensors(
+    mut m: HashMap<String, Tensor>,
+    path: &Path,
+) -> Result<ClassEmbeddings> {
     let mut get = |k: &str| -> Result<Option<Tensor>> { f32_tensor(path, m.remove(k), k) };
     let names = get("names")?.ok_or_else(|| file_err(path, "missing tensor `names`"))?;
     let sentences = get("sentences")?.unwrap_or_else(|| names.clone());

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum ZslError {
     #[error(transparent)]
-    Candle(#[from] candle_core::Error),
+    Candle(candle_core::Error),
     #[error("{method} needs {what}, which was not provided")]
     Missing {
         method: &'static str,
@@ -52,6 +52,15 @@ pub enum ZslError {
         path: std::path::PathBuf,
         message: String,
     },
+    /// Ctrl-C: training stopped after a complete epoch, before anything was saved.
+    #[error("stopped by Ctrl-C after epoch {epochs_done}; nothing was saved")]
+    Stopped { epochs_done: usize },
+}
+
+impl From<candle_core::Error> for ZslError {
+    fn from(e: candle_core::Error) -> Self {
+        Self::Candle(crate::util::candle_error_without_backtrace(e))
+    }
 }
 
 pub type Result<T, E = ZslError> = std::result::Result<T, E>;
@@ -139,16 +148,22 @@ impl ClassEmbeddings {
 
     /// Checks that every present tensor agrees on `C` and `D`.
     pub fn validate(&self) -> Result<()> {
-        let (c, d) = self.names.dims2()?;
+        let &[c, d] = self.names.dims() else {
+            return Err(shape_error("names", "(C, D)".into(), &self.names));
+        };
         check_shape("sentences", &self.sentences, &[c, d])?;
         if let Some(p) = &self.parts {
-            let (pc, _, pd) = p.dims3()?;
+            let &[pc, _, pd] = p.dims() else {
+                return Err(shape_error("parts", format!("({c}, P, {d})"), p));
+            };
             if pc != c || pd != d {
                 return Err(shape_error("parts", format!("({c}, P, {d})"), p));
             }
         }
         if let Some(p) = &self.phrases {
-            let (pc, k, pd) = p.dims3()?;
+            let &[pc, k, pd] = p.dims() else {
+                return Err(shape_error("phrases", format!("({c}, K>0, {d})"), p));
+            };
             if pc != c || pd != d || k == 0 {
                 return Err(shape_error("phrases", format!("({c}, K>0, {d})"), p));
             }
@@ -208,7 +223,13 @@ impl FeatureBatch {
     }
 
     pub fn validate(&self) -> Result<()> {
-        let (n, c) = self.pooled.dims2()?;
+        let &[n, c] = self.pooled.dims() else {
+            return Err(shape_error(
+                "pooled features",
+                "(N, C)".into(),
+                &self.pooled,
+            ));
+        };
         if let Some(m) = &self.masked {
             check_shape("masked features", m, &[n, c])?;
         }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::trainer::TrainConfig;
 use super::{ClassEmbeddings, Dims, MethodConfig, Result, ZslError, ZslMethod};
+use crate::util::format_version::{check_toml_format, toml_with_format};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
@@ -49,22 +50,15 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
     }
 }
 
-/// Writes tensors as safetensors atomically.
+/// Writes tensors as safetensors atomically (sorted by name, so equal maps give equal files).
 pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".skelzero-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    candle_core::safetensors::save(tensors, tmp.path())?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| ZslError::Io {
+    let mut views: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    views.sort_by_key(|(k, _)| *k);
+    let bytes = safetensors::serialize(views, None).map_err(|e| ZslError::File {
         path: path.to_owned(),
-        source: e.error,
+        message: e.to_string(),
     })?;
-    Ok(())
+    crate::util::write_bytes_atomic(path, &bytes).map_err(io_err(path))
 }
 
 fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>> {
@@ -106,6 +100,7 @@ pub fn save_run(
     save_tensors(&dir.join(CLASSES_FILE), &ct)?;
     let text =
         toml::to_string_pretty(cfg).map_err(|e| ZslError::Invalid(format!("config: {e}")))?;
+    let text = toml_with_format(&text, CONFIG_FORMAT);
     let path = dir.join(CONFIG_FILE);
     crate::util::write_bytes_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
     Ok(())
@@ -117,6 +112,19 @@ pub struct LoadedRun {
     pub config: RunConfig,
     pub method: Box<dyn ZslMethod>,
     pub classes: ClassEmbeddings,
+}
+
+/// The newest `config.toml` format this build reads and the one it writes.
+pub const CONFIG_FORMAT: u32 = 1;
+
+/// Parses a run's `config.toml` text; `path` names it in errors.
+pub fn config_from_toml(text: &str, path: &Path) -> Result<RunConfig> {
+    let file_err = |message: String| ZslError::File {
+        path: path.to_owned(),
+        message,
+    };
+    check_toml_format(text, "run", CONFIG_FORMAT).map_err(file_err)?;
+    toml::from_str(text).map_err(|e| file_err(e.to_string()))
 }
 
 /// Loads a run folder, checking every weight's name and shape against the configured method.
@@ -141,10 +149,7 @@ pub fn load_run_bytes(
     classes: &[u8],
 ) -> Result<LoadedRun> {
     let path = dir.join(CONFIG_FILE);
-    let config: RunConfig = toml::from_str(config).map_err(|e| ZslError::File {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let config = config_from_toml(config, &path)?;
     let wpath = dir.join(WEIGHTS_FILE);
     let weights = tensors_from_bytes(weights, &wpath)?;
     // Build a fresh method to learn the expected names and shapes, then compare.

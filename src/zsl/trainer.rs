@@ -57,7 +57,8 @@ pub struct TrainSet<'a> {
 }
 
 /// Trains `method` (whose parameters are `varmap`) on `set`; calls `on_epoch(epoch, mean_loss)` after each epoch.
-/// Returns the mean loss of each epoch.
+/// Returns the mean loss of each epoch, or [`ZslError::Stopped`] after the epoch during which Ctrl-C was pressed
+/// (where the command installed the handler, [`crate::util::interrupt::stop_flag`]).
 pub fn train(
     method: &dyn ZslMethod,
     varmap: &VarMap,
@@ -118,6 +119,11 @@ pub fn train(
         let mean = (sum / count.max(1) as f64) as f32;
         history.push(mean);
         on_epoch(epoch, mean)?;
+        if crate::util::interrupt::stop_requested() {
+            return Err(ZslError::Stopped {
+                epochs_done: epoch + 1,
+            });
+        }
     }
     Ok(history)
 }

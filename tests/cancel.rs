@@ -1,0 +1,95 @@
+//! Ctrl-C stops `skelzero train` cleanly: after the current epoch, with one message, and the run folder it would have
+//! replaced is left exactly as it was.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod zsl_synth;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
+
+fn train(d: &Path, epochs: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skelzero"));
+    cmd.args([
+        "train", "--method", "devise", "--split", "split1", "--lr", "1e-2",
+    ])
+    .args(["--epochs", epochs])
+    .arg("--features")
+    .arg(d.join("split1.safetensors"))
+    .arg("--texts")
+    .arg(d.join("texts.safetensors"))
+    .arg("--out")
+    .arg(d.join("run"));
+    cmd
+}
+
+#[test]
+fn ctrl_c_stops_train_and_keeps_the_old_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = zsl_synth::synth();
+    SplitFeatures {
+        train: s.train,
+        train_labels: s.train_labels,
+        test: s.test,
+        test_labels: s.test_labels,
+        seen: (0..zsl_synth::SEEN).collect(),
+        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
+    }
+    .save(&d.join("split1.safetensors"))
+    .unwrap();
+    save_class_embeddings(&d.join("texts.safetensors"), &s.classes).unwrap();
+    let first = train(d, "3").output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let files = ["config.toml", "weights.safetensors", "classes.safetensors"];
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(d.join("run").join(f)).unwrap())
+        .collect();
+
+    // Far more epochs than the test waits for.
+    let mut child = train(d, "100000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "training ended early");
+    // SAFETY: signalling our own child process.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "no stop 20 s after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("stopping after this step")
+            && stderr.contains("error: stopped by Ctrl-C after epoch"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for (f, old) in files.iter().zip(&before) {
+        assert!(
+            std::fs::read(d.join("run").join(f)).unwrap() == *old,
+            "{f} changed"
+        );
+    }
+}
