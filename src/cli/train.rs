@@ -28,7 +28,7 @@ pub struct Args {
     /// Run folder to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Class names, one per line (default: "class N").
+    /// Class names, one per line, or a dataset's `classes.tsv` (`id<TAB>name`) (default: "class N").
     #[arg(long)]
     pub class_names: Option<PathBuf>,
     /// Learning rate (default: chosen on the seen-class validation split among 1e-3 and 1e-2).
@@ -59,11 +59,14 @@ pub fn read_class_names(path: Option<&PathBuf>, count: usize) -> anyhow::Result<
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            // A `classes.tsv` (`id<TAB>name` header, as in a dataset's `text/` folder) gives its last column.
+            let tsv = text.lines().next().is_some_and(|l| l.trim() == "id\tname");
             let names: Vec<String> = text
                 .lines()
+                .skip(usize::from(tsv))
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
-                .map(String::from)
+                .map(|l| l.rsplit('\t').next().unwrap_or(l).to_owned())
                 .collect();
             anyhow::ensure!(
                 names.len() == count,
@@ -179,4 +182,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     println!("run saved to {}", args.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_from_lines_or_a_classes_tsv() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let plain = dir.path().join("names.txt");
+        std::fs::write(&plain, "wave\njump\n")?;
+        assert_eq!(read_class_names(Some(&plain), 2)?, ["wave", "jump"]);
+        let tsv = dir.path().join("classes.tsv");
+        std::fs::write(&tsv, "id\tname\na01\thigh arm wave\na02\tjump\n")?;
+        assert_eq!(read_class_names(Some(&tsv), 2)?, ["high arm wave", "jump"]);
+        assert!(read_class_names(Some(&tsv), 3).is_err());
+        Ok(())
+    }
 }
