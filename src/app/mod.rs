@@ -799,22 +799,7 @@ fn print_bench(bench: &Bench) {
 }
 
 fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
-    let [w, h] = image.size;
-    let bytes: Vec<u8> = image
-        .pixels
-        .iter()
-        .flat_map(|c| c.to_srgba_unmultiplied())
-        .collect();
-    let mut png = Vec::new();
-    image::write_buffer_with_format(
-        &mut std::io::Cursor::new(&mut png),
-        &bytes,
-        w as u32,
-        h as u32,
-        image::ColorType::Rgba8,
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| e.to_string())?;
+    let png = export::png_from_image(image, None, 1.0)?;
     crate::util::write_bytes_atomic(path, &png).map_err(|e| e.to_string())
 }
 
