@@ -9,20 +9,11 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Output};
 
-use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
-
 fn write_inputs(dir: &Path) {
-    let s = zsl_synth::synth();
-    let f = SplitFeatures {
-        train: s.train,
-        train_labels: s.train_labels,
-        test: s.test,
-        test_labels: s.test_labels,
-        seen: (0..zsl_synth::SEEN).collect(),
-        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
-    };
-    f.save(&dir.join("split1.safetensors")).unwrap();
-    save_class_embeddings(&dir.join("texts.safetensors"), &s.classes).unwrap();
+    zsl_synth::write_split(
+        &dir.join("split1.safetensors"),
+        &dir.join("texts.safetensors"),
+    );
 }
 
 /// `skelzero train` into `dir/run`; with `max_file_bytes`, every file the process writes is limited to that size.

@@ -14,7 +14,6 @@ use skelzero::nn::encoder::{Encoder, EncoderConfig};
 use skelzero::nn::run::{DataInfo, RunConfig, RunDir};
 use skelzero::nn::shiftgcn::ShiftGcnConfig;
 use skelzero::nn::stgcn::StGcnConfig;
-use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
 
 /// Runs the binary, which must fail with exit status 1 and a single `error:` message containing every `expected`
 /// piece and no panic or backtrace. Returns the message.
@@ -182,17 +181,7 @@ fn pretrain_config_from_the_future_or_broken() {
 }
 
 fn zsl_inputs(d: &Path) {
-    let s = zsl_synth::synth();
-    let f = SplitFeatures {
-        train: s.train,
-        train_labels: s.train_labels,
-        test: s.test,
-        test_labels: s.test_labels,
-        seen: (0..zsl_synth::SEEN).collect(),
-        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
-    };
-    f.save(&d.join("split1.safetensors")).unwrap();
-    save_class_embeddings(&d.join("texts.safetensors"), &s.classes).unwrap();
+    zsl_synth::write_split(&d.join("split1.safetensors"), &d.join("texts.safetensors"));
 }
 
 fn train_run(d: &Path, method: &str, out: &str) {

@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
-
 fn train(d: &Path, epochs: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_skelzero"));
     cmd.args([
@@ -29,18 +27,7 @@ fn train(d: &Path, epochs: &str) -> Command {
 fn ctrl_c_stops_train_and_keeps_the_old_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = zsl_synth::synth();
-    SplitFeatures {
-        train: s.train,
-        train_labels: s.train_labels,
-        test: s.test,
-        test_labels: s.test_labels,
-        seen: (0..zsl_synth::SEEN).collect(),
-        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
-    }
-    .save(&d.join("split1.safetensors"))
-    .unwrap();
-    save_class_embeddings(&d.join("texts.safetensors"), &s.classes).unwrap();
+    zsl_synth::write_split(&d.join("split1.safetensors"), &d.join("texts.safetensors"));
     let first = train(d, "3").output().unwrap();
     assert!(
         first.status.success(),

@@ -5,25 +5,15 @@ mod zsl_synth;
 
 use std::process::Command;
 
-use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
-
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_skelzero"))
 }
 
 fn write_inputs(dir: &std::path::Path) {
-    let s = zsl_synth::synth();
-    let f = SplitFeatures {
-        train: s.train,
-        train_labels: s.train_labels,
-        test: s.test,
-        test_labels: s.test_labels,
-        seen: (0..zsl_synth::SEEN).collect(),
-        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
-    };
-    std::fs::create_dir_all(dir.join("features")).unwrap();
-    f.save(&dir.join("features/split1.safetensors")).unwrap();
-    save_class_embeddings(&dir.join("texts.safetensors"), &s.classes).unwrap();
+    zsl_synth::write_split(
+        &dir.join("features/split1.safetensors"),
+        &dir.join("texts.safetensors"),
+    );
 }
 
 #[test]

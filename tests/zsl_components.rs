@@ -8,7 +8,6 @@ use std::process::Command;
 
 use candle_core::Device;
 use skelzero::app::Predictions;
-use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
 use skelzero::zsl::{ComponentKind, Dims, MethodConfig, MethodKind};
 
 fn dims() -> Dims {
@@ -96,18 +95,8 @@ fn components_add_up_to_the_score() {
 fn eval_writes_predictions_with_part_scores() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = zsl_synth::synth();
-    let n_test = s.test_labels.len();
-    let f = SplitFeatures {
-        train: s.train,
-        train_labels: s.train_labels,
-        test: s.test,
-        test_labels: s.test_labels,
-        seen: (0..zsl_synth::SEEN).collect(),
-        unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
-    };
-    f.save(&d.join("split1.safetensors")).unwrap();
-    save_class_embeddings(&d.join("texts.safetensors"), &s.classes).unwrap();
+    let n_test =
+        zsl_synth::write_split(&d.join("split1.safetensors"), &d.join("texts.safetensors"));
     let cfg = d.join("star.toml");
     std::fs::write(
         &cfg,

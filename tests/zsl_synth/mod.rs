@@ -5,6 +5,9 @@
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
+use std::path::Path;
+
+use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
 use skelzero::zsl::{ClassEmbeddings, FeatureBatch};
 
 pub const C: usize = 20;
@@ -98,4 +101,25 @@ pub fn synth() -> Synth {
         test,
         test_labels,
     }
+}
+
+/// Writes the synthetic split as `skelzero train` reads it: the feature file `features` (seen classes `0..SEEN`)
+/// and the class embeddings `texts`. Returns the number of test samples.
+pub fn write_split(features: &Path, texts: &Path) -> usize {
+    let s = synth();
+    let n_test = s.test_labels.len();
+    let f = SplitFeatures {
+        train: s.train,
+        train_labels: s.train_labels,
+        test: s.test,
+        test_labels: s.test_labels,
+        seen: (0..SEEN).collect(),
+        unseen: (SEEN..C).collect(),
+    };
+    if let Some(dir) = features.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    f.save(features).unwrap();
+    save_class_embeddings(texts, &s.classes).unwrap();
+    n_test
 }
