@@ -33,6 +33,18 @@ fn scaled(s: f32, (lo, hi): (f32, f32)) -> f32 {
     }
 }
 
+/// A bar coloured and filled by `s` on the colour map over `range`, then the value.
+fn heat_bar_ui(ui: &mut egui::Ui, s: f32, range: (f32, f32), width: f32, palette: &Palette) {
+    let t = scaled(s, range);
+    ui.add(
+        egui::ProgressBar::new(t)
+            .fill(palette.heat(t))
+            .desired_width(width)
+            .desired_height(10.0),
+    );
+    ui.label(format!("{s:.3}"));
+}
+
 /// Per-joint colours (NTU25) for part scores `scores` on the colour map over `range`; joints of no part keep
 /// `None`.
 pub fn joint_colors_from_parts(
@@ -134,14 +146,7 @@ impl StarView {
         egui::Grid::new("star parts").num_columns(3).show(ui, |ui| {
             for (part, &s) in star.parts.iter().zip(scores) {
                 ui.label(part);
-                let t = scaled(s, range);
-                ui.add(
-                    egui::ProgressBar::new(t)
-                        .fill(palette.heat(t))
-                        .desired_width(120.0)
-                        .desired_height(10.0),
-                );
-                ui.label(format!("{s:.3}"));
+                heat_bar_ui(ui, s, range, 120.0, palette);
                 ui.end_row();
             }
         });
@@ -243,16 +248,7 @@ impl BranchView {
                                 text
                             });
                             for &s in b.of(row, col, c) {
-                                let t = if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
-                                ui.horizontal(|ui| {
-                                    ui.add(
-                                        egui::ProgressBar::new(t)
-                                            .fill(palette.heat(t))
-                                            .desired_width(50.0)
-                                            .desired_height(10.0),
-                                    );
-                                    ui.label(format!("{s:.3}"));
-                                });
+                                ui.horizontal(|ui| heat_bar_ui(ui, s, (lo, hi), 50.0, palette));
                             }
                             ui.end_row();
                         }
