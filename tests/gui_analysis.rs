@@ -8,43 +8,18 @@ use std::time::Duration;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use skelzero::app::ExplorerApp;
 use skelzero::app::fixture::{fixture_dataset, fixture_predictions};
 use skelzero::app::fixture_analysis::with_fixture_analysis;
-use skelzero::app::{AppOptions, ExplorerApp};
+
+mod gui_harness;
 
 fn harness() -> Harness<'static, ExplorerApp> {
-    static BACKEND: std::sync::Once = std::sync::Once::new();
-    BACKEND.call_once(|| {
-        // SAFETY: every test in this binary reaches wgpu only through `harness`, so no other thread reads the
-        // environment while it is set here (the Once blocks them until done).
-        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
-    });
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 860.0))
-        .wgpu()
-        .build_eframe(|cc| {
-            ExplorerApp::new(
-                cc,
-                AppOptions {
-                    device: "CPU".into(),
-                    fresh: true,
-                    ..AppOptions::default()
-                },
-            )
-        })
+    gui_harness::harness(egui::vec2(1280.0, 860.0))
 }
 
-/// Steps until `done` holds (worker threads finish in real time).
 fn wait_for(h: &mut Harness<'static, ExplorerApp>, done: impl Fn(&ExplorerApp) -> bool) {
-    for _ in 0..3000 {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("timed out waiting for the app");
+    gui_harness::wait_for(h, Duration::from_secs(15), done);
 }
 
 fn open_fixture(h: &mut Harness<'static, ExplorerApp>) {

@@ -8,42 +8,14 @@ use std::time::Duration;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use skelzero::app::{AppOptions, ExplorerApp, Setting};
+use gui_harness::harness;
+use skelzero::app::{ExplorerApp, Setting};
 
-fn harness(size: egui::Vec2) -> Harness<'static, ExplorerApp> {
-    static BACKEND: std::sync::Once = std::sync::Once::new();
-    BACKEND.call_once(|| {
-        // SAFETY: every test in this binary reaches wgpu only through `harness`, so no other thread reads the
-        // environment while it is set here (the Once blocks them until done).
-        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
-    });
-    Harness::builder()
-        .with_size(size)
-        .wgpu()
-        .build_eframe(|cc| {
-            ExplorerApp::new(
-                cc,
-                AppOptions {
-                    device: "CPU".into(),
-                    fresh: true,
-                    ..AppOptions::default()
-                },
-            )
-        })
-}
+mod gui_harness;
 
-/// Steps until `done` holds (worker threads finish in real time; scoring the demo takes seconds on a busy CPU).
+/// Scoring the demo takes seconds on a busy CPU.
 fn wait_for(h: &mut Harness<'static, ExplorerApp>, done: impl Fn(&ExplorerApp) -> bool) {
-    let start = std::time::Instant::now();
-    while start.elapsed() < Duration::from_secs(240) {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for the app");
+    gui_harness::wait_for(h, Duration::from_secs(240), done);
 }
 
 fn pct(x: f32) -> String {
