@@ -9,7 +9,7 @@ use skelzero::pipeline::{EncoderModel, predict_dataset};
 #[test]
 fn embedded_demo_recognises_unseen_classes_far_above_chance() {
     let ds = demo_dataset();
-    let model = demo_encoder().unwrap();
+    let model = demo_encoder(&candle_core::Device::Cpu).unwrap();
     let run = demo_run().unwrap();
     assert_eq!(run.config.split.class_names, demo_texts().names);
     assert_eq!(run.config.split.name, model.config.data.split);
@@ -72,8 +72,11 @@ fn the_demo_files_load_from_disk_like_the_embedded_bytes() {
     let a = from_disk.classes.sentences.flatten_all().unwrap();
     let b = embedded.classes.sentences.flatten_all().unwrap();
     assert_eq!(a.to_vec1::<f32>().unwrap(), b.to_vec1::<f32>().unwrap());
-    let enc = EncoderModel::load(&root.join("encoder")).unwrap();
-    assert_eq!(enc.config, demo_encoder().unwrap().config);
+    let enc = EncoderModel::load(&root.join("encoder"), &candle_core::Device::Cpu).unwrap();
+    assert_eq!(
+        enc.config,
+        demo_encoder(&candle_core::Device::Cpu).unwrap().config
+    );
 }
 
 #[test]
@@ -105,7 +108,7 @@ fn predict_writes_predictions_the_explorer_opens() {
     );
     // The same samples and scores as scoring in-process.
     let q = predict_dataset(
-        &demo_encoder().unwrap(),
+        &demo_encoder(&candle_core::Device::Cpu).unwrap(),
         &demo_run().unwrap(),
         &demo_dataset(),
         &mut |_, _| true,

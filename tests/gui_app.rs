@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use gui_harness::harness;
 use skelzero::app::{ExplorerApp, Setting};
 
@@ -500,4 +500,26 @@ fn without_the_sentence_encoder_the_editor_says_so_and_offers_to_fetch_it() {
             .is_some()
     );
     assert!(h.state().predictions.is_some());
+}
+
+#[test]
+fn the_status_bar_shows_and_chooses_the_inference_device() {
+    let mut h = harness(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    let combo = h.get_by_role(Role::ComboBox);
+    assert_eq!(combo.value().as_deref(), Some("Device: CPU"));
+    combo.click();
+    h.run_steps(2);
+    // CUDA is offered only by a `cuda` build.
+    assert_eq!(
+        h.get_by_label("CUDA 0").accesskit_node().is_disabled(),
+        !skelzero::nn::device::cuda_built()
+    );
+    h.get_by_label("CPU").click();
+    h.run_steps(2);
+    assert!(h.state().device.is_cpu());
+    assert_eq!(
+        h.get_by_role(Role::ComboBox).value().as_deref(),
+        Some("Device: CPU")
+    );
 }

@@ -5,6 +5,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
 use skelzero::nn::shift_ops::{
     spatial_shift, spatial_shift_index, spatial_shift_reference, temporal_shift,
+    temporal_shift_reference,
 };
 use skelzero::nn::shiftgcn::{ShiftGcn, ShiftGcnConfig};
 use skelzero::nn::train::trainable_vars;
@@ -115,6 +116,47 @@ trait Flat {
 impl Flat for Tensor {
     fn to_vec1_flat(&self) -> Vec<f32> {
         self.flatten_all().unwrap().to_vec1().unwrap()
+    }
+}
+
+/// The plain-candle temporal shift (what a GPU runs) equals the CPU kernel, values and both gradients, including
+/// shifts that read past either end of the sequence.
+#[test]
+fn temporal_shift_reference_matches_kernel() {
+    let dev = Device::Cpu;
+    for stride in [1, 2] {
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 11, 3, 5), &dev).unwrap()).unwrap();
+        let y = Var::from_tensor(&Tensor::new(&[-1.3f32, 0.4, 2.0, -0.7, 12.5], &dev).unwrap())
+            .unwrap();
+        let fast = temporal_shift(x.as_tensor(), y.as_tensor(), stride).unwrap();
+        let slow = temporal_shift_reference(x.as_tensor(), y.as_tensor(), stride).unwrap();
+        assert_eq!(fast.dims(), slow.dims());
+        assert!(max_diff(&fast, &slow) < 1e-6, "stride {stride}");
+        let w = Tensor::randn(0f32, 1.0, fast.dims(), &dev).unwrap();
+        let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_diff(
+            gf.get(x.as_tensor()).unwrap(),
+            gs.get(x.as_tensor()).unwrap(),
+        );
+        assert!(d < 1e-4, "stride {stride}: gradient of x differs by {d}");
+        // The kernel follows Shift-GCN's constrained position update, 0.01 * sign(true gradient); the plain ops
+        // give the true gradient.
+        let kernel = gf.get(y.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        let exact = gs.get(y.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        // A channel shifted wholly past the end (12.5) gets no true gradient, and the kernel's 1e-4 nudge.
+        assert_eq!(exact[4], 0.0);
+        assert!((kernel[4] - 1e-4).abs() < 1e-9, "{}", kernel[4]);
+        for (k, e) in kernel.iter().zip(&exact).take(4) {
+            assert!(
+                e.abs() > 1e-6,
+                "stride {stride}: degenerate position gradient {e}"
+            );
+            assert!(
+                (k - 0.01 * e.signum()).abs() < 1e-7,
+                "stride {stride}: {k} vs sign of {e}"
+            );
+        }
     }
 }
 

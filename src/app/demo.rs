@@ -33,9 +33,14 @@ pub fn demo_texts() -> ClassTexts {
     synthetic_texts()
 }
 
-/// The embedded pretrained encoder.
-pub fn demo_encoder() -> Result<EncoderModel, PipelineError> {
-    EncoderModel::from_bytes(Path::new(ENCODER_DIR), ENCODER_CONFIG, ENCODER_CHECKPOINT)
+/// The embedded pretrained encoder, on `device`.
+pub fn demo_encoder(device: &candle_core::Device) -> Result<EncoderModel, PipelineError> {
+    EncoderModel::from_bytes(
+        Path::new(ENCODER_DIR),
+        ENCODER_CONFIG,
+        ENCODER_CHECKPOINT,
+        device,
+    )
 }
 
 /// The embedded zero-shot run (method weights and class embeddings).

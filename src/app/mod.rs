@@ -51,8 +51,8 @@ pub struct AppOptions {
     pub screenshot: Option<PathBuf>,
     pub exit_after_frames: Option<u64>,
     pub bench_frames: Option<u64>,
-    /// Where inference runs, for the status bar (e.g. "CPU", "CUDA 0").
-    pub device: String,
+    /// Where inference runs (the status bar can change it).
+    pub device: crate::nn::device::DeviceChoice,
     /// Start playing the selected sample at once.
     pub autoplay: bool,
     /// Ignore the persisted settings (tests and scripted runs start from defaults).
@@ -108,6 +108,8 @@ pub struct ExplorerApp {
     options: AppOptions,
     ctx: egui::Context,
     gpu: bool,
+    /// Where the skeleton encoder runs when a run is scored live.
+    pub device: candle_core::Device,
     pub dataset: Option<Dataset>,
     pub predictions: Option<Predictions>,
     metrics: Option<predictions::Metrics>,
@@ -149,6 +151,7 @@ impl ExplorerApp {
             settings,
             ctx: cc.egui_ctx.clone(),
             gpu,
+            device: candle_core::Device::Cpu,
             dataset: None,
             predictions: None,
             metrics: None,
@@ -178,6 +181,7 @@ impl ExplorerApp {
             options,
         };
         app.apply_theme();
+        app.choose_device(app.options.device);
         for &view in &app.options.views {
             app.views.open(view);
         }
@@ -293,9 +297,14 @@ impl ExplorerApp {
             }
             Command::OpenRun(path) => {
                 if let Some(source) = self.live_source(&path) {
-                    let label = format!("Scoring {}", path.display());
+                    let label = format!(
+                        "Scoring {} on {}",
+                        path.display(),
+                        crate::nn::device::device_label(&self.device)
+                    );
+                    let device = self.device.clone();
                     self.workers.spawn(&self.ctx, label, move |handle| {
-                        let result = scoring::score_job(&source, handle).map(Box::new);
+                        let result = scoring::score_job(&source, &device, handle).map(Box::new);
                         JobOutput::Scored(path, result)
                     });
                     return;
@@ -601,9 +610,48 @@ impl ExplorerApp {
         });
     }
 
+    /// Resolves `choice`; a device that cannot be had is reported and the CPU kept.
+    fn choose_device(&mut self, choice: crate::nn::device::DeviceChoice) {
+        match crate::nn::device::device_from_choice(choice) {
+            Ok(d) => self.device = d,
+            Err(e) => {
+                self.notifications.push(Level::Error, e.to_string());
+                self.device = candle_core::Device::Cpu;
+            }
+        }
+    }
+
+    /// The device selector of the status bar: applies to the next scoring (open the run again to re-score).
+    fn device_ui(&mut self, ui: &mut egui::Ui) {
+        use crate::nn::device::{DeviceChoice, cuda_built, device_label};
+        let current = device_label(&self.device);
+        let mut choice = None;
+        egui::ComboBox::from_id_salt("device")
+            .selected_text(format!("Device: {current}"))
+            .show_ui(ui, |ui| {
+                if ui.selectable_label(self.device.is_cpu(), "CPU").clicked() {
+                    choice = Some(DeviceChoice::Cpu);
+                }
+                let cuda = ui
+                    .add_enabled(
+                        cuda_built(),
+                        egui::Button::selectable(self.device.is_cuda(), "CUDA 0"),
+                    )
+                    .on_disabled_hover_text("built without the `cuda` feature");
+                if cuda.clicked() {
+                    choice = Some(DeviceChoice::Cuda);
+                }
+            })
+            .response
+            .on_hover_text("Where the skeleton encoder runs when a run is scored live");
+        if let Some(c) = choice {
+            self.choose_device(c);
+        }
+    }
+
     fn status_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.label(format!("Device: {}", self.options.device));
+            self.device_ui(ui);
             ui.separator();
             match &self.dataset {
                 Some(d) => ui.label(format!(

@@ -43,19 +43,24 @@ pub struct Scored {
     pub seconds: f32,
 }
 
-/// Loads, encodes and scores (on a worker); progress goes to `handle`, which can cancel between batches.
-pub fn score_job(source: &ScoreSource, handle: &JobHandle) -> Result<Scored, String> {
+/// Loads, encodes (on `device`) and scores (on a worker); progress goes to `handle`, which can cancel between
+/// batches.
+pub fn score_job(
+    source: &ScoreSource,
+    device: &candle_core::Device,
+    handle: &JobHandle,
+) -> Result<Scored, String> {
     let start = Instant::now();
     handle.set_progress(0.02);
     let (dataset, model, run, texts) = match source {
         ScoreSource::Demo => (
             super::demo::demo_dataset(),
-            super::demo::demo_encoder().map_err(|e| e.to_string())?,
+            super::demo::demo_encoder(device).map_err(|e| e.to_string())?,
             super::demo::demo_run().map_err(|e| e.to_string())?,
             Some(super::demo::demo_texts()),
         ),
         ScoreSource::Folders { data, encoder, run } => {
-            let model = EncoderModel::load(encoder).map_err(|e| e.to_string())?;
+            let model = EncoderModel::load(encoder, device).map_err(|e| e.to_string())?;
             let run = load_run(run).map_err(|e| e.to_string())?;
             let dataset = super::workers::load_dataset_job(data, handle)?;
             (dataset, model, run, None)

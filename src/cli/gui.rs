@@ -5,15 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::app::{AppOptions, ExplorerApp};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum DeviceChoice {
-    /// CUDA when built with the `cuda` feature and a GPU is present, else CPU.
-    #[default]
-    Auto,
-    Cpu,
-    Cuda,
-}
+use crate::nn::device::DeviceChoice;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
@@ -36,7 +28,7 @@ pub struct Args {
     /// Play a sequence for this many frames with every view open, print frame-time statistics, exit.
     #[arg(long)]
     pub bench_frames: Option<u64>,
-    /// Where inference runs.
+    /// Where the skeleton encoder runs when a run is scored live (also selectable in the status bar).
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceChoice,
     /// Window size in points, WIDTHxHEIGHT.
@@ -48,23 +40,6 @@ pub struct Args {
     /// Open an analysis window at start (repeatable); `tsne` also computes the map once the run is loaded.
     #[arg(long = "view", value_enum)]
     pub views: Vec<crate::app::views::AnalysisView>,
-}
-
-fn device_label(choice: DeviceChoice) -> anyhow::Result<String> {
-    let cuda_built = cfg!(feature = "cuda");
-    match choice {
-        DeviceChoice::Cpu => Ok("CPU".into()),
-        DeviceChoice::Cuda if !cuda_built => {
-            anyhow::bail!("--device cuda: this skelzero was built without the `cuda` feature")
-        }
-        DeviceChoice::Cuda | DeviceChoice::Auto
-            if cuda_built && candle_core::utils::cuda_is_available() =>
-        {
-            Ok("CUDA 0".into())
-        }
-        DeviceChoice::Cuda => anyhow::bail!("--device cuda: no CUDA device found"),
-        DeviceChoice::Auto => Ok("CPU".into()),
-    }
 }
 
 fn parse_size(s: &str) -> anyhow::Result<[f32; 2]> {
@@ -103,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         screenshot: args.screenshot,
         exit_after_frames: args.exit_after_frames,
         bench_frames: args.bench_frames,
-        device: device_label(args.device)?,
+        device: args.device,
         autoplay: args.bench_frames.is_some(),
         fresh: args.fresh || scripted,
         views: args.views,

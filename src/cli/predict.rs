@@ -24,11 +24,16 @@ pub struct Args {
     /// Where to write the predictions: a `.json` file or a folder (default: the zero-shot run folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the skeleton encoder runs (`cuda` needs a build with the `cuda` feature).
+    #[arg(long, value_enum, default_value_t)]
+    pub device: crate::nn::device::DeviceChoice,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     crate::util::tune_malloc();
-    let model = EncoderModel::load(&args.encoder)?;
+    let device = crate::nn::device::device_from_choice(args.device)?;
+    tracing::info!(device = %crate::nn::device::device_label(&device), "encoder device");
+    let model = EncoderModel::load(&args.encoder, &device)?;
     let kind = match args.dataset {
         Some(k) => k,
         None => {

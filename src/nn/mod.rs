@@ -1,6 +1,7 @@
 //! Skeleton encoders (ST-GCN, Shift-GCN) in candle, with fast channels-last CPU kernels, and their training.
 
 pub mod checkpoint;
+pub mod device;
 pub mod encoder;
 pub mod graph;
 pub mod layers;

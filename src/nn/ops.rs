@@ -25,8 +25,26 @@ fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]>
     }
 }
 
-fn is_cpu(t: &Tensor) -> bool {
-    t.device().is_cpu()
+thread_local! {
+    static PORTABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the plain-candle implementations of the ops of this module and [`super::shift_ops`] on this
+/// thread, as a GPU would run them: lets CPU tests and benches check the path other devices take.
+pub fn with_portable_ops<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PORTABLE.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PORTABLE.with(|p| p.replace(true)));
+    f()
+}
+
+/// Whether `t` takes the hand-written CPU kernel (else the plain-candle implementation).
+pub(crate) fn is_cpu(t: &Tensor) -> bool {
+    t.device().is_cpu() && !PORTABLE.with(|p| p.get())
 }
 
 /// Column sums of a (rows x c) slice, in parallel over row chunks.

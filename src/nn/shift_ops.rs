@@ -163,7 +163,7 @@ pub fn spatial_shift(x: &Tensor, index: &[u32], scale: &Tensor) -> Result<Tensor
             _ => bail!("spatial_shift: index is not a permutation (entry {p} = {q})"),
         }
     }
-    if !x.device().is_cpu() {
+    if !super::ops::is_cpu(x) {
         return spatial_shift_reference(x, index, scale);
     }
     x.contiguous()?
@@ -383,7 +383,8 @@ impl CustomOp2 for TemporalShiftBackPos {
 }
 
 /// Temporal shift of (B, T, V, C) by per-channel positions `ypos` (C) -> (B, T / stride, V, C). Differentiable in
-/// both; the gradient of `ypos` is Shift-GCN's constrained one (see [`TemporalShiftBackPos`]), so this op is CPU-only.
+/// both; the gradient of `ypos` is Shift-GCN's constrained one (see [`TemporalShiftBackPos`]). Other devices take
+/// [`temporal_shift_reference`], whose `ypos` gradient is the true one (inference does not need it).
 pub fn temporal_shift(x: &Tensor, ypos: &Tensor, stride: usize) -> Result<Tensor> {
     let (b, t, v, c) = x.dims4()?;
     if ypos.elem_count() != c || stride == 0 {
@@ -393,11 +394,50 @@ pub fn temporal_shift(x: &Tensor, ypos: &Tensor, stride: usize) -> Result<Tensor
             ypos.dims()
         );
     }
-    if !x.device().is_cpu() {
-        bail!("temporal_shift: only the CPU kernel exists");
+    if !super::ops::is_cpu(x) {
+        return temporal_shift_reference(x, ypos, stride);
     }
     x.contiguous()?.apply_op2(
         &ypos.contiguous()?,
         TemporalShift(ShiftGeom { b, t, v, c, stride }),
     )
+}
+
+/// [`temporal_shift`] with plain candle ops (gather along time), differentiable in `x` and `ypos`.
+///
+/// # Shapes
+/// `x`: (B, T, V, C), `ypos`: (C) -> (B, T / stride, V, C)
+pub fn temporal_shift_reference(x: &Tensor, ypos: &Tensor, stride: usize) -> Result<Tensor> {
+    let (b, t, v, c) = x.dims4()?;
+    let to = t / stride;
+    let p = if stride == 1 {
+        ypos.clone()
+    } else {
+        (ypos + 0.5)?
+    };
+    // The integer part picks the two frames (a constant of the graph); the fraction carries the gradient.
+    let floor = p.detach().floor()?;
+    let frac = (&p - &floor)?.reshape((1, 1, 1, c))?;
+    let lo: Vec<i64> = floor.to_vec1::<f32>()?.iter().map(|&f| f as i64).collect();
+    let first = lo.iter().copied().min().unwrap_or(0);
+    let last = lo.iter().copied().max().unwrap_or(0) + ((to.max(1) - 1) * stride) as i64 + 1;
+    // Zero padding so every index is inside; out-of-range frames read zeros as in the kernel.
+    let pad_l = (-first).max(0) as usize;
+    let pad_r = (last - (t as i64 - 1)).max(0) as usize;
+    let xp = x.pad_with_zeros(1, pad_l, pad_r)?;
+    let index = |off: i64| -> Result<Tensor> {
+        let mut idx = Vec::with_capacity(to * c);
+        for tt in 0..to {
+            for &l in &lo {
+                idx.push((tt as i64 * stride as i64 + l + off + pad_l as i64) as u32);
+            }
+        }
+        Tensor::from_vec(idx, (1, to, 1, c), x.device())?
+            .broadcast_as((b, to, v, c))?
+            .contiguous()
+    };
+    let a = xp.gather(&index(0)?, 1)?;
+    let a2 = xp.gather(&index(1)?, 1)?;
+    let one_minus = frac.affine(-1.0, 1.0)?;
+    a.broadcast_mul(&one_minus)?.add(&a2.broadcast_mul(&frac)?)
 }

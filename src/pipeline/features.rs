@@ -25,6 +25,9 @@ pub struct FeatureOptions {
     pub with_map: bool,
     /// Seed of the random part of SMIE's mask.
     pub seed: u64,
+    /// Where the encoder's variables live (its [`crate::nn::encoder::Encoder`] was built there); the features
+    /// come back on the CPU.
+    pub device: Device,
 }
 
 impl Default for FeatureOptions {
@@ -35,6 +38,7 @@ impl Default for FeatureOptions {
             mask_frames: crate::zsl::smie::SmieConfig::default().mask_frames,
             with_map: true,
             seed: 0,
+            device: Device::Cpu,
         }
     }
 }
@@ -85,7 +89,8 @@ pub fn features_of_rows(
     opts: &FeatureOptions,
     step: &mut dyn FnMut(usize) -> bool,
 ) -> Result<(FeatureBatch, Vec<usize>)> {
-    let dev = Device::Cpu;
+    let dev = &opts.device;
+    let host = |t: Tensor| t.detach().to_device(&Device::Cpu);
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     let (mut pooled, mut masked, mut maps, mut labels) = (vec![], vec![], vec![], vec![]);
     for chunk in rows.chunks(opts.batch_size.max(1)) {
@@ -101,17 +106,17 @@ pub fn features_of_rows(
             samples.iter().map(|s| &s.seq).collect::<Vec<_>>(),
             &opts.preprocess,
         )?;
-        let x = Tensor::from_vec(flat, (chunk.len(), 3, opts.preprocess.frames, 25, 2), &dev)?;
+        let x = Tensor::from_vec(flat, (chunk.len(), 3, opts.preprocess.frames, 25, 2), dev)?;
         // Detached: a kept output would otherwise hold the whole batch's activations alive through its op graph.
         let out = enc.encode(&x, false)?;
-        pooled.push(out.pooled.detach());
+        pooled.push(host(out.pooled.clone())?);
         if opts.with_map {
-            maps.push(out.map.mean(1)?.detach());
+            maps.push(host(out.map.mean(1)?)?);
         }
         drop(out);
         if opts.mask_frames > 0 {
             let xm = keyframe_masked_batch(&x, opts.mask_frames, &mut rng)?;
-            masked.push(enc.encode(&xm, false)?.pooled.detach());
+            masked.push(host(enc.encode(&xm, false)?.pooled)?);
         }
         labels.extend(samples.iter().map(|s| s.meta.label));
         if !step(chunk.len()) {

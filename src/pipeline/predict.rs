@@ -28,30 +28,37 @@ pub struct EncoderModel {
     pub config: RunConfig,
     pub encoder: Encoder,
     pub preprocess: PreprocessConfig,
+    /// Where the encoder runs (see [`crate::nn::device`]); features come back on the CPU, where scoring runs.
+    pub device: Device,
 }
 
 impl EncoderModel {
-    /// Loads a `skelzero pretrain` run folder (`config.toml`, `checkpoint.safetensors`).
-    pub fn load(dir: &Path) -> Result<Self> {
+    /// Loads a `skelzero pretrain` run folder (`config.toml`, `checkpoint.safetensors`) onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let run = RunDir::new(dir);
         let config = run.load_config().map_err(invalid)?;
         let vm = VarMap::new();
-        let encoder = Encoder::new(&config.encoder, config.classes.len(), &vm, &Device::Cpu)?;
+        let encoder = Encoder::new(&config.encoder, config.classes.len(), &vm, device)?;
         load_varmap(&vm, &run.checkpoint_path()).map_err(invalid)?;
-        Ok(Self::from_parts(config, encoder))
+        Ok(Self::from_parts(config, encoder, device))
     }
 
     /// [`Self::load`] from the contents of the two files (e.g. compiled into the binary); `dir` names them in errors.
-    pub fn from_bytes(dir: &Path, config: &str, checkpoint: &[u8]) -> Result<Self> {
+    pub fn from_bytes(
+        dir: &Path,
+        config: &str,
+        checkpoint: &[u8],
+        device: &Device,
+    ) -> Result<Self> {
         let run = RunDir::new(dir);
         let config = RunConfig::from_toml(config, &run.config_path()).map_err(invalid)?;
         let vm = VarMap::new();
-        let encoder = Encoder::new(&config.encoder, config.classes.len(), &vm, &Device::Cpu)?;
+        let encoder = Encoder::new(&config.encoder, config.classes.len(), &vm, device)?;
         load_varmap_bytes(&vm, checkpoint, &run.checkpoint_path()).map_err(invalid)?;
-        Ok(Self::from_parts(config, encoder))
+        Ok(Self::from_parts(config, encoder, device))
     }
 
-    fn from_parts(config: RunConfig, encoder: Encoder) -> Self {
+    fn from_parts(config: RunConfig, encoder: Encoder, device: &Device) -> Self {
         let preprocess = PreprocessConfig {
             frames: config.data.frames,
             ..PreprocessConfig::default()
@@ -60,6 +67,7 @@ impl EncoderModel {
             config,
             encoder,
             preprocess,
+            device: device.clone(),
         }
     }
 
@@ -78,6 +86,7 @@ impl EncoderModel {
             mask_frames: 0,
             with_map: run.config.method.kind() == MethodKind::Star,
             seed: 0,
+            device: self.device.clone(),
         };
         let total = rows.len();
         let mut done = 0;

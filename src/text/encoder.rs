@@ -79,8 +79,13 @@ struct SentenceBertConfig {
 }
 
 impl TextEncoder {
-    /// Loads the model in `dir`. Every error names the file at fault.
+    /// Loads the model in `dir` for the CPU. Every error names the file at fault.
     pub fn load(dir: &Path) -> Result<Self, TextError> {
+        Self::load_on(dir, &Device::Cpu)
+    }
+
+    /// [`Self::load`] with the weights on `device` (embeddings are always returned as host values).
+    pub fn load_on(dir: &Path, device: &Device) -> Result<Self, TextError> {
         let config_path = dir.join("config.json");
         let config_bytes =
             std::fs::read(&config_path).map_err(|e| ReadError::io(&config_path, e))?;
@@ -142,7 +147,7 @@ impl TextEncoder {
         if let Err(e) = std::fs::metadata(&weights_path) {
             return Err(ReadError::io(&weights_path, e).into());
         }
-        let device = Device::Cpu;
+        let device = device.clone();
         // SAFETY: the weights are memory-mapped read-only; like every mmap this assumes no one truncates the file
         // while it is loaded, which is the model store's contract (installs are atomic renames of new folders).
         let vb = unsafe {

@@ -22,7 +22,7 @@ pub fn harness(size: egui::Vec2) -> Harness<'static, ExplorerApp> {
             ExplorerApp::new(
                 cc,
                 AppOptions {
-                    device: "CPU".into(),
+                    device: skelzero::nn::device::DeviceChoice::Cpu,
                     fresh: true,
                     ..AppOptions::default()
                 },
