@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::zsl::{ClassEmbeddings, ComponentKind, FeatureBatch, MethodKind, ZslError, ZslMethod};
+
 /// Skeleton features of the scored samples and the class-text embeddings mapped into the same space.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FeatureExport {
@@ -13,6 +15,9 @@ pub struct FeatureExport {
     /// Row-major C x dim, in the order of `Predictions::classes` (may be empty).
     #[serde(default)]
     pub classes: Vec<f32>,
+    /// What space the points live in (or why there are no class points), for the UI; empty in older files.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub space: String,
 }
 
 /// STAR: each sample's score for each (class, body part) pair.
@@ -116,4 +121,96 @@ impl BranchScores {
         let at = (row * num_classes + col) * b;
         &self.scores[at..at + b]
     }
+}
+
+/// A method's scores of some samples against some classes with what the analysis views read.
+#[derive(Clone, Debug, Default)]
+pub struct MethodAnalysis {
+    /// Row-major N x C.
+    pub scores: Vec<f32>,
+    pub features: FeatureExport,
+    pub star: Option<PartScores>,
+    pub infocpl: Option<BranchScores>,
+}
+
+/// Scores `feats` against `classes` in batches of `batch` rows, with the method's score components and its joint
+/// embedding (samples and class texts in one space) or, for methods without one, the pooled encoder features.
+/// `progress(done, total)` runs after every batch; returning `false` cancels with an error.
+pub fn method_analysis(
+    method: &dyn ZslMethod,
+    feats: &FeatureBatch,
+    classes: &ClassEmbeddings,
+    batch: usize,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<MethodAnalysis, ZslError> {
+    let n = feats.len();
+    let rows: Vec<usize> = (0..n).collect();
+    let mut scores = Vec::with_capacity(n * classes.num_classes());
+    let mut components = Vec::new();
+    let mut meta = None;
+    let mut joint_samples = Vec::new();
+    let mut joint = None;
+    for chunk in rows.chunks(batch.max(1)) {
+        let b = feats.select(chunk)?;
+        scores.extend(method.scores(&b, classes)?.flatten_all()?.to_vec1::<f32>()?);
+        if let Some(sc) = method.score_components(&b, classes)? {
+            components.extend(sc.scores.flatten_all()?.to_vec1::<f32>()?);
+            meta = Some((sc.kind, sc.names));
+        }
+        if let Some(j) = method.joint_embedding(&b, classes)? {
+            joint_samples.extend(j.samples.flatten_all()?.to_vec1::<f32>()?);
+            joint = Some(j);
+        }
+        if !progress(chunk[chunk.len() - 1] + 1, n) {
+            return Err(ZslError::Invalid("cancelled".into()));
+        }
+    }
+    let features = match joint {
+        Some(j) => FeatureExport {
+            dim: j.classes.dim(1)?,
+            samples: joint_samples,
+            classes: j.classes.flatten_all()?.to_vec1::<f32>()?,
+            space: j.space,
+        },
+        None => FeatureExport {
+            dim: feats.visual_dim(),
+            samples: feats.pooled.flatten_all()?.to_vec1::<f32>()?,
+            classes: Vec::new(),
+            space: format!(
+                "skeleton-encoder features ({}-d). {}",
+                feats.visual_dim(),
+                text_points_note(method.kind())
+            ),
+        },
+    };
+    let (star, infocpl) = match meta {
+        Some((ComponentKind::BodyParts { joints }, names)) => (
+            Some(PartScores {
+                parts: names,
+                joints,
+                scores: components,
+            }),
+            None,
+        ),
+        Some((ComponentKind::Branches, names)) => (
+            None,
+            Some(BranchScores {
+                branches: names,
+                scores: components,
+            }),
+        ),
+        None => (None, None),
+    };
+    Ok(MethodAnalysis {
+        scores,
+        features,
+        star,
+        infocpl,
+    })
+}
+
+/// Why `kind` shows no class-text points in the t-SNE.
+pub fn text_points_note(kind: MethodKind) -> &'static str {
+    kind.no_text_points()
+        .unwrap_or("This run exported no class-text points.")
 }
