@@ -150,7 +150,7 @@ mod tests {
         // A run with one trained branch cannot use branch 1's weights.
         let err = BranchSet::load(dir.path(), 1).unwrap_err().to_string();
         assert!(
-            err.contains("branch_set.toml") && err.contains("branch[2].weights"),
+            err.contains("branch_set.toml") && err.contains("branch[1].weights"),
             "{err}"
         );
         std::fs::write(&path, "format = 1\n[[branch]]\nweights = 0\nk = 0\n").unwrap();
