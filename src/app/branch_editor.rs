@@ -154,10 +154,16 @@ pub fn rescore_job(
         .select(&base.classes)
         .map_err(|e| e.to_string())
         .and_then(|classes| {
-            method_analysis(run.method.as_ref(), features, &classes, BATCH, &mut |done, n| {
-                handle.set_progress(done as f32 / n.max(1) as f32);
-                !handle.cancelled()
-            })
+            method_analysis(
+                run.method.as_ref(),
+                features,
+                &classes,
+                BATCH,
+                &mut |done, n| {
+                    handle.set_progress(done as f32 / n.max(1) as f32);
+                    !handle.cancelled()
+                },
+            )
             .map_err(|e| e.to_string())
         });
     let a = match scored {
@@ -171,10 +177,7 @@ pub fn rescore_job(
     };
     let topk = run.method.trained_topk();
     let trained = *set == BranchSet::trained(&topk);
-    let names: Vec<String> = set
-        .enabled()
-        .map(|b| BranchSet::name(b, &topk))
-        .collect();
+    let names: Vec<String> = set.enabled().map(|b| BranchSet::name(b, &topk)).collect();
     let p = Predictions {
         method: if trained {
             label.to_owned()
@@ -239,7 +242,11 @@ impl BranchEditor {
     }
 
     /// Applies a worker's result; returns predictions for the app to show.
-    pub fn handle(&mut self, out: BranchOutput, current: Option<&Predictions>) -> Option<Predictions> {
+    pub fn handle(
+        &mut self,
+        out: BranchOutput,
+        current: Option<&Predictions>,
+    ) -> Option<Predictions> {
         match out {
             BranchOutput::Loaded(result) => {
                 self.loading = None;
@@ -281,9 +288,7 @@ impl BranchEditor {
                 let p = p.clone();
                 let label = format!("Loading the weights of {}", dir.display());
                 self.loading = Some(workers.spawn(ctx, label, move |_| {
-                    JobOutput::Branches(BranchOutput::Loaded(
-                        load_session(&dir, &p).map(Box::new),
-                    ))
+                    JobOutput::Branches(BranchOutput::Loaded(load_session(&dir, &p).map(Box::new)))
                 }));
             }
             return;
@@ -331,7 +336,13 @@ impl BranchEditor {
     }
 
     /// The editing controls (under the branch table).
-    pub fn ui(&mut self, ui: &mut egui::Ui, workers: &Workers, p: &Predictions, cancel: &mut Vec<u64>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        workers: &Workers,
+        p: &Predictions,
+        cancel: &mut Vec<u64>,
+    ) {
         ui.separator();
         ui.strong("Branch set");
         let Some(s) = &self.session else {

@@ -20,9 +20,13 @@ pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predic
     all.extend_from_slice(&f.unseen);
     let classes = run.classes.select(&all)?;
     let c = all.len();
-    let a = method_analysis(run.method.as_ref(), &f.test, &classes, BATCH, &mut |_, _| {
-        true
-    })?;
+    let a = method_analysis(
+        run.method.as_ref(),
+        &f.test,
+        &classes,
+        BATCH,
+        &mut |_, _| true,
+    )?;
     let p = Predictions {
         method: format!(
             "{} ({})",

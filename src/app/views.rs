@@ -194,7 +194,12 @@ impl ExplorerApp {
                 );
             }
             JobOutput::Branches(out) => {
-                if let Some(p) = self.views.branches.editor.handle(out, self.predictions.as_ref()) {
+                if let Some(p) = self
+                    .views
+                    .branches
+                    .editor
+                    .handle(out, self.predictions.as_ref())
+                {
                     let moved = self.predictions.as_ref().map(|q| &q.features) != Some(&p.features);
                     self.predictions = Some(p);
                     self.data_changed();

@@ -44,7 +44,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         })?;
     let f = SplitFeatures::load(&path)?;
     if let Some(set) = &run.branch_set {
-        eprintln!("note: scoring with the InfoCPL branch set of {}", set.display());
+        eprintln!(
+            "note: scoring with the InfoCPL branch set of {}",
+            set.display()
+        );
     }
     let split = &run.config.split;
     anyhow::ensure!(

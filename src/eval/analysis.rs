@@ -152,7 +152,12 @@ pub fn method_analysis(
     let mut joint = None;
     for chunk in rows.chunks(batch.max(1)) {
         let b = feats.select(chunk)?;
-        scores.extend(method.scores(&b, classes)?.flatten_all()?.to_vec1::<f32>()?);
+        scores.extend(
+            method
+                .scores(&b, classes)?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
         if let Some(sc) = method.score_components(&b, classes)? {
             components.extend(sc.scores.flatten_all()?.to_vec1::<f32>()?);
             meta = Some((sc.kind, sc.names));

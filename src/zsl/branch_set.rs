@@ -146,7 +146,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = set.save(dir.path()).unwrap();
         assert_eq!(BranchSet::load(dir.path(), 2).unwrap(), Some(set.clone()));
-        assert_eq!(BranchSet::name(&set.branches[2], &[1, 5]), "top-3 (top-5 weights)");
+        assert_eq!(
+            BranchSet::name(&set.branches[2], &[1, 5]),
+            "top-3 (top-5 weights)"
+        );
         // A run with one trained branch cannot use branch 1's weights.
         let err = BranchSet::load(dir.path(), 1).unwrap_err().to_string();
         assert!(
@@ -156,8 +159,11 @@ mod tests {
         std::fs::write(&path, "format = 1\n[[branch]]\nweights = 0\nk = 0\n").unwrap();
         let err = BranchSet::load(dir.path(), 2).unwrap_err().to_string();
         assert!(err.contains("branch[0].k"), "{err}");
-        std::fs::write(&path, "format = 1\n[[branch]]\nweights = 0\nk = 2\nenabled = false\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "format = 1\n[[branch]]\nweights = 0\nk = 2\nenabled = false\n",
+        )
+        .unwrap();
         let err = BranchSet::load(dir.path(), 2).unwrap_err().to_string();
         assert!(err.contains("no enabled branch"), "{err}");
         std::fs::write(&path, "format = 1\n[[branch]]\nweights = \"x\"\nk = 2\n").unwrap();

@@ -231,8 +231,7 @@ impl SplitFeatures {
                         format!("`{key}`: {} ids for {n} samples", ids.len()),
                     ));
                 }
-                let json =
-                    serde_json::to_string(ids).map_err(|e| file_err(path, e.to_string()))?;
+                let json = serde_json::to_string(ids).map_err(|e| file_err(path, e.to_string()))?;
                 meta.insert(key.to_owned(), json);
             }
         }
@@ -250,8 +249,8 @@ fn sample_ids(
     let Some(text) = meta.get(key) else {
         return Ok(None);
     };
-    let ids: Vec<String> = serde_json::from_str(text)
-        .map_err(|e| file_err(path, format!("metadata `{key}`: {e}")))?;
+    let ids: Vec<String> =
+        serde_json::from_str(text).map_err(|e| file_err(path, format!("metadata `{key}`: {e}")))?;
     if ids.len() != n {
         return Err(file_err(
             path,

@@ -233,8 +233,7 @@ impl InfoCpl {
         rho: f64,
     ) -> Result<Tensor> {
         let u = layer_norm_plain(&b.proj.forward(visual)?)?;
-        let lang =
-            codebook_attention(&u, phrases, k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
+        let lang = codebook_attention(&u, phrases, k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
         let (n, c, d) = lang.dims3()?;
         let u = u.unsqueeze(1)?.broadcast_as((n, c, d))?;
         b.estimator.forward(&u, &lang)
@@ -427,10 +426,17 @@ mod tests {
         m.set_branch_set(set).unwrap();
         let wide = m.score_components(&batch, &classes).unwrap().unwrap();
         assert_eq!(wide.names, ["top-6 (top-1 weights)"]);
-        assert!(!close(&values(&wide.scores), &values(&comps.scores.narrow(2, 0, 1).unwrap())));
+        assert!(!close(
+            &values(&wide.scores),
+            &values(&comps.scores.narrow(2, 0, 1).unwrap())
+        ));
         // The full trained set reproduces the stored scores; a set without an enabled branch is refused.
-        m.set_branch_set(BranchSet::trained(&m.trained_topk())).unwrap();
-        assert!(close(&values(&m.scores(&batch, &classes).unwrap()), &stored));
+        m.set_branch_set(BranchSet::trained(&m.trained_topk()))
+            .unwrap();
+        assert!(close(
+            &values(&m.scores(&batch, &classes).unwrap()),
+            &stored
+        ));
         let mut none = BranchSet::trained(&[1, 3]);
         none.branches.iter_mut().for_each(|b| b.enabled = false);
         assert!(m.set_branch_set(none).is_err());
