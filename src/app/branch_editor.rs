@@ -335,14 +335,8 @@ impl BranchEditor {
         }
     }
 
-    /// The editing controls (under the branch table).
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        workers: &Workers,
-        p: &Predictions,
-        cancel: &mut Vec<u64>,
-    ) {
+    /// The editing controls (under the branch table); returns a job the user cancelled.
+    pub fn ui(&mut self, ui: &mut egui::Ui, workers: &Workers, p: &Predictions) -> Option<u64> {
         ui.separator();
         ui.strong("Branch set");
         let Some(s) = &self.session else {
@@ -358,11 +352,10 @@ impl BranchEditor {
                     "Open an InfoCPL run folder (with its weights and feature file) or score one live to edit its branches.",
                 );
             }
-            return;
+            return None;
         };
-        let Some(draft) = self.draft.as_mut() else {
-            return;
-        };
+        let draft = self.draft.as_mut()?;
+        let mut cancel = None;
         let trained = s.trained.clone();
         let weights_name = |b: usize| format!("branch {b} (top-{})", trained[b]);
         let mut remove = None;
@@ -454,7 +447,7 @@ impl BranchEditor {
                         .show_percentage(),
                 );
                 if ui.button("Cancel re-scoring").clicked() {
-                    cancel.push(*id);
+                    cancel = Some(*id);
                 }
             });
         }
@@ -470,5 +463,6 @@ impl BranchEditor {
         if let Some(msg) = &self.message {
             ui.weak(msg);
         }
+        cancel
     }
 }

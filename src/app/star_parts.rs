@@ -193,7 +193,7 @@ pub struct BranchView {
 }
 
 impl BranchView {
-    /// The window; job ids to cancel go to `cancel`.
+    /// The window; returns a job the user cancelled.
     pub fn ui(
         &mut self,
         ctx: &egui::Context,
@@ -202,9 +202,9 @@ impl BranchView {
         row: Option<usize>,
         palette: &Palette,
         workers: &super::workers::Workers,
-        cancel: &mut Vec<u64>,
-    ) {
+    ) -> Option<u64> {
         let mut open = self.open;
+        let mut cancel = None;
         egui::Window::new("InfoCPL branches")
             .open(&mut open)
             .default_size([420.0, 360.0])
@@ -214,9 +214,10 @@ impl BranchView {
                     return;
                 };
                 branch_table_ui(ui, p, b, names, row, palette);
-                self.editor.ui(ui, workers, p, cancel);
+                cancel = self.editor.ui(ui, workers, p);
             });
         self.open = open;
+        cancel
     }
 }
 

@@ -301,12 +301,13 @@ impl ExplorerApp {
                 if p.infocpl.is_some() {
                     self.views.branches.editor.update(ctx, &mut self.workers, p);
                 }
-                let mut cancel = Vec::new();
-                self.views
-                    .branches
-                    .ui(ctx, p, d, row, &self.palette, &self.workers, &mut cancel);
-                self.pending
-                    .extend(cancel.into_iter().map(Command::CancelJob));
+                if let Some(id) =
+                    self.views
+                        .branches
+                        .ui(ctx, p, d, row, &self.palette, &self.workers)
+                {
+                    self.pending.push(Command::CancelJob(id));
+                }
             }
         }
         if paint.is_some() || self.views.painted {

@@ -286,7 +286,7 @@ impl ZslMethod for InfoCpl {
 
     /// The first enabled branch's projection `LN(W_b v)` and each class's language feature at uniform attention,
     /// `mean_j P_{c,j} + m_c`, both in the text space and scaled to unit length. The estimator MLP, not the distance,
-    /// scores a pair, so nearness here is a guide rather than the prediction.
+    /// scores a pair, so a sample's nearest class point need not be its prediction.
     fn joint_embedding(
         &self,
         batch: &FeatureBatch,
@@ -305,7 +305,7 @@ impl ZslMethod for InfoCpl {
             space: format!(
                 "text space ({}-d): skeleton features projected by the {} branch (LN(W v)); class points: each \
                  class's motion description plus its mean phrase; both unit length. An MLP scores the pairs, so \
-                 nearness is a guide, not the prediction",
+                 the nearest class point is not the prediction",
                 lang.dim(1)?,
                 BranchSet::name(spec, &self.cfg.topk)
             ),
