@@ -39,7 +39,8 @@ pub struct BranchSession {
 /// What the branch workers send back.
 pub enum BranchOutput {
     Loaded(Result<Box<BranchSession>, String>),
-    Rescored(Result<Box<(BranchSet, Predictions)>, String>),
+    /// The set, the predictions scored with it and the seconds it took.
+    Rescored(Result<Box<(BranchSet, Predictions, f32)>, String>),
 }
 
 #[derive(Default)]
@@ -261,9 +262,12 @@ impl BranchEditor {
                 self.scoring = None;
                 match result {
                     Ok(r) => {
-                        let (set, p) = *r;
+                        let (set, p, seconds) = *r;
                         self.applied = Some(set);
-                        self.message = None;
+                        self.message = Some(format!(
+                            "Re-scored {} samples in {seconds:.2} s",
+                            p.num_samples()
+                        ));
                         Some(p)
                     }
                     Err(e) if e.contains("cancelled") => {
@@ -315,8 +319,9 @@ impl BranchEditor {
         );
         let job_set = set.clone();
         let id = workers.spawn(ctx, "Re-scoring InfoCPL branches", move |handle| {
+            let start = std::time::Instant::now();
             let result = rescore_job(&run, &features, &base, &set, &label, handle)
-                .map(|p| Box::new((set, p)));
+                .map(|p| Box::new((set, p, start.elapsed().as_secs_f32())));
             JobOutput::Branches(BranchOutput::Rescored(result))
         });
         self.scoring = Some((id, job_set));

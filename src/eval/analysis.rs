@@ -219,3 +219,71 @@ pub fn text_points_note(kind: MethodKind) -> &'static str {
     kind.no_text_points()
         .unwrap_or("This run exported no class-text points.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zsl::{Dims, MethodConfig};
+    use candle_core::{Device, Tensor};
+
+    fn inputs() -> (FeatureBatch, ClassEmbeddings) {
+        let dev = Device::Cpu;
+        let t = |shape: (usize, usize), seed: u64| {
+            let v: Vec<f32> = (0..shape.0 * shape.1)
+                .map(|i| ((i as u64 * 7919 + seed * 104_729) % 997) as f32 / 500.0 - 1.0)
+                .collect();
+            Tensor::from_vec(v, shape, &dev).unwrap()
+        };
+        // Class texts are unit sentence vectors, as the sentence encoders give them.
+        let unit = |t: Tensor| crate::zsl::loss::l2_normalize(&t).unwrap();
+        let classes = ClassEmbeddings {
+            names: unit(t((4, 5), 1)),
+            sentences: unit(t((4, 5), 2)),
+            parts: None,
+            phrases: None,
+            motion: None,
+        };
+        (FeatureBatch::from_pooled(t((9, 6), 3)), classes)
+    }
+
+    #[test]
+    fn text_points_where_the_method_has_a_joint_space() {
+        let (feats, classes) = inputs();
+        let dims = Dims { visual: 6, text: 5 };
+        let build = |kind| {
+            MethodConfig::default_for(kind)
+                .build_trainable(dims, &Device::Cpu, 1)
+                .unwrap()
+                .0
+        };
+        // DeViSE: its text space, where each sample's nearest class point is its best-scoring class.
+        let devise = build(MethodKind::Devise);
+        let a = method_analysis(devise.as_ref(), &feats, &classes, 4, &mut |_, _| true).unwrap();
+        assert_eq!((a.features.dim, a.features.classes.len()), (5, 4 * 5));
+        for row in 0..9 {
+            let s = a.features.sample(row);
+            let dist = |c: usize| -> f32 {
+                (0..5)
+                    .map(|k| (s[k] - a.features.classes[c * 5 + k]).powi(2))
+                    .sum()
+            };
+            let nearest = (0..4).min_by(|&x, &y| dist(x).total_cmp(&dist(y)));
+            let best =
+                (0..4).max_by(|&x, &y| a.scores[row * 4 + x].total_cmp(&a.scores[row * 4 + y]));
+            assert_eq!(nearest, best, "row {row}");
+        }
+        // RelationNet: encoder features, no class points, and the reason.
+        let relation = build(MethodKind::RelationNet);
+        let a = method_analysis(relation.as_ref(), &feats, &classes, 4, &mut |_, _| true).unwrap();
+        assert_eq!(a.features.dim, 6);
+        assert!(a.features.classes.is_empty());
+        assert!(
+            a.features
+                .space
+                .contains("RelationNet has no class-text points")
+        );
+        // Cancelling stops after the first batch.
+        let err = method_analysis(relation.as_ref(), &feats, &classes, 4, &mut |_, _| false);
+        assert!(err.is_err());
+    }
+}
