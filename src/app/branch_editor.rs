@@ -36,15 +36,23 @@ pub struct BranchSession {
     label: String,
 }
 
-/// What the branch workers send back.
+/// What the branch workers send back, tagged with the editor epoch (the run) they were started for.
 pub enum BranchOutput {
-    Loaded(Result<Box<BranchSession>, String>),
+    Loaded(u64, Result<Box<BranchSession>, String>),
     /// The set, the predictions scored with it and the seconds it took.
-    Rescored(Result<Box<(BranchSet, Predictions, f32)>, String>),
+    Rescored(u64, Result<Box<(BranchSet, Predictions, f32)>, String>),
+}
+
+/// Each opened run gets a new epoch, so a result for a run no longer shown is dropped.
+static EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_epoch() -> u64 {
+    EPOCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Default)]
 pub struct BranchEditor {
+    epoch: u64,
     session: Option<BranchSession>,
     /// A run folder to load the weights of when the view needs them.
     source: Option<PathBuf>,
@@ -198,7 +206,10 @@ pub fn rescore_job(
 impl BranchEditor {
     /// A run was opened from `path` (a folder or its `predictions.json`): its weights load when the view needs them.
     pub fn run_opened(&mut self, path: &Path) {
-        *self = Self::default();
+        *self = Self {
+            epoch: next_epoch(),
+            ..Self::default()
+        };
         let dir = if path.extension().is_some_and(|e| e == "json") {
             path.parent().map(Path::to_path_buf)
         } else {
@@ -209,7 +220,10 @@ impl BranchEditor {
 
     /// A run scored live: its features and weights are at hand.
     pub fn attach_scored(&mut self, scored: &Scored) {
-        *self = Self::default();
+        *self = Self {
+            epoch: next_epoch(),
+            ..Self::default()
+        };
         let dir = scored
             .run
             .lock()
@@ -248,8 +262,14 @@ impl BranchEditor {
         out: BranchOutput,
         current: Option<&Predictions>,
     ) -> Option<Predictions> {
+        let epoch = match &out {
+            BranchOutput::Loaded(e, _) | BranchOutput::Rescored(e, _) => *e,
+        };
+        if epoch != self.epoch {
+            return None;
+        }
         match out {
-            BranchOutput::Loaded(result) => {
+            BranchOutput::Loaded(_, result) => {
                 self.loading = None;
                 match (result, current) {
                     (Ok(s), Some(p)) => self.start(*s, p),
@@ -258,7 +278,7 @@ impl BranchEditor {
                 }
                 None
             }
-            BranchOutput::Rescored(result) => {
+            BranchOutput::Rescored(_, result) => {
                 self.scoring = None;
                 match result {
                     Ok(r) => {
@@ -269,10 +289,6 @@ impl BranchEditor {
                             p.num_samples()
                         ));
                         Some(p)
-                    }
-                    Err(e) if e.contains("cancelled") => {
-                        self.message = Some("Re-scoring cancelled".into());
-                        None
                     }
                     Err(e) => {
                         self.message = Some(format!("Re-scoring failed: {e}"));
@@ -289,10 +305,13 @@ impl BranchEditor {
             if self.loading.is_none()
                 && let Some(dir) = self.source.take()
             {
-                let p = p.clone();
+                let (p, epoch) = (p.clone(), self.epoch);
                 let label = format!("Loading the weights of {}", dir.display());
                 self.loading = Some(workers.spawn(ctx, label, move |_| {
-                    JobOutput::Branches(BranchOutput::Loaded(load_session(&dir, &p).map(Box::new)))
+                    JobOutput::Branches(BranchOutput::Loaded(
+                        epoch,
+                        load_session(&dir, &p).map(Box::new),
+                    ))
                 }));
             }
             return;
@@ -318,11 +337,12 @@ impl BranchEditor {
             s.label.clone(),
         );
         let job_set = set.clone();
+        let epoch = self.epoch;
         let id = workers.spawn(ctx, "Re-scoring InfoCPL branches", move |handle| {
             let start = std::time::Instant::now();
             let result = rescore_job(&run, &features, &base, &set, &label, handle)
                 .map(|p| Box::new((set, p, start.elapsed().as_secs_f32())));
-            JobOutput::Branches(BranchOutput::Rescored(result))
+            JobOutput::Branches(BranchOutput::Rescored(epoch, result))
         });
         self.scoring = Some((id, job_set));
     }
@@ -337,6 +357,8 @@ impl BranchEditor {
             self.scoring = None;
             // Cancelled: show the set the predictions were scored with.
             self.draft = self.applied.clone();
+            self.message =
+                Some("Re-scoring cancelled; the predictions keep the previous set".into());
         }
     }
 
@@ -469,5 +491,102 @@ impl BranchEditor {
             ui.weak(msg);
         }
         cancel
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zsl::infocpl::InfoCplConfig;
+    use crate::zsl::run::{RunConfig, SplitInfo};
+    use crate::zsl::{ClassEmbeddings, Dims, MethodConfig};
+    use candle_core::{Device, Tensor};
+
+    fn tensor(shape: &[usize], seed: u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|i| ((i as u64 * 7919 + seed * 104_729) % 997) as f32 / 500.0 - 1.0)
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn small_run() -> (Mutex<LoadedRun>, FeatureBatch, Predictions) {
+        let method = MethodConfig::InfoCpl(InfoCplConfig {
+            topk: vec![1, 3],
+            hidden: [16, 8],
+            ..InfoCplConfig::default()
+        });
+        let dims = Dims { visual: 6, text: 4 };
+        let (m, _) = method.build_trainable(dims, &Device::Cpu, 2).unwrap();
+        let (n, c) = (10, 5);
+        let config = RunConfig {
+            method,
+            train: Default::default(),
+            dims,
+            split: SplitInfo {
+                name: "s".into(),
+                class_names: (0..c).map(|k| format!("class {k}")).collect(),
+                seen: vec![0, 1, 2],
+                unseen: vec![3, 4],
+            },
+            gamma: 0.0,
+            epoch: 0,
+            features: None,
+            evaluation: None,
+        };
+        let run = LoadedRun {
+            dir: "mem".into(),
+            config,
+            method: m,
+            classes: ClassEmbeddings {
+                names: tensor(&[c, 4], 1),
+                sentences: tensor(&[c, 4], 2),
+                parts: None,
+                phrases: Some(tensor(&[c, 6, 4], 3)),
+                motion: Some(tensor(&[c, 4], 4)),
+            },
+            branch_set: None,
+        };
+        let base = Predictions {
+            sample_ids: (0..n).map(|i| format!("s{i}")).collect(),
+            labels: (0..n).map(|i| i % c).collect(),
+            classes: (0..c).collect(),
+            unseen: (0..c).map(|k| k >= 3).collect(),
+            scores: vec![0.0; n * c],
+            ..Predictions::default()
+        };
+        (
+            Mutex::new(run),
+            FeatureBatch::from_pooled(tensor(&[n, 6], 5)),
+            base,
+        )
+    }
+
+    #[test]
+    fn rescoring_follows_the_set_and_a_cancel_keeps_the_old_one() {
+        let (run, feats, base) = small_run();
+        let trained = BranchSet::trained(&[1, 3]);
+        let go = JobHandle::default();
+        let p1 = rescore_job(&run, &feats, &base, &trained, "run", &go).unwrap();
+        assert_eq!(p1.method, "run");
+        let mut only3 = trained.clone();
+        only3.branches[0].enabled = false;
+        // Cancelled: an error, and the run still scores with the trained set.
+        let stop = JobHandle::default();
+        stop.cancel();
+        assert!(rescore_job(&run, &feats, &base, &only3, "run", &stop).is_err());
+        assert_eq!(run.lock().unwrap().method.branch_set(), Some(&trained));
+        let p2 = rescore_job(&run, &feats, &base, &only3, "run", &go).unwrap();
+        assert_ne!(p2.scores, p1.scores);
+        assert_eq!(p2.infocpl.as_ref().unwrap().branches, ["top-3"]);
+        assert_eq!(p2.method, "run · branches top-3");
+        assert_eq!(go.progress(), 1.0);
+        let p3 = rescore_job(&run, &feats, &base, &trained, "run", &go).unwrap();
+        assert!(
+            p3.scores
+                .iter()
+                .zip(&p1.scores)
+                .all(|(a, b)| (a - b).abs() < 1e-6)
+        );
     }
 }
