@@ -152,13 +152,14 @@ pub fn method_analysis(
     let mut joint = None;
     for chunk in rows.chunks(batch.max(1)) {
         let b = feats.select(chunk)?;
-        scores.extend(
-            method
-                .scores(&b, classes)?
-                .flatten_all()?
-                .to_vec1::<f32>()?,
-        );
-        if let Some(sc) = method.score_components(&b, classes)? {
+        let comps = method.score_components(&b, classes)?;
+        // A branch method's score is the mean of its branches: computing it again would double the cost.
+        let s = match &comps {
+            Some(sc) if matches!(sc.kind, ComponentKind::Branches) => sc.scores.mean(2)?,
+            _ => method.scores(&b, classes)?,
+        };
+        scores.extend(s.flatten_all()?.to_vec1::<f32>()?);
+        if let Some(sc) = comps {
             components.extend(sc.scores.flatten_all()?.to_vec1::<f32>()?);
             meta = Some((sc.kind, sc.names));
         }
