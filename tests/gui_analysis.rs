@@ -13,6 +13,7 @@ use skelzero::app::fixture::{fixture_dataset, fixture_predictions};
 use skelzero::app::fixture_analysis::with_fixture_analysis;
 
 mod gui_harness;
+mod zsl_synth;
 
 fn harness() -> Harness<'static, ExplorerApp> {
     gui_harness::harness(egui::vec2(1280.0, 860.0))
@@ -278,4 +279,217 @@ fn star_part_scores_colour_the_skeleton_per_class() {
     h.state_mut().views.star.open = false;
     h.run_steps(3);
     assert!(h.state().joint_colors.is_none());
+}
+
+/// Presses at `path[0]`, moves through `path`, releases at its end.
+fn drag_path(h: &mut Harness<'static, ExplorerApp>, path: &[egui::Pos2]) {
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(egui::Event::PointerMoved(path[0]));
+    h.step();
+    h.event(button(path[0], true));
+    h.step();
+    for &p in &path[1..] {
+        h.event(egui::Event::PointerMoved(p));
+        h.step();
+    }
+    h.event(button(*path.last().unwrap(), false));
+    h.run_steps(3);
+}
+
+#[test]
+fn a_lasso_lists_the_samples_inside_it() {
+    let mut h = harness();
+    open_fixture(&mut h);
+    open_view(&mut h, "t-SNE");
+    h.get_by_label("Run t-SNE").click();
+    wait_for(&mut h, |app| app.views.tsne.map.is_some());
+    h.run_steps(5);
+    h.get_by_label("Lasso select").click();
+    h.run_steps(2);
+    assert!(h.state().views.tsne.lasso_mode && !h.state().views.tsne.box_mode);
+    let pts: Vec<egui::Pos2> = {
+        let app = h.state();
+        let t = app.views.tsne.last_transform.unwrap();
+        let map = app.views.tsne.map.as_ref().unwrap();
+        (0..24)
+            .map(|r| {
+                let p = map.points[r];
+                t.position_from_point(&egui_plot::PlotPoint::new(f64::from(p[0]), f64::from(p[1])))
+            })
+            .collect()
+    };
+    let lo = pts
+        .iter()
+        .fold(egui::pos2(f32::MAX, f32::MAX), |a, p| a.min(*p))
+        - egui::vec2(6.0, 6.0);
+    let hi = pts
+        .iter()
+        .fold(egui::pos2(f32::MIN, f32::MIN), |a, p| a.max(*p))
+        + egui::vec2(6.0, 6.0);
+    // A triangle over the top-left half of the map: not a box, so the box rule would pick other samples.
+    let corners = [lo, egui::pos2(hi.x, lo.y), egui::pos2(lo.x, hi.y), lo];
+    let mut path = Vec::new();
+    for w in corners.windows(2) {
+        for k in 0..12 {
+            path.push(w[0] + (w[1] - w[0]) * (k as f32 / 12.0));
+        }
+    }
+    path.push(lo + egui::vec2(1.0, 1.0));
+    drag_path(&mut h, &path);
+    // Which side of the diagonal each point is on, with a margin for the lasso's pixel-rounded vertices.
+    let side = |p: egui::Pos2| (p.x - lo.x) / (hi.x - lo.x) + (p.y - lo.y) / (hi.y - lo.y);
+    let subset = h.state().browser.subset.clone().expect("a lasso selection");
+    let inside: Vec<usize> = (0..24).filter(|&r| side(pts[r]) < 0.97).collect();
+    let outside: Vec<usize> = (0..24).filter(|&r| side(pts[r]) > 1.03).collect();
+    assert!(!inside.is_empty() && !outside.is_empty(), "degenerate map");
+    for r in &inside {
+        assert!(
+            subset.contains(r),
+            "{r} inside the lasso but not listed: {subset:?}"
+        );
+    }
+    for r in &outside {
+        assert!(
+            !subset.contains(r),
+            "{r} outside the lasso but listed: {subset:?}"
+        );
+    }
+    assert!(
+        h.query_by_label(&format!("t-SNE selection: {} samples", subset.len()))
+            .is_some()
+    );
+}
+
+/// An InfoCPL run folder over the synthetic split (seeded, untrained weights: the test is about re-scoring) with
+/// its `predictions.json`, as `skelzero eval --predictions` writes it.
+fn infocpl_run(dir: &std::path::Path) -> std::path::PathBuf {
+    use skelzero::zsl::infocpl::InfoCplConfig;
+    use skelzero::zsl::run::{RunConfig, SplitInfo, load_run, save_run};
+    use skelzero::zsl::{Dims, MethodConfig, features::SplitFeatures};
+    let features = dir.join("split.safetensors");
+    zsl_synth::write_split(&features, &dir.join("texts.safetensors"));
+    let classes =
+        skelzero::zsl::features::load_class_embeddings(&dir.join("texts.safetensors")).unwrap();
+    let method = MethodConfig::InfoCpl(InfoCplConfig {
+        topk: vec![1, 3],
+        hidden: [32, 16],
+        ..InfoCplConfig::default()
+    });
+    let dims = Dims {
+        visual: zsl_synth::CV,
+        text: zsl_synth::D,
+    };
+    let (_, varmap) = method
+        .build_trainable(dims, &candle_core::Device::Cpu, 5)
+        .unwrap();
+    let run = dir.join("run");
+    let cfg = RunConfig {
+        method,
+        train: Default::default(),
+        dims,
+        split: SplitInfo {
+            name: "synth".into(),
+            class_names: (0..zsl_synth::C).map(|c| format!("class {c}")).collect(),
+            seen: (0..zsl_synth::SEEN).collect(),
+            unseen: (zsl_synth::SEEN..zsl_synth::C).collect(),
+        },
+        gamma: 0.0,
+        epoch: 0,
+        features: Some(features.clone()),
+        evaluation: None,
+    };
+    std::fs::create_dir_all(&run).unwrap();
+    save_run(&run, &cfg, &varmap, &classes).unwrap();
+    let loaded = load_run(&run).unwrap();
+    let p = skelzero::app::run_predictions::predictions_from_run(
+        &loaded,
+        &SplitFeatures::load(&features).unwrap(),
+    )
+    .unwrap();
+    p.save(&run).unwrap();
+    run
+}
+
+fn wait_rescored(h: &mut Harness<'static, ExplorerApp>) {
+    h.run_steps(2);
+    wait_for(h, |app| {
+        let e = &app.views.branches.editor;
+        !e.busy() && e.applied == e.draft
+    });
+}
+
+#[test]
+fn editing_the_branch_set_rescores_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = infocpl_run(dir.path());
+    let mut h = harness();
+    h.run_steps(2);
+    h.state_mut()
+        .apply(skelzero::app::Command::OpenRun(run.clone()));
+    wait_for(&mut h, |app| app.predictions.is_some());
+    open_view(&mut h, "InfoCPL branches");
+    wait_for(&mut h, |app| app.views.branches.editor.available());
+    let scores =
+        |h: &Harness<'static, ExplorerApp>| h.state().predictions.as_ref().unwrap().scores.clone();
+    let branches = |h: &Harness<'static, ExplorerApp>| {
+        h.state()
+            .predictions
+            .as_ref()
+            .unwrap()
+            .infocpl
+            .as_ref()
+            .unwrap()
+            .branches
+            .clone()
+    };
+    let before = scores(&h);
+    assert_eq!(branches(&h), ["top-1", "top-3"]);
+
+    // Disable top-1: the scores are top-3's alone.
+    h.get_by_role_and_label(Role::CheckBox, "top-1").click();
+    wait_rescored(&mut h);
+    let only3 = scores(&h);
+    assert_eq!(branches(&h), ["top-3"]);
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    assert!(
+        !close(&only3, &before),
+        "disabling a branch changed nothing"
+    );
+    assert!(
+        h.state()
+            .predictions
+            .as_ref()
+            .unwrap()
+            .method
+            .contains("branches top-3")
+    );
+    // The panel's accuracy follows the new predictions.
+    let m = metrics(&h);
+    assert!(
+        h.query_all_by_label(&format!("{:.1} %", m.zsl_accuracy * 100.0))
+            .count()
+            > 0
+    );
+
+    // Enabling it again restores the trained scores.
+    h.get_by_role_and_label(Role::CheckBox, "top-1").click();
+    wait_rescored(&mut h);
+    assert!(close(&scores(&h), &before));
+
+    // A new k on top-1's weights (the default: the whole codebook), then saved with the run and applied on load.
+    h.get_by_label("Add").click();
+    wait_rescored(&mut h);
+    assert_eq!(branches(&h), ["top-1", "top-3", "top-4 (top-1 weights)"]);
+    assert!(!close(&scores(&h), &before));
+    h.get_by_label("Save with the run").click();
+    h.run_steps(2);
+    let loaded = skelzero::zsl::run::load_run(&run).unwrap();
+    assert!(loaded.branch_set.is_some());
+    assert_eq!(loaded.method.branch_set().unwrap().branches.len(), 3);
+    let _ = h.render().unwrap();
 }

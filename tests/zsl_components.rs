@@ -145,6 +145,37 @@ fn eval_writes_predictions_with_part_scores() {
         let sum: f32 = star.of(row, col, p.num_classes()).iter().sum();
         assert!((sum - p.row(row)[col]).abs() < 1e-4);
     }
+    // STAR exports its semantic space: summed part features and projected class names, 8-d (`prompts`), unit length.
     let features = p.features.as_ref().expect("features");
-    assert_eq!(features.dim, zsl_synth::CV);
+    assert_eq!(features.dim, 8);
+    assert_eq!(features.classes.len(), zsl_synth::C * 8);
+    assert!(features.space.contains("STAR"), "{}", features.space);
+    let norm: f32 = features.sample(0).iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    // Its scores are the cosines of these points: the nearest class point is the GZSL prediction (gamma 0).
+    let nearest = |row: usize| {
+        (0..p.num_classes())
+            .map(|col| {
+                let c = &features.classes[col * 8..(col + 1) * 8];
+                (
+                    col,
+                    features
+                        .sample(row)
+                        .iter()
+                        .zip(c)
+                        .map(|(a, b)| a * b)
+                        .sum::<f32>(),
+                )
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(col, _)| p.classes[col])
+    };
+    let argmax = |row: usize| {
+        (0..p.num_classes())
+            .max_by(|&a, &b| p.row(row)[a].total_cmp(&p.row(row)[b]))
+            .map(|col| p.classes[col])
+    };
+    for row in [0, 7, n_test - 1] {
+        assert_eq!(nearest(row), argmax(row));
+    }
 }

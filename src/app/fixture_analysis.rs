@@ -96,6 +96,9 @@ pub fn with_fixture_analysis(mut p: Predictions, dataset: &Dataset) -> Predictio
         dim,
         samples,
         classes,
+        space: format!(
+            "constructed motion statistics ({dim}-d, no trained run); class points: each class's mean feature"
+        ),
     };
 
     let ntu = rows

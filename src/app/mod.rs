@@ -4,6 +4,7 @@
 //! changes it. Loading happens on worker threads ([`workers`]); failures become notifications.
 
 pub use crate::eval::analysis;
+pub mod branch_editor;
 pub mod browser;
 pub mod calibration;
 pub mod command;
@@ -494,6 +495,7 @@ impl ExplorerApp {
                 self.data_changed();
                 // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
                 self.editor.detach();
+                self.views.branches.editor.run_opened(&path);
                 self.analysis_run_loaded();
             }
             JobOutput::Scored(path, Ok(scored)) => {
@@ -504,6 +506,7 @@ impl ExplorerApp {
                 let demo = path.as_os_str() == "demo";
                 self.handle_job_output(JobOutput::Run(path, Ok(Box::new(scored.predictions.clone()))));
                 self.editor.attach(&scored);
+                self.views.branches.editor.attach_scored(&scored);
                 // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction:
                 // a recognised one when there is one (the misclassified ones are a click away in the matrix).
                 let unscored = self
@@ -536,7 +539,9 @@ impl ExplorerApp {
                     self.analysis_run_loaded();
                 }
             }
-            out @ (JobOutput::Tsne(_) | JobOutput::Exported(_)) => self.handle_analysis_output(out),
+            out @ (JobOutput::Tsne(_) | JobOutput::Exported(_) | JobOutput::Branches(_)) => {
+                self.handle_analysis_output(out)
+            }
             JobOutput::Picked(target, Some(path)) => self.apply(match target {
                 PickTarget::RunFolder => Command::OpenRun(path),
                 PickTarget::DatasetFolder | PickTarget::DatasetFile => Command::OpenDataset(path),

@@ -188,9 +188,12 @@ fn legend_ui(ui: &mut egui::Ui, (lo, hi): (f32, f32), palette: &Palette) {
 #[derive(Default)]
 pub struct BranchView {
     pub open: bool,
+    /// The branch-set editor under the table.
+    pub editor: super::branch_editor::BranchEditor,
 }
 
 impl BranchView {
+    /// The window; returns a job the user cancelled.
     pub fn ui(
         &mut self,
         ctx: &egui::Context,
@@ -198,64 +201,80 @@ impl BranchView {
         names: &[String],
         row: Option<usize>,
         palette: &Palette,
-    ) {
+        workers: &super::workers::Workers,
+    ) -> Option<u64> {
         let mut open = self.open;
+        let mut cancel = None;
         egui::Window::new("InfoCPL branches")
             .open(&mut open)
-            .default_size([380.0, 220.0])
+            .default_size([420.0, 360.0])
             .show(ctx, |ui| {
                 let Some(b) = &p.infocpl else {
                     ui.weak("This run has no InfoCPL branch scores.");
                     return;
                 };
-                let Some(row) = row else {
-                    ui.weak("Select a sample scored by this run.");
-                    return;
-                };
-                let name = |c: usize| p.class_name(c, names);
-                let setting = if p.class_unseen(p.labels[row]) == Some(true) {
-                    Setting::Zsl
-                } else {
-                    Setting::Gzsl
-                };
-                let top = p.top_k(row, 5, setting);
-                let c = p.num_classes();
-                let all: Vec<f32> = top
-                    .iter()
-                    .filter_map(|&(k, _)| p.classes.iter().position(|&x| x == k))
-                    .flat_map(|col| b.of(row, col, c).iter().copied())
-                    .collect();
-                let lo = all.iter().copied().fold(f32::INFINITY, f32::min);
-                let hi = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                ui.label(format!("Top {} classes of the run, per branch", top.len()));
-                egui::Grid::new("branches")
-                    .num_columns(b.branches.len() + 1)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        ui.strong("class");
-                        for br in &b.branches {
-                            ui.strong(br);
-                        }
-                        ui.end_row();
-                        for &(k, _) in &top {
-                            let Some(col) = p.classes.iter().position(|&x| x == k) else {
-                                continue;
-                            };
-                            let text = egui::RichText::new(name(k));
-                            ui.label(if k == p.labels[row] {
-                                text.color(palette.truth_highlight).strong()
-                            } else {
-                                text
-                            });
-                            for &s in b.of(row, col, c) {
-                                ui.horizontal(|ui| heat_bar_ui(ui, s, (lo, hi), 50.0, palette));
-                            }
-                            ui.end_row();
-                        }
-                    });
+                branch_table_ui(ui, p, b, names, row, palette);
+                cancel = self.editor.ui(ui, workers, p);
             });
         self.open = open;
+        cancel
     }
+}
+
+/// Each branch's score for the selected sample's top classes.
+fn branch_table_ui(
+    ui: &mut egui::Ui,
+    p: &Predictions,
+    b: &crate::eval::analysis::BranchScores,
+    names: &[String],
+    row: Option<usize>,
+    palette: &Palette,
+) {
+    let Some(row) = row else {
+        ui.weak("Select a sample scored by this run.");
+        return;
+    };
+    let name = |c: usize| p.class_name(c, names);
+    let setting = if p.class_unseen(p.labels[row]) == Some(true) {
+        Setting::Zsl
+    } else {
+        Setting::Gzsl
+    };
+    let top = p.top_k(row, 5, setting);
+    let c = p.num_classes();
+    let all: Vec<f32> = top
+        .iter()
+        .filter_map(|&(k, _)| p.classes.iter().position(|&x| x == k))
+        .flat_map(|col| b.of(row, col, c).iter().copied())
+        .collect();
+    let lo = all.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    ui.label(format!("Top {} classes of the run, per branch", top.len()));
+    egui::Grid::new("branches")
+        .num_columns(b.branches.len() + 1)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.strong("class");
+            for br in &b.branches {
+                ui.strong(br);
+            }
+            ui.end_row();
+            for &(k, _) in &top {
+                let Some(col) = p.classes.iter().position(|&x| x == k) else {
+                    continue;
+                };
+                let text = egui::RichText::new(name(k));
+                ui.label(if k == p.labels[row] {
+                    text.color(palette.truth_highlight).strong()
+                } else {
+                    text
+                });
+                for &s in b.of(row, col, c) {
+                    ui.horizontal(|ui| heat_bar_ui(ui, s, (lo, hi), 50.0, palette));
+                }
+                ui.end_row();
+            }
+        });
 }
 
 #[cfg(test)]

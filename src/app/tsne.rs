@@ -1,7 +1,7 @@
 //! The t-SNE view: the run's skeleton features of every scored sample and its class-text points in one 2-D map,
 //! computed on a worker ([`crate::eval::tsne`]). Points are coloured by class, seen classes round and unseen ones
-//! diamonds, mistakes crossed; hover names a sample, a click selects and plays it, a box (in box mode) lists its
-//! samples in the browser.
+//! diamonds, mistakes crossed; hover names a sample, a click selects and plays it, a box (in box mode) or a
+//! free-hand lasso (in lasso mode) lists its samples in the browser.
 
 use egui_plot::{MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon, Text};
 
@@ -55,6 +55,10 @@ pub struct TsneView {
     pub map: Option<TsneMap>,
     /// Drag to select a box instead of panning.
     pub box_mode: bool,
+    /// Drag a free-hand polygon instead of panning.
+    pub lasso_mode: bool,
+    /// The lasso drawn so far (plot coordinates).
+    lasso: Vec<PlotPoint>,
     drag_from: Option<PlotPoint>,
     drag_to: Option<PlotPoint>,
     /// The sample (dataset index) under the pointer.
@@ -73,6 +77,8 @@ impl Default for TsneView {
             iterations: 750,
             map: None,
             box_mode: false,
+            lasso_mode: false,
+            lasso: Vec::new(),
             drag_from: None,
             drag_to: None,
             hovered: None,
@@ -163,7 +169,12 @@ impl TsneView {
                     }
                 }
             }
-            ui.checkbox(&mut self.box_mode, "Box select");
+            if ui.checkbox(&mut self.box_mode, "Box select").changed() && self.box_mode {
+                self.lasso_mode = false;
+            }
+            if ui.checkbox(&mut self.lasso_mode, "Lasso select").changed() && self.lasso_mode {
+                self.box_mode = false;
+            }
             ui.weak(format!(
                 "{} samples + {} classes, {}-d",
                 p.num_samples(),
@@ -171,6 +182,11 @@ impl TsneView {
                 features.dim
             ));
         });
+        if !features.space.is_empty() {
+            ui.weak(format!("Points: {}", features.space));
+        } else if features.classes.is_empty() {
+            ui.weak("This file has no class-text points.");
+        }
         let Some(map) = self.map.as_ref().filter(|m| m.run_key == cx.run_key) else {
             ui.weak("Not computed yet for this run.");
             return;
@@ -192,6 +208,8 @@ impl TsneView {
         let class_name = |c: usize| p.class_name(c, names);
         let palette = cx.palette;
         let box_mode = self.box_mode;
+        let dragging_selects = self.box_mode || self.lasso_mode;
+        let lasso: Vec<[f64; 2]> = self.lasso.iter().map(|p| [p.x, p.y]).collect();
         let rect = match (self.drag_from, self.drag_to) {
             (Some(a), Some(b)) => Some((a, b)),
             _ => None,
@@ -207,8 +225,8 @@ impl TsneView {
             .show_grid(false)
             .show_x(false)
             .show_y(false)
-            .allow_drag(!box_mode)
-            .allow_boxed_zoom(!box_mode)
+            .allow_drag(!dragging_selects)
+            .allow_boxed_zoom(!dragging_selects)
             .show(ui, |plot| {
                 for (col, &class) in p.classes.iter().enumerate() {
                     let unseen = p.unseen[col];
@@ -274,6 +292,14 @@ impl TsneView {
                         .allow_hover(false),
                     );
                 }
+                if lasso.len() >= 2 {
+                    plot.polygon(
+                        Polygon::new("lasso", lasso.clone())
+                            .fill_color(palette.info.gamma_multiply(0.15))
+                            .stroke(egui::Stroke::new(1.0, palette.info))
+                            .allow_hover(false),
+                    );
+                }
                 if let Some((a, b)) = rect {
                     plot.polygon(
                         Polygon::new(
@@ -333,6 +359,39 @@ impl TsneView {
                 commands.push(Command::FilterSamples(inside));
             }
         }
+        if self.lasso_mode {
+            if resp.drag_started() {
+                self.lasso.clear();
+                if let Some(pos) = ui
+                    .input(|i| i.pointer.press_origin())
+                    .or(resp.interact_pointer_pos())
+                {
+                    self.lasso.push(transform.value_from_position(pos));
+                }
+            }
+            if resp.dragged()
+                && let Some(pos) = resp.interact_pointer_pos()
+            {
+                // A vertex every few pixels keeps the polygon small.
+                let far = self
+                    .lasso
+                    .last()
+                    .is_none_or(|last| transform.position_from_point(last).distance(pos) >= 3.0);
+                if far {
+                    self.lasso.push(transform.value_from_position(pos));
+                }
+            }
+            if resp.drag_stopped() {
+                let polygon: Vec<[f64; 2]> = self.lasso.drain(..).map(|p| [p.x, p.y]).collect();
+                if polygon.len() >= 3 {
+                    let inside: Vec<usize> = (0..map.num_rows)
+                        .filter(|&r| point_in_polygon(map.points[r].map(f64::from), &polygon))
+                        .filter_map(|r| sample_of_row[r])
+                        .collect();
+                    commands.push(Command::FilterSamples(inside));
+                }
+            }
+        }
         if resp.clicked()
             && let Some(r) = resp.interact_pointer_pos().and_then(nearest)
         {
@@ -372,9 +431,45 @@ impl TsneView {
     }
 }
 
+/// Whether `p` lies inside the closed polygon `polygon` (even-odd rule: a ray to the right crosses its edges an odd
+/// number of times). Self-intersecting lassos follow the same rule.
+pub fn point_in_polygon(p: [f64; 2], polygon: &[[f64; 2]]) -> bool {
+    let mut inside = false;
+    let n = polygon.len();
+    for i in 0..n {
+        let [xi, yi] = polygon[i];
+        let [xj, yj] = polygon[(i + n - 1) % n];
+        if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_in_a_concave_polygon() {
+        // A "U": the notch between the arms is outside.
+        let u = [
+            [0.0, 0.0],
+            [3.0, 0.0],
+            [3.0, 3.0],
+            [2.0, 3.0],
+            [2.0, 1.0],
+            [1.0, 1.0],
+            [1.0, 3.0],
+            [0.0, 3.0],
+        ];
+        assert!(point_in_polygon([0.5, 2.0], &u));
+        assert!(point_in_polygon([2.5, 2.0], &u));
+        assert!(point_in_polygon([1.5, 0.5], &u));
+        assert!(!point_in_polygon([1.5, 2.0], &u));
+        assert!(!point_in_polygon([4.0, 0.5], &u));
+        assert!(!point_in_polygon([0.5, 0.5], &u[..2]));
+    }
 
     #[test]
     fn the_demo_embeds_with_finite_spread_points() {

@@ -193,6 +193,22 @@ impl ExplorerApp {
                     format!("Exported {} files to {dir}", paths.len()),
                 );
             }
+            JobOutput::Branches(out) => {
+                if let Some(p) = self
+                    .views
+                    .branches
+                    .editor
+                    .handle(out, self.predictions.as_ref())
+                {
+                    let moved = self.predictions.as_ref().map(|q| &q.features) != Some(&p.features);
+                    self.predictions = Some(p);
+                    self.data_changed();
+                    if moved {
+                        // The t-SNE map belongs to the old points (another first branch projects them).
+                        self.analysis_run_loaded();
+                    }
+                }
+            }
             JobOutput::Exported(Err(e)) => {
                 self.notifications
                     .push(Level::Error, format!("Export failed: {e}"));
@@ -227,6 +243,7 @@ impl ExplorerApp {
             // Cancelled from the status bar.
             self.views.tsne_job = None;
         }
+        self.views.branches.editor.forget_finished(&self.workers);
         self.views.rects.clear();
         let running = self.views.tsne_job.and_then(|id| {
             self.workers
@@ -281,7 +298,16 @@ impl ExplorerApp {
                     .ui(ctx, p, d, row, layout_joints, &self.palette);
             }
             if self.views.branches.open {
-                self.views.branches.ui(ctx, p, d, row, &self.palette);
+                if p.infocpl.is_some() {
+                    self.views.branches.editor.update(ctx, &mut self.workers, p);
+                }
+                if let Some(id) =
+                    self.views
+                        .branches
+                        .ui(ctx, p, d, row, &self.palette, &self.workers)
+                {
+                    self.pending.push(Command::CancelJob(id));
+                }
             }
         }
         if paint.is_some() || self.views.painted {

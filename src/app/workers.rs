@@ -29,6 +29,8 @@ pub enum JobOutput {
     /// A sentence encoder installed (its folder).
     ModelFetched(Result<PathBuf, String>),
     Tsne(Result<super::tsne::TsneMap, String>),
+    /// InfoCPL branch-set editing: a run's weights loaded, or the dataset scored with an edited set.
+    Branches(super::branch_editor::BranchOutput),
     Exported(Result<Vec<PathBuf>, String>),
 }
 

@@ -43,6 +43,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             )
         })?;
     let f = SplitFeatures::load(&path)?;
+    if let Some(set) = &run.branch_set {
+        eprintln!(
+            "note: scoring with the InfoCPL branch set of {}",
+            set.display()
+        );
+    }
     let split = &run.config.split;
     anyhow::ensure!(
         f.seen == split.seen && f.unseen == split.unseen,
@@ -136,6 +142,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     if args.predictions {
+        if f.test_ids.is_none() {
+            eprintln!(
+                "warning: {} records no sample ids (written before they were); predictions.json names the samples \
+                 test-00000, ... and the explorer cannot match them to a dataset: run `skelzero extract --split` again",
+                path.display()
+            );
+        }
         let preds = crate::app::run_predictions::predictions_from_run(&run, &f)?;
         let out = args.run.join("predictions.json");
         let text = serde_json::to_vec(&preds)?;

@@ -30,7 +30,8 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// Write the zero-shot feature file of this split instead (safetensors: seen-class training features, the GZSL
-    /// test features, SMIE's keyframe-masked view and STAR's feature map), the input of `skelzero train`.
+    /// test features, SMIE's keyframe-masked view, STAR's feature map and every sample's id in the header), the
+    /// input of `skelzero train`; `skelzero eval --predictions` names the samples by these ids.
     #[arg(long, value_name = "NAME")]
     pub split: Option<String>,
 }
@@ -119,7 +120,7 @@ fn write_split_features(
         .unwrap_or_else(|| args.run.join(format!("{}.safetensors", part.name)));
     feats.save(&out)?;
     eprintln!(
-        "split {}: {} training and {} test samples -> {}",
+        "split {}: {} training and {} test samples (with their ids) -> {}",
         part.name,
         feats.train_labels.len(),
         feats.test_labels.len(),

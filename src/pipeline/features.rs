@@ -71,6 +71,11 @@ pub fn split_features_from_dataset(
     };
     let (train, train_labels) = features_of_rows(enc, ds, &train_rows, opts, &mut step)?;
     let (test, test_labels) = features_of_rows(enc, ds, &part.gzsl_test, opts, &mut step)?;
+    let ids = |rows: &[usize]| -> Vec<String> {
+        rows.iter()
+            .filter_map(|&i| ds.samples.get(i).map(|s| s.meta.id.clone()))
+            .collect()
+    };
     Ok(SplitFeatures {
         train,
         train_labels,
@@ -78,6 +83,8 @@ pub fn split_features_from_dataset(
         test_labels,
         seen: part.seen.clone(),
         unseen: part.unseen.clone(),
+        train_ids: Some(ids(&train_rows)),
+        test_ids: Some(ids(&part.gzsl_test)),
     })
 }
 

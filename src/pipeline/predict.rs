@@ -10,7 +10,7 @@ use candle_nn::VarMap;
 use super::features::{FeatureOptions, features_of_rows};
 use super::{PipelineError, Result};
 use crate::dataset::Dataset;
-use crate::eval::analysis::FeatureExport;
+use crate::eval::analysis::method_analysis;
 use crate::eval::predictions::Predictions;
 use crate::nn::checkpoint::{load_varmap, load_varmap_bytes};
 use crate::nn::encoder::Encoder;
@@ -128,15 +128,6 @@ fn scores_of(
     Ok(crate::zsl::trainer::score_matrix(run.method.as_ref(), feats, &classes, 256)?.data)
 }
 
-/// The pooled features of `feats` for the t-SNE view.
-fn feature_export(feats: &FeatureBatch) -> Result<FeatureExport> {
-    Ok(FeatureExport {
-        dim: feats.visual_dim(),
-        samples: feats.pooled.flatten_all()?.to_vec1::<f32>()?,
-        classes: Vec::new(),
-    })
-}
-
 /// Scores features of the samples `rows` of `ds` with `run` against every class of its split.
 pub fn predictions_from_features(
     run: &LoadedRun,
@@ -172,6 +163,13 @@ pub fn predictions_from_features(
     let mut all = split.seen.clone();
     all.extend_from_slice(&split.unseen);
     let seen = split.seen.len();
+    let a = method_analysis(
+        run.method.as_ref(),
+        feats,
+        &run.classes.select(&all)?,
+        256,
+        &mut |_, _| true,
+    )?;
     let p = Predictions {
         method: format!(
             "{} on {} (gamma {:.2})",
@@ -181,13 +179,14 @@ pub fn predictions_from_features(
         ),
         sample_ids: samples.iter().map(|s| s.meta.id.clone()).collect(),
         labels: samples.iter().map(|s| s.meta.label).collect(),
-        scores: scores_of(run, &run.classes, feats, &all)?,
+        scores: a.scores,
         unseen: (0..all.len()).map(|j| j >= seen).collect(),
         classes: all,
         class_names: split.class_names.clone(),
         gamma: run.config.gamma as f32,
-        features: Some(feature_export(feats)?),
-        ..Predictions::default()
+        features: Some(a.features),
+        star: a.star,
+        infocpl: a.infocpl,
     };
     p.validate(&run.dir.display().to_string())
         .map_err(invalid)?;

@@ -12,7 +12,9 @@ use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::loss::{labels_vec, one_hot};
-use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
+use super::{
+    ClassEmbeddings, Dims, FeatureBatch, JointEmbedding, MethodKind, Result, StepContext, ZslMethod,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -77,5 +79,23 @@ impl ZslMethod for Devise {
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
         self.compat(&batch.pooled, &classes.sentences)
+    }
+
+    /// `M v` and the class sentences, both unit length: a sample's score ranks classes as its cosine does (its own
+    /// `|M v|` is shared by every class), so its nearest class point is its zero-shot prediction.
+    fn joint_embedding(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Option<JointEmbedding>> {
+        Ok(Some(JointEmbedding {
+            space: format!(
+                "text space ({}-d): skeleton features projected by DeViSE's linear map M; class points: the class \
+                 sentences; both unit length, so a sample's nearest class point is its prediction",
+                classes.dim()
+            ),
+            samples: super::loss::l2_normalize(&self.proj.forward(&batch.pooled)?)?,
+            classes: super::loss::l2_normalize(&classes.sentences)?,
+        }))
     }
 }

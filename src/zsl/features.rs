@@ -2,7 +2,8 @@
 //!
 //! Feature file keys: `train.pooled (N, Cv)`, `train.labels (N,)` u32 global class ids, optional `train.masked`
 //! `(N, Cv)` and `train.map (N, T', V, Cv)`, the same for `test.*` (the GZSL test set: unseen-class samples and
-//! held-out seen-class samples), and `seen`, `unseen` (u32 class ids).
+//! held-out seen-class samples), and `seen`, `unseen` (u32 class ids). The header's metadata holds each sample's
+//! dataset id as JSON string arrays `train.ids` and `test.ids` (files written before them load without ids).
 //!
 //! Class-embedding file keys: `names (C, D)`, `sentences (C, D)`, optional `parts (C, P, D)`, `phrases (C, K, D)`,
 //! `motion (C, D)`.
@@ -12,7 +13,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::run::save_tensors;
+use super::run::{save_tensors, save_tensors_with_metadata};
 use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
 
 /// The features of one split.
@@ -24,6 +25,9 @@ pub struct SplitFeatures {
     pub test_labels: Vec<usize>,
     pub seen: Vec<usize>,
     pub unseen: Vec<usize>,
+    /// `SampleMeta::id` of each training / test sample, when the file records them.
+    pub train_ids: Option<Vec<String>>,
+    pub test_ids: Option<Vec<String>>,
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> ZslError {
@@ -126,12 +130,32 @@ fn batch(
 
 impl SplitFeatures {
     pub fn load(path: &Path) -> Result<Self> {
-        Self::from_tensors(load(path)?, path)
+        let bytes = std::fs::read(path).map_err(|source| ZslError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path)
     }
 
     /// [`Self::load`] on the bytes of a feature file; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        Self::from_tensors(load_buffer(bytes, path)?, path)
+        let mut f = Self::from_tensors(load_buffer(bytes, path)?, path)?;
+        let meta = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| file_err(path, e.to_string()))?
+            .1;
+        let meta = meta.metadata().clone().unwrap_or_default();
+        f.train_ids = sample_ids(path, &meta, "train.ids", f.train_labels.len())?;
+        f.test_ids = sample_ids(path, &meta, "test.ids", f.test_labels.len())?;
+        Ok(f)
+    }
+
+    /// The test samples' ids, or `test-00000`, ... for files written before ids were recorded.
+    pub fn test_ids_or_fallback(&self) -> Vec<String> {
+        self.test_ids.clone().unwrap_or_else(|| {
+            (0..self.test_labels.len())
+                .map(|i| format!("test-{i:05}"))
+                .collect()
+        })
     }
 
     fn from_tensors(mut m: HashMap<String, Tensor>, path: &Path) -> Result<Self> {
@@ -167,6 +191,8 @@ impl SplitFeatures {
             test_labels,
             seen,
             unseen,
+            train_ids: None,
+            test_ids: None,
         })
     }
 
@@ -193,8 +219,45 @@ impl SplitFeatures {
         }
         m.insert("seen".into(), u(&self.seen)?);
         m.insert("unseen".into(), u(&self.unseen)?);
-        save_tensors(path, &m)
+        let mut meta = HashMap::new();
+        for (key, ids, n) in [
+            ("train.ids", &self.train_ids, self.train_labels.len()),
+            ("test.ids", &self.test_ids, self.test_labels.len()),
+        ] {
+            if let Some(ids) = ids {
+                if ids.len() != n {
+                    return Err(file_err(
+                        path,
+                        format!("`{key}`: {} ids for {n} samples", ids.len()),
+                    ));
+                }
+                let json = serde_json::to_string(ids).map_err(|e| file_err(path, e.to_string()))?;
+                meta.insert(key.to_owned(), json);
+            }
+        }
+        save_tensors_with_metadata(path, &m, (!meta.is_empty()).then_some(meta))
     }
+}
+
+/// The ids under `key` in a feature file's header metadata (a JSON array of `n` strings), if present.
+fn sample_ids(
+    path: &Path,
+    meta: &HashMap<String, String>,
+    key: &str,
+    n: usize,
+) -> Result<Option<Vec<String>>> {
+    let Some(text) = meta.get(key) else {
+        return Ok(None);
+    };
+    let ids: Vec<String> =
+        serde_json::from_str(text).map_err(|e| file_err(path, format!("metadata `{key}`: {e}")))?;
+    if ids.len() != n {
+        return Err(file_err(
+            path,
+            format!("metadata `{key}`: {} ids for {n} samples", ids.len()),
+        ));
+    }
+    Ok(Some(ids))
 }
 
 /// Loads class embeddings and checks them against `classes` (the number of class ids the labels may use).

@@ -26,11 +26,12 @@ use candle_nn::{Linear, Module, VarBuilder};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::loss::{check_labels, labels_vec, layer_norm_plain, softplus};
+use super::branch_set::{BranchSet, BranchSpec};
+use super::loss::{check_labels, l2_normalize, labels_vec, layer_norm_plain, softplus};
 use super::smie::Estimator;
 use super::{
-    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, MethodKind, Result, ScoreComponents,
-    StepContext, ZslError, ZslMethod,
+    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
+    ScoreComponents, StepContext, ZslError, ZslMethod,
 };
 
 const NAME: &str = "InfoCPL";
@@ -70,6 +71,8 @@ struct Branch {
 pub struct InfoCpl {
     branches: Vec<Branch>,
     cfg: InfoCplConfig,
+    /// The branches that score (training always uses every trained branch).
+    set: BranchSet,
 }
 
 /// Keeps the top-`k` entries of the last dimension of `scores` and sets the others to `-inf` (ties with the k-th
@@ -174,6 +177,7 @@ impl InfoCpl {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             branches,
+            set: BranchSet::trained(&cfg.topk),
             cfg: cfg.clone(),
         })
     }
@@ -207,7 +211,7 @@ impl InfoCpl {
         };
         let mut total: Option<Tensor> = None;
         for b in &self.branches {
-            let s = softplus(&self.branch_logits(b, &batch.pooled, phrases, motion, rho)?)?;
+            let s = softplus(&self.branch_logits(b, b.k, &batch.pooled, phrases, motion, rho)?)?;
             let l = x_sampling_infonce(&s, labels, negatives)?;
             total = Some(match total {
                 Some(t) => (t + l)?,
@@ -218,18 +222,18 @@ impl InfoCpl {
         Ok((total / self.branches.len() as f64)?)
     }
 
-    /// Raw estimator outputs `(N, C)` of one branch.
+    /// Raw estimator outputs `(N, C)` of one branch's weights attending with top-`k`.
     fn branch_logits(
         &self,
         b: &Branch,
+        k: usize,
         visual: &Tensor,
         phrases: &Tensor,
         motion: &Tensor,
         rho: f64,
     ) -> Result<Tensor> {
         let u = layer_norm_plain(&b.proj.forward(visual)?)?;
-        let lang =
-            codebook_attention(&u, phrases, b.k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
+        let lang = codebook_attention(&u, phrases, k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
         let (n, c, d) = lang.dims3()?;
         let u = u.unsqueeze(1)?.broadcast_as((n, c, d))?;
         b.estimator.forward(&u, &lang)
@@ -255,43 +259,189 @@ impl ZslMethod for InfoCpl {
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let (phrases, motion) = Self::texts(classes)?;
-        let mut total: Option<Tensor> = None;
-        for b in &self.branches {
-            let l = self.branch_logits(b, &batch.pooled, phrases, motion, 1.0)?;
-            let s = softplus(&l.neg()?)?.neg()?;
-            total = Some(match total {
-                Some(t) => (t + s)?,
-                None => s,
-            });
-        }
-        let total = total.ok_or(ZslError::Invalid("InfoCPL has no branch".into()))?;
-        Ok((total / self.branches.len() as f64)?)
+        let per = self.enabled_scores(batch, classes)?;
+        let n = per.len();
+        let mut it = per.into_iter().map(|(_, s)| s);
+        let first = it
+            .next()
+            .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
+        let total = it.try_fold(first, |acc, s| acc + s)?;
+        Ok((total / n as f64)?)
     }
 
-    /// Each branch's `-softplus(-T_b)`; their mean is the score.
+    /// Each enabled branch's `-softplus(-T_b)`; their mean is the score.
     fn score_components(
         &self,
         batch: &FeatureBatch,
         classes: &ClassEmbeddings,
     ) -> Result<Option<ScoreComponents>> {
-        let (phrases, motion) = Self::texts(classes)?;
-        let per = self
-            .branches
-            .iter()
-            .map(|b| {
-                let l = self.branch_logits(b, &batch.pooled, phrases, motion, 1.0)?;
-                Ok(softplus(&l.neg()?)?.neg()?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let (names, per): (Vec<String>, Vec<Tensor>) =
+            self.enabled_scores(batch, classes)?.into_iter().unzip();
         Ok(Some(ScoreComponents {
             kind: ComponentKind::Branches,
-            names: self
-                .branches
-                .iter()
-                .map(|b| format!("top-{}", b.k))
-                .collect(),
+            names,
             scores: Tensor::stack(&per, 2)?,
         }))
+    }
+
+    /// The first enabled branch's projection `LN(W_b v)` and each class's language feature at uniform attention,
+    /// `mean_j P_{c,j} + m_c`, both in the text space and scaled to unit length. The estimator MLP, not the distance,
+    /// scores a pair, so a sample's nearest class point need not be its prediction.
+    fn joint_embedding(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Option<JointEmbedding>> {
+        let (phrases, motion) = Self::texts(classes)?;
+        let spec = self
+            .set
+            .enabled()
+            .next()
+            .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
+        let b = self.weights_of(spec)?;
+        let u = layer_norm_plain(&b.proj.forward(&batch.pooled)?)?;
+        let lang = (phrases.mean(1)? + motion)?;
+        Ok(Some(JointEmbedding {
+            space: format!(
+                "text space ({}-d): skeleton features projected by the {} branch (LN(W v)); class points: each \
+                 class's motion description plus its mean phrase; both unit length. An MLP scores the pairs, so \
+                 the nearest class point is not the prediction",
+                lang.dim(1)?,
+                BranchSet::name(spec, &self.cfg.topk)
+            ),
+            samples: l2_normalize(&u)?,
+            classes: l2_normalize(&lang)?,
+        }))
+    }
+
+    fn branch_set(&self) -> Option<&BranchSet> {
+        Some(&self.set)
+    }
+
+    fn set_branch_set(&mut self, set: BranchSet) -> Result<()> {
+        set.check(self.branches.len()).map_err(ZslError::Invalid)?;
+        self.set = set;
+        Ok(())
+    }
+
+    fn trained_topk(&self) -> Vec<usize> {
+        self.cfg.topk.clone()
+    }
+}
+
+impl InfoCpl {
+    fn weights_of(&self, spec: &BranchSpec) -> Result<&Branch> {
+        self.branches.get(spec.weights).ok_or_else(|| {
+            ZslError::Invalid(format!(
+                "InfoCPL: branch set uses trained branch {}, the run has {}",
+                spec.weights,
+                self.branches.len()
+            ))
+        })
+    }
+
+    /// `(name, -softplus(-T_b) (N, C))` of every enabled branch of the current set.
+    fn enabled_scores(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Vec<(String, Tensor)>> {
+        let (phrases, motion) = Self::texts(classes)?;
+        self.set
+            .enabled()
+            .map(|spec| {
+                let b = self.weights_of(spec)?;
+                let l = self.branch_logits(b, spec.k, &batch.pooled, phrases, motion, 1.0)?;
+                Ok((
+                    BranchSet::name(spec, &self.cfg.topk),
+                    softplus(&l.neg()?)?.neg()?,
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zsl::MethodConfig;
+    use candle_core::Device;
+
+    fn small() -> (Box<dyn ZslMethod>, FeatureBatch, ClassEmbeddings) {
+        let dev = Device::Cpu;
+        let cfg = MethodConfig::InfoCpl(InfoCplConfig {
+            topk: vec![1, 3],
+            hidden: [16, 8],
+            ..InfoCplConfig::default()
+        });
+        let dims = Dims { visual: 6, text: 4 };
+        let (m, _vm) = cfg.build_trainable(dims, &dev, 3).unwrap();
+        let t = |shape: &[usize], seed: u64| {
+            let n: usize = shape.iter().product();
+            let v: Vec<f32> = (0..n)
+                .map(|i| ((i as u64 * 7919 + seed * 104_729) % 997) as f32 / 500.0 - 1.0)
+                .collect();
+            Tensor::from_vec(v, shape, &dev).unwrap()
+        };
+        let classes = ClassEmbeddings {
+            names: t(&[5, 4], 1),
+            sentences: t(&[5, 4], 2),
+            parts: None,
+            phrases: Some(t(&[5, 6, 4], 3)),
+            motion: Some(t(&[5, 4], 4)),
+        };
+        (m, FeatureBatch::from_pooled(t(&[7, 6], 5)), classes)
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    fn close(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5)
+    }
+
+    #[test]
+    fn one_enabled_branch_scores_as_that_branch() {
+        let (mut m, batch, classes) = small();
+        let stored = values(&m.scores(&batch, &classes).unwrap());
+        let comps = m.score_components(&batch, &classes).unwrap().unwrap();
+        assert_eq!(comps.names, ["top-1", "top-3"]);
+        let mut set = BranchSet::trained(&m.trained_topk());
+        set.branches[0].enabled = false;
+        m.set_branch_set(set).unwrap();
+        let only = values(&m.scores(&batch, &classes).unwrap());
+        let branch1 = values(&comps.scores.narrow(2, 1, 1).unwrap());
+        assert!(close(&only, &branch1));
+        assert!(!close(&only, &stored));
+        // A new k on branch 0's weights: attends differently, so scores differently.
+        let mut set = BranchSet::trained(&m.trained_topk());
+        set.branches.push(BranchSpec {
+            weights: 0,
+            k: 6,
+            enabled: true,
+        });
+        set.branches[0].enabled = false;
+        set.branches[1].enabled = false;
+        m.set_branch_set(set).unwrap();
+        let wide = m.score_components(&batch, &classes).unwrap().unwrap();
+        assert_eq!(wide.names, ["top-6 (top-1 weights)"]);
+        assert!(!close(
+            &values(&wide.scores),
+            &values(&comps.scores.narrow(2, 0, 1).unwrap())
+        ));
+        // The full trained set reproduces the stored scores; a set without an enabled branch is refused.
+        m.set_branch_set(BranchSet::trained(&m.trained_topk()))
+            .unwrap();
+        assert!(close(
+            &values(&m.scores(&batch, &classes).unwrap()),
+            &stored
+        ));
+        let mut none = BranchSet::trained(&[1, 3]);
+        none.branches.iter_mut().for_each(|b| b.enabled = false);
+        assert!(m.set_branch_set(none).is_err());
+        let joint = m.joint_embedding(&batch, &classes).unwrap().unwrap();
+        assert_eq!(joint.samples.dims(), [7, 4]);
+        assert_eq!(joint.classes.dims(), [5, 4]);
     }
 }

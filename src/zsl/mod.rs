@@ -9,6 +9,7 @@
 //! [`FeatureBatch`]. Methods that need more than the pooled feature (SMIE's temporally masked view, STAR's
 //! pre-pooling feature map) read the optional fields and fail with [`ZslError::Missing`] when they are absent.
 
+pub mod branch_set;
 pub mod devise;
 pub mod features;
 pub mod infocpl;
@@ -103,6 +104,21 @@ impl MethodKind {
             Self::Smie => "SMIE",
             Self::InfoCpl => "InfoCPL",
             Self::Star => "STAR",
+        }
+    }
+
+    /// Why a method exports no class-text points (`None`: it exports them, see [`ZslMethod::joint_embedding`]).
+    pub fn no_text_points(self) -> Option<&'static str> {
+        match self {
+            Self::RelationNet => Some(
+                "RelationNet has no class-text points: its text network maps sentences to the visual size, but a \
+                 relation MLP scores each (sample, class) pair, so positions in one space mean nothing",
+            ),
+            Self::Smie => Some(
+                "SMIE has no class-text points: its estimator scores the concatenation [LN(v), t] and maps neither \
+                 side into the other's space",
+            ),
+            Self::Devise | Self::InfoCpl | Self::Star => None,
         }
     }
 
@@ -287,6 +303,46 @@ pub trait ZslMethod: Send {
     ) -> Result<Option<ScoreComponents>> {
         Ok(None)
     }
+
+    /// Samples and class texts mapped into the one space the method compares them in, for the t-SNE view; `None`
+    /// for methods that compare a pair with a learned network rather than by position in a shared space.
+    fn joint_embedding(
+        &self,
+        _batch: &FeatureBatch,
+        _classes: &ClassEmbeddings,
+    ) -> Result<Option<JointEmbedding>> {
+        Ok(None)
+    }
+
+    /// The branch set scoring uses (InfoCPL); `None` for methods without branches.
+    fn branch_set(&self) -> Option<&branch_set::BranchSet> {
+        None
+    }
+
+    /// Scores with another branch set from now on (InfoCPL; an error for the others and for a set that does not fit
+    /// the trained branches).
+    fn set_branch_set(&mut self, _set: branch_set::BranchSet) -> Result<()> {
+        Err(ZslError::Invalid(format!(
+            "{} has no branches to choose",
+            self.kind().title()
+        )))
+    }
+
+    /// The `k` of each trained branch (InfoCPL); empty for the others.
+    fn trained_topk(&self) -> Vec<usize> {
+        Vec::new()
+    }
+}
+
+/// Samples and class texts in one space (see [`ZslMethod::joint_embedding`]).
+#[derive(Clone, Debug)]
+pub struct JointEmbedding {
+    /// What the space is, for the UI (e.g. "text space (384-d): ...").
+    pub space: String,
+    /// `(N, E)`.
+    pub samples: Tensor,
+    /// `(C, E)`.
+    pub classes: Tensor,
 }
 
 /// How a method's score is made of parts.

@@ -52,9 +52,18 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
 
 /// Writes tensors as safetensors atomically (sorted by name, so equal maps give equal files).
 pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
+    save_tensors_with_metadata(path, tensors, None)
+}
+
+/// [`save_tensors`] with string metadata in the safetensors header (`__metadata__`).
+pub fn save_tensors_with_metadata(
+    path: &Path,
+    tensors: &HashMap<String, Tensor>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
     let mut views: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     views.sort_by_key(|(k, _)| *k);
-    let bytes = safetensors::serialize(views, None).map_err(|e| ZslError::File {
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| ZslError::File {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
@@ -112,6 +121,8 @@ pub struct LoadedRun {
     pub config: RunConfig,
     pub method: Box<dyn ZslMethod>,
     pub classes: ClassEmbeddings,
+    /// The `branch_set.toml` whose InfoCPL branch set the method scores with, when the run folder has one.
+    pub branch_set: Option<PathBuf>,
 }
 
 /// The newest `config.toml` format this build reads and the one it writes.
@@ -138,7 +149,15 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
         path: dir.join(CONFIG_FILE),
         message: e.to_string(),
     })?;
-    load_run_bytes(dir, &config, &read(WEIGHTS_FILE)?, &read(CLASSES_FILE)?)
+    let mut run = load_run_bytes(dir, &config, &read(WEIGHTS_FILE)?, &read(CLASSES_FILE)?)?;
+    let trained = run.method.trained_topk().len();
+    if trained > 0
+        && let Some(set) = super::branch_set::BranchSet::load(dir, trained)?
+    {
+        run.method.set_branch_set(set)?;
+        run.branch_set = Some(dir.join(super::branch_set::BRANCH_SET_FILE));
+    }
+    Ok(run)
 }
 
 /// [`load_run`] from the contents of the three files (e.g. compiled into the binary); `dir` names them in errors.
@@ -218,5 +237,6 @@ pub fn load_run_bytes(
         config,
         method,
         classes,
+        branch_set: None,
     })
 }

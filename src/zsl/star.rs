@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use super::loss::{check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec};
 use super::{
-    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, MethodKind, Result, ScoreComponents,
-    StepContext, ZslError, ZslMethod,
+    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
+    ScoreComponents, StepContext, ZslError, ZslMethod,
 };
 use crate::skeleton::PartScheme;
 
@@ -294,6 +294,24 @@ impl ZslMethod for Star {
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
         let z = self.visual(batch)?;
         cosine_matrix(&z.sum(1)?, &self.names(classes)?)
+    }
+
+    /// `sum_p z_p` and the projected class names `h_c`, both unit length: the score is their cosine, so a sample's
+    /// nearest class point is its prediction.
+    fn joint_embedding(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Option<JointEmbedding>> {
+        Ok(Some(JointEmbedding {
+            space: format!(
+                "STAR's semantic space ({}-d): summed part features sum_p z_p; class points: class names through \
+                 the name projector H; both unit length, so a sample's nearest class point is its prediction",
+                self.cfg.prompts
+            ),
+            samples: l2_normalize(&self.visual(batch)?.sum(1)?)?,
+            classes: l2_normalize(&self.names(classes)?)?,
+        }))
     }
 
     /// Each part's share of the score: `cos(sum_p z_p, h_c) = sum_p <z_p, h_c / |h_c|> / |sum_p z_p|`.

@@ -115,6 +115,8 @@ pub fn write_split(features: &Path, texts: &Path) -> usize {
         test_labels: s.test_labels,
         seen: (0..SEEN).collect(),
         unseen: (SEEN..C).collect(),
+        train_ids: None,
+        test_ids: None,
     };
     if let Some(dir) = features.parent() {
         std::fs::create_dir_all(dir).unwrap();

@@ -1,0 +1,133 @@
+//! Sample ids travel from `skelzero extract --split` through `train` and `eval --predictions` into predictions.json,
+//! on real MSR Action3D skeletons encoded by the demo encoder, so an exported run opens over its dataset; a feature
+//! file written before ids existed still evaluates, with fallback names and a warning.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use candle_core::{Device, Tensor};
+use skelzero::dataset::DatasetKind;
+use skelzero::dataset::load::load_dataset;
+use skelzero::dataset::protocol::{ProtocolInputs, SplitArgs};
+use skelzero::eval::predictions::Predictions;
+use skelzero::zsl::ClassEmbeddings;
+use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_skelzero"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Random unit class embeddings for MSR's 20 classes (DeViSE reads names and sentences).
+fn texts(path: &Path) {
+    let dev = Device::Cpu;
+    let t = |seed: u64| {
+        let v: Vec<f32> = (0..20 * 8)
+            .map(|i| (((i as u64 + 1) * 2_654_435_761 + seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let t = Tensor::from_vec(v, (20, 8), &dev).unwrap();
+        t.broadcast_div(&t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap())
+            .unwrap()
+    };
+    let ce = ClassEmbeddings {
+        names: t(1),
+        sentences: t(2),
+        parts: None,
+        phrases: None,
+        motion: None,
+    };
+    save_class_embeddings(path, &ce).unwrap();
+}
+
+#[test]
+fn predictions_name_the_datasets_samples() {
+    let data = root().join("../shared/data/msr-action3d");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let features = d.join("msr1.safetensors");
+    ok(bin()
+        .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
+        .arg(root().join("assets/demo/encoder"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&features));
+    texts(&d.join("texts.safetensors"));
+    let run = d.join("run");
+    ok(bin()
+        .args([
+            "train", "--method", "devise", "--split", "msr1", "--epochs", "2", "--lr", "1e-2",
+        ])
+        .arg("--features")
+        .arg(&features)
+        .arg("--texts")
+        .arg(d.join("texts.safetensors"))
+        .arg("--out")
+        .arg(&run));
+    let out = ok(bin().args(["eval", "--predictions", "--run"]).arg(&run));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p = Predictions::load(&run).unwrap();
+
+    // The dataset's own GZSL test samples of msr1, in order.
+    let ds = load_dataset(&data, Some(DatasetKind::Msr)).unwrap();
+    let part = SplitArgs::named("msr1")
+        .partition(&ds, &ProtocolInputs::for_dataset(&ds).unwrap())
+        .unwrap();
+    let ids: Vec<String> = part
+        .gzsl_test
+        .iter()
+        .map(|&i| ds.samples[i].meta.id.clone())
+        .collect();
+    assert!(ids.len() > 100);
+    assert_eq!(p.sample_ids, ids);
+    let labels: Vec<usize> = part
+        .gzsl_test
+        .iter()
+        .map(|&i| ds.samples[i].meta.label)
+        .collect();
+    assert_eq!(p.labels, labels);
+    // DeViSE exports its class sentences as text points in its text space.
+    let f = p.features.as_ref().unwrap();
+    assert_eq!(f.dim, 8);
+    assert_eq!(f.classes.len(), p.num_classes() * 8);
+    assert!(f.space.contains("DeViSE"), "{}", f.space);
+
+    // The same features without ids (as written before them): names fall back, with a warning.
+    let mut old = SplitFeatures::load(&features).unwrap();
+    assert_eq!(old.test_ids.as_deref(), Some(&ids[..]));
+    old.train_ids = None;
+    old.test_ids = None;
+    let old_path = d.join("old.safetensors");
+    old.save(&old_path).unwrap();
+    let out = ok(bin()
+        .args(["eval", "--predictions", "--run"])
+        .arg(&run)
+        .arg("--features")
+        .arg(&old_path));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("old.safetensors"),
+        "{err}"
+    );
+    let p = Predictions::load(&run).unwrap();
+    assert_eq!(p.sample_ids[0], "test-00000");
+    assert_eq!(p.num_samples(), ids.len());
+}
