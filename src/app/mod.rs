@@ -179,7 +179,11 @@ impl ExplorerApp {
         };
         app.apply_theme();
         for &view in &app.options.views {
-            app.views.open(view);
+            if view == views::AnalysisView::Editor {
+                app.editor.open = true;
+            } else {
+                app.views.open(view);
+            }
         }
         if let Some(path) = app.options.data.clone() {
             app.pending.push(Command::OpenDataset(path));
@@ -391,6 +395,8 @@ impl ExplorerApp {
             | Command::SetGamma(_)
             | Command::ExportTables(_)
             | Command::SavePng { .. }) => self.apply_analysis(c),
+            Command::UndoEdit => self.editor.undo(),
+            Command::RedoEdit => self.editor.redo(),
             Command::CancelJob(id) => self.workers.cancel(id),
             Command::Dismiss(id) => self.notifications.dismiss(id),
         }
@@ -528,10 +534,15 @@ impl ExplorerApp {
                 }
             }
             out @ (JobOutput::Tsne(_) | JobOutput::Exported(_)) => self.handle_analysis_output(out),
-            JobOutput::Picked(target, Some(path)) => self.apply(match target {
-                PickTarget::RunFolder => Command::OpenRun(path),
-                PickTarget::DatasetFolder | PickTarget::DatasetFile => Command::OpenDataset(path),
-            }),
+            JobOutput::Picked(target, Some(path)) => match target {
+                PickTarget::RunFolder => self.apply(Command::OpenRun(path)),
+                PickTarget::DatasetFolder | PickTarget::DatasetFile => {
+                    self.apply(Command::OpenDataset(path));
+                }
+                PickTarget::DescriptionSetOpen | PickTarget::DescriptionSetSave => {
+                    self.editor.picked(target, path);
+                }
+            },
             JobOutput::Picked(_, None) => self.notifications.push(
                 Level::Info,
                 "No file chosen (with no desktop portal the dialog cannot open: type the path instead)",

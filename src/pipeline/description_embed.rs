@@ -82,10 +82,10 @@ struct Rows {
 
 fn rows_of(t: &Tensor, c: usize) -> Result<Rows> {
     let data = t.flatten_all()?.to_vec1::<f32>()?;
-    let per_class = if c == 0 { 0 } else { t.elem_count() / c };
+    let d = t.dims().last().copied().unwrap_or(1);
     Ok(Rows {
+        per_class: data.len().checked_div(c * d).unwrap_or(0),
         data,
-        per_class: per_class / t.dims().last().copied().unwrap_or(1).max(1),
     })
 }
 
