@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::dataset::description_set::DescriptionSet;
 use crate::pipeline::description_embed::{EmbeddedSet, TextUse, embed_changes};
-use crate::pipeline::predict::rescored;
+use crate::pipeline::predict::{changed_classes, rescored_classes, visual_part_of};
 use crate::pipeline::{CachedEncoder, TextEmbedder};
 use crate::text::store::{KnownModel, ModelStore};
 use crate::text::{EmbeddingCache, TextEncoder};
@@ -29,6 +29,8 @@ pub struct Rescore {
     /// Milliseconds spent encoding texts (loading the encoder excluded) and scoring.
     pub encode_ms: f32,
     pub score_ms: f32,
+    /// The method's sample-side part when this job computed it (the first re-scoring), to keep for the next.
+    pub visual: Option<Option<candle_core::Tensor>>,
 }
 
 pub(super) struct RescoreInput {
@@ -41,6 +43,8 @@ pub(super) struct RescoreInput {
     pub run: Arc<Mutex<LoadedRun>>,
     pub features: FeatureBatch,
     pub base: Predictions,
+    /// The method's sample-side part of `features`, once computed (`Some(None)`: the method has none).
+    pub visual: Option<Option<candle_core::Tensor>>,
 }
 
 /// The sentence encoder, loaded the first time a text must be embedded (undoing to known texts needs none).
@@ -102,9 +106,28 @@ pub(super) fn rescore_job(
     }
     handle.set_progress(0.7);
     let start = Instant::now();
-    let run = input.run.lock().map_err(|_| "the run is poisoned")?;
-    let predictions = rescored(&input.base, &run, &out.set.embeddings, &input.features)
+    // Only the columns of classes whose embeddings differ from the run's are scored again; the rest are the run's.
+    let changed = changed_classes(&input.known[1].embeddings, &out.set.embeddings)
         .map_err(|e| e.to_string())?;
+    let run = input.run.lock().map_err(|_| "the run is poisoned")?;
+    let computed = match &input.visual {
+        Some(_) => None,
+        None => Some(visual_part_of(&run, &input.features).map_err(|e| e.to_string())?),
+    };
+    let visual = input
+        .visual
+        .as_ref()
+        .or(computed.as_ref())
+        .and_then(Option::as_ref);
+    let predictions = rescored_classes(
+        &input.base,
+        &run,
+        &out.set.embeddings,
+        &input.features,
+        visual,
+        &changed,
+    )
+    .map_err(|e| e.to_string())?;
     let score_ms = start.elapsed().as_secs_f32() * 1000.0;
     handle.set_progress(1.0);
     Ok(Rescore {
@@ -114,6 +137,7 @@ pub(super) fn rescore_job(
         encoded: out.encoded,
         encode_ms: lazy.encode_ms,
         score_ms,
+        visual: computed,
     })
 }
 

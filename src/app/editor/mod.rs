@@ -31,6 +31,8 @@ struct Session {
     kind: MethodKind,
     used: TextUse,
     features: FeatureBatch,
+    /// The method's sample-side part of `features`, once the first re-scoring computed it.
+    visual: Option<Option<candle_core::Tensor>>,
     /// The predictions with the run's own embeddings, and their figures.
     base: Predictions,
     base_metrics: Metrics,
@@ -204,6 +206,7 @@ impl Editor {
             kind,
             used: TextUse::scored_by(kind),
             features: scored.features.clone(),
+            visual: None,
             base: scored.predictions.clone(),
             base_metrics: scored.predictions.metrics(),
             class_accuracy: base_class_accuracy.clone(),
@@ -371,6 +374,9 @@ impl Editor {
                 s.current = Some(metrics);
                 s.class_accuracy = class_accuracy(&r.predictions, s.unseen.len());
                 s.embedded = r.embedded;
+                if r.visual.is_some() {
+                    s.visual = r.visual;
+                }
                 self.message = None;
                 Some(r.predictions)
             }
@@ -505,6 +511,7 @@ impl Editor {
             run: s.run.clone(),
             features: s.features.clone(),
             base: s.base.clone(),
+            visual: s.visual.clone(),
         };
         let encoder = self.encoder.clone();
         self.job = Some(
