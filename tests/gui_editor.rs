@@ -68,6 +68,16 @@ fn type_sentence(h: &mut Harness<'static, ExplorerApp>, text: &str) {
         .type_text(text);
 }
 
+/// Saves a rendering of the window into `$SKELZERO_EDITOR_SHOTS/NAME.png` when that is set (to look at).
+fn shot(h: &mut Harness<'static, ExplorerApp>, name: &str) {
+    if let Some(dir) = std::env::var_os("SKELZERO_EDITOR_SHOTS") {
+        let image = h.render().expect("rendering the window");
+        image
+            .save(Path::new(&dir).join(format!("{name}.png")))
+            .expect("writing the PNG");
+    }
+}
+
 fn sentence_shown(h: &Harness<'static, ExplorerApp>) -> Option<String> {
     h.get_by_role_and_label(Role::MultilineTextInput, "Sentence")
         .value()
@@ -125,6 +135,7 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
         100.0 * (m1.zsl_accuracy - m0.zsl_accuracy)
     );
     assert!(h.query_by_label(&beside).is_some(), "{beside}");
+    shot(&mut h, "editor-edited");
 
     // Undo (Ctrl+Z): the run's sentence and scores come back.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
@@ -156,6 +167,7 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
     assert!(h.query_by_label("sentence").is_some());
     assert!(h.query_by_label(&original).is_some());
     assert!(h.query_by_label(&wave).is_some());
+    shot(&mut h, "editor-diff");
 }
 
 #[test]
@@ -194,6 +206,7 @@ fn unsaved_edits_are_autosaved_within_a_second_and_offered_after_a_crash() {
         h.query_by_label_contains("1 unsaved change(s) when skelzero last stopped")
             .is_some()
     );
+    shot(&mut h, "editor-recovery");
     let before = h.state().predictions.clone().unwrap();
     h.get_by_label("Restore").click();
     h.run_steps(1);

@@ -499,8 +499,11 @@ impl ExplorerApp {
                     format!("Scored {} samples in {:.1} s", scored.predictions.num_samples(), scored.seconds),
                 );
                 let demo = path.as_os_str() == "demo";
+                // The editor stays open across a re-scoring (e.g. `--view editor` while the demo is scored).
+                let editor_open = self.editor.open;
                 self.handle_job_output(JobOutput::Run(path, Ok(Box::new(scored.predictions.clone()))));
                 self.editor.attach(&scored);
+                self.editor.open = editor_open;
                 // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction:
                 // a recognised one when there is one (the misclassified ones are a click away in the matrix).
                 let unscored = self

@@ -322,8 +322,12 @@ impl Editor {
         });
     }
 
-    /// Undoes the last committed edit (Ctrl+Z); typed but uncommitted text is committed first.
+    /// Undoes the last committed edit (Ctrl+Z, while the editor is open); typed but uncommitted text is committed
+    /// first.
     pub fn undo(&mut self) {
+        if !self.open {
+            return;
+        }
         self.commit_drafts();
         if let Some(s) = &mut self.session
             && s.history.undo().is_some()
@@ -333,8 +337,11 @@ impl Editor {
         }
     }
 
-    /// Re-applies the last undone edit (Ctrl+Shift+Z).
+    /// Re-applies the last undone edit (Ctrl+Shift+Z, while the editor is open).
     pub fn redo(&mut self) {
+        if !self.open {
+            return;
+        }
         self.commit_drafts();
         if let Some(s) = &mut self.session
             && s.history.redo().is_some()

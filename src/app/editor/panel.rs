@@ -350,8 +350,13 @@ impl Editor {
                         for c in &diff {
                             ui.label(&current.classes[c.class].name);
                             ui.label(c.field.label());
-                            ui.add(egui::Label::new(c.old.to_string()).wrap());
-                            ui.add(egui::Label::new(c.new.to_string()).wrap());
+                            for text in [c.old.to_string(), c.new.to_string()] {
+                                // Fixed-width cells, so long sentences wrap into lines, not letters.
+                                ui.vertical(|ui| {
+                                    ui.set_width(260.0);
+                                    ui.add(egui::Label::new(text).wrap());
+                                });
+                            }
                             ui.end_row();
                         }
                     });
