@@ -279,7 +279,8 @@ pub trait ZslMethod: Send {
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor>;
 
     /// For methods whose scores are `f(v(batch), classes)` with a sample-side `v (N, M)` that costs most of the
-    /// work (STAR's part transformers, DeViSE's projection): `v`, computed once so that scoring again after a
+    /// work (STAR's part transformers, DeViSE's projection, the visual half of SMIE's and RelationNet's first pair
+    /// layer): `v`, computed once so that scoring again after a
     /// class-text edit ([`Self::scores_from_visual`]) skips the skeleton side. `None` for the other methods.
     fn visual_part(&self, _batch: &FeatureBatch) -> Result<Option<Tensor>> {
         Ok(None)
