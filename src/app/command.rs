@@ -66,6 +66,9 @@ pub enum Command {
         path: PathBuf,
         view: Option<super::views::AnalysisView>,
     },
+    /// Undoes / redoes the last class-description edit.
+    UndoEdit,
+    RedoEdit,
     CancelJob(u64),
     Dismiss(u64),
 }
@@ -100,6 +103,18 @@ pub const SHORTCUTS: &[Shortcut] = &[
         shortcut: key(Modifiers::COMMAND, Key::R),
         description: "Open a run folder (predictions)",
         command: || Command::Pick(PickTarget::RunFolder),
+        while_typing: true,
+    },
+    Shortcut {
+        shortcut: key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z),
+        description: "Redo a description edit",
+        command: || Command::RedoEdit,
+        while_typing: true,
+    },
+    Shortcut {
+        shortcut: key(Modifiers::COMMAND, Key::Z),
+        description: "Undo a description edit",
+        command: || Command::UndoEdit,
         while_typing: true,
     },
     Shortcut {

@@ -184,7 +184,11 @@ impl ExplorerApp {
         app.apply_theme();
         app.choose_device(app.options.device);
         for &view in &app.options.views {
-            app.views.open(view);
+            if view == views::AnalysisView::Editor {
+                app.editor.open = true;
+            } else {
+                app.views.open(view);
+            }
         }
         if let Some(path) = app.options.data.clone() {
             app.pending.push(Command::OpenDataset(path));
@@ -401,6 +405,8 @@ impl ExplorerApp {
             | Command::SetGamma(_)
             | Command::ExportTables(_)
             | Command::SavePng { .. }) => self.apply_analysis(c),
+            Command::UndoEdit => self.editor.undo(),
+            Command::RedoEdit => self.editor.redo(),
             Command::CancelJob(id) => self.workers.cancel(id),
             Command::Dismiss(id) => self.notifications.dismiss(id),
         }
@@ -504,9 +510,12 @@ impl ExplorerApp {
                     format!("Scored {} samples in {:.1} s", scored.predictions.num_samples(), scored.seconds),
                 );
                 let demo = path.as_os_str() == "demo";
+                // The editor stays open across a re-scoring (e.g. `--view editor` while the demo is scored).
+                let editor_open = self.editor.open;
                 self.handle_job_output(JobOutput::Run(path, Ok(Box::new(scored.predictions.clone()))));
                 self.editor.attach(&scored);
                 self.views.branches.editor.attach_scored(&scored);
+                self.editor.open = editor_open;
                 // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction:
                 // a recognised one when there is one (the misclassified ones are a click away in the matrix).
                 let unscored = self
@@ -542,10 +551,15 @@ impl ExplorerApp {
             out @ (JobOutput::Tsne(_) | JobOutput::Exported(_) | JobOutput::Branches(_)) => {
                 self.handle_analysis_output(out)
             }
-            JobOutput::Picked(target, Some(path)) => self.apply(match target {
-                PickTarget::RunFolder => Command::OpenRun(path),
-                PickTarget::DatasetFolder | PickTarget::DatasetFile => Command::OpenDataset(path),
-            }),
+            JobOutput::Picked(target, Some(path)) => match target {
+                PickTarget::RunFolder => self.apply(Command::OpenRun(path)),
+                PickTarget::DatasetFolder | PickTarget::DatasetFile => {
+                    self.apply(Command::OpenDataset(path));
+                }
+                PickTarget::DescriptionSetOpen | PickTarget::DescriptionSetSave => {
+                    self.editor.picked(target, path);
+                }
+            },
             JobOutput::Picked(_, None) => self.notifications.push(
                 Level::Info,
                 "No file chosen (with no desktop portal the dialog cannot open: type the path instead)",

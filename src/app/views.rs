@@ -22,6 +22,8 @@ pub enum AnalysisView {
     Star,
     Branches,
     Export,
+    /// The class-description editor (not an analysis window, but opened the same way at start).
+    Editor,
 }
 
 pub struct AnalysisViews {
@@ -76,6 +78,7 @@ impl AnalysisViews {
             }
             AnalysisView::Branches => self.branches.open = true,
             AnalysisView::Export => self.export_open = true,
+            AnalysisView::Editor => {}
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum PickTarget {
     DatasetFolder,
     DatasetFile,
     RunFolder,
+    /// A description-set file to load into the class-description editor, or to save it to.
+    DescriptionSetOpen,
+    DescriptionSetSave,
 }
 
 pub enum JobOutput {
@@ -165,6 +168,15 @@ pub fn pick_path(target: PickTarget) -> Option<PathBuf> {
         PickTarget::DatasetFolder => dialog.set_title("Open dataset folder").pick_folder(),
         PickTarget::DatasetFile => dialog.set_title("Open skeleton file").pick_file(),
         PickTarget::RunFolder => dialog.set_title("Open run folder").pick_folder(),
+        PickTarget::DescriptionSetOpen => dialog
+            .set_title("Load a description set")
+            .add_filter("description set", &["toml"])
+            .pick_file(),
+        PickTarget::DescriptionSetSave => dialog
+            .set_title("Save the description set")
+            .add_filter("description set", &["toml"])
+            .set_file_name("descriptions.toml")
+            .save_file(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Datasets: labelled samples read from a folder or file, zero-shot splits, and class texts.
 
+pub mod description_set;
 pub mod inspect;
 pub mod load;
 pub mod protocol;

@@ -3,6 +3,7 @@
 //! ([`class_texts`]). The CLI's `extract --split`, `bench --data`, the demo and the explorer all go through here.
 
 pub mod class_texts;
+pub mod description_embed;
 pub mod features;
 pub mod predict;
 pub mod sentence;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 
 use super::features::{FeatureOptions, features_of_rows};
@@ -218,6 +218,101 @@ pub fn rescored(
     Ok(out)
 }
 
+/// The classes (rows) whose embeddings differ between `a` and `b` in any field; every class when their shapes
+/// differ.
+pub fn changed_classes(a: &ClassEmbeddings, b: &ClassEmbeddings) -> Result<Vec<usize>> {
+    let c = a.num_classes();
+    let pairs = [
+        (Some(&a.names), Some(&b.names)),
+        (Some(&a.sentences), Some(&b.sentences)),
+        (a.parts.as_ref(), b.parts.as_ref()),
+        (a.phrases.as_ref(), b.phrases.as_ref()),
+        (a.motion.as_ref(), b.motion.as_ref()),
+    ];
+    let mut changed = vec![false; c];
+    for (x, y) in pairs {
+        match (x, y) {
+            (None, None) => {}
+            (Some(x), Some(y)) if x.dims() == y.dims() && c > 0 => {
+                let (x, y) = (
+                    x.flatten_all()?.to_vec1::<f32>()?,
+                    y.flatten_all()?.to_vec1::<f32>()?,
+                );
+                let per = x.len() / c;
+                for (k, flag) in changed.iter_mut().enumerate() {
+                    *flag |= x[k * per..(k + 1) * per] != y[k * per..(k + 1) * per];
+                }
+            }
+            _ => return Ok((0..c.max(b.num_classes())).collect()),
+        }
+    }
+    Ok((0..c).filter(|&k| changed[k]).collect())
+}
+
+/// [`crate::zsl::ZslMethod::visual_part`] of every sample of `feats` (in batches of 256), `None` for methods
+/// without one: computed once per scored dataset, it makes [`rescored_classes`] skip the skeleton side.
+pub fn visual_part_of(run: &LoadedRun, feats: &FeatureBatch) -> Result<Option<Tensor>> {
+    let rows: Vec<usize> = (0..feats.len()).collect();
+    let mut parts = Vec::new();
+    for chunk in rows.chunks(256) {
+        match run.method.visual_part(&feats.select(chunk)?)? {
+            Some(v) => parts.push(v),
+            None => return Ok(None),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Tensor::cat(&parts, 0)?))
+}
+
+/// [`rescored`] after an edit of a few classes: only the score columns of the `changed` classes (dataset class
+/// ids) are computed again against `classes`, the others are kept from `p`. Every method here scores a class from
+/// that class's own embeddings only (checked against a full re-scoring for each method in the tests), so an edit
+/// of one class costs one column instead of all. With `visual` (from [`visual_part_of`] on `feats`) the columns
+/// are scored from it.
+pub fn rescored_classes(
+    p: &Predictions,
+    run: &LoadedRun,
+    classes: &ClassEmbeddings,
+    feats: &FeatureBatch,
+    visual: Option<&Tensor>,
+    changed: &[usize],
+) -> Result<Predictions> {
+    if feats.len() != p.num_samples() {
+        return Err(PipelineError::Invalid(format!(
+            "{} feature rows for {} scored samples",
+            feats.len(),
+            p.num_samples()
+        )));
+    }
+    let cols: Vec<usize> = (0..p.classes.len())
+        .filter(|&j| changed.contains(&p.classes[j]))
+        .collect();
+    let mut out = p.clone();
+    if cols.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<usize> = cols.iter().map(|&j| p.classes[j]).collect();
+    let part = match visual {
+        Some(v) if v.dims().first() == Some(&feats.len()) => run
+            .method
+            .scores_from_visual(v, &classes.select(&ids)?)?
+            .flatten_all()?
+            .to_vec1::<f32>()?,
+        _ => scores_of(run, classes, feats, &ids)?,
+    };
+    let (c, m) = (p.classes.len(), cols.len());
+    for i in 0..p.num_samples() {
+        for (k, &j) in cols.iter().enumerate() {
+            out.scores[i * c + j] = part[i * m + k];
+        }
+    }
+    out.validate(&run.dir.display().to_string())
+        .map_err(invalid)?;
+    Ok(out)
+}
+
 /// Encodes and scores the samples of `ds` that [`scored_rows`] picks.
 pub fn predict_dataset(
     model: &EncoderModel,
@@ -228,4 +323,100 @@ pub fn predict_dataset(
     let (rows, _) = scored_rows(ds, run);
     let feats = model.features(ds, &rows, run, progress)?;
     predictions_from_features(run, &feats, ds, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zsl::MethodConfig;
+
+    /// `ce` with class `k`'s rows of every field scaled and shifted.
+    fn perturbed(ce: &ClassEmbeddings, k: usize) -> ClassEmbeddings {
+        let bump = |t: &Tensor| -> Tensor {
+            let dims = t.dims().to_vec();
+            let c = dims[0];
+            let mut v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let per = v.len() / c;
+            for (i, x) in v[k * per..(k + 1) * per].iter_mut().enumerate() {
+                *x = -*x + 0.01 * (i % 7) as f32;
+            }
+            Tensor::from_vec(v, dims, &Device::Cpu).unwrap()
+        };
+        ClassEmbeddings {
+            names: bump(&ce.names),
+            sentences: bump(&ce.sentences),
+            parts: ce.parts.as_ref().map(bump),
+            phrases: ce.phrases.as_ref().map(bump),
+            motion: ce.motion.as_ref().map(bump),
+        }
+    }
+
+    #[test]
+    fn one_class_columns_equal_a_full_rescoring_for_every_method() {
+        let demo = crate::app::demo::demo_run().unwrap();
+        let c = demo.classes.num_classes();
+        let n = 12;
+        let dev = Device::Cpu;
+        let feats = FeatureBatch {
+            pooled: Tensor::randn(0f32, 1.0, (n, 256), &dev).unwrap(),
+            masked: None,
+            map: Some(Tensor::randn(0f32, 1.0, (n, 3, 25, 256), &dev).unwrap()),
+        };
+        let split = &demo.config.split;
+        let mut all = split.seen.clone();
+        all.extend_from_slice(&split.unseen);
+        let base = Predictions {
+            sample_ids: (0..n).map(|i| format!("s{i}")).collect(),
+            labels: (0..n).map(|i| all[i % all.len()]).collect(),
+            unseen: (0..all.len()).map(|j| j >= split.seen.len()).collect(),
+            scores: vec![0.0; n * all.len()],
+            classes: all,
+            class_names: split.class_names.clone(),
+            ..Predictions::default()
+        };
+        let edited = perturbed(&demo.classes, 3);
+        assert_eq!(changed_classes(&demo.classes, &edited).unwrap(), [3]);
+        assert!(
+            changed_classes(&demo.classes, &demo.classes)
+                .unwrap()
+                .is_empty()
+        );
+        for kind in crate::zsl::MethodKind::ALL {
+            let mut config = demo.config.clone();
+            config.method = MethodConfig::default_for(kind);
+            let (method, _) = config.method.build_trainable(config.dims, &dev, 3).unwrap();
+            let run = LoadedRun {
+                dir: "test".into(),
+                config,
+                method,
+                classes: demo.classes.clone(),
+                branch_set: None,
+            };
+            let before = rescored(&base, &run, &demo.classes, &feats).unwrap();
+            let full = rescored(&base, &run, &edited, &feats).unwrap();
+            let part = rescored_classes(&before, &run, &edited, &feats, None, &[3]).unwrap();
+            assert_ne!(
+                full.scores, before.scores,
+                "{kind}: the edit changes nothing"
+            );
+            for (a, b) in full.scores.iter().zip(&part.scores) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                    "{kind}: {a} vs {b}"
+                );
+            }
+            // From the cached sample side (every method but InfoCPL has one), the same scores.
+            let visual = visual_part_of(&run, &feats).unwrap();
+            assert_eq!(visual.is_some(), kind != crate::zsl::MethodKind::InfoCpl);
+            let cached =
+                rescored_classes(&before, &run, &edited, &feats, visual.as_ref(), &[3]).unwrap();
+            for (a, b) in full.scores.iter().zip(&cached.scores) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                    "{kind}: {a} vs {b} (cached)"
+                );
+            }
+            assert!(c > 3);
+        }
+    }
 }

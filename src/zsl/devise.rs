@@ -98,4 +98,13 @@ impl ZslMethod for Devise {
             classes: super::loss::l2_normalize(&classes.sentences)?,
         }))
     }
+
+    /// The projected features `M v (N, D)`.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
+        Ok(Some(self.proj.forward(&batch.pooled)?))
+    }
+
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        Ok(visual.matmul(&classes.sentences.t()?)?)
+    }
 }

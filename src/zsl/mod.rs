@@ -294,6 +294,22 @@ pub trait ZslMethod: Send {
     /// Compatibility scores `(N, C)` of each sample with each class of `classes`; higher is more compatible.
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor>;
 
+    /// For methods whose scores are `f(v(batch), classes)` with a sample-side `v (N, M)` that costs most of the
+    /// work (STAR's part transformers, DeViSE's projection, the visual half of SMIE's and RelationNet's first pair
+    /// layer): `v`, computed once so that scoring again after a
+    /// class-text edit ([`Self::scores_from_visual`]) skips the skeleton side. `None` for the other methods.
+    fn visual_part(&self, _batch: &FeatureBatch) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+
+    /// The scores `(N, C)` from [`Self::visual_part`]'s `v`, equal to [`Self::scores`].
+    fn scores_from_visual(&self, _visual: &Tensor, _classes: &ClassEmbeddings) -> Result<Tensor> {
+        Err(ZslError::Invalid(format!(
+            "{} has no sample-side part to score from",
+            self.kind().title()
+        )))
+    }
+
     /// The score split into named components `(N, C, K)`, for methods whose score is a sum or mean of parts
     /// (STAR's body parts, InfoCPL's branches); `None` for the others. The explorer shows them.
     fn score_components(

@@ -89,4 +89,26 @@ impl ZslMethod for RelationNet {
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
         self.relations(&batch.pooled, &classes.sentences)
     }
+
+    /// The relation module's first-layer visual half `W1_v v (N, H)`.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
+        let w = super::smie::weight_half(&self.rel1, batch.pooled.dim(1)?, false)?;
+        Ok(Some(batch.pooled.matmul(&w)?))
+    }
+
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let e = self
+            .text2
+            .forward(&self.text1.forward(&classes.sentences)?.relu()?)?
+            .relu()?;
+        let mut b = e.matmul(&super::smie::weight_half(&self.rel1, e.dim(1)?, true)?)?;
+        if let Some(bias) = self.rel1.bias() {
+            b = b.broadcast_add(bias)?;
+        }
+        let r = self
+            .rel2
+            .forward(&super::smie::pair_hidden(visual, &b)?)?
+            .squeeze(D::Minus1)?;
+        Ok(candle_nn::ops::sigmoid(&r)?)
+    }
 }

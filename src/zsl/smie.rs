@@ -57,7 +57,36 @@ pub struct Estimator {
     l2: Linear,
 }
 
+/// The first `cols` input columns (or the last, with `from_end`) of a linear layer's weight, transposed for
+/// `x (.., cols) @ w`: a layer over `[a, b]` is `W_a a + W_b b + bias`, so the halves can be applied apart.
+pub(crate) fn weight_half(layer: &Linear, cols: usize, from_end: bool) -> Result<Tensor> {
+    let w = layer.weight();
+    let start = if from_end { w.dim(1)? - cols } else { 0 };
+    Ok(w.narrow(1, start, cols)?.t()?.contiguous()?)
+}
+
+/// `relu(a_n + b_c)` for every pair: `a (N, H)`, `b (C, H)` -> `(N, C, H)`.
+pub(crate) fn pair_hidden(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    Ok(a.unsqueeze(1)?.broadcast_add(&b.unsqueeze(0)?)?.relu()?)
+}
+
 impl Estimator {
+    /// The first layer's visual half `W0_v v (N, H0)`, to be computed once for many texts ([`Self::forward_pairs`]).
+    pub fn visual_half(&self, visual: &Tensor) -> Result<Tensor> {
+        Ok(visual.matmul(&weight_half(&self.l0, visual.dim(1)?, false)?)?)
+    }
+
+    /// The output for every pair of a sample (`visual_half (N, H0)`) and a text (`text (C, D)`): `(N, C)`, equal to
+    /// [`Self::forward`] on the broadcast pairs.
+    pub fn forward_pairs(&self, visual_half: &Tensor, text: &Tensor) -> Result<Tensor> {
+        let mut b = text.matmul(&weight_half(&self.l0, text.dim(1)?, true)?)?;
+        if let Some(bias) = self.l0.bias() {
+            b = b.broadcast_add(bias)?;
+        }
+        let x = self.l1.forward(&pair_hidden(visual_half, &b)?)?.relu()?;
+        Ok(self.l2.forward(&x)?.squeeze(D::Minus1)?)
+    }
+
     pub fn new(input: usize, hidden: [usize; 2], vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             l0: candle_nn::linear(input, hidden[0], vb.pp("l0"))?,
@@ -170,6 +199,17 @@ impl ZslMethod for Smie {
             .broadcast_as((n, c, d))?
             .contiguous()?;
         Ok(softplus(&self.estimator.forward(&v, &t)?.neg()?)?.neg()?)
+    }
+
+    /// The estimator's first-layer visual half of the normalised features (its largest input).
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
+        let v = layer_norm_plain(&batch.pooled)?;
+        Ok(Some(self.estimator.visual_half(&v)?))
+    }
+
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let e = self.estimator.forward_pairs(visual, &classes.sentences)?;
+        Ok(softplus(&e.neg()?)?.neg()?)
     }
 }
 

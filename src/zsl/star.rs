@@ -314,6 +314,15 @@ impl ZslMethod for Star {
         }))
     }
 
+    /// `sum_p z_p (N, m)`: the part transformers over the feature map, all of the cost.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
+        Ok(Some(self.visual(batch)?.sum(1)?))
+    }
+
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        cosine_matrix(visual, &self.names(classes)?)
+    }
+
     /// Each part's share of the score: `cos(sum_p z_p, h_c) = sum_p <z_p, h_c / |h_c|> / |sum_p z_p|`.
     fn score_components(
         &self,

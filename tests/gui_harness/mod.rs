@@ -14,6 +14,11 @@ pub fn harness(size: egui::Vec2) -> Harness<'static, ExplorerApp> {
         // SAFETY: every test in a binary using this module reaches wgpu only through `harness`, so no other thread
         // reads the environment while it is set here (the Once blocks them until done).
         unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
+        // Description edits are autosaved: keep them out of the user's data folder (a folder per test process).
+        let recovery =
+            std::env::temp_dir().join(format!("skelzero-test-recovery-{}", std::process::id()));
+        // SAFETY: as above.
+        unsafe { std::env::set_var(skelzero::app::editor::recovery::RECOVERY_DIR_ENV, recovery) };
     });
     Harness::builder()
         .with_size(size)
