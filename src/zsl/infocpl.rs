@@ -233,7 +233,19 @@ impl InfoCpl {
         rho: f64,
     ) -> Result<Tensor> {
         let u = layer_norm_plain(&b.proj.forward(visual)?)?;
-        let lang = codebook_attention(&u, phrases, k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
+        Self::branch_logits_from_u(b, k, &u, phrases, motion, rho)
+    }
+
+    /// [`Self::branch_logits`] from the projected features `u = LN(W_b v) (N, D)`.
+    fn branch_logits_from_u(
+        b: &Branch,
+        k: usize,
+        u: &Tensor,
+        phrases: &Tensor,
+        motion: &Tensor,
+        rho: f64,
+    ) -> Result<Tensor> {
+        let lang = codebook_attention(u, phrases, k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
         let (n, c, d) = lang.dims3()?;
         let u = u.unsqueeze(1)?.broadcast_as((n, c, d))?;
         b.estimator.forward(&u, &lang)
@@ -312,6 +324,37 @@ impl ZslMethod for InfoCpl {
             samples: l2_normalize(&u)?,
             classes: l2_normalize(&lang)?,
         }))
+    }
+
+    /// Every trained branch's projection `LN(W_b v)`, side by side `(N, B * D)`: the sample side of the score,
+    /// whatever branch set is enabled later.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
+        let us = self
+            .branches
+            .iter()
+            .map(|b| layer_norm_plain(&b.proj.forward(&batch.pooled)?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Tensor::cat(&us, 1)?))
+    }
+
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let (phrases, motion) = Self::texts(classes)?;
+        let d = visual.dim(1)? / self.branches.len().max(1);
+        let mut total: Option<Tensor> = None;
+        let mut n = 0;
+        for spec in self.set.enabled() {
+            let b = self.weights_of(spec)?;
+            let u = visual.narrow(1, spec.weights * d, d)?;
+            let l = Self::branch_logits_from_u(b, spec.k, &u, phrases, motion, 1.0)?;
+            let s = softplus(&l.neg()?)?.neg()?;
+            total = Some(match total {
+                Some(t) => (t + s)?,
+                None => s,
+            });
+            n += 1;
+        }
+        let total = total.ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
+        Ok((total / n as f64)?)
     }
 
     fn branch_set(&self) -> Option<&BranchSet> {
@@ -426,6 +469,12 @@ mod tests {
         m.set_branch_set(set).unwrap();
         let wide = m.score_components(&batch, &classes).unwrap().unwrap();
         assert_eq!(wide.names, ["top-6 (top-1 weights)"]);
+        // The cached sample side (every trained branch's projection) scores any set as the full path does.
+        let visual = m.visual_part(&batch).unwrap().unwrap();
+        assert!(close(
+            &values(&m.scores_from_visual(&visual, &classes).unwrap()),
+            &values(&m.scores(&batch, &classes).unwrap())
+        ));
         assert!(!close(
             &values(&wide.scores),
             &values(&comps.scores.narrow(2, 0, 1).unwrap())
