@@ -8,7 +8,7 @@
 //! over the classes of the batch's class set.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::loss::{labels_vec, one_hot};
@@ -42,7 +42,7 @@ impl Devise {
 
     /// `(N, C)` dot products `t_c^T M v_n`.
     fn compat(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        Ok(self.proj.forward(visual)?.matmul(&texts.t()?)?)
+        Ok(super::loss::linear(&self.proj, visual)?.matmul(&texts.t()?)?)
     }
 }
 

@@ -22,11 +22,11 @@
 //! `-softplus(-T_b)` are averaged over the branches.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::loss::{check_labels, labels_vec, layer_norm_plain, softplus};
+use super::loss::{check_labels, labels_vec, layer_norm_plain, linear, softplus};
 use super::smie::Estimator;
 use super::{
     ClassEmbeddings, ComponentKind, Dims, FeatureBatch, MethodKind, Result, ScoreComponents,
@@ -91,6 +91,13 @@ pub fn topk_mask(scores: &Tensor, k: usize) -> Result<Tensor> {
 /// # Shapes
 /// `u (N, D)`, `phrases (C, K, D)` -> aggregated phrases `(N, C, D)`.
 pub fn codebook_attention(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<Tensor> {
+    let att = codebook_weights(u, phrases, k, rho)?;
+    // (C, N, K) x (C, K, D) -> (C, N, D) -> (N, C, D)
+    Ok(att.matmul(phrases)?.transpose(0, 1)?.contiguous()?)
+}
+
+/// The attention weights of [`codebook_attention`]: `(C, N, K)`, each row a softmax over the top-k scores.
+fn codebook_weights(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<Tensor> {
     let (c, kk, d) = phrases.dims3()?;
     let n = u.dim(0)?;
     // (C*K, D) x (D, N) -> (C, K, N) -> (C, N, K)
@@ -101,9 +108,7 @@ pub fn codebook_attention(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> R
         .transpose(1, 2)?
         .contiguous()?;
     let att = (att * (rho / (d as f64).sqrt()))?;
-    let att = candle_nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?;
-    // (C, N, K) x (C, K, D) -> (C, N, D) -> (N, C, D)
-    Ok(att.matmul(phrases)?.transpose(0, 1)?.contiguous()?)
+    Ok(crate::nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?)
 }
 
 /// InfoNCE with X-sampling from a score matrix `s (N, C)`: `negatives[i]` lists the batch rows whose score for
@@ -227,12 +232,12 @@ impl InfoCpl {
         motion: &Tensor,
         rho: f64,
     ) -> Result<Tensor> {
-        let u = layer_norm_plain(&b.proj.forward(visual)?)?;
-        let lang =
-            codebook_attention(&u, phrases, b.k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
-        let (n, c, d) = lang.dims3()?;
-        let u = u.unsqueeze(1)?.broadcast_as((n, c, d))?;
-        b.estimator.forward(&u, &lang)
+        let u = layer_norm_plain(&linear(&b.proj, visual)?)?;
+        // l_{b,c} = softmax(a_c) P_c + m_c = softmax(a_c) (P_c + m_c), as the weights sum to 1: the estimator
+        // takes the weights and the bank P_c + m_c, and never builds the (N, C, 2D) pairs.
+        let att = codebook_weights(&u, phrases, b.k, rho)?;
+        let bank = phrases.broadcast_add(&motion.unsqueeze(1)?)?;
+        b.estimator.forward_attended(&u, &att, &bank)
     }
 }
 

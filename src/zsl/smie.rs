@@ -18,12 +18,12 @@
 //! Prediction: `argmax_c -softplus(-T(v, t_c))`.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use rand::Rng;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
-use super::loss::{labels_vec, layer_norm_plain, softplus};
+use super::loss::{labels_vec, layer_norm_plain, linear, pair_linear, relu, softplus};
 use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,9 +70,38 @@ impl Estimator {
     /// `visual (..., Cv)`, `text (..., D)` with the same leading dims -> `(...)`.
     pub fn forward(&self, visual: &Tensor, text: &Tensor) -> Result<Tensor> {
         let x = Tensor::cat(&[visual, text], D::Minus1)?;
-        let x = self.l0.forward(&x)?.relu()?;
-        let x = self.l1.forward(&x)?.relu()?;
-        Ok(self.l2.forward(&x)?.squeeze(D::Minus1)?)
+        let x = relu(&linear(&self.l0, &x)?)?;
+        self.head(&x)
+    }
+
+    /// Layers 1 and 2 on the first hidden layer's activations `(..., H0)` -> `(...)`.
+    fn head(&self, x: &Tensor) -> Result<Tensor> {
+        let x = relu(&linear(&self.l1, x)?)?;
+        Ok(linear(&self.l2, &x)?.squeeze(D::Minus1)?)
+    }
+
+    /// The estimator on every pair of a visual feature and an attention-weighted text of each class, without
+    /// building the `N x C` concatenated pairs (see [`pair_linear`]). Equal to [`Self::forward`] on the
+    /// materialised pairs `(visual_n, sum_k weights_{c,n,k} bank_{c,k})`.
+    ///
+    /// # Shapes
+    /// `visual (N, Cv)`, `weights (C, N, K)`, `bank (C, K, D)` -> `(N, C)`.
+    pub fn forward_attended(
+        &self,
+        visual: &Tensor,
+        weights: &Tensor,
+        bank: &Tensor,
+    ) -> Result<Tensor> {
+        let x = relu(&pair_linear(&self.l0, visual, weights, bank)?)?;
+        Ok(self.head(&x)?.t()?)
+    }
+
+    /// The estimator on every (visual, text) pair: `visual (N, Cv)`, `texts (C, D)` -> `(N, C)`.
+    pub fn forward_pairs(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        let (c, _) = texts.dims2()?;
+        let n = visual.dim(0)?;
+        let ones = Tensor::ones((c, n, 1), texts.dtype(), texts.device())?;
+        self.forward_attended(visual, &ones, &texts.unsqueeze(1)?)
     }
 }
 
@@ -161,15 +190,8 @@ impl ZslMethod for Smie {
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
         let v = layer_norm_plain(&batch.pooled)?;
-        let (n, cv) = v.dims2()?;
-        let (c, d) = classes.sentences.dims2()?;
-        let v = v.unsqueeze(1)?.broadcast_as((n, c, cv))?.contiguous()?;
-        let t = classes
-            .sentences
-            .unsqueeze(0)?
-            .broadcast_as((n, c, d))?
-            .contiguous()?;
-        Ok(softplus(&self.estimator.forward(&v, &t)?.neg()?)?.neg()?)
+        let t = self.estimator.forward_pairs(&v, &classes.sentences)?;
+        Ok(softplus(&t.neg()?)?.neg()?)
     }
 }
 
