@@ -247,3 +247,21 @@ fn softmax_matches_candle_and_grads() {
     assert_eq!(gv[0][1], 0.0);
     assert!(gv[0][0] < 0.0 && gv[0][2] > 0.0);
 }
+
+#[test]
+fn matmul_const_input_matches_matmul_and_weight_grad() {
+    let x = rand(&[40, 6], 40);
+    let w = Var::from_tensor(&rand(&[5, 6], 41)).unwrap();
+    let g = rand(&[40, 5], 42);
+    let fast = ops::matmul_const_input(&x, w.as_tensor()).unwrap();
+    let slow = x.matmul(&w.as_tensor().t().unwrap()).unwrap();
+    assert!(max_diff(&fast, &slow) < 1e-6);
+    let gf = (fast * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let d = max_diff(
+        gf.get(w.as_tensor()).unwrap(),
+        gs.get(w.as_tensor()).unwrap(),
+    );
+    assert!(d < 1e-5, "weight grad diff {d}");
+    assert!(gf.get(&x).is_none());
+}

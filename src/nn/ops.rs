@@ -115,6 +115,52 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Matrix product with a constant left operand.
+
+/// Attaches the weight gradient of `x W^T` to its (already computed) value; `x` is a constant.
+struct ConstInputMatmul {
+    x: Tensor,
+}
+
+impl CustomOp2 for ConstInputMatmul {
+    fn name(&self) -> &'static str {
+        "const-input-matmul"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        _s2: &CpuStorage,
+        _l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = f32_slice(s1, l1, "const_input_matmul")?;
+        Ok((CpuStorage::F32(y.to_vec()), l1.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        _y: &Tensor,
+        _w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        // (R, O)^T x (R, K) -> (O, K)
+        Ok((None, Some(grad.t()?.matmul(&self.x)?)))
+    }
+}
+
+/// `x W^T` for a constant `x (R, K)` (frozen features) and a trainable `w (O, K)`: `(R, O)`. candle's matmul
+/// backward also computes the gradient of `x` (an `R x O x K` product and an `R x K` buffer) even when nothing
+/// needs it; this one computes the weight gradient only. Gradients never reach `x`.
+pub fn matmul_const_input(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let x = x.detach().contiguous()?;
+    if !is_cpu(&x) {
+        return x.matmul(&w.t()?);
+    }
+    let y = x.matmul(&w.detach().t()?)?;
+    y.apply_op2_arc(w, std::sync::Arc::new(Box::new(ConstInputMatmul { x })))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Broadcast over a new leading dimension.
 
 struct RepeatRows(usize);

@@ -94,6 +94,24 @@ pub fn linear(layer: &Linear, x: &Tensor) -> Result<Tensor> {
     Ok(y.reshape(out)?)
 }
 
+/// [`linear`] on a constant input (frozen encoder features): no gradient is computed for `x`
+/// ([`crate::nn::ops::matmul_const_input`]).
+pub fn linear_frozen_input(layer: &Linear, x: &Tensor) -> Result<Tensor> {
+    let dims = x.dims();
+    let Some((&k, lead)) = dims.split_last() else {
+        return Ok(candle_nn::Module::forward(layer, x)?);
+    };
+    let rows: usize = lead.iter().product();
+    let y = crate::nn::ops::matmul_const_input(&x.reshape((rows, k))?, layer.weight())?;
+    let y = match layer.bias() {
+        Some(b) => crate::nn::ops::add_bias(&y, b)?,
+        None => y,
+    };
+    let mut out = lead.to_vec();
+    out.push(y.dim(1)?);
+    Ok(y.reshape(out)?)
+}
+
 /// ReLU with a cheap backward ([`crate::nn::ops::relu`]).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     Ok(crate::nn::ops::relu(x)?)

@@ -28,7 +28,8 @@ use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::loss::{
-    check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec, linear, relu,
+    check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec, linear,
+    linear_frozen_input, relu,
 };
 use super::{
     ClassEmbeddings, ComponentKind, Dims, FeatureBatch, MethodKind, Result, ScoreComponents,
@@ -181,8 +182,9 @@ impl Star {
         let split = |x: Tensor| -> Result<Tensor> {
             Ok(x.reshape((n, l, h, dh))?.transpose(1, 2)?.contiguous()?)
         };
-        let k = split(linear(&b.wk, tokens)?)?; // (n, h, l, dh)
-        let v = split(linear(&b.wv, tokens)?)?;
+        // The tokens are frozen features: no gradient is computed for them.
+        let k = split(linear_frozen_input(&b.wk, tokens)?)?; // (n, h, l, dh)
+        let v = split(linear_frozen_input(&b.wv, tokens)?)?;
         let att = (q.matmul(&k.transpose(2, 3)?)? / (dh as f64).sqrt())?;
         let att = softmax_last_dim(&att)?;
         let o = att.matmul(&v)?.transpose(1, 2)?.reshape((n, m, d))?; // (n, m, d)
