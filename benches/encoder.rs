@@ -44,6 +44,9 @@ fn main() -> anyhow::Result<()> {
         // SAFETY: single-threaded at this point; rayon's pool is not started yet.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
     }
+    // The thread settings of the `skelzero` binary (no busy-waiting element-wise pool).
+    // SAFETY: still single-threaded.
+    unsafe { skelzero::util::configure_threads() };
     skelzero::util::tune_malloc();
     let threads = rayon::current_num_threads();
     let reps: usize = std::env::var("BENCH_REPS")

@@ -8,6 +8,8 @@ fn main() -> ExitCode {
         // SAFETY: the first statement of main, before any other thread exists.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
+    // SAFETY: still the only thread.
+    unsafe { skelzero::util::configure_threads() };
     let cli = skelzero::cli::Cli::parse();
     skelzero::cli::init_logging(cli.verbose);
     skelzero::util::tune_malloc();

@@ -181,3 +181,87 @@ fn add_bias_and_relu_grads() {
         assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-5);
     }
 }
+
+#[test]
+fn repeat_rows_matches_broadcast_and_grads() {
+    let x = Var::from_tensor(&rand(&[3, 4, 5], 20)).unwrap();
+    let w = rand(&[6, 3, 4, 5], 21);
+    let fast = ops::repeat_rows(x.as_tensor(), 6).unwrap();
+    let slow = x
+        .as_tensor()
+        .unsqueeze(0)
+        .unwrap()
+        .broadcast_as((6, 3, 4, 5))
+        .unwrap()
+        .contiguous()
+        .unwrap();
+    assert_eq!(fast.dims(), &[6, 3, 4, 5]);
+    assert_eq!(max_diff(&fast, &slow), 0.0);
+    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let d = max_diff(
+        gf.get(x.as_tensor()).unwrap(),
+        gs.get(x.as_tensor()).unwrap(),
+    );
+    assert!(d < 1e-5, "grad diff {d}");
+}
+
+#[test]
+fn softmax_matches_candle_and_grads() {
+    let x = Var::from_tensor(&(rand(&[4, 3, 9], 30) * 3.0).unwrap()).unwrap();
+    let w = rand(&[4, 3, 9], 31);
+    let fast = ops::softmax_last_dim(x.as_tensor()).unwrap();
+    // candle_nn::ops::softmax is built from differentiable ops (the reference).
+    let slow = candle_nn::ops::softmax(x.as_tensor(), candle_core::D::Minus1).unwrap();
+    assert!(max_diff(&fast, &slow) < 1e-6);
+    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let (a, b) = (
+        gf.get(x.as_tensor()).unwrap(),
+        gs.get(x.as_tensor()).unwrap(),
+    );
+    assert!(max_diff(a, b) < 1e-5, "grad diff {}", max_diff(a, b));
+    // A gradient flows (candle_nn::ops::softmax_last_dim stops it).
+    assert!(
+        a.abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            > 1e-3
+    );
+    // Masked entries (-inf) get probability 0 and no gradient.
+    let m = Tensor::new(&[[0.5f32, f32::NEG_INFINITY, 1.0]], &Device::Cpu).unwrap();
+    let mv = Var::from_tensor(&m).unwrap();
+    let y = ops::softmax_last_dim(mv.as_tensor()).unwrap();
+    let yv = y.to_vec2::<f32>().unwrap();
+    assert_eq!(yv[0][1], 0.0);
+    let g = (y * Tensor::new(&[[1f32, 2.0, 3.0]], &Device::Cpu).unwrap())
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let gv = g.get(mv.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+    assert_eq!(gv[0][1], 0.0);
+    assert!(gv[0][0] < 0.0 && gv[0][2] > 0.0);
+}
+
+#[test]
+fn matmul_const_input_matches_matmul_and_weight_grad() {
+    let x = rand(&[40, 6], 40);
+    let w = Var::from_tensor(&rand(&[5, 6], 41)).unwrap();
+    let g = rand(&[40, 5], 42);
+    let fast = ops::matmul_const_input(&x, w.as_tensor()).unwrap();
+    let slow = x.matmul(&w.as_tensor().t().unwrap()).unwrap();
+    assert!(max_diff(&fast, &slow) < 1e-6);
+    let gf = (fast * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let d = max_diff(
+        gf.get(w.as_tensor()).unwrap(),
+        gs.get(w.as_tensor()).unwrap(),
+    );
+    assert!(d < 1e-5, "weight grad diff {d}");
+    assert!(gf.get(&x).is_none());
+}

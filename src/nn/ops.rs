@@ -133,6 +133,167 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Matrix product with a constant left operand.
+
+/// Attaches the weight gradient of `x W^T` to its (already computed) value; `x` is a constant.
+struct ConstInputMatmul {
+    x: Tensor,
+}
+
+impl CustomOp2 for ConstInputMatmul {
+    fn name(&self) -> &'static str {
+        "const-input-matmul"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        _s2: &CpuStorage,
+        _l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = f32_slice(s1, l1, "const_input_matmul")?;
+        Ok((CpuStorage::F32(y.to_vec()), l1.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        _y: &Tensor,
+        _w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        // (R, O)^T x (R, K) -> (O, K)
+        Ok((None, Some(grad.t()?.matmul(&self.x)?)))
+    }
+}
+
+/// `x W^T` for a constant `x (R, K)` (frozen features) and a trainable `w (O, K)`: `(R, O)`. candle's matmul
+/// backward also computes the gradient of `x` (an `R x O x K` product and an `R x K` buffer) even when nothing
+/// needs it; this one computes the weight gradient only. Gradients never reach `x`.
+pub fn matmul_const_input(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let x = x.detach().contiguous()?;
+    if !is_cpu(&x) {
+        return x.matmul(&w.t()?);
+    }
+    let y = x.matmul(&w.detach().t()?)?;
+    y.apply_op2_arc(w, std::sync::Arc::new(Box::new(ConstInputMatmul { x })))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Broadcast over a new leading dimension.
+
+struct RepeatRows(usize);
+
+impl CustomOp1 for RepeatRows {
+    fn name(&self) -> &'static str {
+        "repeat-rows"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "repeat_rows")?;
+        let mut out = Vec::with_capacity(self.0 * x.len());
+        for _ in 0..self.0 {
+            out.extend_from_slice(x);
+        }
+        let mut dims = vec![self.0];
+        dims.extend_from_slice(l.dims());
+        Ok((CpuStorage::F32(out), Shape::from(dims)))
+    }
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let g = grad
+            .contiguous()?
+            .reshape((self.0, x.elem_count()))?
+            .apply_op1_no_bwd(&ColSums)?;
+        Ok(Some(g.reshape(x.shape())?))
+    }
+}
+
+/// `x` repeated `n` times along a new leading dimension: (...) -> (n, ...), contiguous. The same as
+/// `x.unsqueeze(0)?.broadcast_as(..)?.contiguous()`, but the backward pass sums the `n` gradient rows with a
+/// contiguous column sum instead of candle's generic reduction over a leading dimension (one integer division
+/// per element).
+pub fn repeat_rows(x: &Tensor, n: usize) -> Result<Tensor> {
+    if !is_cpu(x) || n == 0 {
+        let mut dims = vec![n];
+        dims.extend_from_slice(x.dims());
+        return x.unsqueeze(0)?.broadcast_as(dims)?.contiguous();
+    }
+    x.contiguous()?.apply_op1(RepeatRows(n))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Softmax over the last dimension, with a backward pass (`candle_nn::ops::softmax_last_dim` has none: gradients
+// stop at it).
+
+struct SoftmaxLast;
+
+impl CustomOp1 for SoftmaxLast {
+    fn name(&self) -> &'static str {
+        "softmax-last"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "softmax")?;
+        let c = l.dims().last().copied().unwrap_or(1).max(1);
+        let mut out = x.to_vec();
+        out.par_chunks_mut(ROW_CHUNK * c).for_each(|ch| {
+            for row in ch.chunks_exact_mut(c) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for v in row.iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                let inv = 1.0 / sum;
+                row.iter_mut().for_each(|v| *v *= inv);
+            }
+        });
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
+    fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            grad.contiguous()?
+                .apply_op2_no_bwd(&res.contiguous()?, &SoftmaxBackward)?,
+        ))
+    }
+}
+
+/// `dx = y * (g - sum(g * y))` per row, from the gradient `g` and the softmax output `y`.
+struct SoftmaxBackward;
+
+impl CustomOp2 for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        "softmax-last-backward"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = f32_slice(s1, l1, "softmax grad")?;
+        let y = f32_slice(s2, l2, "softmax out")?;
+        let c = l1.dims().last().copied().unwrap_or(1).max(1);
+        let mut out = g.to_vec();
+        out.par_chunks_mut(ROW_CHUNK * c)
+            .zip(y.par_chunks(ROW_CHUNK * c))
+            .for_each(|(o, y)| {
+                for (o, y) in o.chunks_exact_mut(c).zip(y.chunks_exact(c)) {
+                    let dot: f32 = o.iter().zip(y).map(|(a, b)| a * b).sum();
+                    o.iter_mut().zip(y).for_each(|(o, y)| *o = y * (*o - dot));
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// Softmax over the last dimension, differentiable (entries at `-inf` get probability and gradient 0).
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    if !is_cpu(x) {
+        return candle_nn::ops::softmax(x, candle_core::D::Minus1);
+    }
+    x.contiguous()?.apply_op1(SoftmaxLast)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // ReLU with a cheap mask backward.
 
 struct Relu;

@@ -8,7 +8,7 @@
 //! over the classes of the batch's class set.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::loss::{labels_vec, one_hot};
@@ -44,7 +44,7 @@ impl Devise {
 
     /// `(N, C)` dot products `t_c^T M v_n`.
     fn compat(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        Ok(self.proj.forward(visual)?.matmul(&texts.t()?)?)
+        Ok(super::loss::linear(&self.proj, visual)?.matmul(&texts.t()?)?)
     }
 }
 
@@ -94,14 +94,14 @@ impl ZslMethod for Devise {
                  sentences; both unit length, so a sample's nearest class point is its prediction",
                 classes.dim()
             ),
-            samples: super::loss::l2_normalize(&self.proj.forward(&batch.pooled)?)?,
+            samples: super::loss::l2_normalize(&super::loss::linear(&self.proj, &batch.pooled)?)?,
             classes: super::loss::l2_normalize(&classes.sentences)?,
         }))
     }
 
     /// The projected features `M v (N, D)`.
     fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        Ok(Some(self.proj.forward(&batch.pooled)?))
+        Ok(Some(super::loss::linear(&self.proj, &batch.pooled)?))
     }
 
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {

@@ -22,12 +22,12 @@
 //! `-softplus(-T_b)` are averaged over the branches.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::branch_set::{BranchSet, BranchSpec};
-use super::loss::{check_labels, l2_normalize, labels_vec, layer_norm_plain, softplus};
+use super::loss::{check_labels, l2_normalize, labels_vec, layer_norm_plain, linear, softplus};
 use super::smie::Estimator;
 use super::{
     ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
@@ -94,6 +94,13 @@ pub fn topk_mask(scores: &Tensor, k: usize) -> Result<Tensor> {
 /// # Shapes
 /// `u (N, D)`, `phrases (C, K, D)` -> aggregated phrases `(N, C, D)`.
 pub fn codebook_attention(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<Tensor> {
+    let att = codebook_weights(u, phrases, k, rho)?;
+    // (C, N, K) x (C, K, D) -> (C, N, D) -> (N, C, D)
+    Ok(att.matmul(phrases)?.transpose(0, 1)?.contiguous()?)
+}
+
+/// The attention weights of [`codebook_attention`]: `(C, N, K)`, each row a softmax over the top-k scores.
+fn codebook_weights(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<Tensor> {
     let (c, kk, d) = phrases.dims3()?;
     let n = u.dim(0)?;
     // (C*K, D) x (D, N) -> (C, K, N) -> (C, N, K)
@@ -104,9 +111,7 @@ pub fn codebook_attention(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> R
         .transpose(1, 2)?
         .contiguous()?;
     let att = (att * (rho / (d as f64).sqrt()))?;
-    let att = candle_nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?;
-    // (C, N, K) x (C, K, D) -> (C, N, D) -> (N, C, D)
-    Ok(att.matmul(phrases)?.transpose(0, 1)?.contiguous()?)
+    Ok(crate::nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?)
 }
 
 /// InfoNCE with X-sampling from a score matrix `s (N, C)`: `negatives[i]` lists the batch rows whose score for
@@ -232,7 +237,7 @@ impl InfoCpl {
         motion: &Tensor,
         rho: f64,
     ) -> Result<Tensor> {
-        let u = layer_norm_plain(&b.proj.forward(visual)?)?;
+        let u = layer_norm_plain(&linear(&b.proj, visual)?)?;
         Self::branch_logits_from_u(b, k, &u, phrases, motion, rho)
     }
 
@@ -245,10 +250,11 @@ impl InfoCpl {
         motion: &Tensor,
         rho: f64,
     ) -> Result<Tensor> {
-        let lang = codebook_attention(u, phrases, k, rho)?.broadcast_add(&motion.unsqueeze(0)?)?;
-        let (n, c, d) = lang.dims3()?;
-        let u = u.unsqueeze(1)?.broadcast_as((n, c, d))?;
-        b.estimator.forward(&u, &lang)
+        // l_{b,c} = softmax(a_c) P_c + m_c = softmax(a_c) (P_c + m_c), as the weights sum to 1: the estimator
+        // takes the weights and the bank P_c + m_c, and never builds the (N, C, 2D) pairs.
+        let att = codebook_weights(u, phrases, k, rho)?;
+        let bank = phrases.broadcast_add(&motion.unsqueeze(1)?)?;
+        b.estimator.forward_attended(u, &att, &bank)
     }
 }
 
@@ -311,7 +317,7 @@ impl ZslMethod for InfoCpl {
             .next()
             .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
         let b = self.weights_of(spec)?;
-        let u = layer_norm_plain(&b.proj.forward(&batch.pooled)?)?;
+        let u = layer_norm_plain(&linear(&b.proj, &batch.pooled)?)?;
         let lang = (phrases.mean(1)? + motion)?;
         Ok(Some(JointEmbedding {
             space: format!(
@@ -332,7 +338,7 @@ impl ZslMethod for InfoCpl {
         let us = self
             .branches
             .iter()
-            .map(|b| layer_norm_plain(&b.proj.forward(&batch.pooled)?))
+            .map(|b| layer_norm_plain(&linear(&b.proj, &batch.pooled)?))
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(Tensor::cat(&us, 1)?))
     }

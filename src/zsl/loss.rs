@@ -1,6 +1,7 @@
 //! Differentiable building blocks shared by the methods (all compositions of candle ops with working backward).
 
 use candle_core::{D, Tensor};
+use candle_nn::Linear;
 
 use super::Result;
 
@@ -68,4 +69,76 @@ pub fn check_labels(labels: &[usize], classes: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `x W^T + b` over the last dimension of `x (..., in)`: one 2-D matrix multiply and the bias added by
+/// [`crate::nn::ops::add_bias`], whose backward is a contiguous column sum (candle's broadcast add reduces over
+/// the leading dimensions with an integer division per element, the largest cost of these small models' backward
+/// pass). Same values and gradients as `candle_nn::Linear::forward`.
+pub fn linear(layer: &Linear, x: &Tensor) -> Result<Tensor> {
+    let dims = x.dims();
+    let Some((&k, lead)) = dims.split_last() else {
+        return Ok(candle_nn::Module::forward(layer, x)?);
+    };
+    let rows: usize = lead.iter().product();
+    let y = x
+        .contiguous()?
+        .reshape((rows, k))?
+        .matmul(&layer.weight().t()?)?;
+    let y = match layer.bias() {
+        Some(b) => crate::nn::ops::add_bias(&y, b)?,
+        None => y,
+    };
+    let mut out = lead.to_vec();
+    out.push(y.dim(1)?);
+    Ok(y.reshape(out)?)
+}
+
+/// [`linear`] on a constant input (frozen encoder features): no gradient is computed for `x`
+/// ([`crate::nn::ops::matmul_const_input`]).
+pub fn linear_frozen_input(layer: &Linear, x: &Tensor) -> Result<Tensor> {
+    let dims = x.dims();
+    let Some((&k, lead)) = dims.split_last() else {
+        return Ok(candle_nn::Module::forward(layer, x)?);
+    };
+    let rows: usize = lead.iter().product();
+    let y = crate::nn::ops::matmul_const_input(&x.reshape((rows, k))?, layer.weight())?;
+    let y = match layer.bias() {
+        Some(b) => crate::nn::ops::add_bias(&y, b)?,
+        None => y,
+    };
+    let mut out = lead.to_vec();
+    out.push(y.dim(1)?);
+    Ok(y.reshape(out)?)
+}
+
+/// ReLU with a cheap backward ([`crate::nn::ops::relu`]).
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    Ok(crate::nn::ops::relu(x)?)
+}
+
+/// A linear layer over the concatenation `[a_n; t_{c,n}]` for every pair `(n, c)`, where
+/// `t_{c,n} = sum_k w_{c,n,k} B_{c,k}`, without building the `N x C` concatenated inputs: with
+/// `W = [W_a | W_b]`, `W [a; t] + b = W_a a + w (B W_b^T) + b`, so each bank row is projected once instead of once
+/// per pair. A single text per class is `K = 1` with weights 1.
+///
+/// # Shapes
+/// `a (N, Da)`, `weights (C, N, K)`, `bank (C, K, Db)`, `layer` `(Da + Db) -> H` -> `(C, N, H)`.
+pub fn pair_linear(layer: &Linear, a: &Tensor, weights: &Tensor, bank: &Tensor) -> Result<Tensor> {
+    let da = a.dim(1)?;
+    let (c, k, db) = bank.dims3()?;
+    let w = layer.weight();
+    let wa = w.narrow(1, 0, da)?.contiguous()?;
+    let wb = w.narrow(1, da, db)?.contiguous()?;
+    let h = wa.dim(0)?;
+    let pa = a.matmul(&wa.t()?)?; // (N, H)
+    let pb = bank
+        .reshape((c * k, db))?
+        .matmul(&wb.t()?)?
+        .reshape((c, k, h))?;
+    let x = (weights.contiguous()?.matmul(&pb)? + crate::nn::ops::repeat_rows(&pa, c)?)?;
+    Ok(match layer.bias() {
+        Some(b) => crate::nn::ops::add_bias(&x, b)?,
+        None => x,
+    })
 }

@@ -9,10 +9,10 @@
 //! (sample, class) pairs of the batch's class set.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::loss::{check_labels, labels_vec, one_hot};
+use super::loss::{check_labels, labels_vec, linear, one_hot, pair_linear, relu};
 use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,17 +53,14 @@ impl RelationNet {
     /// # Shapes
     /// `visual (N, Cv)`, `texts (C, D)` -> relation scores `(N, C)` in `[0, 1]`.
     pub fn relations(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        let e = self
-            .text2
-            .forward(&self.text1.forward(texts)?.relu()?)?
-            .relu()?;
-        let (n, cv) = visual.dims2()?;
+        let e = relu(&linear(&self.text2, &relu(&linear(&self.text1, texts)?)?)?)?;
+        let n = visual.dim(0)?;
         let c = e.dim(0)?;
-        let v = visual.unsqueeze(1)?.broadcast_as((n, c, cv))?;
-        let e = e.unsqueeze(0)?.broadcast_as((n, c, cv))?;
-        let x = Tensor::cat(&[&v, &e], D::Minus1)?;
-        let r = self.rel2.forward(&self.rel1.forward(&x)?.relu()?)?;
-        Ok(candle_nn::ops::sigmoid(&r.squeeze(D::Minus1)?)?)
+        // rel1 over every [v_n, e_c] without building the (N, C, 2 Cv) pairs.
+        let ones = Tensor::ones((c, n, 1), e.dtype(), e.device())?;
+        let x = relu(&pair_linear(&self.rel1, visual, &ones, &e.unsqueeze(1)?)?)?; // (C, N, H)
+        let r = linear(&self.rel2, &x)?.squeeze(D::Minus1)?.t()?; // (N, C)
+        Ok(candle_nn::ops::sigmoid(&r)?)
     }
 }
 
@@ -97,18 +94,15 @@ impl ZslMethod for RelationNet {
     }
 
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let e = self
-            .text2
-            .forward(&self.text1.forward(&classes.sentences)?.relu()?)?
-            .relu()?;
+        let e = relu(&linear(
+            &self.text2,
+            &relu(&linear(&self.text1, &classes.sentences)?)?,
+        )?)?;
         let mut b = e.matmul(&super::smie::weight_half(&self.rel1, e.dim(1)?, true)?)?;
         if let Some(bias) = self.rel1.bias() {
             b = b.broadcast_add(bias)?;
         }
-        let r = self
-            .rel2
-            .forward(&super::smie::pair_hidden(visual, &b)?)?
-            .squeeze(D::Minus1)?;
+        let r = linear(&self.rel2, &super::smie::pair_hidden(visual, &b)?)?.squeeze(D::Minus1)?;
         Ok(candle_nn::ops::sigmoid(&r)?)
     }
 }

@@ -18,12 +18,12 @@
 //! Prediction: `argmax_c -softplus(-T(v, t_c))`.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use rand::Rng;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
-use super::loss::{labels_vec, layer_norm_plain, softplus};
+use super::loss::{labels_vec, layer_norm_plain, linear, pair_linear, relu, softplus};
 use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,20 +71,20 @@ pub(crate) fn pair_hidden(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 impl Estimator {
-    /// The first layer's visual half `W0_v v (N, H0)`, to be computed once for many texts ([`Self::forward_pairs`]).
+    /// The first layer's visual half `W0_v v (N, H0)`, to be computed once for many texts
+    /// ([`Self::forward_from_half`]).
     pub fn visual_half(&self, visual: &Tensor) -> Result<Tensor> {
         Ok(visual.matmul(&weight_half(&self.l0, visual.dim(1)?, false)?)?)
     }
 
     /// The output for every pair of a sample (`visual_half (N, H0)`) and a text (`text (C, D)`): `(N, C)`, equal to
     /// [`Self::forward`] on the broadcast pairs.
-    pub fn forward_pairs(&self, visual_half: &Tensor, text: &Tensor) -> Result<Tensor> {
+    pub fn forward_from_half(&self, visual_half: &Tensor, text: &Tensor) -> Result<Tensor> {
         let mut b = text.matmul(&weight_half(&self.l0, text.dim(1)?, true)?)?;
         if let Some(bias) = self.l0.bias() {
             b = b.broadcast_add(bias)?;
         }
-        let x = self.l1.forward(&pair_hidden(visual_half, &b)?)?.relu()?;
-        Ok(self.l2.forward(&x)?.squeeze(D::Minus1)?)
+        self.head(&pair_hidden(visual_half, &b)?)
     }
 
     pub fn new(input: usize, hidden: [usize; 2], vb: VarBuilder) -> Result<Self> {
@@ -99,9 +99,38 @@ impl Estimator {
     /// `visual (..., Cv)`, `text (..., D)` with the same leading dims -> `(...)`.
     pub fn forward(&self, visual: &Tensor, text: &Tensor) -> Result<Tensor> {
         let x = Tensor::cat(&[visual, text], D::Minus1)?;
-        let x = self.l0.forward(&x)?.relu()?;
-        let x = self.l1.forward(&x)?.relu()?;
-        Ok(self.l2.forward(&x)?.squeeze(D::Minus1)?)
+        let x = relu(&linear(&self.l0, &x)?)?;
+        self.head(&x)
+    }
+
+    /// Layers 1 and 2 on the first hidden layer's activations `(..., H0)` -> `(...)`.
+    fn head(&self, x: &Tensor) -> Result<Tensor> {
+        let x = relu(&linear(&self.l1, x)?)?;
+        Ok(linear(&self.l2, &x)?.squeeze(D::Minus1)?)
+    }
+
+    /// The estimator on every pair of a visual feature and an attention-weighted text of each class, without
+    /// building the `N x C` concatenated pairs (see [`pair_linear`]). Equal to [`Self::forward`] on the
+    /// materialised pairs `(visual_n, sum_k weights_{c,n,k} bank_{c,k})`.
+    ///
+    /// # Shapes
+    /// `visual (N, Cv)`, `weights (C, N, K)`, `bank (C, K, D)` -> `(N, C)`.
+    pub fn forward_attended(
+        &self,
+        visual: &Tensor,
+        weights: &Tensor,
+        bank: &Tensor,
+    ) -> Result<Tensor> {
+        let x = relu(&pair_linear(&self.l0, visual, weights, bank)?)?;
+        Ok(self.head(&x)?.t()?)
+    }
+
+    /// The estimator on every (visual, text) pair: `visual (N, Cv)`, `texts (C, D)` -> `(N, C)`.
+    pub fn forward_pairs(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        let (c, _) = texts.dims2()?;
+        let n = visual.dim(0)?;
+        let ones = Tensor::ones((c, n, 1), texts.dtype(), texts.device())?;
+        self.forward_attended(visual, &ones, &texts.unsqueeze(1)?)
     }
 }
 
@@ -190,15 +219,8 @@ impl ZslMethod for Smie {
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
         let v = layer_norm_plain(&batch.pooled)?;
-        let (n, cv) = v.dims2()?;
-        let (c, d) = classes.sentences.dims2()?;
-        let v = v.unsqueeze(1)?.broadcast_as((n, c, cv))?.contiguous()?;
-        let t = classes
-            .sentences
-            .unsqueeze(0)?
-            .broadcast_as((n, c, d))?
-            .contiguous()?;
-        Ok(softplus(&self.estimator.forward(&v, &t)?.neg()?)?.neg()?)
+        let t = self.estimator.forward_pairs(&v, &classes.sentences)?;
+        Ok(softplus(&t.neg()?)?.neg()?)
     }
 
     /// The estimator's first-layer visual half of the normalised features (its largest input).
@@ -208,7 +230,9 @@ impl ZslMethod for Smie {
     }
 
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let e = self.estimator.forward_pairs(visual, &classes.sentences)?;
+        let e = self
+            .estimator
+            .forward_from_half(visual, &classes.sentences)?;
         Ok(softplus(&e.neg()?)?.neg()?)
     }
 }

@@ -24,14 +24,18 @@
 //! reference uses `d = 768`, `m = 100`); SCE runs over the training classes only.
 
 use candle_core::{D, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::loss::{check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec};
+use super::loss::{
+    check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec, linear,
+    linear_frozen_input, relu,
+};
 use super::{
     ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
     ScoreComponents, StepContext, ZslError, ZslMethod,
 };
+use crate::nn::ops::{repeat_rows, softmax_last_dim};
 use crate::skeleton::PartScheme;
 
 const NAME: &str = "STAR";
@@ -171,24 +175,24 @@ impl Star {
         let (m, d) = b.queries.dims2()?;
         let h = self.cfg.heads;
         let dh = d / h;
-        let q =
-            b.wq.forward(&b.queries)?
-                .reshape((m, h, dh))?
-                .transpose(0, 1)?; // (h, m, dh)
-        let q = q.unsqueeze(0)?.broadcast_as((n, h, m, dh))?.contiguous()?;
+        let q = linear(&b.wq, &b.queries)?
+            .reshape((m, h, dh))?
+            .transpose(0, 1)?; // (h, m, dh)
+        let q = repeat_rows(&q, n)?; // (n, h, m, dh)
         let split = |x: Tensor| -> Result<Tensor> {
             Ok(x.reshape((n, l, h, dh))?.transpose(1, 2)?.contiguous()?)
         };
-        let k = split(b.wk.forward(tokens)?)?; // (n, h, l, dh)
-        let v = split(b.wv.forward(tokens)?)?;
-        let att = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? / (dh as f64).sqrt())?;
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        // The tokens are frozen features: no gradient is computed for them.
+        let k = split(linear_frozen_input(&b.wk, tokens)?)?; // (n, h, l, dh)
+        let v = split(linear_frozen_input(&b.wv, tokens)?)?;
+        let att = (q.matmul(&k.transpose(2, 3)?)? / (dh as f64).sqrt())?;
+        let att = softmax_last_dim(&att)?;
         let o = att.matmul(&v)?.transpose(1, 2)?.reshape((n, m, d))?; // (n, m, d)
-        let o = b.wo.forward(&o)?;
-        let e = b.ffn2.forward(&b.ffn1.forward(&o)?.relu()?)?;
+        let o = linear(&b.wo, &o)?;
+        let e = linear(&b.ffn2, &relu(&linear(&b.ffn1, &o)?)?)?;
         // z_{n,i} = q_i^T W e_{n,i}
         let qw = b.queries.matmul(&b.w)?; // (m, d)
-        Ok(e.broadcast_mul(&qw.unsqueeze(0)?)?.sum(D::Minus1)?)
+        Ok((e * repeat_rows(&qw, n)?)?.sum(D::Minus1)?)
     }
 
     /// `z (N, P, m)`.
@@ -227,7 +231,7 @@ impl Star {
                     .narrow(1, i, 1)?
                     .squeeze(1)?
                     .broadcast_add(&b.text_prompt)?;
-                Ok(b.text2.forward(&b.text1.forward(&t)?.relu()?)?)
+                linear(&b.text2, &relu(&linear(&b.text1, &t)?)?)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Tensor::stack(&gs, 0)?)
@@ -235,9 +239,7 @@ impl Star {
 
     /// Projected class names `h (C, m)`.
     fn names(&self, classes: &ClassEmbeddings) -> Result<Tensor> {
-        Ok(self
-            .name2
-            .forward(&self.name1.forward(&classes.names)?.relu()?)?)
+        linear(&self.name2, &relu(&linear(&self.name1, &classes.names)?)?)
     }
 }
 
