@@ -35,6 +35,9 @@ fn main() {
     let repeats = env_usize("SKELZERO_BENCH_REPEATS", 5).max(1);
     // SAFETY: set before any other thread exists (candle and rayon start theirs later).
     unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    // The thread settings of the `skelzero` binary (its `main` makes the same call).
+    // SAFETY: still single-threaded.
+    unsafe { skelzero::util::configure_threads() };
     skelzero::util::tune_malloc();
 
     let mut texts = lines(&Path::new(SHARED).join("smie/ntu60_des.txt"));
@@ -44,8 +47,10 @@ fn main() {
     let texts_file = dir.path().join("texts.txt");
     std::fs::write(&texts_file, texts.join("\n") + "\n").unwrap();
     println!(
-        "{} texts (60 SMIE descriptions + 120 NTU labels), {threads} threads, best of {repeats}",
-        texts.len()
+        "{} texts (60 SMIE descriptions + 120 NTU labels), {threads} threads (candle element-wise: {}), best of \
+         {repeats}",
+        texts.len(),
+        std::env::var("CANDLE_NUM_THREADS").unwrap_or_default()
     );
 
     let store = ModelStore::default_location().unwrap();

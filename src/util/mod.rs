@@ -27,26 +27,48 @@ pub fn candle_error_without_backtrace(e: candle_core::Error) -> candle_core::Err
 
 /// Thread settings for candle's CPU backend, applied once at start-up, before any other thread exists.
 ///
-/// - `CANDLE_NUM_THREADS=1` (unless set): candle's element-wise ops over 64K+ elements fan out to a barrier pool
-///   whose caller busy-waits (unbounded spin) for the worker. On a loaded 2-core machine the worker is often
-///   descheduled, and `perf` showed 50 to 70% of STAR's training CPU time in that spin; GEMMs keep their rayon threads.
 /// - `RAYON_NUM_THREADS` (unless set) is pinned to candle's default, which candle otherwise recomputes by reading
 ///   `/proc/cpuinfo` on every matrix multiply (3% of STAR's training time).
+/// - `CANDLE_NUM_THREADS` (unless set): candle's element-wise ops over 64K+ elements fan out to a barrier pool whose
+///   caller busy-waits for the worker. With free cores that pays (MiniLM/mpnet embedding 15-20% faster than with
+///   one thread); on a loaded machine the worker is often descheduled, and `perf` showed 50 to 70% of STAR's
+///   training CPU time in that spin. So the pool keeps candle's default size only while the one-minute load average
+///   is below the thread count, else it is turned off (1: the caller does the work; GEMMs keep their rayon threads).
 ///
 /// # Safety
 /// Call it first in `main` (or a bench's `main`), while the process has a single thread: it sets environment
 /// variables.
 pub unsafe fn configure_threads() {
+    let threads = candle_core::utils::get_num_threads();
     // SAFETY: the caller guarantees no other thread exists yet.
     unsafe {
-        if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-            std::env::set_var("CANDLE_NUM_THREADS", "1");
-        }
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-            let n = candle_core::utils::get_num_threads();
-            std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        }
+        if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+            let n = elementwise_threads(threads, load_average());
+            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
         }
     }
+}
+
+/// Threads for candle's element-wise pool: all of them while the load average stays below the thread count (at
+/// load 2 on 2 cores the pool still measured faster), else one.
+pub fn elementwise_threads(threads: usize, load: Option<f64>) -> usize {
+    match load {
+        Some(l) if l < threads as f64 => threads,
+        _ => 1,
+    }
+}
+
+/// The one-minute load average (Linux), `None` where it cannot be read.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Stops glibc from returning large blocks to the OS after every tensor op. Without it each big allocation is a fresh
@@ -57,5 +79,19 @@ pub fn tune_malloc() {
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+#[cfg(test)]
+mod thread_tests {
+    use super::elementwise_threads;
+
+    #[test]
+    fn the_elementwise_pool_is_off_on_a_loaded_machine() {
+        assert_eq!(elementwise_threads(2, Some(0.3)), 2);
+        assert_eq!(elementwise_threads(2, Some(1.9)), 2);
+        assert_eq!(elementwise_threads(2, Some(2.0)), 1);
+        assert_eq!(elementwise_threads(2, Some(11.0)), 1);
+        assert_eq!(elementwise_threads(8, None), 1);
     }
 }
