@@ -17,7 +17,7 @@ root="$(dirname "$here")"
 data="${SKELZERO_DATA:-$root/../shared/data}"
 target_dir="${CARGO_TARGET_DIR:-$here/target}"
 all=(ntu_skeleton pku_skeleton pku_labels msr_action3d utkinect_joints utkinect_labels npy neuron_zip class_texts
-    configs checkpoint zsl_safetensors)
+    configs checkpoint zsl_safetensors dataset_folder pku_splits ntu_labels text_config predictions)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -40,7 +40,7 @@ for t in "${targets[@]}"; do
     # Inputs are cut to max_len: larger where the smallest valid file is larger (a Neuron storage holds whole
     # 30 KB classes; the NTU joint arrays are 31 KB).
     case "$t" in
-    neuron_zip | npy) max_len=65536 ;;
+    neuron_zip | npy | dataset_folder) max_len=65536 ;;
     *) max_len=16384 ;;
     esac
     start=$(date +%s)

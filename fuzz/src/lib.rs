@@ -148,3 +148,50 @@ pub fn seed_varmap() -> candle_nn::VarMap {
     }
     vm
 }
+
+/// An empty folder for the targets that read files from disk (dataset folders, label files, model folders):
+/// `/dev/shm/skelzero-fuzz-NAME-PID` where there is a `/dev/shm` (no disk I/O per input), emptied at each call.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let base = Path::new("/dev/shm");
+    let base = if base.is_dir() {
+        base.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("skelzero-fuzz-{name}-{}", std::process::id()));
+    // A folder left by the previous input is removed; failures show up as the create error below.
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create the scratch folder {}: {e}", dir.display());
+    }
+    dir
+}
+
+/// Writes `bytes` to `dir/rel`, creating its folder.
+pub fn put_file(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    if let Some(parent) = p.parent()
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        panic!("{}: {e}", parent.display());
+    }
+    if let Err(e) = std::fs::write(&p, bytes) {
+        panic!("{}: {e}", p.display());
+    }
+}
+
+/// Splits a fuzz input into the files of a folder: parts are separated by [`FILE_SEPARATOR`].
+pub fn split_files(data: &[u8]) -> Vec<&[u8]> {
+    let sep = FILE_SEPARATOR;
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while let Some(i) = rest.windows(sep.len()).position(|w| w == sep) {
+        parts.push(&rest[..i]);
+        rest = &rest[i + sep.len()..];
+    }
+    parts.push(rest);
+    parts
+}
+
+/// Separates the files of one input in the folder targets (not valid UTF-8, so never inside a text file's line).
+pub const FILE_SEPARATOR: &[u8] = b"\xff\xfeFILE\xff\xfe";
