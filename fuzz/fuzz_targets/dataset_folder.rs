@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use skelzero_fuzz::{
-    CappedAlloc, check_sequence, fresh_dir, put_file, split_files, with_alloc_limit,
+    CappedAlloc, check_sequence, put_or_remove, scratch_dir, split_files, with_alloc_limit,
 };
 
 #[global_allocator]
@@ -42,10 +42,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    let layout = LAYOUTS[usize::from(which) % LAYOUTS.len()];
-    let dir = fresh_dir("dataset_folder");
-    for (name, bytes) in layout.iter().zip(split_files(rest)) {
-        put_file(&dir, name, bytes);
+    let k = usize::from(which) % LAYOUTS.len();
+    // One folder per layout; the files an input does not fill are removed.
+    let dir = scratch_dir("dataset_folder").join(k.to_string());
+    let parts = split_files(rest);
+    for (i, name) in LAYOUTS[k].iter().enumerate() {
+        put_or_remove(&dir, name, parts.get(i).copied());
     }
     let root = dir.to_string_lossy().into_owned();
     with_alloc_limit(rest.len(), 64, || {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skelzero_fuzz::{CappedAlloc, assert_names_file, fresh_dir, put_file, with_alloc_limit};
+use skelzero_fuzz::{CappedAlloc, assert_names_file, put_file, scratch_dir, with_alloc_limit};
 
 #[global_allocator]
 static ALLOC: CappedAlloc = CappedAlloc;
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         "train_label.npy"
     };
     let n = usize::from(which / 2);
-    let dir = fresh_dir("ntu_labels");
+    let dir = scratch_dir("ntu_labels");
     put_file(&dir, name, rest);
     let path = dir.join(name);
     with_alloc_limit(

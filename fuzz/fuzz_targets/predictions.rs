@@ -4,13 +4,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use skelzero::eval::predictions::{Predictions, Setting};
-use skelzero_fuzz::{CappedAlloc, fresh_dir, put_file, with_alloc_limit};
+use skelzero_fuzz::{CappedAlloc, put_file, scratch_dir, with_alloc_limit};
 
 #[global_allocator]
 static ALLOC: CappedAlloc = CappedAlloc;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = fresh_dir("predictions");
+    let dir = scratch_dir("predictions");
     put_file(&dir, "predictions.json", data);
     let file = dir.join("predictions.json");
     with_alloc_limit(data.len(), 64, || match Predictions::load(&dir) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skelzero_fuzz::{CappedAlloc, fresh_dir, put_file, with_alloc_limit};
+use skelzero_fuzz::{CappedAlloc, put_file, put_or_remove, scratch_dir, with_alloc_limit};
 
 #[global_allocator]
 static ALLOC: CappedAlloc = CappedAlloc;
@@ -18,14 +18,14 @@ const TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":null,"ad
 const EMPTY_WEIGHTS: &[u8] = b"\x02\x00\x00\x00\x00\x00\x00\x00{}";
 
 fuzz_target!(|data: &[u8]| {
-    let dir = fresh_dir("text_config");
+    let dir = scratch_dir("text_config");
     let mut parts = data.splitn(2, |&b| b == 0x0c);
     put_file(&dir, "config.json", parts.next().unwrap_or_default());
-    if let Some(sbert) = parts.next() {
-        put_file(&dir, "sentence_bert_config.json", sbert);
+    put_or_remove(&dir, "sentence_bert_config.json", parts.next());
+    if !dir.join("tokenizer.json").is_file() {
+        put_file(&dir, "tokenizer.json", TOKENIZER.as_bytes());
+        put_file(&dir, "model.safetensors", EMPTY_WEIGHTS);
     }
-    put_file(&dir, "tokenizer.json", TOKENIZER.as_bytes());
-    put_file(&dir, "model.safetensors", EMPTY_WEIGHTS);
     with_alloc_limit(
         data.len() + TOKENIZER.len(),
         64,

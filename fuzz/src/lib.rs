@@ -149,22 +149,38 @@ pub fn seed_varmap() -> candle_nn::VarMap {
     vm
 }
 
-/// An empty folder for the targets that read files from disk (dataset folders, label files, model folders):
-/// `/dev/shm/skelzero-fuzz-NAME-PID` where there is a `/dev/shm` (no disk I/O per input), emptied at each call.
-pub fn fresh_dir(name: &str) -> std::path::PathBuf {
-    let base = Path::new("/dev/shm");
-    let base = if base.is_dir() {
-        base.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    let dir = base.join(format!("skelzero-fuzz-{name}-{}", std::process::id()));
-    // A folder left by the previous input is removed; failures show up as the create error below.
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create the scratch folder {}: {e}", dir.display());
+/// The scratch folder of the targets that read files from disk (dataset folders, label files, model folders):
+/// `/dev/shm/skelzero-fuzz-NAME-PID` where there is a `/dev/shm` (no disk I/O per input), emptied when first used
+/// by this process. Targets overwrite their files in it for each input rather than make a new folder (cheaper).
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = Path::new("/dev/shm");
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!("skelzero-fuzz-{name}-{}", std::process::id()));
+        // A folder of an earlier process with the same id is removed; failures show up as the create error below.
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create the scratch folder {}: {e}", dir.display());
+        }
+        dir
+    })
+    .clone()
+}
+
+/// Writes `bytes` to `dir/rel`, or removes that file when `bytes` is `None`.
+pub fn put_or_remove(dir: &Path, rel: &str, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(b) => put_file(dir, rel, b),
+        None => {
+            // Absent already is fine.
+            let _ = std::fs::remove_file(dir.join(rel));
+        }
     }
-    dir
 }
 
 /// Writes `bytes` to `dir/rel`, creating its folder.

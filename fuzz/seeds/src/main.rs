@@ -422,7 +422,7 @@ fn utk_from_msr(msr: &str, first_frame: usize) -> String {
 
 fn folder_seeds(s: &mut Seeds, data: &Path) -> Result<()> {
     let t = "dataset_folder";
-    // PKU-MMD: two recordings cut to 40 frames, labels of their first actions within them, the class table.
+    // PKU-MMD: two recordings cut to 10 frames, labels of their first actions within them, the class table.
     let pku = data.join("pku-mmd-v1");
     let mut parts = Vec::new();
     for p in files(&pku.join("label"), ".txt", 2)? {
@@ -433,10 +433,10 @@ fn folder_seeds(s: &mut Seeds, data: &Path) -> Result<()> {
             .take(2)
             .collect();
         let skeleton = read(&pku.join("skeleton").join(name_of(&p)))?;
-        parts.push(head_lines(&skeleton, 40).to_vec());
+        parts.push(head_lines(&skeleton, 10).to_vec());
         let a = actions.first().copied().unwrap_or("1");
         let b = actions.get(1).copied().unwrap_or(a);
-        parts.push(format!("{a},1,15,1\n{b},18,38,1\n").into_bytes());
+        parts.push(format!("{a},1,4,1\n{b},5,10,1\n").into_bytes());
     }
     parts.push(read(&pku.join("classes.tsv"))?);
     s.put(t, "pku", &folder_input(0, &parts))?;
@@ -458,14 +458,21 @@ fn folder_seeds(s: &mut Seeds, data: &Path) -> Result<()> {
             .to_vec(),
     ];
     s.put(t, "utk", &folder_input(2, &parts))?;
-    // NTU: two raw files of two frames and a joint array.
+    // NTU: two raw files of two frames and a joint array cut to four frames.
     let ntu = data.join("ntu-rgbd-samples");
     let mut parts = Vec::new();
     for p in files(&ntu, ".skeleton", 2)? {
         parts.push(ntu_head(&String::from_utf8_lossy(&read(&p)?), 2).into_bytes());
     }
     if let Some(p) = files(&ntu, ".npy", 2)?.last() {
-        parts.push(read(p)?);
+        let joints = skelzero::formats::npy::read_f32(p).map_err(|e| e.to_string())?;
+        let tmp = s.out.join("tmp.npy");
+        let frame = 25 * 3;
+        let keep = joints.data.len().min(4 * frame);
+        skelzero::formats::npy::write_f32(&tmp, &[keep / frame, 25, 3], &joints.data[..keep])
+            .map_err(|e| e.to_string())?;
+        parts.push(read(&tmp)?);
+        std::fs::remove_file(&tmp).map_err(|e| e.to_string())?;
     }
     s.put(t, "ntu", &folder_input(3, &parts))?;
     // `.npy` batches with an `.npy` and a text label file, written by skelzero's writers.
