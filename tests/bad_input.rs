@@ -322,6 +322,32 @@ fn npy_pickles_lies_and_wrong_shapes() {
     assert!(load_err(&p).contains("not an .npy file"));
 }
 
+/// Found by fuzz/dataset_folder: a label of 2e11 in the label file of a `.npy` batch made the loader allocate a
+/// class name for every value up to it (19 GB).
+#[test]
+fn npy_batch_labels_far_beyond_any_class_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch: Vec<f32> = (0..2 * 3 * 4 * 25).map(|i| (i % 13) as f32 * 0.1).collect();
+    npy::write_f32(&dir.path().join("x_data.npy"), &[2, 3, 4, 25, 1], &batch).unwrap();
+    let labels = dir.path().join("x_label.npy");
+    npy::write_i64(&labels, &[2], &[0, 201_863_462_912]).unwrap();
+    let err = load_err(dir.path());
+    assert!(
+        err.contains(
+            "x_label.npy: label 1 is 201863462912; a label file may name at most 65536 classes"
+        ),
+        "{err}"
+    );
+    std::fs::remove_file(&labels).unwrap();
+    write(dir.path(), "x_label.txt", "3\n65536\n");
+    let err = load_err(dir.path());
+    assert!(err.contains("x_label.txt: label 1 is 65536"), "{err}");
+    // The largest allowed label loads.
+    write(dir.path(), "x_label.txt", "3\n65535\n");
+    let ds = load_dataset(dir.path(), None).unwrap();
+    assert_eq!(ds.classes.len(), 65_536);
+}
+
 #[test]
 fn empty_binary_and_unknown_inputs() {
     let dir = tempfile::tempdir().unwrap();
