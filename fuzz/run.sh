@@ -17,7 +17,7 @@ root="$(dirname "$here")"
 data="${SKELZERO_DATA:-$root/../shared/data}"
 target_dir="${CARGO_TARGET_DIR:-$here/target}"
 all=(ntu_skeleton pku_skeleton pku_labels msr_action3d utkinect_joints utkinect_labels npy neuron_zip class_texts
-    configs checkpoint zsl_safetensors)
+    configs checkpoint zsl_safetensors dataset_folder pku_splits ntu_labels text_config predictions)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -41,6 +41,7 @@ for t in "${targets[@]}"; do
     # 30 KB classes; the NTU joint arrays are 31 KB).
     case "$t" in
     neuron_zip | npy) max_len=65536 ;;
+    dataset_folder) max_len=32768 ;;
     *) max_len=16384 ;;
     esac
     start=$(date +%s)
@@ -51,6 +52,8 @@ for t in "${targets[@]}"; do
         -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
     rc=$?
     set -e
+    # The scratch folders of the targets that read from disk (fuzz/src/lib.rs scratch_dir).
+    rm -rf /dev/shm/skelzero-fuzz-"$t"-* "${TMPDIR:-/tmp}"/skelzero-fuzz-"$t"-*
     took=$(($(date +%s) - start))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

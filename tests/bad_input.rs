@@ -1,14 +1,13 @@
 //! Bad input gives one clear error naming the file and the line or field: never a panic, never a huge allocation.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too; a failure is a test failure.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use bad_files::{PICKLE, garbage, ntu_text, pickled_npy_bytes, write};
 use skelzero::dataset::load_dataset;
 use skelzero::formats::{msr_action3d, npy, ntu_skeleton, pku_mmd};
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(rel)
-}
+mod bad_files;
 
 /// The message of loading `path` (a file or folder) as a dataset, which must fail.
 fn load_err(path: &Path) -> String {
@@ -22,16 +21,6 @@ fn load_err(path: &Path) -> String {
     }
 }
 
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
-fn ntu_text() -> String {
-    std::fs::read_to_string(data("ntu-rgbd-samples/S001C001P001R001A005.skeleton")).unwrap()
-}
-
 fn pku_line(v: f32) -> String {
     vec![format!("{v:.6}"); 150].join(" ")
 }
@@ -42,11 +31,7 @@ fn ntu_truncated_and_wrong_counts() {
     let text = ntu_text();
     let lines: Vec<&str> = text.lines().collect();
     // Cut in the middle of frame 2's joints: line 1 count, frame 1 takes 28 lines.
-    let cut = write(
-        dir.path(),
-        "S001C001P001R001A005.skeleton",
-        lines[..40].join("\n"),
-    );
+    let cut = bad_files::truncated_ntu(dir.path());
     let err = load_err(&cut);
     assert!(
         err.contains("line 41: file ends early: expected a joint line"),
@@ -261,13 +246,7 @@ fn npy_with_header(shape: &str, data: &[u8]) -> Vec<u8> {
 fn npy_pickles_lies_and_wrong_shapes() {
     let dir = tempfile::tempdir().unwrap();
     // What numpy.save writes for an object array: '|O' descr, then a pickle.
-    let header = "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }";
-    let mut obj = b"\x93NUMPY\x01\x00".to_vec();
-    obj.extend_from_slice(&(header.len() as u16 + 1).to_le_bytes());
-    obj.extend_from_slice(header.as_bytes());
-    obj.push(b'\n');
-    obj.extend_from_slice(b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00]\x94.");
-    let p = write(dir.path(), "obj.npy", &obj);
+    let p = write(dir.path(), "obj.npy", pickled_npy_bytes());
     let err = npy::read_f32(&p).unwrap_err().to_string();
     assert!(
         err.contains("obj.npy, field `descr`")
@@ -276,11 +255,7 @@ fn npy_pickles_lies_and_wrong_shapes() {
         "{err}"
     );
 
-    let p = write(
-        dir.path(),
-        "raw.npy",
-        b"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00}\x94.",
-    );
+    let p = write(dir.path(), "raw.npy", PICKLE);
     let err = load_err(&p);
     assert!(
         err.contains("raw.npy: this is a Python pickle") && err.contains("never unpickles"),
@@ -347,12 +322,36 @@ fn npy_pickles_lies_and_wrong_shapes() {
     assert!(load_err(&p).contains("not an .npy file"));
 }
 
+/// Found by fuzz/dataset_folder: a label of 2e11 in the label file of a `.npy` batch made the loader allocate a
+/// class name for every value up to it (19 GB).
+#[test]
+fn npy_batch_labels_far_beyond_any_class_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch: Vec<f32> = (0..2 * 3 * 4 * 25).map(|i| (i % 13) as f32 * 0.1).collect();
+    npy::write_f32(&dir.path().join("x_data.npy"), &[2, 3, 4, 25, 1], &batch).unwrap();
+    let labels = dir.path().join("x_label.npy");
+    npy::write_i64(&labels, &[2], &[0, 201_863_462_912]).unwrap();
+    let err = load_err(dir.path());
+    assert!(
+        err.contains(
+            "x_label.npy: label 1 is 201863462912; a label file may name at most 65536 classes"
+        ),
+        "{err}"
+    );
+    std::fs::remove_file(&labels).unwrap();
+    write(dir.path(), "x_label.txt", "3\n65536\n");
+    let err = load_err(dir.path());
+    assert!(err.contains("x_label.txt: label 1 is 65536"), "{err}");
+    // The largest allowed label loads.
+    write(dir.path(), "x_label.txt", "3\n65535\n");
+    let ds = load_dataset(dir.path(), None).unwrap();
+    assert_eq!(ds.classes.len(), 65_536);
+}
+
 #[test]
 fn empty_binary_and_unknown_inputs() {
     let dir = tempfile::tempdir().unwrap();
-    let garbage: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let garbage = garbage(4096);
     let p = write(dir.path(), "S001C001P001R001A001.skeleton", &garbage);
     let err = load_err(&p);
     assert!(
@@ -422,11 +421,7 @@ fn binary_fails(path: &Path, expected: &str) {
 #[test]
 fn binary_reports_errors_without_panicking() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        dir.path(),
-        "labels.npy",
-        b"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00}\x94.",
-    );
+    let p = write(dir.path(), "labels.npy", PICKLE);
     binary_fails(&p, "labels.npy: this is a Python pickle");
     let text = ntu_text();
     let p = write(

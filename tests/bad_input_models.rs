@@ -2,18 +2,17 @@
 //! CLI (exit status 1, one `error:` message, no panic or backtrace).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+mod bad_files;
 mod zsl_synth;
 
 use std::path::Path;
 use std::process::Command;
 
+use bad_files::{pretrain_run, small_stgcn, wide_stgcn};
 use candle_core::Device;
-use candle_nn::VarMap;
-use skelzero::nn::checkpoint::save_varmap;
-use skelzero::nn::encoder::{Encoder, EncoderConfig};
-use skelzero::nn::run::{DataInfo, RunConfig, RunDir};
+use skelzero::nn::encoder::EncoderConfig;
+use skelzero::nn::run::RunDir;
 use skelzero::nn::shiftgcn::ShiftGcnConfig;
-use skelzero::nn::stgcn::StGcnConfig;
 
 /// Runs the binary, which must fail with exit status 1 and a single `error:` message containing every `expected`
 /// piece and no panic or backtrace. Returns the message.
@@ -39,37 +38,6 @@ fn fails(args: &[&std::ffi::OsStr], expected: &[&str]) -> String {
 
 fn os<'a>(items: &'a [&'a dyn AsRef<std::ffi::OsStr>]) -> Vec<&'a std::ffi::OsStr> {
     items.iter().map(|s| s.as_ref()).collect()
-}
-
-fn small_stgcn() -> EncoderConfig {
-    EncoderConfig::Stgcn(StGcnConfig {
-        hidden_channels: 4,
-        hidden_dim: 8,
-        dropout: 0.0,
-        ..Default::default()
-    })
-}
-
-/// A pretraining run folder whose config names `cfg` and whose checkpoint holds the variables of `saved`.
-fn pretrain_run(dir: &Path, cfg: &EncoderConfig, saved: &EncoderConfig) -> RunDir {
-    let run = RunDir::new(dir.join("run"));
-    let config = RunConfig {
-        data: DataInfo {
-            dataset: "synthetic".into(),
-            split: "toy".into(),
-            frames: 8,
-            joints: 25,
-            bodies: 2,
-        },
-        train: Default::default(),
-        classes: vec![0, 1],
-        encoder: cfg.clone(),
-    };
-    run.save_config(&config).unwrap();
-    let vm = VarMap::new();
-    Encoder::new(saved, 2, &vm, &Device::Cpu).unwrap();
-    save_varmap(&vm, &run.checkpoint_path()).unwrap();
-    run
 }
 
 fn extract_fails(run: &RunDir, expected: &[&str]) -> String {
@@ -107,13 +75,7 @@ fn checkpoint_of_another_encoder_or_shape() {
 
     // The same network, another width: the shapes are named.
     let dir = tempfile::tempdir().unwrap();
-    let wide = EncoderConfig::Stgcn(StGcnConfig {
-        hidden_channels: 6,
-        hidden_dim: 8,
-        dropout: 0.0,
-        ..Default::default()
-    });
-    let run = pretrain_run(dir.path(), &small_stgcn(), &wide);
+    let run = pretrain_run(dir.path(), &small_stgcn(), &wide_stgcn());
     let err = extract_fails(
         &run,
         &[

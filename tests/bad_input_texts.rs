@@ -3,21 +3,14 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use bad_files::{data, write};
 use skelzero::dataset::texts::{self, ClassTexts};
 use skelzero::text::precomputed;
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(rel)
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
+mod bad_files;
 
 /// `skelzero inspect path` fails with exit status 1 and one `error:` message holding `expected`, without a panic.
 fn inspect_fails(path: &Path, expected: &str) {

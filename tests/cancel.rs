@@ -1,5 +1,6 @@
 //! Ctrl-C stops `skelzero train` cleanly: after the current epoch, with one message, and the run folder it would have
-//! replaced is left exactly as it was.
+//! replaced is left exactly as it was. It stops `skelzero pretrain` after the current batch, keeping the checkpoint
+//! of the last complete epoch, from which the same command resumes.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod zsl_synth;
@@ -79,4 +80,86 @@ fn ctrl_c_stops_train_and_keeps_the_old_run() {
             "{f} changed"
         );
     }
+}
+
+fn pretrain(out: &Path, epochs: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skelzero"));
+    cmd.args(["pretrain", "--dataset", "synthetic", "--batch-size", "16"])
+        .args(["--epochs", epochs])
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
+fn epochs_done(run: &Path) -> usize {
+    std::fs::read_to_string(run.join("progress.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["epochs_done"].as_u64())
+        .map_or(0, |n| n as usize)
+}
+
+#[test]
+fn ctrl_c_stops_pretrain_keeping_the_last_checkpoint_and_it_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut child = pretrain(&run, "100000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first complete epoch (and its checkpoint).
+    let start = Instant::now();
+    while epochs_done(&run) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no epoch in 5 minutes"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "pretraining ended early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child process.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        // It stops after the current batch, not the epoch.
+        assert!(
+            sent.elapsed() < Duration::from_secs(60),
+            "no stop 60 s after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let done = epochs_done(&run);
+    assert!(done >= 1);
+    assert!(
+        stderr.contains(&format!(
+            "stopped; {} keeps the checkpoint of epoch {done}; run the same command to resume",
+            run.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The same command, one epoch longer, resumes from that checkpoint.
+    let more = (done + 1).to_string();
+    let out = pretrain(&run, &more).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("resuming after epoch {done}")),
+        "{stderr}"
+    );
+    assert_eq!(epochs_done(&run), done + 1);
 }

@@ -148,3 +148,66 @@ pub fn seed_varmap() -> candle_nn::VarMap {
     }
     vm
 }
+
+/// The scratch folder of the targets that read files from disk (dataset folders, label files, model folders):
+/// `/dev/shm/skelzero-fuzz-NAME-PID` where there is a `/dev/shm` (no disk I/O per input), emptied when first used
+/// by this process. Targets overwrite their files in it for each input rather than make a new folder (cheaper).
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = Path::new("/dev/shm");
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!("skelzero-fuzz-{name}-{}", std::process::id()));
+        // A folder of an earlier process with the same id is removed; failures show up as the create error below.
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create the scratch folder {}: {e}", dir.display());
+        }
+        dir
+    })
+    .clone()
+}
+
+/// Writes `bytes` to `dir/rel`, or removes that file when `bytes` is `None`.
+pub fn put_or_remove(dir: &Path, rel: &str, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(b) => put_file(dir, rel, b),
+        None => {
+            // Absent already is fine.
+            let _ = std::fs::remove_file(dir.join(rel));
+        }
+    }
+}
+
+/// Writes `bytes` to `dir/rel`, creating its folder.
+pub fn put_file(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    if let Some(parent) = p.parent()
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        panic!("{}: {e}", parent.display());
+    }
+    if let Err(e) = std::fs::write(&p, bytes) {
+        panic!("{}: {e}", p.display());
+    }
+}
+
+/// Splits a fuzz input into the files of a folder: parts are separated by [`FILE_SEPARATOR`].
+pub fn split_files(data: &[u8]) -> Vec<&[u8]> {
+    let sep = FILE_SEPARATOR;
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while let Some(i) = rest.windows(sep.len()).position(|w| w == sep) {
+        parts.push(&rest[..i]);
+        rest = &rest[i + sep.len()..];
+    }
+    parts.push(rest);
+    parts
+}
+
+/// Separates the files of one input in the folder targets (not valid UTF-8, so never inside a text file's line).
+pub const FILE_SEPARATOR: &[u8] = b"\xff\xfeFILE\xff\xfe";

@@ -246,7 +246,10 @@ pub fn browser_ui(
                 for s in Show::ALL {
                     ui.selectable_value(&mut state.show, s, s.label());
                 }
-            });
+            })
+            .response
+            // Named for screen readers (and the kittest accessibility check) without a label on screen.
+            .accessible_name("Show samples");
     });
     if let Some((truth, pred, setting)) = state.cell {
         ui.horizontal(|ui| {

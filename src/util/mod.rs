@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod format_version;
 pub mod interrupt;
 pub mod progress;
+pub mod stale;
 
 pub use atomic::{write_atomic, write_bytes_atomic};
 

@@ -9,6 +9,11 @@ use skelzero::app::{AppOptions, ExplorerApp};
 
 /// A fresh explorer (no persisted state) in a window of `size` points.
 pub fn harness(size: egui::Vec2) -> Harness<'static, ExplorerApp> {
+    harness_with(size, AppOptions::default())
+}
+
+/// [`harness`] started with these options (as `skelzero gui --data D --encoder E` would), fresh and on the CPU.
+pub fn harness_with(size: egui::Vec2, options: AppOptions) -> Harness<'static, ExplorerApp> {
     static BACKEND: std::sync::Once = std::sync::Once::new();
     BACKEND.call_once(|| {
         // SAFETY: every test in a binary using this module reaches wgpu only through `harness`, so no other thread
@@ -29,7 +34,7 @@ pub fn harness(size: egui::Vec2) -> Harness<'static, ExplorerApp> {
                 AppOptions {
                     device: skelzero::nn::device::DeviceChoice::Cpu,
                     fresh: true,
-                    ..AppOptions::default()
+                    ..options
                 },
             )
         })

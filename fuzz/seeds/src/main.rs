@@ -374,6 +374,211 @@ fn seed_varmap() -> candle_nn::VarMap {
     vm
 }
 
+/// The first `n` lines of `bytes`.
+fn head_lines(bytes: &[u8], n: usize) -> &[u8] {
+    let end = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(n.saturating_sub(1))
+        .map_or(bytes.len(), |(i, _)| i + 1);
+    &bytes[..end]
+}
+
+/// The files of one dataset folder as one input of the `dataset_folder` target (its layout byte first).
+fn folder_input(layout: u8, files: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = vec![layout];
+    for (i, f) in files.iter().enumerate() {
+        if i > 0 {
+            v.extend_from_slice(skelzero_fuzz_separator());
+        }
+        v.extend_from_slice(f);
+    }
+    v
+}
+
+/// fuzz/src/lib.rs `FILE_SEPARATOR` (keep the two in step).
+fn skelzero_fuzz_separator() -> &'static [u8] {
+    b"\xff\xfeFILE\xff\xfe"
+}
+
+/// UTKinect frames (frame id, then 20 joints' x y z on one line) from MSR's coordinates.
+fn utk_from_msr(msr: &str, first_frame: usize) -> String {
+    let joints: Vec<Vec<&str>> = msr
+        .lines()
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    let mut utk = String::new();
+    for (f, frame) in joints.chunks(20).take(4).enumerate() {
+        utk.push_str(&format!("{}", first_frame + f * 3));
+        for j in frame {
+            utk.push(' ');
+            utk.push_str(&j.join(" "));
+        }
+        utk.push('\n');
+    }
+    utk
+}
+
+fn folder_seeds(s: &mut Seeds, data: &Path) -> Result<()> {
+    let t = "dataset_folder";
+    // PKU-MMD: two recordings cut to 10 frames, labels of their first actions within them, the class table.
+    let pku = data.join("pku-mmd-v1");
+    let mut parts = Vec::new();
+    for p in files(&pku.join("label"), ".txt", 2)? {
+        let label = String::from_utf8_lossy(&read(&p)?).into_owned();
+        let actions: Vec<&str> = label
+            .lines()
+            .filter_map(|l| l.split(',').next())
+            .take(2)
+            .collect();
+        let skeleton = read(&pku.join("skeleton").join(name_of(&p)))?;
+        parts.push(head_lines(&skeleton, 10).to_vec());
+        let a = actions.first().copied().unwrap_or("1");
+        let b = actions.get(1).copied().unwrap_or(a);
+        parts.push(format!("{a},1,4,1\n{b},5,10,1\n").into_bytes());
+    }
+    parts.push(read(&pku.join("classes.tsv"))?);
+    s.put(t, "pku", &folder_input(0, &parts))?;
+    // MSR Action3D: two recordings of three frames and the class table.
+    let msr = data.join("msr-action3d");
+    let mut parts = Vec::new();
+    for p in ["a01_s01_e01_skeleton3D.txt", "a02_s01_e01_skeleton3D.txt"] {
+        parts.push(head_lines(&read(&msr.join("skeleton").join(p))?, 60).to_vec());
+    }
+    parts.push(read(&msr.join("text/classes.tsv"))?);
+    s.put(t, "msr", &folder_input(1, &parts))?;
+    // UTKinect: two sequences made from MSR's coordinates and their label file.
+    let text = String::from_utf8_lossy(&read(&msr.join("skeleton/a01_s01_e01_skeleton3D.txt"))?)
+        .into_owned();
+    let parts = vec![
+        utk_from_msr(&text, 252).into_bytes(),
+        utk_from_msr(&text, 10).into_bytes(),
+        b"s01_e01\nwalk: 252 258\nsitDown: 255 261\ns01_e02\nwalk: 10 16\nsitDown: NaN NaN\n"
+            .to_vec(),
+    ];
+    s.put(t, "utk", &folder_input(2, &parts))?;
+    // NTU: two raw files of two frames and a joint array cut to four frames.
+    let ntu = data.join("ntu-rgbd-samples");
+    let mut parts = Vec::new();
+    for p in files(&ntu, ".skeleton", 2)? {
+        parts.push(ntu_head(&String::from_utf8_lossy(&read(&p)?), 2).into_bytes());
+    }
+    if let Some(p) = files(&ntu, ".npy", 2)?.last() {
+        let joints = skelzero::formats::npy::read_f32(p).map_err(|e| e.to_string())?;
+        let tmp = s.out.join("tmp.npy");
+        let frame = 25 * 3;
+        let keep = joints.data.len().min(4 * frame);
+        skelzero::formats::npy::write_f32(&tmp, &[keep / frame, 25, 3], &joints.data[..keep])
+            .map_err(|e| e.to_string())?;
+        parts.push(read(&tmp)?);
+        std::fs::remove_file(&tmp).map_err(|e| e.to_string())?;
+    }
+    s.put(t, "ntu", &folder_input(3, &parts))?;
+    // `.npy` batches with an `.npy` and a text label file, written by skelzero's writers.
+    let tmp = s.out.join("tmp.npy");
+    let io = |e: std::io::Error| e.to_string();
+    let batch: Vec<f32> = (0..2 * 3 * 4 * 25 * 2)
+        .map(|i| (i % 13) as f32 * 0.1)
+        .collect();
+    skelzero::formats::npy::write_f32(&tmp, &[2, 3, 4, 25, 2], &batch).map_err(io)?;
+    let x = read(&tmp)?;
+    skelzero::formats::npy::write_i64(&tmp, &[2], &[0, 3]).map_err(io)?;
+    let xl = read(&tmp)?;
+    std::fs::remove_file(&tmp).map_err(io)?;
+    let parts = vec![x.clone(), xl, x, b"1\n2\n".to_vec()];
+    s.put(t, "npy", &folder_input(4, &parts))?;
+    Ok(())
+}
+
+fn split_list_seeds(s: &mut Seeds, data: &Path) -> Result<()> {
+    // The real lists are two very long lines: keep the first ids of each.
+    for f in ["cross-subject.txt", "cross-view.txt"] {
+        let text = String::from_utf8_lossy(&read(&data.join("pku-mmd-v1").join(f))?).into_owned();
+        let mut out = String::new();
+        for line in text.lines() {
+            let keep: Vec<&str> = line.split(',').take(40).collect();
+            out.push_str(&keep.join(","));
+            out.push('\n');
+        }
+        s.put("pku_splits", f, out.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn label_seeds(s: &mut Seeds) -> Result<()> {
+    // The first byte: even for text, odd for `.npy`; half of it is the sample count.
+    s.put("ntu_labels", "text", b"\x08 0\n3\n\n59\n7\n")?;
+    let tmp = s.out.join("tmp.npy");
+    let io = |e: std::io::Error| e.to_string();
+    skelzero::formats::npy::write_i64(&tmp, &[4], &[0, 3, 59, 7]).map_err(io)?;
+    s.put(
+        "ntu_labels",
+        "npy",
+        &[&[9u8], read(&tmp)?.as_slice()].concat(),
+    )?;
+    // One-hot (N, C), as some NTU pipelines save labels.
+    let onehot: Vec<i64> = (0..3 * 5).map(|i| i64::from(i % 6 == 0)).collect();
+    skelzero::formats::npy::write_i64(&tmp, &[3, 5], &onehot).map_err(io)?;
+    s.put(
+        "ntu_labels",
+        "onehot",
+        &[&[7u8], read(&tmp)?.as_slice()].concat(),
+    )?;
+    std::fs::remove_file(&tmp).map_err(io)?;
+    Ok(())
+}
+
+/// The installed sentence encoders' configs (when installed), and MiniLM's as written here.
+fn text_config_seeds(s: &mut Seeds) -> Result<()> {
+    const MINILM: &str = r#"{"architectures": ["BertModel"], "attention_probs_dropout_prob": 0.1,
+"hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 384, "initializer_range": 0.02,
+"intermediate_size": 1536, "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "model_type": "bert",
+"num_attention_heads": 12, "num_hidden_layers": 6, "pad_token_id": 0, "position_embedding_type": "absolute",
+"type_vocab_size": 2, "vocab_size": 30522}"#;
+    s.put(
+        "text_config",
+        "minilm",
+        format!("{MINILM}\x0c{{\"max_seq_length\": 256}}").as_bytes(),
+    )?;
+    if let Ok(store) = skelzero::text::ModelStore::default_location() {
+        for model in skelzero::text::KnownModel::ALL {
+            let dir = store.install_dir(model);
+            let (Ok(config), Ok(sbert)) = (
+                std::fs::read(dir.join("config.json")),
+                std::fs::read(dir.join("sentence_bert_config.json")),
+            ) else {
+                continue;
+            };
+            s.put(
+                "text_config",
+                model.name(),
+                &[config.as_slice(), b"\x0c", &sbert].concat(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn predictions_seeds(s: &mut Seeds) -> Result<()> {
+    let p = skelzero::eval::predictions::Predictions {
+        method: "devise".into(),
+        sample_ids: vec!["a#0".into(), "a#1".into(), "b#0".into()],
+        labels: vec![0, 2, 3],
+        classes: vec![0, 2, 3],
+        unseen: vec![false, true, true],
+        scores: vec![0.9, 0.1, 0.0, 0.2, 0.7, 0.1, 0.3, 0.3, 0.4],
+        class_names: vec!["bow".into(), "clap".into(), "drink".into(), "drop".into()],
+        gamma: 0.1,
+        ..Default::default()
+    };
+    let file = s.out.join("predictions.json");
+    p.save(&file).map_err(|e| e.to_string())?;
+    s.put("predictions", "run", &read(&file)?)?;
+    std::fs::remove_file(&file).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let [data, out] = args.as_slice() else {
@@ -384,13 +589,18 @@ fn main() -> std::process::ExitCode {
         out: out.clone(),
         count: 0,
     };
-    let steps: [(&str, &dyn Fn(&mut Seeds) -> Result<()>); 6] = [
+    let steps: [(&str, &dyn Fn(&mut Seeds) -> Result<()>); 11] = [
         ("skeletons", &|s| skeleton_seeds(s, data)),
         ("npy", &|s| npy_seeds(s, data)),
         ("neuron", &|s| neuron_seeds(s, data)),
         ("texts", &|s| text_seeds(s, data)),
         ("configs", &config_seeds),
         ("safetensors", &safetensors_seeds),
+        ("dataset folders", &|s| folder_seeds(s, data)),
+        ("split lists", &|s| split_list_seeds(s, data)),
+        ("label files", &label_seeds),
+        ("text configs", &text_config_seeds),
+        ("predictions", &predictions_seeds),
     ];
     for (what, step) in steps {
         if let Err(e) = step(&mut s) {
