@@ -313,6 +313,31 @@ pub fn rescored_classes(
     Ok(out)
 }
 
+/// After a class-text edit: the class-text points of `p`'s exported joint space (the t-SNE's text points) computed
+/// again from `classes`, in `p`'s class order. The sample points do not depend on the texts and are kept. Nothing
+/// changes where `p` exports no class points (methods without a joint space).
+pub fn refresh_class_points(
+    p: &mut Predictions,
+    run: &LoadedRun,
+    classes: &ClassEmbeddings,
+    feats: &FeatureBatch,
+) -> Result<()> {
+    let Some(export) = p.features.as_mut() else {
+        return Ok(());
+    };
+    if export.classes.is_empty() || feats.len() == 0 {
+        return Ok(());
+    }
+    let selected = classes.select(&p.classes)?;
+    if let Some(j) = run
+        .method
+        .joint_embedding(&feats.select(&[0])?, &selected)?
+    {
+        export.classes = j.classes.flatten_all()?.to_vec1::<f32>()?;
+    }
+    Ok(())
+}
+
 /// Encodes and scores the samples of `ds` that [`scored_rows`] picks.
 pub fn predict_dataset(
     model: &EncoderModel,
@@ -348,6 +373,48 @@ mod tests {
             parts: ce.parts.as_ref().map(bump),
             phrases: ce.phrases.as_ref().map(bump),
             motion: ce.motion.as_ref().map(bump),
+        }
+    }
+
+    #[test]
+    fn an_edit_moves_only_the_edited_class_text_point() {
+        let run = crate::app::demo::demo_run().unwrap();
+        let n = 6;
+        let feats = FeatureBatch {
+            pooled: Tensor::randn(0f32, 1.0, (n, 256), &Device::Cpu).unwrap(),
+            masked: None,
+            map: None,
+        };
+        let classes: Vec<usize> = (0..run.classes.num_classes()).collect();
+        let a = crate::eval::analysis::method_analysis(
+            run.method.as_ref(),
+            &feats,
+            &run.classes.select(&classes).unwrap(),
+            256,
+            &mut |_, _| true,
+        )
+        .unwrap();
+        let mut p = Predictions {
+            sample_ids: (0..n).map(|i| format!("s{i}")).collect(),
+            labels: vec![0; n],
+            unseen: vec![false; classes.len()],
+            scores: a.scores,
+            classes,
+            features: Some(a.features),
+            ..Predictions::default()
+        };
+        let before = p.features.clone().unwrap();
+        assert!(!before.classes.is_empty(), "DeViSE exports class points");
+        refresh_class_points(&mut p, &run, &perturbed(&run.classes, 3), &feats).unwrap();
+        let after = p.features.clone().unwrap();
+        assert_eq!(after.samples, before.samples);
+        let d = before.dim;
+        for c in 0..p.classes.len() {
+            let (x, y) = (
+                &before.classes[c * d..(c + 1) * d],
+                &after.classes[c * d..(c + 1) * d],
+            );
+            assert_eq!(x != y, c == 3, "class {c}");
         }
     }
 

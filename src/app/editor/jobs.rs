@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use crate::dataset::description_set::DescriptionSet;
 use crate::pipeline::description_embed::{EmbeddedSet, TextUse, embed_changes};
-use crate::pipeline::predict::{changed_classes, rescored_classes, visual_part_of};
+use crate::pipeline::predict::{
+    changed_classes, refresh_class_points, rescored_classes, visual_part_of,
+};
 use crate::pipeline::{CachedEncoder, TextEmbedder};
 use crate::text::store::{KnownModel, ModelStore};
 use crate::text::{EmbeddingCache, TextEncoder};
@@ -109,7 +111,7 @@ pub(super) fn rescore_job(
     // Only the columns of classes whose embeddings differ from the run's are scored again; the rest are the run's.
     let changed = changed_classes(&input.known[1].embeddings, &out.set.embeddings)
         .map_err(|e| e.to_string())?;
-    let run = input.run.lock().map_err(|_| "the run is poisoned")?;
+    let mut run = input.run.lock().map_err(|_| "the run is poisoned")?;
     let computed = match &input.visual {
         Some(_) => None,
         None => Some(visual_part_of(&run, &input.features).map_err(|e| e.to_string())?),
@@ -119,7 +121,7 @@ pub(super) fn rescore_job(
         .as_ref()
         .or(computed.as_ref())
         .and_then(Option::as_ref);
-    let predictions = rescored_classes(
+    let mut predictions = rescored_classes(
         &input.base,
         &run,
         &out.set.embeddings,
@@ -128,6 +130,11 @@ pub(super) fn rescore_job(
         &changed,
     )
     .map_err(|e| e.to_string())?;
+    // The t-SNE's class-text points follow the edited texts.
+    refresh_class_points(&mut predictions, &run, &out.set.embeddings, &input.features)
+        .map_err(|e| e.to_string())?;
+    // Other re-scorings of the shared run (the InfoCPL branch-set editor) score with the edited texts too.
+    run.classes = out.set.embeddings.clone();
     let score_ms = start.elapsed().as_secs_f32() * 1000.0;
     handle.set_progress(1.0);
     Ok(Rescore {
