@@ -325,7 +325,7 @@ pub fn refresh_class_points(
     let Some(export) = p.features.as_mut() else {
         return Ok(());
     };
-    if export.classes.is_empty() || feats.len() == 0 {
+    if export.classes.is_empty() || feats.is_empty() {
         return Ok(());
     }
     let selected = classes.select(&p.classes)?;
