@@ -3,6 +3,7 @@
 //! of the last complete epoch, from which the same command resumes.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+mod interrupt;
 mod zsl_synth;
 
 use std::path::Path;
@@ -49,24 +50,7 @@ fn ctrl_c_stops_train_and_keeps_the_old_run() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(child.try_wait().unwrap().is_none(), "training ended early");
-    // SAFETY: signalling our own child process.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(20),
-            "no stop 20 s after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let (status, stderr, _) = interrupt::interrupt(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(1), "{status:?}: {stderr}");
     assert!(
         stderr.contains("stopping after this step")
@@ -121,25 +105,8 @@ fn ctrl_c_stops_pretrain_keeping_the_last_checkpoint_and_it_resumes() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // SAFETY: signalling our own child process.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        // It stops after the current batch, not the epoch.
-        assert!(
-            sent.elapsed() < Duration::from_secs(60),
-            "no stop 60 s after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // It stops after the current batch, not the epoch.
+    let (status, stderr, _) = interrupt::interrupt(&mut child, Duration::from_secs(60));
     assert!(status.success(), "{status:?}: {stderr}");
     let done = epochs_done(&run);
     assert!(done >= 1);

