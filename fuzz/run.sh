@@ -17,7 +17,7 @@ root="$(dirname "$here")"
 data="${SKELZERO_DATA:-$root/../shared/data}"
 target_dir="${CARGO_TARGET_DIR:-$here/target}"
 all=(ntu_skeleton pku_skeleton pku_labels msr_action3d utkinect_joints utkinect_labels npy neuron_zip class_texts
-    configs checkpoint zsl_safetensors dataset_folder pku_splits ntu_labels text_config predictions)
+    configs checkpoint zsl_safetensors dataset_folder pku_splits ntu_labels text_config predictions description_set)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 

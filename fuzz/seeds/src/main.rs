@@ -333,6 +333,8 @@ fn safetensors_seeds(s: &mut Seeds) -> Result<()> {
         test_labels: vec![2, 0, 2],
         seen: vec![0, 1],
         unseen: vec![2],
+        train_ids: Some(vec!["a".into(), "b".into(), "c".into(), "d".into()]),
+        test_ids: None,
     };
     f.save(&p).map_err(|e| err(&e))?;
     s.put(
@@ -579,6 +581,14 @@ fn predictions_seeds(s: &mut Seeds) -> Result<()> {
     Ok(())
 }
 
+fn description_set_seeds(s: &mut Seeds) -> Result<()> {
+    let set = skelzero::dataset::description_set::DescriptionSet::from_class_texts(
+        &skelzero::skeleton::synthetic::synthetic_texts(),
+    );
+    s.put("description_set", "demo", set.to_toml(Some("demo")).as_bytes())?;
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let [data, out] = args.as_slice() else {
@@ -589,7 +599,7 @@ fn main() -> std::process::ExitCode {
         out: out.clone(),
         count: 0,
     };
-    let steps: [(&str, &dyn Fn(&mut Seeds) -> Result<()>); 11] = [
+    let steps: [(&str, &dyn Fn(&mut Seeds) -> Result<()>); 12] = [
         ("skeletons", &|s| skeleton_seeds(s, data)),
         ("npy", &|s| npy_seeds(s, data)),
         ("neuron", &|s| neuron_seeds(s, data)),
@@ -601,6 +611,7 @@ fn main() -> std::process::ExitCode {
         ("label files", &label_seeds),
         ("text configs", &text_config_seeds),
         ("predictions", &predictions_seeds),
+        ("description sets", &description_set_seeds),
     ];
     for (what, step) in steps {
         if let Err(e) = step(&mut s) {
