@@ -101,14 +101,7 @@ pub fn features_of_rows(
     let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
     let (mut pooled, mut masked, mut maps, mut labels) = (vec![], vec![], vec![], vec![]);
     for chunk in rows.chunks(opts.batch_size.max(1)) {
-        let samples = chunk
-            .iter()
-            .map(|&i| {
-                ds.samples
-                    .get(i)
-                    .ok_or_else(|| PipelineError::Invalid(format!("sample index {i} out of range")))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let samples = samples_of_rows(ds, chunk)?;
         let flat = batch_from_sequences(
             samples.iter().map(|s| &s.seq).collect::<Vec<_>>(),
             &opts.preprocess,
@@ -147,6 +140,20 @@ pub fn features_of_rows(
     };
     batch.validate()?;
     Ok((batch, labels))
+}
+
+/// The samples `rows` of `ds`; an index past the end is an error.
+pub(crate) fn samples_of_rows<'a>(
+    ds: &'a Dataset,
+    rows: &[usize],
+) -> Result<Vec<&'a crate::dataset::Sample>> {
+    rows.iter()
+        .map(|&i| {
+            ds.samples
+                .get(i)
+                .ok_or_else(|| PipelineError::Invalid(format!("sample index {i} out of range")))
+        })
+        .collect()
 }
 
 /// SMIE's temporally-constrained view of a preprocessed batch: per sample, the frames [`keyframe_mask`] keeps.

@@ -152,14 +152,7 @@ pub fn predictions_from_features(
             rows.len()
         )));
     }
-    let samples = rows
-        .iter()
-        .map(|&i| {
-            ds.samples
-                .get(i)
-                .ok_or_else(|| PipelineError::Invalid(format!("sample index {i} out of range")))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let samples = super::features::samples_of_rows(ds, rows)?;
     let mut all = split.seen.clone();
     all.extend_from_slice(&split.unseen);
     let seen = split.seen.len();
@@ -193,6 +186,18 @@ pub fn predictions_from_features(
     Ok(p)
 }
 
+/// `feats` must hold one row per sample `p` scored.
+fn check_feature_rows(p: &Predictions, feats: &FeatureBatch) -> Result<()> {
+    if feats.len() != p.num_samples() {
+        return Err(PipelineError::Invalid(format!(
+            "{} feature rows for {} scored samples",
+            feats.len(),
+            p.num_samples()
+        )));
+    }
+    Ok(())
+}
+
 /// `p` (made by [`predictions_from_features`] from `feats`) scored again against other class embeddings, e.g.
 /// after a class description was edited.
 pub fn rescored(
@@ -201,13 +206,7 @@ pub fn rescored(
     classes: &ClassEmbeddings,
     feats: &FeatureBatch,
 ) -> Result<Predictions> {
-    if feats.len() != p.num_samples() {
-        return Err(PipelineError::Invalid(format!(
-            "{} feature rows for {} scored samples",
-            feats.len(),
-            p.num_samples()
-        )));
-    }
+    check_feature_rows(p, feats)?;
     let scores = scores_of(run, classes, feats, &p.classes)?;
     let out = Predictions {
         scores,
@@ -279,13 +278,7 @@ pub fn rescored_classes(
     visual: Option<&Tensor>,
     changed: &[usize],
 ) -> Result<Predictions> {
-    if feats.len() != p.num_samples() {
-        return Err(PipelineError::Invalid(format!(
-            "{} feature rows for {} scored samples",
-            feats.len(),
-            p.num_samples()
-        )));
-    }
+    check_feature_rows(p, feats)?;
     let cols: Vec<usize> = (0..p.classes.len())
         .filter(|&j| changed.contains(&p.classes[j]))
         .collect();

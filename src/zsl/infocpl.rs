@@ -277,14 +277,7 @@ impl ZslMethod for InfoCpl {
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let per = self.enabled_scores(batch, classes)?;
-        let n = per.len();
-        let mut it = per.into_iter().map(|(_, s)| s);
-        let first = it
-            .next()
-            .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
-        let total = it.try_fold(first, |acc, s| acc + s)?;
-        Ok((total / n as f64)?)
+        mean_of_branches(self.enabled_scores(batch, classes)?)
     }
 
     /// Each enabled branch's `-softplus(-T_b)`; their mean is the score.
@@ -344,23 +337,11 @@ impl ZslMethod for InfoCpl {
     }
 
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let (phrases, motion) = Self::texts(classes)?;
         let d = visual.dim(1)? / self.branches.len().max(1);
-        let mut total: Option<Tensor> = None;
-        let mut n = 0;
-        for spec in self.set.enabled() {
-            let b = self.weights_of(spec)?;
-            let u = visual.narrow(1, spec.weights * d, d)?;
-            let l = Self::branch_logits_from_u(b, spec.k, &u, phrases, motion, 1.0)?;
-            let s = softplus(&l.neg()?)?.neg()?;
-            total = Some(match total {
-                Some(t) => (t + s)?,
-                None => s,
-            });
-            n += 1;
-        }
-        let total = total.ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
-        Ok((total / n as f64)?)
+        let per = self.enabled_scores_from(classes, |spec, _| {
+            Ok(visual.narrow(1, spec.weights * d, d)?)
+        })?;
+        mean_of_branches(per)
     }
 
     fn branch_set(&self) -> Option<&BranchSet> {
@@ -395,12 +376,25 @@ impl InfoCpl {
         batch: &FeatureBatch,
         classes: &ClassEmbeddings,
     ) -> Result<Vec<(String, Tensor)>> {
+        self.enabled_scores_from(classes, |_, b| {
+            layer_norm_plain(&linear(&b.proj, &batch.pooled)?)
+        })
+    }
+
+    /// [`Self::enabled_scores`] from each enabled branch's projected features `u = LN(W_b v) (N, D)`, given by
+    /// `u_of(spec, weights)` (computed, or cut from [`ZslMethod::visual_part`]'s cache).
+    fn enabled_scores_from(
+        &self,
+        classes: &ClassEmbeddings,
+        u_of: impl Fn(&BranchSpec, &Branch) -> Result<Tensor>,
+    ) -> Result<Vec<(String, Tensor)>> {
         let (phrases, motion) = Self::texts(classes)?;
         self.set
             .enabled()
             .map(|spec| {
                 let b = self.weights_of(spec)?;
-                let l = self.branch_logits(b, spec.k, &batch.pooled, phrases, motion, 1.0)?;
+                let u = u_of(spec, b)?;
+                let l = Self::branch_logits_from_u(b, spec.k, &u, phrases, motion, 1.0)?;
                 Ok((
                     BranchSet::name(spec, &self.cfg.topk),
                     softplus(&l.neg()?)?.neg()?,
@@ -408,6 +402,17 @@ impl InfoCpl {
             })
             .collect()
     }
+}
+
+/// The mean of the branch scores: InfoCPL's score.
+fn mean_of_branches(per: Vec<(String, Tensor)>) -> Result<Tensor> {
+    let n = per.len();
+    let mut it = per.into_iter().map(|(_, s)| s);
+    let first = it
+        .next()
+        .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
+    let total = it.try_fold(first, |acc, s| acc + s)?;
+    Ok((total / n as f64)?)
 }
 
 #[cfg(test)]
