@@ -14,6 +14,9 @@
 //! `cargo bench --bench rescore` (needs MiniLM: `skelzero models fetch minilm`).
 #![allow(clippy::unwrap_used)] // a benchmark aborts on setup errors
 
+mod common;
+
+use common::env_usize;
 use std::time::Instant;
 
 use skelzero::app::demo::{demo_dataset, demo_encoder, demo_run, demo_texts};
@@ -28,13 +31,6 @@ use skelzero::text::TextEncoder;
 use skelzero::text::store::ModelStore;
 use skelzero::zsl::run::LoadedRun;
 use skelzero::zsl::{FeatureBatch, MethodConfig, MethodKind};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Times the encoder calls.
 struct Timed<'a> {

@@ -6,6 +6,9 @@
 //! candle's matmuls read, and `torch.set_num_threads` on the Python side. Repeats: `SKELZERO_BENCH_REPEATS` (5).
 #![allow(clippy::unwrap_used)] // a benchmark aborts on setup errors
 
+mod common;
+
+use common::env_usize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -13,13 +16,6 @@ use std::time::Instant;
 use skelzero::text::{KnownModel, ModelStore, TextEncoder};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/text");
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)

@@ -7,19 +7,15 @@
 //! `SKELZERO_TSNE_LINFA=1` also times linfa-tsne 0.8 (bhtsne 0.4, single-threaded; slow).
 #![allow(clippy::unwrap_used)] // a benchmark aborts on setup errors
 
+mod common;
+
+use common::env_usize;
 use std::process::Command;
 use std::time::Instant;
 
 use rand::SeedableRng as _;
 use rand_distr::Distribution as _;
 use skelzero::eval::tsne::{TsneConfig, tsne_from_features};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Clustered features: `classes` random centres in `dim` dimensions, unit noise around each.
 fn features(n: usize, dim: usize, classes: usize) -> Vec<f32> {

