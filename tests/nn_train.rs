@@ -143,6 +143,7 @@ fn train_writes_run_folder_resumes_and_stops() {
             frames: 8,
             joints: 25,
             bodies: 2,
+            rotation: skelzero::skeleton::preprocess::Rotation::PerFrameY,
         },
         train: opts.clone(),
         classes: vec![0, 1],

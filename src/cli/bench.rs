@@ -161,6 +161,10 @@ impl RawData {
             val_fraction: None,
             seed: Some(args.seed),
             no_augment: false,
+            bodies: None,
+            rotation: None,
+            dropout: None,
+            device: crate::nn::device::DeviceChoice::Auto,
             out: enc_dir.clone(),
         })?;
         anyhow::ensure!(
@@ -188,10 +192,7 @@ impl RawData {
             let part = SplitArgs::named(split)
                 .partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
             let opts = crate::pipeline::FeatureOptions {
-                preprocess: crate::skeleton::PreprocessConfig {
-                    frames: cfg.data.frames,
-                    ..Default::default()
-                },
+                preprocess: cfg.data.preprocess(),
                 seed: args.seed,
                 ..Default::default()
             };

@@ -55,10 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let vm = VarMap::new();
     let enc = Encoder::new(&cfg.encoder, cfg.classes.len(), &vm, &Device::Cpu)?;
     load_varmap(&vm, &run_dir.checkpoint_path())?;
-    let pre = PreprocessConfig {
-        frames: cfg.data.frames,
-        ..PreprocessConfig::default()
-    };
+    let pre = cfg.data.preprocess();
     if let Some(split) = &args.split {
         return write_split_features(args, &enc, &ds, split, pre);
     }

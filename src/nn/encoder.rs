@@ -95,4 +95,12 @@ impl Encoder {
             Self::Shiftgcn(n) => n.classify(pooled),
         }
     }
+
+    /// Where the parameters live: training and evaluation put their batches there.
+    pub fn device(&self) -> &Device {
+        match self {
+            Self::Stgcn(n) => n.device(),
+            Self::Shiftgcn(n) => n.device(),
+        }
+    }
 }

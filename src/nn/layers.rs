@@ -25,6 +25,11 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
+    /// Where the layer's parameters live.
+    pub fn device(&self) -> &candle_core::Device {
+        self.weight.device()
+    }
+
     pub fn new(c: usize, vb: VarBuilder) -> Result<Self> {
         let weight = vb.get_with_hints(c, "weight", Init::Const(1.0))?;
         let bias = vb.get_with_hints(c, "bias", Init::Const(0.0))?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::CheckpointError;
 use super::encoder::EncoderConfig;
 use super::train::{EpochMetrics, TrainOptions};
+use crate::skeleton::preprocess::{PreprocessConfig, Rotation};
 use crate::util::format_version::{check_toml_format, toml_with_format};
 
 /// Why a run folder could not be read or written.
@@ -38,6 +39,25 @@ pub struct DataInfo {
     pub frames: usize,
     pub joints: usize,
     pub bodies: usize,
+    /// How sequences were turned to face the camera (runs written before this field: per frame, the reference's).
+    #[serde(default = "per_frame_y")]
+    pub rotation: Rotation,
+}
+
+fn per_frame_y() -> Rotation {
+    Rotation::PerFrameY
+}
+
+impl DataInfo {
+    /// The preprocessing the encoder was trained with, which its inputs must get too.
+    pub fn preprocess(&self) -> PreprocessConfig {
+        PreprocessConfig {
+            frames: self.frames,
+            bodies: self.bodies,
+            rotation: self.rotation,
+            ..PreprocessConfig::default()
+        }
+    }
 }
 
 /// Everything needed to rebuild the network and repeat the training.

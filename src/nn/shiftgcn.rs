@@ -304,6 +304,11 @@ impl ShiftGcn {
     }
 
     /// Class logits (N, num_classes).
+    /// Where the parameters live.
+    pub fn device(&self) -> &candle_core::Device {
+        self.data_bn.device()
+    }
+
     pub fn classify(&self, pooled: &Tensor) -> Result<Tensor> {
         match &self.fc {
             Some(fc) => fc.forward(pooled),

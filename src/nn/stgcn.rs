@@ -311,6 +311,11 @@ impl StGcn {
     }
 
     /// Class logits from the `fc` head (N, num_classes), or an error when the network was built without one.
+    /// Where the parameters live.
+    pub fn device(&self) -> &candle_core::Device {
+        self.data_bn.device()
+    }
+
     pub fn classify(&self, pooled: &Tensor) -> Result<Tensor> {
         match &self.fc {
             Some(fc) => fc.forward(pooled),

@@ -214,7 +214,7 @@ pub fn train(
     if train_set.is_empty() {
         return Err(TrainError::Data("no training samples".into()));
     }
-    let dev = Device::Cpu;
+    let dev = enc.device().clone();
     let start = run.load_progress()?.epochs_done;
     let mut metrics = run.load_metrics()?;
     metrics.truncate(start);
@@ -326,7 +326,7 @@ fn count_correct(logits: &Tensor, y: &Tensor) -> candle_core::Result<usize> {
 
 /// Mean cross-entropy and top-1 accuracy of `enc` (eval mode) on `set`.
 pub fn evaluate(enc: &Encoder, set: &TensorSet, batch: usize) -> candle_core::Result<(f64, f64)> {
-    let dev = Device::Cpu;
+    let dev = enc.device().clone();
     let (mut loss, mut correct) = (0f64, 0usize);
     let idx: Vec<usize> = (0..set.len()).collect();
     for chunk in idx.chunks(batch.max(1)) {
@@ -346,7 +346,7 @@ pub fn extract_features(
     set: &TensorSet,
     batch: usize,
 ) -> candle_core::Result<Vec<f32>> {
-    let dev = Device::Cpu;
+    let dev = enc.device().clone();
     let mut out = Vec::new();
     let idx: Vec<usize> = (0..set.len()).collect();
     for chunk in idx.chunks(batch.max(1)) {

@@ -106,7 +106,8 @@ pub fn features_of_rows(
             samples.iter().map(|s| &s.seq).collect::<Vec<_>>(),
             &opts.preprocess,
         )?;
-        let x = Tensor::from_vec(flat, (chunk.len(), 3, opts.preprocess.frames, 25, 2), dev)?;
+        let [c, t, v, m] = opts.preprocess.sample_shape();
+        let x = Tensor::from_vec(flat, (chunk.len(), c, t, v, m), dev)?;
         // Detached: a kept output would otherwise hold the whole batch's activations alive through its op graph.
         let out = enc.encode(&x, false)?;
         pooled.push(host(out.pooled.clone())?);

@@ -59,10 +59,7 @@ impl EncoderModel {
     }
 
     fn from_parts(config: RunConfig, encoder: Encoder, device: &Device) -> Self {
-        let preprocess = PreprocessConfig {
-            frames: config.data.frames,
-            ..PreprocessConfig::default()
-        };
+        let preprocess = config.data.preprocess();
         Self {
             config,
             encoder,

@@ -38,6 +38,8 @@ pub enum PreprocessError {
     CenterJoint(usize),
     #[error("the output frame count must be at least 1")]
     ZeroFrames,
+    #[error("bodies per sample must be 1 or {MAX_BODIES}, not {0}")]
+    Bodies(usize),
     #[error("sample {index}: {source}")]
     Sample {
         index: usize,
@@ -72,7 +74,7 @@ pub enum Resampling {
 }
 
 /// How bodies are turned to face the camera.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Rotation {
     None,
@@ -102,6 +104,9 @@ pub struct PreprocessConfig {
     /// Added to the shoulder vector's length in [`Rotation::PerFrameY`] (the reference's `1e-4`). It leaves about
     /// 0.02 rad of rotation for a 0.4 m shoulder width; 0 aligns exactly.
     pub shoulder_epsilon: f64,
+    /// Bodies per output sample: 2 (the reference), or 1 for single-actor datasets (MSR Action3D, UTKinect), where
+    /// a second, all-zero body only skews the input batch norm and doubles the encoder's work.
+    pub bodies: usize,
 }
 
 impl Default for PreprocessConfig {
@@ -116,19 +121,28 @@ impl Default for PreprocessConfig {
             rotation: Rotation::PerFrameY,
             shoulders: (4, 8),
             shoulder_epsilon: 1e-4,
+            bodies: MAX_BODIES,
         }
     }
 }
 
 impl PreprocessConfig {
-    /// Values in one output sample: `3 * frames * 25 * 2`.
+    /// Values in one output sample: `3 * frames * 25 * bodies`.
     pub fn sample_len(&self) -> usize {
-        3 * self.frames * NUM_JOINTS * MAX_BODIES
+        3 * self.frames * NUM_JOINTS * self.bodies
+    }
+
+    /// The shape of one output sample, `(C, T, V, M)`.
+    pub fn sample_shape(&self) -> [usize; 4] {
+        [3, self.frames, NUM_JOINTS, self.bodies]
     }
 
     fn validate(&self) -> Result<(), PreprocessError> {
         if self.frames == 0 {
             return Err(PreprocessError::ZeroFrames);
+        }
+        if !(1..=MAX_BODIES).contains(&self.bodies) {
+            return Err(PreprocessError::Bodies(self.bodies));
         }
         for j in [self.center_joint, self.shoulders.0, self.shoulders.1] {
             if j >= NUM_JOINTS {
@@ -174,22 +188,22 @@ pub fn preprocessed_from_sequence(
     Ok(out)
 }
 
-/// One sample as the PyTorch feeders hold it: `(C=3, T, V=25, M=2)` row-major.
+/// One sample as the PyTorch feeders hold it: `(C=3, T, V=25, M)` row-major, `M = cfg.bodies` (the first bodies).
 ///
 /// # Shapes
-/// - returns `3 * cfg.frames * 25 * 2` values.
+/// - returns `3 * cfg.frames * 25 * cfg.bodies` values.
 pub fn tensor_from_sequence(
     seq: &Sequence,
     cfg: &PreprocessConfig,
 ) -> Result<Vec<f32>, PreprocessError> {
     let pre = preprocessed_from_sequence(seq, cfg)?;
-    Ok(ctvm_from_sequence(&pre))
+    Ok(ctvm_of_bodies(&pre, cfg.bodies))
 }
 
-/// A batch `(N, 3, T, 25, 2)` from `N` sequences, processed in parallel; the output order is the input order.
+/// A batch `(N, 3, T, 25, M)` from `N` sequences, processed in parallel; the output order is the input order.
 ///
 /// # Shapes
-/// - returns `N * 3 * cfg.frames * 25 * 2` values.
+/// - returns `N * 3 * cfg.frames * 25 * cfg.bodies` values.
 pub fn batch_from_sequences<'a, I>(
     seqs: I,
     cfg: &PreprocessConfig,
@@ -217,7 +231,12 @@ where
 /// # Shapes
 /// - returns `3 * frames * joints * 2` values.
 pub fn ctvm_from_sequence(seq: &Sequence) -> Vec<f32> {
-    let (t_len, v_len, m_len) = (seq.frames(), seq.joints(), MAX_BODIES);
+    ctvm_of_bodies(seq, MAX_BODIES)
+}
+
+/// [`ctvm_from_sequence`] with `m_len` bodies (the first ones).
+fn ctvm_of_bodies(seq: &Sequence, m_len: usize) -> Vec<f32> {
+    let (t_len, v_len) = (seq.frames(), seq.joints());
     let mut out = vec![0.0; 3 * t_len * v_len * m_len];
     for t in 0..t_len {
         for m in 0..seq.bodies().min(m_len) {
@@ -563,6 +582,32 @@ mod tests {
         assert_eq!(
             &batch[cfg.sample_len()..],
             tensor_from_sequence(&b, &cfg).unwrap()
+        );
+    }
+
+    #[test]
+    fn one_body_samples_keep_the_first_body() {
+        let two = PreprocessConfig::default();
+        let one = PreprocessConfig {
+            bodies: 1,
+            ..Default::default()
+        };
+        let seq = rotated(&body_sequence(30), 0.2);
+        let full = tensor_from_sequence(&seq, &two).unwrap();
+        let single = tensor_from_sequence(&seq, &one).unwrap();
+        assert_eq!(single.len(), one.sample_len());
+        assert_eq!(2 * single.len(), full.len());
+        // Bodies are the innermost axis: the single-body values are every other value of the two-body sample.
+        let first: Vec<f32> = full.iter().step_by(2).copied().collect();
+        assert_eq!(single, first);
+        assert!(single.iter().any(|&v| v != 0.0));
+        let bad = PreprocessConfig {
+            bodies: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            tensor_from_sequence(&seq, &bad),
+            Err(PreprocessError::Bodies(3))
         );
     }
 

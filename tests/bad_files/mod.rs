@@ -90,6 +90,7 @@ pub fn pretrain_run_named(
             frames: 8,
             joints: 25,
             bodies: 2,
+            rotation: skelzero::skeleton::preprocess::Rotation::PerFrameY,
         },
         train: Default::default(),
         classes: vec![0, 1],
