@@ -288,9 +288,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         t.seed = args.seed;
         t
     };
-    let lrs: Vec<f64> = match args.lr {
+    let lrs = |k: MethodKind| match args.lr {
         Some(lr) => vec![lr],
-        None => super::train::DEFAULT_LRS.to_vec(),
+        None => super::train::default_lrs(k),
     };
     for split in args
         .splits

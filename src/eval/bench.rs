@@ -95,7 +95,7 @@ pub fn run_split(
     split: &BenchSplit,
     methods: &[MethodConfig],
     train: &dyn Fn(MethodKind) -> TrainConfig,
-    lrs: &[f64],
+    lrs: &dyn Fn(MethodKind) -> Vec<f64>,
     seed: u64,
 ) {
     let f = &split.features;
@@ -113,9 +113,9 @@ pub fn run_split(
     };
     let mut sel = SelectionConfig::for_split(f.seen.len(), f.unseen.len());
     sel.seed = seed;
-    sel.lrs = lrs.to_vec();
     for m in methods {
         let kind = m.kind();
+        sel.lrs = lrs(kind);
         let tc = train(kind);
         tracing::info!("{}: training {kind}", split.name);
         match fit_and_evaluate(m, &tc, &sel, &protocol) {
