@@ -119,6 +119,11 @@ fn pretrain_config_from_the_future_or_broken() {
     assert_ne!(broken, text);
     std::fs::write(run.config_path(), broken).unwrap();
     extract_fails(&run, &["config.toml: ", "line ", "frames"]);
+    // An impossible body count is named with its field.
+    let three = text.replacen("bodies = 2", "bodies = 3", 1);
+    assert_ne!(three, text);
+    std::fs::write(run.config_path(), three).unwrap();
+    extract_fails(&run, &["config.toml: ", "data.bodies = 3"]);
     // Files written before format versions existed still load.
     std::fs::write(run.config_path(), text.replacen("format = 1\n", "", 1)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_skelzero"))

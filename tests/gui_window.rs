@@ -2,9 +2,9 @@
 //! `.ci/run`), rendering with wgpu on lavapipe, on the built-in demo: the screenshot, taken once the demo is scored,
 //! shows the skeleton and the zero-shot results.
 
-use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 struct Xvfb {
     child: Child,
@@ -13,28 +13,36 @@ struct Xvfb {
 
 impl Xvfb {
     fn start() -> Self {
-        // A display number unlikely to be taken by another test run or a desktop session.
-        let n = 140 + std::process::id() % 100;
-        let child = Command::new("Xvfb")
+        // `-displayfd` lets the server take a free display number and write it once it accepts connections, so
+        // neither another session nor a stale socket of a killed server can be mistaken for it.
+        let mut child = Command::new("Xvfb")
             .args([
-                &format!(":{n}"),
+                "-displayfd",
+                "1",
                 "-screen",
                 "0",
                 "1280x800x24",
                 "-nolisten",
                 "tcp",
             ])
+            .stdout(Stdio::piped())
             .spawn()
             .expect("Xvfb must be installed (apt-get install xvfb; .ci/run does it)");
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let start = Instant::now();
-        while !Path::new(&socket).exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "Xvfb :{n} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).ok();
+            tx.send(line).ok();
+        });
+        let n = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("Xvfb did not report its display within 10 s");
+        let n = n.trim();
+        assert!(
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
+            "Xvfb reported display {n:?}"
+        );
         Self {
             child,
             display: format!(":{n}"),

@@ -78,7 +78,12 @@ impl RunConfig {
             msg,
         };
         check_toml_format(text, "pretraining run", CONFIG_FORMAT).map_err(parse_err)?;
-        toml::from_str(text).map_err(|e| parse_err(e.to_string()))
+        let cfg: Self = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        let bodies = cfg.data.bodies;
+        if !(1..=crate::skeleton::sequence::MAX_BODIES).contains(&bodies) {
+            return Err(parse_err(format!("data.bodies = {bodies}: 1 or 2")));
+        }
+        Ok(cfg)
     }
 }
 
