@@ -19,9 +19,10 @@ use candle_nn::VarMap;
 use skelzero::dataset::DatasetKind;
 use skelzero::nn::device::{DeviceChoice, device_from_choice};
 use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
+use skelzero::nn::recipe::Recipe;
 use skelzero::nn::run::RunDir;
 use skelzero::nn::train::{Splits, TensorSet, TrainOptions, evaluate, train};
-use skelzero::skeleton::preprocess::{PreprocessConfig, Rotation, batch_from_sequences};
+use skelzero::skeleton::preprocess::{PreprocessConfig, batch_from_sequences};
 
 fn main() -> anyhow::Result<()> {
     skelzero::util::tune_malloc();
@@ -43,12 +44,14 @@ fn main() -> anyhow::Result<()> {
         _ => EncoderKind::Stgcn,
     };
     let ds = skelzero::dataset::load::load_dataset(&data, Some(DatasetKind::Msr))?;
+    // `skelzero pretrain`'s defaults for MSR, which the environment overrides.
+    let recipe = Recipe::for_dataset(DatasetKind::Msr);
     let mut pre = PreprocessConfig {
-        rotation: Rotation::FirstFrameY,
+        rotation: recipe.rotation,
         ..PreprocessConfig::default()
     };
-    let bodies: usize = env_or("MSR_BODIES")?.unwrap_or(1);
-    anyhow::ensure!(matches!(bodies, 1 | 2), "MSR_BODIES={bodies}: 1 or 2");
+    let bodies: usize = env_or("MSR_BODIES")?.unwrap_or(recipe.bodies);
+    PreprocessConfig::check_bodies(bodies).with_context(|| format!("MSR_BODIES={bodies}"))?;
     pre.bodies = bodies;
     if let Some(r) = env_or::<String>("MSR_ROTATION")? {
         pre.rotation = serde_json::from_value(serde_json::Value::String(r.clone()))
@@ -88,7 +91,9 @@ fn main() -> anyhow::Result<()> {
     let vm = VarMap::new();
     let mut cfg = EncoderConfig::default_for(kind);
     match &mut cfg {
-        EncoderConfig::Stgcn(c) => c.dropout = env_or::<f32>("MSR_DROPOUT")?.unwrap_or(0.2),
+        EncoderConfig::Stgcn(c) => {
+            c.dropout = env_or::<f32>("MSR_DROPOUT")?.unwrap_or(recipe.dropout)
+        }
         EncoderConfig::Shiftgcn(c) => c.num_persons = bodies,
     }
     let device = match env_or::<String>("MSR_DEVICE")?.as_deref() {

@@ -10,10 +10,10 @@ use crate::dataset::protocol::SplitArgs;
 use crate::dataset::{Dataset, DatasetKind};
 use crate::nn::checkpoint::load_varmap;
 use crate::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
+use crate::nn::recipe::Recipe;
 use crate::nn::run::{DataInfo, RunConfig, RunDir, RunSplit};
 use crate::nn::train::{Splits, TensorSet, TrainOptions, TrainOutcome, holdout_split, train};
 use crate::skeleton::preprocess::{PreprocessConfig, Rotation, batch_from_sequences};
-use crate::skeleton::sequence::MAX_BODIES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EncoderArg {
@@ -88,7 +88,7 @@ pub(crate) fn load_data(kind: DatasetKind, data: Option<&Path>) -> anyhow::Resul
     }
 }
 
-/// Preprocesses the samples `idx` of `ds` into (3, frames, 25, 2) tensors with labels mapped through `label_of`.
+/// Preprocesses the samples `idx` of `ds` into (3, frames, 25, bodies) tensors with labels mapped through `label_of`.
 pub(crate) fn tensor_set(
     ds: &Dataset,
     idx: &[usize],
@@ -120,35 +120,6 @@ pub(crate) fn tensor_set(
         _ => anyhow::anyhow!("preprocessing: {e}"),
     })?;
     Ok(TensorSet::new(x, labels, pre.sample_shape())?)
-}
-
-/// Per-dataset defaults of the options that the reference recipe (SMIE's: two bodies, per-frame rotation,
-/// dropout 0.5) leaves to the data.
-struct Recipe {
-    bodies: usize,
-    rotation: Rotation,
-    dropout: f32,
-}
-
-impl Recipe {
-    /// Single-actor datasets (MSR Action3D, UTKinect) train on one body, turned once from the first frame (per-frame
-    /// turning erases the torso twist of swings and throws), with less dropout: with these and a longer schedule,
-    /// ST-GCN on MSR cross-subject went from 36% (30 epochs, reference recipe) to 74.9% top-1 (50 epochs; the
-    /// README's recipe sweep has the steps).
-    fn for_dataset(kind: DatasetKind) -> Self {
-        match kind {
-            DatasetKind::Msr | DatasetKind::Utkinect => Self {
-                bodies: 1,
-                rotation: Rotation::FirstFrameY,
-                dropout: 0.2,
-            },
-            _ => Self {
-                bodies: MAX_BODIES,
-                rotation: Rotation::PerFrameY,
-                dropout: crate::nn::stgcn::StGcnConfig::default().dropout,
-            },
-        }
-    }
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -189,10 +160,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let recipe = Recipe::for_dataset(args.dataset);
     let bodies = args.bodies.unwrap_or(recipe.bodies);
-    anyhow::ensure!(
-        (1..=MAX_BODIES).contains(&bodies),
-        "--bodies {bodies}: 1 or {MAX_BODIES}"
-    );
+    PreprocessConfig::check_bodies(bodies).map_err(|e| anyhow::anyhow!("--bodies: {e}"))?;
     let mut encoder = EncoderConfig::default_for(args.encoder.into());
     match &mut encoder {
         EncoderConfig::Stgcn(c) => c.dropout = args.dropout.unwrap_or(recipe.dropout),

@@ -6,6 +6,7 @@ pub mod encoder;
 pub mod graph;
 pub mod layers;
 pub mod ops;
+pub mod recipe;
 pub mod run;
 pub mod shift_ops;
 pub mod shiftgcn;

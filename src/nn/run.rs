@@ -79,10 +79,8 @@ impl RunConfig {
         };
         check_toml_format(text, "pretraining run", CONFIG_FORMAT).map_err(parse_err)?;
         let cfg: Self = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
-        let bodies = cfg.data.bodies;
-        if !(1..=crate::skeleton::sequence::MAX_BODIES).contains(&bodies) {
-            return Err(parse_err(format!("data.bodies = {bodies}: 1 or 2")));
-        }
+        PreprocessConfig::check_bodies(cfg.data.bodies)
+            .map_err(|e| parse_err(format!("data.bodies = {}: {e}", cfg.data.bodies)))?;
         Ok(cfg)
     }
 }

@@ -137,13 +137,20 @@ impl PreprocessConfig {
         [3, self.frames, NUM_JOINTS, self.bodies]
     }
 
+    /// Whether `bodies` is a possible body count per sample (1 or 2): for options and config files too.
+    pub fn check_bodies(bodies: usize) -> Result<(), PreprocessError> {
+        if (1..=MAX_BODIES).contains(&bodies) {
+            Ok(())
+        } else {
+            Err(PreprocessError::Bodies(bodies))
+        }
+    }
+
     fn validate(&self) -> Result<(), PreprocessError> {
         if self.frames == 0 {
             return Err(PreprocessError::ZeroFrames);
         }
-        if !(1..=MAX_BODIES).contains(&self.bodies) {
-            return Err(PreprocessError::Bodies(self.bodies));
-        }
+        Self::check_bodies(self.bodies)?;
         for j in [self.center_joint, self.shoulders.0, self.shoulders.1] {
             if j >= NUM_JOINTS {
                 return Err(PreprocessError::CenterJoint(j));
