@@ -18,20 +18,13 @@ use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
 use skelzero::pipeline::predict_dataset;
 use skelzero::text::{KnownModel, ModelStore, TextEncoder};
 
+mod tensors;
+use tensors::{host, max_rel_diff};
+
 fn gpu() -> Device {
     let dev = device_from_choice(DeviceChoice::Cuda).unwrap();
     assert_eq!(device_label(&dev), "CUDA 0");
     dev
-}
-
-fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
-    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
-}
-
-fn host(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
 }
 
 /// Median wall time of `runs` calls of `f` (after one warm-up call).

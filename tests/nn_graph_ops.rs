@@ -5,35 +5,8 @@ use candle_core::{Device, Tensor, Var};
 use skelzero::nn::graph::Graph;
 use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
 
-fn rand(shape: &[usize], seed: u64) -> Tensor {
-    // Small deterministic pseudo-random values (no RNG state shared between tests).
-    let n: usize = shape.iter().product();
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
+mod tensors;
+use tensors::{max_diff, rand};
 
 #[test]
 fn ntu_spatial_partition() {

@@ -10,18 +10,8 @@ use skelzero::nn::shift_ops::{
 use skelzero::nn::shiftgcn::{ShiftGcn, ShiftGcnConfig};
 use skelzero::nn::train::trainable_vars;
 
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
+mod tensors;
+use tensors::max_diff;
 
 #[test]
 fn spatial_shift_indices_follow_reference_and_grads_match() {

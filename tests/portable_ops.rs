@@ -10,16 +10,8 @@ use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
 use skelzero::nn::ops::with_portable_ops;
 use skelzero::pipeline::predict_dataset;
 
-fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
-    let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let b = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    assert_eq!(a.len(), b.len());
-    let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
-    a.iter()
-        .zip(&b)
-        .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
-        / scale
-}
+mod tensors;
+use tensors::{host, max_rel_diff};
 
 #[test]
 fn both_encoders_give_the_same_features_on_the_portable_path() {
@@ -33,9 +25,9 @@ fn both_encoders_give_the_same_features_on_the_portable_path() {
         let portable = with_portable_ops(|| enc.encode(&x, false)).unwrap();
         assert_eq!(fast.pooled.dims(), portable.pooled.dims());
         assert_eq!(fast.map.dims(), portable.map.dims());
-        let d = max_rel_diff(&fast.pooled, &portable.pooled);
+        let d = max_rel_diff(&host(&fast.pooled), &host(&portable.pooled));
         assert!(d < 1e-4, "{kind}: pooled differs by {d}");
-        let d = max_rel_diff(&fast.map, &portable.map);
+        let d = max_rel_diff(&host(&fast.map), &host(&portable.map));
         assert!(d < 1e-4, "{kind}: map differs by {d}");
     }
 }

@@ -10,19 +10,8 @@ use skelzero::zsl::{
     ClassEmbeddings, Dims, FeatureBatch, MethodConfig, StepContext, ZslMethod, infocpl, star,
 };
 
-fn rand(shape: &[usize], seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
+mod tensors;
+use tensors::rand;
 
 const DIMS: Dims = Dims { visual: 6, text: 5 };
 const LABELS: [u32; 6] = [0, 1, 2, 0, 1, 2];
