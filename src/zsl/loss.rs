@@ -76,33 +76,28 @@ pub fn check_labels(labels: &[usize], classes: usize) -> Result<()> {
 /// the leading dimensions with an integer division per element, the largest cost of these small models' backward
 /// pass). Same values and gradients as `candle_nn::Linear::forward`.
 pub fn linear(layer: &Linear, x: &Tensor) -> Result<Tensor> {
-    let dims = x.dims();
-    let Some((&k, lead)) = dims.split_last() else {
-        return Ok(candle_nn::Module::forward(layer, x)?);
-    };
-    let rows: usize = lead.iter().product();
-    let y = x
-        .contiguous()?
-        .reshape((rows, k))?
-        .matmul(&layer.weight().t()?)?;
-    let y = match layer.bias() {
-        Some(b) => crate::nn::ops::add_bias(&y, b)?,
-        None => y,
-    };
-    let mut out = lead.to_vec();
-    out.push(y.dim(1)?);
-    Ok(y.reshape(out)?)
+    linear_rows(layer, x, |rows, w| rows.contiguous()?.matmul(&w.t()?))
 }
 
 /// [`linear`] on a constant input (frozen encoder features): no gradient is computed for `x`
 /// ([`crate::nn::ops::matmul_const_input`]).
 pub fn linear_frozen_input(layer: &Linear, x: &Tensor) -> Result<Tensor> {
+    linear_rows(layer, x, crate::nn::ops::matmul_const_input)
+}
+
+/// `x (..., in)` flattened to rows, `matmul(rows, W)` = `rows W^T`, the bias added, and the leading dimensions
+/// restored.
+fn linear_rows(
+    layer: &Linear,
+    x: &Tensor,
+    matmul: impl Fn(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
+) -> Result<Tensor> {
     let dims = x.dims();
     let Some((&k, lead)) = dims.split_last() else {
         return Ok(candle_nn::Module::forward(layer, x)?);
     };
     let rows: usize = lead.iter().product();
-    let y = crate::nn::ops::matmul_const_input(&x.reshape((rows, k))?, layer.weight())?;
+    let y = matmul(&x.reshape((rows, k))?, layer.weight())?;
     let y = match layer.bias() {
         Some(b) => crate::nn::ops::add_bias(&y, b)?,
         None => y,
