@@ -7,18 +7,15 @@
 //! `cargo bench --bench frames_offscreen [-- FRAMES]` (default 120 measured frames after 10 warm-up frames;
 //! `FRAMES_PNG=last.png` saves the last frame).
 
+mod common;
 #[path = "../tests/gui_harness/mod.rs"]
 mod gui_harness;
 
 use std::time::Instant;
 
+use common::percentile;
 use skelzero::app::Command;
 use skelzero::app::fixture::{fixture_dataset, fixture_predictions};
-
-fn percentile(v: &mut [f64], q: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
-}
 
 fn main() {
     let frames: usize = std::env::args()

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::env_usize;
+use common::{env_usize, percentile};
 use std::time::Instant;
 
 use skelzero::app::demo::{demo_dataset, demo_encoder, demo_run, demo_texts};
@@ -75,11 +75,6 @@ fn figures(p: &Predictions) -> (f32, f32) {
     let diag: f32 = (0..z.size()).map(|i| z.row_fraction(i, i)).sum::<f32>()
         + (0..g.size()).map(|i| g.row_fraction(i, i)).sum::<f32>();
     (m.zsl_accuracy, diag)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -211,11 +206,11 @@ fn main() {
             } else {
                 "-".to_owned()
             },
-            median(&mut enc),
-            median(&mut rebuild),
-            median(&mut score),
-            median(&mut figs),
-            median(&mut total)
+            percentile(&mut enc, 0.5),
+            percentile(&mut rebuild, 0.5),
+            percentile(&mut score, 0.5),
+            percentile(&mut figs, 0.5),
+            percentile(&mut total, 0.5),
         );
     }
 }
