@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 pub use jobs::Rescore;
 
-use crate::dataset::description_set::{DescriptionSet, EditHistory};
+use crate::dataset::description_set::{DescriptionSet, Edit, EditHistory};
 use crate::pipeline::CachedEncoder;
 use crate::pipeline::description_embed::{EmbeddedSet, TextUse};
 use crate::text::store::{KnownModel, ModelStore};
@@ -325,26 +325,22 @@ impl Editor {
     /// Undoes the last committed edit (Ctrl+Z, while the editor is open); typed but uncommitted text is committed
     /// first.
     pub fn undo(&mut self) {
-        if !self.open {
-            return;
-        }
-        self.commit_drafts();
-        if let Some(s) = &mut self.session
-            && s.history.undo().is_some()
-        {
-            self.generation += 1;
-            self.dirty = true;
-        }
+        self.step_history(EditHistory::undo);
     }
 
     /// Re-applies the last undone edit (Ctrl+Shift+Z, while the editor is open).
     pub fn redo(&mut self) {
+        self.step_history(EditHistory::redo);
+    }
+
+    /// Undo or redo (`step`), after committing typed text; a step that changed the texts makes them rescored.
+    fn step_history(&mut self, step: fn(&mut EditHistory) -> Option<&Edit>) {
         if !self.open {
             return;
         }
         self.commit_drafts();
         if let Some(s) = &mut self.session
-            && s.history.redo().is_some()
+            && step(&mut s.history).is_some()
         {
             self.generation += 1;
             self.dirty = true;

@@ -441,6 +441,26 @@ impl Editor {
                 ui.weak(&not_read);
             }
         };
+        // A heading with its note, then a full-width text area that the heading labels.
+        let area = |ui: &mut egui::Ui,
+                    heading: egui::RichText,
+                    read: bool,
+                    text: &mut String,
+                    rows: usize| {
+            let l = ui
+                .horizontal(|ui| {
+                    let l = ui.label(heading);
+                    note(ui, read);
+                    l.id
+                })
+                .inner;
+            ui.add(
+                egui::TextEdit::multiline(text)
+                    .desired_rows(rows)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l)
+        };
         let d = &mut self.drafts;
         ui.horizontal(|ui| {
             let l = ui.label("Name");
@@ -450,21 +470,13 @@ impl Editor {
             );
             note(ui, used.names);
         });
-        let l = ui
-            .horizontal(|ui| {
-                let l = ui.label("Sentence");
-                note(ui, used.sentences);
-                l.id
-            })
-            .inner;
-        track(
-            ui.add(
-                egui::TextEdit::multiline(&mut d.sentence)
-                    .desired_rows(2)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(l),
-        );
+        track(area(
+            ui,
+            "Sentence".into(),
+            used.sentences,
+            &mut d.sentence,
+            2,
+        ));
         if has_parts {
             ui.horizontal(|ui| {
                 ui.strong("Body parts");
@@ -484,21 +496,13 @@ impl Editor {
                 });
         }
         if has_phrases {
-            let l = ui
-                .horizontal(|ui| {
-                    let l = ui.strong("Phrases (one per line)");
-                    note(ui, used.phrases);
-                    l.id
-                })
-                .inner;
-            track(
-                ui.add(
-                    egui::TextEdit::multiline(&mut d.phrases)
-                        .desired_rows(4)
-                        .desired_width(f32::INFINITY),
-                )
-                .labelled_by(l),
-            );
+            track(area(
+                ui,
+                egui::RichText::new("Phrases (one per line)").strong(),
+                used.phrases,
+                &mut d.phrases,
+                4,
+            ));
         }
         let now = ui.input(|i| i.time);
         if typed {
