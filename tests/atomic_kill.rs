@@ -7,7 +7,9 @@ mod zsl_synth;
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+mod cli;
+use cli::{skelzero, succeeded};
 
 fn write_inputs(dir: &Path) {
     zsl_synth::write_split(
@@ -18,7 +20,7 @@ fn write_inputs(dir: &Path) {
 
 /// `skelzero train` into `dir/run`; with `max_file_bytes`, every file the process writes is limited to that size.
 fn train(dir: &Path, epochs: &str, max_file_bytes: Option<u64>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skelzero"));
+    let mut cmd = skelzero();
     cmd.args([
         "train", "--method", "devise", "--split", "split1", "--lr", "2e-2",
     ])
@@ -85,16 +87,7 @@ fn killed_train_keeps_the_old_run() {
     for ((name, old), (_, new)) in before.iter().zip(&after) {
         assert!(old == new, "{name} changed after the kill");
     }
-    let eval = Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args(["eval", "--json", "--run"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
+    succeeded(skelzero().args(["eval", "--json", "--run"]).arg(&run));
 
     // Without the limit the same command replaces the run completely.
     let again = train(d, "9", None);

@@ -6,18 +6,19 @@ mod bad_files;
 mod zsl_synth;
 
 use std::path::Path;
-use std::process::Command;
 
 use bad_files::{pretrain_run, small_stgcn, wide_stgcn};
 use candle_core::Device;
 use skelzero::nn::encoder::EncoderConfig;
 use skelzero::nn::run::RunDir;
 use skelzero::nn::shiftgcn::ShiftGcnConfig;
+mod cli;
+use cli::{skelzero, succeeded};
 
 /// Runs the binary, which must fail with exit status 1 and a single `error:` message containing every `expected`
 /// piece and no panic or backtrace. Returns the message.
 fn fails(args: &[&std::ffi::OsStr], expected: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_skelzero"))
+    let out = skelzero()
         .args(args)
         .env("RUST_BACKTRACE", "1")
         .output()
@@ -126,24 +127,19 @@ fn pretrain_config_from_the_future_or_broken() {
     extract_fails(&run, &["config.toml: ", "data.bodies = 3"]);
     // Files written before format versions existed still load.
     std::fs::write(run.config_path(), text.replacen("format = 1\n", "", 1)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args([
-            "extract",
-            "--dataset",
-            "synthetic",
-            "--batch-size",
-            "64",
-            "--run",
-        ])
-        .arg(&run.root)
-        .arg("--out")
-        .arg(run.root.join("feats.npy"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        skelzero()
+            .args([
+                "extract",
+                "--dataset",
+                "synthetic",
+                "--batch-size",
+                "64",
+                "--run",
+            ])
+            .arg(&run.root)
+            .arg("--out")
+            .arg(run.root.join("feats.npy")),
     );
 }
 
@@ -152,22 +148,17 @@ fn zsl_inputs(d: &Path) {
 }
 
 fn train_run(d: &Path, method: &str, out: &str) {
-    let status = Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args([
-            "train", "--split", "split1", "--epochs", "3", "--method", method,
-        ])
-        .arg("--features")
-        .arg(d.join("split1.safetensors"))
-        .arg("--texts")
-        .arg(d.join("texts.safetensors"))
-        .arg("--out")
-        .arg(d.join(out))
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--split", "split1", "--epochs", "3", "--method", method,
+            ])
+            .arg("--features")
+            .arg(d.join("split1.safetensors"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join(out)),
     );
 }
 
@@ -221,16 +212,7 @@ fn zsl_run_with_foreign_weights_future_config_or_bad_fields() {
     std::fs::write(run.join("weights.safetensors"), &good).unwrap();
     // Class embeddings of another dimension.
     std::fs::copy(d.join("texts.safetensors"), run.join("classes.safetensors")).unwrap();
-    let ok = Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args(["eval", "--run"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    succeeded(skelzero().args(["eval", "--run"]).arg(&run));
     std::fs::write(
         run.join("classes.safetensors"),
         b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ",

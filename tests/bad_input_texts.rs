@@ -4,17 +4,18 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Command;
 
 use bad_files::{data, write};
 use skelzero::dataset::texts::{self, ClassTexts};
 use skelzero::text::precomputed;
 
 mod bad_files;
+mod cli;
+use cli::{skelzero, succeeded};
 
 /// `skelzero inspect path` fails with exit status 1 and one `error:` message holding `expected`, without a panic.
 fn inspect_fails(path: &Path, expected: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_skelzero"))
+    let out = skelzero()
         .arg("inspect")
         .arg(path)
         .env("RUST_BACKTRACE", "1")
@@ -57,16 +58,7 @@ fn utkinect_bad_joints_and_labels_through_the_cli() {
     write(d, "actionLabel.txt", labels);
     let joints = write(d, "joints_s01_e01.txt", lines.join("\n") + "\n");
     // The good folder loads.
-    let ok = Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .arg("inspect")
-        .arg(d)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    succeeded(skelzero().arg("inspect").arg(d));
 
     // A joint missing from line 3 (a wrong joint count).
     let mut short = lines.clone();

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use candle_core::{Device, Tensor};
 use skelzero::dataset::DatasetKind;
@@ -13,23 +12,11 @@ use skelzero::dataset::protocol::{ProtocolInputs, SplitArgs};
 use skelzero::eval::predictions::Predictions;
 use skelzero::zsl::ClassEmbeddings;
 use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_skelzero"))
-}
+mod cli;
+use cli::{skelzero, succeeded};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Random unit class embeddings for MSR's 20 classes (DeViSE reads names and sentences).
@@ -59,26 +46,34 @@ fn predictions_name_the_datasets_samples() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let features = d.join("msr1.safetensors");
-    ok(bin()
-        .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
-        .arg(root().join("assets/demo/encoder"))
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(&features));
+    succeeded(
+        skelzero()
+            .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
+            .arg(root().join("assets/demo/encoder"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&features),
+    );
     texts(&d.join("texts.safetensors"));
     let run = d.join("run");
-    ok(bin()
-        .args([
-            "train", "--method", "devise", "--split", "msr1", "--epochs", "2", "--lr", "1e-2",
-        ])
-        .arg("--features")
-        .arg(&features)
-        .arg("--texts")
-        .arg(d.join("texts.safetensors"))
-        .arg("--out")
-        .arg(&run));
-    let out = ok(bin().args(["eval", "--predictions", "--run"]).arg(&run));
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "msr1", "--epochs", "2", "--lr", "1e-2",
+            ])
+            .arg("--features")
+            .arg(&features)
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(&run),
+    );
+    let out = succeeded(
+        skelzero()
+            .args(["eval", "--predictions", "--run"])
+            .arg(&run),
+    );
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("warning"),
         "{}",
@@ -117,11 +112,13 @@ fn predictions_name_the_datasets_samples() {
     old.test_ids = None;
     let old_path = d.join("old.safetensors");
     old.save(&old_path).unwrap();
-    let out = ok(bin()
-        .args(["eval", "--predictions", "--run"])
-        .arg(&run)
-        .arg("--features")
-        .arg(&old_path));
+    let out = succeeded(
+        skelzero()
+            .args(["eval", "--predictions", "--run"])
+            .arg(&run)
+            .arg("--features")
+            .arg(&old_path),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("warning") && err.contains("old.safetensors"),

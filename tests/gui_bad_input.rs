@@ -15,6 +15,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use skelzero::app::notifications::Level;
 use skelzero::app::{AppOptions, ExplorerApp, Predictions};
+mod cli;
+use cli::{skelzero, succeeded};
 
 type App = Harness<'static, ExplorerApp>;
 
@@ -213,22 +215,17 @@ fn zsl_run(d: &Path, name: &str) -> PathBuf {
     if !split.exists() {
         zsl_synth::write_split(&split, &texts);
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args([
-            "train", "--method", "devise", "--split", "split1", "--epochs", "2",
-        ])
-        .arg("--features")
-        .arg(&split)
-        .arg("--texts")
-        .arg(&texts)
-        .arg("--out")
-        .arg(d.join(name))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "split1", "--epochs", "2",
+            ])
+            .arg("--features")
+            .arg(&split)
+            .arg("--texts")
+            .arg(&texts)
+            .arg("--out")
+            .arg(d.join(name)),
     );
     d.join(name)
 }

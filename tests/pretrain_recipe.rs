@@ -3,42 +3,36 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use skelzero::nn::encoder::EncoderConfig;
 use skelzero::nn::run::RunDir;
 use skelzero::skeleton::preprocess::Rotation;
 use skelzero::zsl::features::SplitFeatures;
+mod cli;
+use cli::{skelzero, succeeded};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn ok(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn pretrain_msr1(out: &Path, extra: &[&str]) {
-    ok(Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args([
-            "pretrain",
-            "--dataset",
-            "msr",
-            "--split",
-            "msr1",
-            "--epochs",
-            "1",
-        ])
-        .args(["--batch-size", "64", "--data"])
-        .arg(root().join("../shared/data/msr-action3d"))
-        .args(extra)
-        .arg("--out")
-        .arg(out));
+    succeeded(
+        skelzero()
+            .args([
+                "pretrain",
+                "--dataset",
+                "msr",
+                "--split",
+                "msr1",
+                "--epochs",
+                "1",
+            ])
+            .args(["--batch-size", "64", "--data"])
+            .arg(root().join("../shared/data/msr-action3d"))
+            .args(extra)
+            .arg("--out")
+            .arg(out),
+    );
 }
 
 #[test]
@@ -58,13 +52,15 @@ fn msr_pretrains_on_one_body_turned_once_and_extracts_the_same_way() {
 
     // Extraction reads the run's preprocessing: one-body inputs fit the one-body encoder.
     let feats = dir.path().join("msr1.safetensors");
-    ok(Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
-        .arg(&enc)
-        .arg("--data")
-        .arg(root().join("../shared/data/msr-action3d"))
-        .arg("--out")
-        .arg(&feats));
+    succeeded(
+        skelzero()
+            .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
+            .arg(&enc)
+            .arg("--data")
+            .arg(root().join("../shared/data/msr-action3d"))
+            .arg("--out")
+            .arg(&feats),
+    );
     let f = SplitFeatures::load(&feats).unwrap();
     assert!(f.test_ids.as_ref().is_some_and(|ids| ids.len() > 100));
 

@@ -7,6 +7,8 @@ use skelzero::dataset::inspect::summary_from_dataset;
 use skelzero::dataset::{DatasetKind, load_dataset};
 use skelzero::formats::{msr_action3d, npy, ntu_skeleton, pku_mmd};
 use skelzero::skeleton::LayoutId;
+mod cli;
+use cli::{skelzero, succeeded};
 
 fn data(rel: &str) -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(rel)
@@ -319,15 +321,10 @@ fn inspect_summary_and_binary() {
         ds.samples.iter().map(|s| s.seq.frames()).sum::<usize>()
     );
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skelzero"))
-        .args(["inspect", "--json"])
-        .arg(data("pku-mmd-v1"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        skelzero()
+            .args(["inspect", "--json"])
+            .arg(data("pku-mmd-v1")),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["sequences"], 76);
@@ -336,7 +333,7 @@ fn inspect_summary_and_binary() {
     assert_eq!(v["per_class"][13]["name"], "handshaking");
     assert_eq!(v["per_class"][13]["instances"], 72);
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skelzero"))
+    let out = skelzero()
         .arg("inspect")
         .arg(data("ntu-rgbd-samples"))
         .output()

@@ -12,6 +12,8 @@ use skelzero::formats::npy::read_f32 as read_npy_f32;
 use skelzero::text::cache::EmbeddingCache;
 use skelzero::text::precomputed::{read_class_features, read_neuron_archive};
 use skelzero::text::{KnownModel, ModelStore, TextEncoder};
+mod cli;
+use cli::{skelzero, succeeded};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
 
@@ -300,25 +302,16 @@ fn precomputed_features_load() {
 
 #[test]
 fn cli_embeds_texts_and_files() {
-    let exe = env!("CARGO_BIN_EXE_skelzero");
-    let out = std::process::Command::new(exe)
-        .args([
-            "text",
-            "embed",
-            "--text-model",
-            "minilm",
-            "--no-install",
-            "--no-cache",
-            "--json",
-            "drink water",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(skelzero().args([
+        "text",
+        "embed",
+        "--text-model",
+        "minilm",
+        "--no-install",
+        "--no-cache",
+        "--json",
+        "drink water",
+    ]));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["dim"], 384);
     let first = value["texts"][0]["first"][0].as_f64().unwrap();
@@ -329,18 +322,13 @@ fn cli_embeds_texts_and_files() {
     std::fs::write(&tsv, "0\tdrink water\n1\teat meal\n\n").unwrap();
     let npy = dir.path().join("emb.npy");
     let cache = dir.path().join("cache");
-    let out = std::process::Command::new(exe)
-        .env("SKELZERO_EMBED_CACHE", &cache)
-        .args(["text", "embed", "--no-install", "--file"])
-        .arg(&tsv)
-        .arg("--out")
-        .arg(&npy)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        skelzero()
+            .env("SKELZERO_EMBED_CACHE", &cache)
+            .args(["text", "embed", "--no-install", "--file"])
+            .arg(&tsv)
+            .arg("--out")
+            .arg(&npy),
     );
     let array = read_npy_f32(&npy).unwrap();
     assert_eq!(array.shape, vec![2, 384]);
@@ -349,7 +337,7 @@ fn cli_embeds_texts_and_files() {
         .unwrap();
     assert!(cosine(&array.data[384..], direct.row(1)) > 0.999_999);
 
-    let out = std::process::Command::new(exe)
+    let out = skelzero()
         .args(["text", "embed", "--text-model", "no-such-model", "x"])
         .output()
         .unwrap();

@@ -3,11 +3,8 @@
 
 mod zsl_synth;
 
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_skelzero"))
-}
+mod cli;
+use cli::{skelzero, succeeded};
 
 fn write_inputs(dir: &std::path::Path) {
     zsl_synth::write_split(
@@ -21,35 +18,26 @@ fn train_then_eval_then_bench() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_inputs(d);
-    let out = bin()
-        .args([
-            "train", "--method", "devise", "--split", "split1", "--epochs", "30", "--lr", "2e-2",
-        ])
-        .arg("--features")
-        .arg(d.join("features/split1.safetensors"))
-        .arg("--texts")
-        .arg(d.join("texts.safetensors"))
-        .arg("--out")
-        .arg(d.join("run"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "split1", "--epochs", "30", "--lr",
+                "2e-2",
+            ])
+            .arg("--features")
+            .arg(d.join("features/split1.safetensors"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join("run")),
     );
     for f in ["config.toml", "weights.safetensors", "classes.safetensors"] {
         assert!(d.join("run").join(f).is_file(), "{f}");
     }
-    let out = bin()
-        .args(["eval", "--gzsl", "--json", "--run"])
-        .arg(d.join("run"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        skelzero()
+            .args(["eval", "--gzsl", "--json", "--run"])
+            .arg(d.join("run")),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let zsl = v["zsl_top1"].as_f64().unwrap();
@@ -69,30 +57,25 @@ fn train_then_eval_then_bench() {
     assert!(v["gzsl_h"].as_f64().unwrap() > 0.0);
 
     let json = d.join("bench.json");
-    let out = bin()
-        .args([
-            "bench",
-            "--dataset",
-            "msr",
-            "--methods",
-            "devise,smie",
-            "--splits",
-            "split1",
-            "--epochs",
-            "15",
-        ])
-        .arg("--features-dir")
-        .arg(d.join("features"))
-        .arg("--texts")
-        .arg(d.join("texts.safetensors"))
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        skelzero()
+            .args([
+                "bench",
+                "--dataset",
+                "msr",
+                "--methods",
+                "devise,smie",
+                "--splits",
+                "split1",
+                "--epochs",
+                "15",
+            ])
+            .arg("--features-dir")
+            .arg(d.join("features"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--json")
+            .arg(&json),
     );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -116,7 +99,7 @@ fn bad_inputs_give_one_clear_error() {
     let d = dir.path();
     write_inputs(d);
     std::fs::write(d.join("broken.safetensors"), b"not a safetensors file").unwrap();
-    let out = bin()
+    let out = skelzero()
         .args(["train", "--method", "devise", "--split", "s", "--texts"])
         .arg(d.join("texts.safetensors"))
         .arg("--features")
@@ -129,7 +112,7 @@ fn bad_inputs_give_one_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.safetensors"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
-    let out = bin()
+    let out = skelzero()
         .args([
             "train",
             "--method",

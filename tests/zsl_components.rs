@@ -4,11 +4,11 @@
 
 mod zsl_synth;
 
-use std::process::Command;
-
 use candle_core::Device;
 use skelzero::app::Predictions;
 use skelzero::zsl::{ComponentKind, Dims, MethodConfig, MethodKind};
+mod cli;
+use cli::{skelzero, succeeded};
 
 fn dims() -> Dims {
     Dims {
@@ -104,16 +104,7 @@ fn eval_writes_predictions_with_part_scores() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_skelzero"))
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(skelzero().args(args).current_dir(d));
     };
     run(&[
         "train",
