@@ -69,6 +69,8 @@ fn main() -> anyhow::Result<()> {
         },
     )?;
 
+    // `ENCODER_BENCH_ONLY=forward|step` times one part and exits, for profiling it alone.
+    let only = std::env::var("ENCODER_BENCH_ONLY").ok();
     // Warm-up (first-touch allocations), then best of `reps`.
     net.encode(&x, false)?;
     let fwd = best_of(reps, || {
@@ -84,8 +86,16 @@ fn main() -> anyhow::Result<()> {
         opt.backward_step(&loss)?;
         Ok(())
     };
+    if only.as_deref() == Some("forward") {
+        println!("forward (eval): {fwd:.3} s");
+        return Ok(());
+    }
     step()?;
     let train = best_of(reps, &mut step)?;
+    if only.as_deref() == Some("step") {
+        println!("train step: {train:.3} s");
+        return Ok(());
+    }
 
     let flops = stgcn_flops_per_sequence(&cfg) * (n * m) as f64;
     // The machine's GEMM peak as candle reaches it, measured now: a large square f32 matmul.

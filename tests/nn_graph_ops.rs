@@ -4,6 +4,7 @@
 use candle_core::{Device, Tensor, Var};
 use skelzero::nn::graph::Graph;
 use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
+use skelzero::nn::temporal_conv::{temporal_conv, temporal_conv_reference};
 
 mod tensors;
 use tensors::{max_diff, rand};
@@ -88,6 +89,63 @@ fn im2col_matches_reference_and_grads() {
 }
 
 #[test]
+fn temporal_conv_matches_reference_and_grads() {
+    for (stride, c_out) in [(1, 4), (2, 6)] {
+        let g = TemporalGeom {
+            b: 2,
+            t: 11,
+            v: 3,
+            c: 4,
+            kernel: 9,
+            pad: 4,
+            stride,
+        };
+        let x = Var::from_tensor(&rand(&[2, 11, 3, 4], 11)).unwrap();
+        let w = Var::from_tensor(&rand(&[c_out, 4, 9, 1], 12)).unwrap();
+        let b = Var::from_tensor(&rand(&[c_out], 13)).unwrap();
+        let fast = temporal_conv(x.as_tensor(), w.as_tensor(), b.as_tensor(), g).unwrap();
+        let slow = temporal_conv_reference(x.as_tensor(), w.as_tensor(), b.as_tensor(), g).unwrap();
+        assert_eq!(fast.dims(), &[2, g.t_out(), 3, c_out]);
+        assert!(max_diff(&fast, &slow) < 1e-5);
+        let probe = rand(fast.dims(), 14);
+        let gf = (fast * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gs = (slow * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for v in [x.as_tensor(), w.as_tensor(), b.as_tensor()] {
+            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+            assert!(d < 1e-4, "stride {stride}: grad diff {d}");
+        }
+    }
+    // A weight whose kernel does not match the geometry is refused.
+    let g = TemporalGeom {
+        b: 1,
+        t: 5,
+        v: 2,
+        c: 3,
+        kernel: 9,
+        pad: 4,
+        stride: 1,
+    };
+    let err = temporal_conv(
+        &rand(&[1, 5, 2, 3], 1),
+        &rand(&[3, 3, 5, 1], 2),
+        &rand(&[3], 3),
+        g,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("temporal_conv"), "{err}");
+}
+
+#[test]
 fn batch_norm_matches_reference_and_grads() {
     for (relu, train) in [(false, true), (true, true), (true, false)] {
         let x = Var::from_tensor(&rand(&[300, 6], 5).affine(3.0, 2.0).unwrap()).unwrap();
@@ -153,6 +211,22 @@ fn add_bias_and_relu_grads() {
     for v in [x.as_tensor(), b.as_tensor()] {
         assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-5);
     }
+}
+
+#[test]
+fn add_relu_matches_add_then_relu_and_grads() {
+    let x = Var::from_tensor(&rand(&[40, 6], 30)).unwrap();
+    let r = Var::from_tensor(&rand(&[40, 6], 31)).unwrap();
+    let w = rand(&[40, 6], 32);
+    let fast = ops::add_relu(x.as_tensor(), r.as_tensor()).unwrap();
+    let slow = (x.as_tensor() + r.as_tensor()).unwrap().relu().unwrap();
+    assert_eq!(max_diff(&fast, &slow), 0.0);
+    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    for v in [x.as_tensor(), r.as_tensor()] {
+        assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-6);
+    }
+    assert!(ops::add_relu(x.as_tensor(), &rand(&[40, 5], 33)).is_err());
 }
 
 #[test]

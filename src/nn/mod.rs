@@ -11,4 +11,5 @@ pub mod run;
 pub mod shift_ops;
 pub mod shiftgcn;
 pub mod stgcn;
+pub mod temporal_conv;
 pub mod train;

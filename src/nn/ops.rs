@@ -15,7 +15,7 @@ use rayon::prelude::*;
 /// Rows handled per rayon task: large enough that task overhead is negligible.
 const ROW_CHUNK: usize = 256;
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+pub(crate) fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
         bail!("{what}: expected f32 storage")
     };
@@ -345,6 +345,55 @@ impl CustomOp2 for MaskPositive {
     }
 }
 
+/// `relu(x + r)` in one pass: the residual join that ends every ST-GCN block.
+struct AddRelu;
+
+impl CustomOp2 for AddRelu {
+    fn name(&self) -> &'static str {
+        "add-relu"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "add_relu x")?;
+        let r = f32_slice(s2, l2, "add_relu r")?;
+        if x.len() != r.len() {
+            bail!("add_relu: {:?} and {:?} differ", l1.dims(), l2.dims());
+        }
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(1 << 16)
+            .zip(x.par_chunks(1 << 16).zip(r.par_chunks(1 << 16)))
+            .for_each(|(o, (x, r))| {
+                for ((o, x), r) in o.iter_mut().zip(x).zip(r) {
+                    *o = (x + r).max(0.0);
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _r: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = grad.contiguous()?.apply_op2_no_bwd(res, &MaskPositive)?;
+        Ok((Some(g.clone()), Some(g)))
+    }
+}
+
+/// `relu(x + r)` for two tensors of one shape.
+pub fn add_relu(x: &Tensor, r: &Tensor) -> Result<Tensor> {
+    if !is_cpu(x) {
+        return (x + r)?.relu();
+    }
+    x.contiguous()?.apply_op2(&r.contiguous()?, AddRelu)
+}
+
 /// ReLU.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     if !is_cpu(x) {
@@ -394,11 +443,13 @@ impl CustomOp1 for Stats {
                 let mut s2 = vec![0f64; c];
                 let mut a1 = vec![0f32; c];
                 let mut a2 = vec![0f32; c];
+                let (a1_, a2_, shift) = (&mut a1[..c], &mut a2[..c], &shift[..c]);
                 for row in ch.chunks_exact(c) {
+                    let row = &row[..c];
                     for j in 0..c {
                         let d = row[j] - shift[j];
-                        a1[j] += d;
-                        a2[j] += d * d;
+                        a1_[j] += d;
+                        a2_[j] += d * d;
                     }
                 }
                 for j in 0..c {
@@ -460,7 +511,9 @@ impl CustomOp3 for BnApply {
         out.par_chunks_mut(ROW_CHUNK * c)
             .zip(x.par_chunks(ROW_CHUNK * c))
             .for_each(|(o, xi)| {
+                let (scale, off) = (&scale[..c], &off[..c]);
                 for (orow, xrow) in o.chunks_exact_mut(c).zip(xi.chunks_exact(c)) {
+                    let (orow, xrow) = (&mut orow[..c], &xrow[..c]);
                     for j in 0..c {
                         let v = xrow[j] * scale[j] + off[j];
                         orow[j] = if relu { v.max(0.0) } else { v };
@@ -523,8 +576,9 @@ impl CustomOp3 for BnBackward {
         let y = f32_slice(s3, l3, "bn-bwd out")?;
         let c = self.gamma.len();
         let rows = x.len() / c.max(1);
-        let (mean, invstd, relu) = (&self.mean, &self.invstd, self.relu);
-        // Pass 1: dbeta = sum g, dgamma = sum g * xhat (g masked by the ReLU).
+        let (mean, invstd, relu) = (&self.mean[..c], &self.invstd[..c], self.relu);
+        // Pass 1: dbeta = sum g, dgamma = sum g * xhat (g masked by the ReLU). Every row slice is cut to `c` first so
+        // the channel loops compile without bounds checks, vectorised.
         let (sg, sgx) = x
             .par_chunks(ROW_CHUNK * c)
             .zip(gy.par_chunks(ROW_CHUNK * c))
@@ -532,15 +586,17 @@ impl CustomOp3 for BnBackward {
             .map(|((xc, gc), yc)| {
                 let mut a = vec![0f32; c];
                 let mut b = vec![0f32; c];
+                let (a_, b_) = (&mut a[..c], &mut b[..c]);
                 for ((xr, gr), yr) in xc
                     .chunks_exact(c)
                     .zip(gc.chunks_exact(c))
                     .zip(yc.chunks_exact(c))
                 {
+                    let (xr, gr, yr) = (&xr[..c], &gr[..c], &yr[..c]);
                     for j in 0..c {
                         let g = if relu && yr[j] <= 0.0 { 0.0 } else { gr[j] };
-                        a[j] += g;
-                        b[j] += g * (xr[j] - mean[j]) * invstd[j];
+                        a_[j] += g;
+                        b_[j] += g * (xr[j] - mean[j]);
                     }
                 }
                 (a, b)
@@ -555,11 +611,23 @@ impl CustomOp3 for BnBackward {
                     (a, b)
                 },
             );
+        let sgx: Vec<f32> = sgx.iter().zip(invstd).map(|(s, i)| s * i).collect();
         let mut out = vec![0f32; x.len() + 2 * c];
         let (dx, tail) = out.split_at_mut(x.len());
         let n = rows as f32;
-        let k1: Vec<f32> = (0..c).map(|j| self.gamma[j] * invstd[j]).collect();
-        let train = self.train;
+        // dx = k1 (g - sg/n - xhat sgx/n) = p g - q x + r, per channel.
+        let p: Vec<f32> = (0..c).map(|j| self.gamma[j] * invstd[j]).collect();
+        let (q, r): (Vec<f32>, Vec<f32>) = if self.train {
+            (0..c)
+                .map(|j| {
+                    let q = p[j] * invstd[j] * sgx[j] / n;
+                    (q, q * mean[j] - p[j] * sg[j] / n)
+                })
+                .unzip()
+        } else {
+            (vec![0.0; c], vec![0.0; c])
+        };
+        let (p, q, r) = (&p[..c], &q[..c], &r[..c]);
         dx.par_chunks_mut(ROW_CHUNK * c)
             .zip(x.par_chunks(ROW_CHUNK * c))
             .zip(
@@ -573,14 +641,10 @@ impl CustomOp3 for BnBackward {
                     .zip(gc.chunks_exact(c))
                     .zip(yc.chunks_exact(c))
                 {
+                    let (dr, xr, gr, yr) = (&mut dr[..c], &xr[..c], &gr[..c], &yr[..c]);
                     for j in 0..c {
                         let g = if relu && yr[j] <= 0.0 { 0.0 } else { gr[j] };
-                        dr[j] = if train {
-                            let xh = (xr[j] - mean[j]) * invstd[j];
-                            k1[j] * (g - sg[j] / n - xh * sgx[j] / n)
-                        } else {
-                            k1[j] * g
-                        };
+                        dr[j] = p[j] * g - q[j] * xr[j] + r[j];
                     }
                 }
             });
@@ -684,6 +748,76 @@ impl TemporalGeom {
     }
 }
 
+/// `dst.copy_from_slice(src)` for rows of a few dozen floats: fixed-size blocks compile to vector moves, where a
+/// `memmove` call per 16-float row cost more than the copy (a tenth of the forward pass in im2col).
+#[inline]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let mut d = dst.chunks_exact_mut(16);
+    let mut s = src.chunks_exact(16);
+    for (a, b) in (&mut d).zip(&mut s) {
+        a.copy_from_slice(b);
+    }
+    d.into_remainder().copy_from_slice(s.remainder());
+}
+
+/// Temporal im2col of a contiguous (B, T, V, C) slice: (B, T_out, V, kernel * C), column `k * C + c`, zero padding.
+pub(crate) fn im2col_rows(x: &[f32], g: TemporalGeom) -> Vec<f32> {
+    let to = g.t_out();
+    let kc = g.kernel * g.c;
+    let mut out = vec![0f32; g.b * to * g.v * kc];
+    out.par_chunks_mut(g.v * kc)
+        .enumerate()
+        .for_each(|(bt, o)| {
+            let (b, t) = (bt / to, bt % to);
+            let xb = &x[b * g.t * g.v * g.c..(b + 1) * g.t * g.v * g.c];
+            for k in 0..g.kernel {
+                let ti = (t * g.stride + k) as isize - g.pad as isize;
+                if ti < 0 || ti as usize >= g.t {
+                    continue;
+                }
+                let src = &xb[ti as usize * g.v * g.c..(ti as usize + 1) * g.v * g.c];
+                for vv in 0..g.v {
+                    copy_short(
+                        &mut o[vv * kc + k * g.c..vv * kc + (k + 1) * g.c],
+                        &src[vv * g.c..(vv + 1) * g.c],
+                    );
+                }
+            }
+        });
+    out
+}
+
+/// The adjoint of [`im2col_rows`]: sums column gradients (B, T_out, V, kernel * C) back onto (B, T, V, C).
+pub(crate) fn col2im_rows(gr: &[f32], g: TemporalGeom) -> Vec<f32> {
+    let to = g.t_out();
+    let kc = g.kernel * g.c;
+    let mut out = vec![0f32; g.b * g.t * g.v * g.c];
+    // Parallel over (b, t_in): each input frame gathers from the output frames whose window covers it.
+    out.par_chunks_mut(g.v * g.c)
+        .enumerate()
+        .for_each(|(bt, o)| {
+            let (b, ti) = (bt / g.t, bt % g.t);
+            for k in 0..g.kernel {
+                let num = ti as isize + g.pad as isize - k as isize;
+                if num < 0 || !(num as usize).is_multiple_of(g.stride) {
+                    continue;
+                }
+                let t = num as usize / g.stride;
+                if t >= to {
+                    continue;
+                }
+                let src = &gr[(b * to + t) * g.v * kc..(b * to + t + 1) * g.v * kc];
+                for vv in 0..g.v {
+                    let s = &src[vv * kc + k * g.c..vv * kc + (k + 1) * g.c];
+                    for (a, b) in o[vv * g.c..(vv + 1) * g.c].iter_mut().zip(s) {
+                        *a += b;
+                    }
+                }
+            }
+        });
+    out
+}
+
 struct Im2Col(TemporalGeom);
 
 impl CustomOp1 for Im2Col {
@@ -692,29 +826,11 @@ impl CustomOp1 for Im2Col {
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let x = f32_slice(s, l, "im2col")?;
-        let to = g.t_out();
-        let kc = g.kernel * g.c;
-        let seq_out = to * g.v * kc;
-        let mut out = vec![0f32; g.b * seq_out];
-        out.par_chunks_mut(g.v * kc)
-            .enumerate()
-            .for_each(|(bt, o)| {
-                let (b, t) = (bt / to, bt % to);
-                let xb = &x[b * g.t * g.v * g.c..(b + 1) * g.t * g.v * g.c];
-                for k in 0..g.kernel {
-                    let ti = (t * g.stride + k) as isize - g.pad as isize;
-                    if ti < 0 || ti as usize >= g.t {
-                        continue;
-                    }
-                    let src = &xb[ti as usize * g.v * g.c..(ti as usize + 1) * g.v * g.c];
-                    for vv in 0..g.v {
-                        o[vv * kc + k * g.c..vv * kc + (k + 1) * g.c]
-                            .copy_from_slice(&src[vv * g.c..(vv + 1) * g.c]);
-                    }
-                }
-            });
-        Ok((CpuStorage::F32(out), Shape::from((g.b, to, g.v, kc))))
+        let out = im2col_rows(f32_slice(s, l, "im2col")?, g);
+        Ok((
+            CpuStorage::F32(out),
+            Shape::from((g.b, g.t_out(), g.v, g.kernel * g.c)),
+        ))
     }
     fn bwd(&self, _x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&Col2Im(self.0))?))
@@ -729,33 +845,7 @@ impl CustomOp1 for Col2Im {
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let gr = f32_slice(s, l, "col2im")?;
-        let to = g.t_out();
-        let kc = g.kernel * g.c;
-        let mut out = vec![0f32; g.b * g.t * g.v * g.c];
-        // Parallel over (b, t_in): each input frame gathers from the output frames whose window covers it.
-        out.par_chunks_mut(g.v * g.c)
-            .enumerate()
-            .for_each(|(bt, o)| {
-                let (b, ti) = (bt / g.t, bt % g.t);
-                for k in 0..g.kernel {
-                    let num = ti as isize + g.pad as isize - k as isize;
-                    if num < 0 || !(num as usize).is_multiple_of(g.stride) {
-                        continue;
-                    }
-                    let t = num as usize / g.stride;
-                    if t >= to {
-                        continue;
-                    }
-                    let src = &gr[(b * to + t) * g.v * kc..(b * to + t + 1) * g.v * kc];
-                    for vv in 0..g.v {
-                        let s = &src[vv * kc + k * g.c..vv * kc + (k + 1) * g.c];
-                        for (a, b) in o[vv * g.c..(vv + 1) * g.c].iter_mut().zip(s) {
-                            *a += b;
-                        }
-                    }
-                }
-            });
+        let out = col2im_rows(f32_slice(s, l, "col2im")?, g);
         Ok((CpuStorage::F32(out), Shape::from((g.b, g.t, g.v, g.c))))
     }
 }

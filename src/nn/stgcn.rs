@@ -2,7 +2,7 @@
 //! 16-16-16-16-32-32-32-64-64-256 (stride 2 at blocks 5 and 8), spatial partition, edge importance, global pooling.
 //!
 //! Computed channels-last: activations are (sequences, time, joints, channels), so every 1x1 conv is one GEMM, the
-//! graph convolution is a sparse sum over the joints' neighbours and the temporal (9, 1) conv is im2col + GEMM.
+//! graph convolution is a sparse sum over the joints' neighbours and the temporal (9, 1) conv is one op (im2col + GEMM inside, see `temporal_conv`).
 //!
 //! Parameter names equal the PyTorch `state_dict` keys (`data_bn.*`, `st_gcn_networks.{i}.gcn.conv.*`,
 //! `st_gcn_networks.{i}.tcn.{0,2,3}.*`, `st_gcn_networks.{i}.residual.{0,1}.*`, `edge_importance.{i}`), plus `fc.*`
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::Graph;
 use super::layers::{BatchNorm, Linear, Pointwise, mean_middle, torch_uniform};
 use super::ops::{self, GraphPattern, TemporalGeom};
+use super::temporal_conv::temporal_conv;
 
 /// Hyper-parameters of the SMIE ST-GCN.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -198,24 +199,17 @@ impl Block {
             pad: self.kernel / 2,
             stride: self.stride,
         };
-        let to = g.t_out();
-        let cols = ops::temporal_im2col(&y, g)?.reshape((b * to * v, self.kernel * c))?;
-        let w = self
-            .tcn_weight
-            .reshape((c, c, self.kernel))?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((c, self.kernel * c))?;
-        let y = ops::add_bias(&cols.matmul(&w.t()?)?, &self.tcn_bias)?.reshape((b, to, v, c))?;
-        let mut y = self.bn2.forward(&y, train, false)?;
-        if train && self.dropout > 0.0 {
-            y = candle_nn::ops::dropout(&y, self.dropout)?;
-        }
-        let y = match res {
-            Some(r) => (y + r)?,
-            None => y,
+        let y = temporal_conv(&y, &self.tcn_weight, &self.tcn_bias, g)?;
+        let y = self.bn2.forward(&y, train, false)?;
+        let y = if train && self.dropout > 0.0 {
+            candle_nn::ops::dropout(&y, self.dropout)?
+        } else {
+            y
         };
-        ops::relu(&y)
+        match res {
+            Some(r) => ops::add_relu(&y, &r),
+            None => ops::relu(&y),
+        }
     }
 }
 
@@ -310,12 +304,12 @@ impl StGcn {
         })
     }
 
-    /// Class logits from the `fc` head (N, num_classes), or an error when the network was built without one.
     /// Where the parameters live.
     pub fn device(&self) -> &candle_core::Device {
         self.data_bn.device()
     }
 
+    /// Class logits from the `fc` head (N, num_classes), or an error when the network was built without one.
     pub fn classify(&self, pooled: &Tensor) -> Result<Tensor> {
         match &self.fc {
             Some(fc) => fc.forward(pooled),

@@ -79,7 +79,9 @@ pub fn tune_malloc() {
     // SAFETY: mallopt only changes allocator tuning parameters; it is safe to call at any time.
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        // -1 turns trimming off (mallopt(3)); i32::MAX still trimmed whenever a training step's peak passed 2 GiB,
+        // so every step faulted its activations in afresh.
+        libc::mallopt(libc::M_TRIM_THRESHOLD, -1);
     }
 }
 

@@ -1,0 +1,285 @@
+//! ST-GCN's temporal convolution (kernel (K, 1), stride (s, 1), zero padding K/2) on channels-last rows, as one CPU
+//! op with an analytic backward.
+//!
+//! Built from separate candle ops (im2col, weight transpose, matmul, bias) the (rows x K*C) column matrix and its
+//! gradient were graph tensors: allocated, zero-filled and summed into the gradient store on every training step, the
+//! largest buffers of the network (9x the activations). Here they are scratch buffers that live inside the op, and the
+//! products go straight to `gemm`.
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+
+use super::ops::{
+    TemporalGeom, col2im_rows, f32_slice, im2col_rows, is_cpu, temporal_im2col_reference,
+};
+
+/// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)`, all row-major and contiguous. `threads` > 1 lets gemm split the
+/// product over rayon's pool.
+fn gemm_rows(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    (lhs, lhs_rs, lhs_cs): (&[f32], isize, isize),
+    (rhs, rhs_rs, rhs_cs): (&[f32], isize, isize),
+    threads: usize,
+) {
+    debug_assert_eq!(dst.len(), m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the callers pass slices that hold every element the strides address (m x k, k x n and m x n), and
+    // `dst` does not alias the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            rhs.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// The weight (C_out, C_in, K, 1) as the (K*C_in x C_out) matrix that multiplies im2col's columns (`k * C_in + c`).
+fn weight_matrix(w: &[f32], c_out: usize, c_in: usize, kernel: usize) -> Vec<f32> {
+    let mut m = vec![0f32; kernel * c_in * c_out];
+    for o in 0..c_out {
+        for c in 0..c_in {
+            for k in 0..kernel {
+                m[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * kernel + k];
+            }
+        }
+    }
+    m
+}
+
+struct TemporalConv {
+    g: TemporalGeom,
+    c_out: usize,
+}
+
+impl TemporalConv {
+    fn rows_out(&self) -> usize {
+        self.g.b * self.g.t_out() * self.g.v
+    }
+}
+
+impl CustomOp3 for TemporalConv {
+    fn name(&self) -> &'static str {
+        "temporal-conv"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.g;
+        let x = f32_slice(s1, l1, "temporal-conv x")?;
+        let w = f32_slice(s2, l2, "temporal-conv weight")?;
+        let bias = f32_slice(s3, l3, "temporal-conv bias")?;
+        let (rows, kc, co) = (self.rows_out(), g.kernel * g.c, self.c_out);
+        let cols = im2col_rows(x, g);
+        let wm = weight_matrix(w, co, g.c, g.kernel);
+        let mut out = vec![0f32; rows * co];
+        out.par_chunks_mut(co * 1024)
+            .for_each(|o| o.chunks_exact_mut(co).for_each(|r| r.copy_from_slice(bias)));
+        gemm_rows(
+            (rows, co, kc),
+            &mut out,
+            true,
+            (&cols, kc as isize, 1),
+            (&wm, co as isize, 1),
+            rayon::current_num_threads(),
+        );
+        Ok((CpuStorage::F32(out), Shape::from((g.b, g.t_out(), g.v, co))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let op = TemporalConvBackward {
+            g: self.g,
+            c_out: self.c_out,
+        };
+        let packed = x.apply_op3_no_bwd(w, &grad.contiguous()?, &op)?;
+        let nx = x.elem_count();
+        let nw = w.elem_count();
+        let dx = packed.narrow(0, 0, nx)?.reshape(x.shape())?;
+        let dw = packed.narrow(0, nx, nw)?.reshape(w.shape())?;
+        let db = packed.narrow(0, nx + nw, self.c_out)?.reshape(b.shape())?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// Gradients of [`TemporalConv`] packed in one vector: input (B*T*V*C_in), weight (C_out*C_in*K), bias (C_out).
+struct TemporalConvBackward {
+    g: TemporalGeom,
+    c_out: usize,
+}
+
+impl CustomOp3 for TemporalConvBackward {
+    fn name(&self) -> &'static str {
+        "temporal-conv-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.g;
+        let x = f32_slice(s1, l1, "temporal-conv-bwd x")?;
+        let w = f32_slice(s2, l2, "temporal-conv-bwd weight")?;
+        let gy = f32_slice(s3, l3, "temporal-conv-bwd grad")?;
+        let (kc, co) = (g.kernel * g.c, self.c_out);
+        let rows = gy.len() / co.max(1);
+        let threads = rayon::current_num_threads().max(1);
+
+        // Weight: cols^T (KC x rows) * grad (rows x C_out), summed over row blocks computed in parallel.
+        let cols = im2col_rows(x, g);
+        let block = rows.div_ceil(threads).max(1);
+        let dwm = cols
+            .par_chunks(block * kc)
+            .zip(gy.par_chunks(block * co))
+            .map(|(c, gr)| {
+                let r = gr.len() / co;
+                let mut part = vec![0f32; kc * co];
+                gemm_rows(
+                    (kc, co, r),
+                    &mut part,
+                    false,
+                    (c, 1, kc as isize),
+                    (gr, co as isize, 1),
+                    1,
+                );
+                part
+            })
+            .reduce(
+                || vec![0f32; kc * co],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                    a
+                },
+            );
+        drop(cols);
+
+        // Input: grad (rows x C_out) * W^T (C_out x KC) -> column gradients, folded back by col2im.
+        let wm = weight_matrix(w, co, g.c, g.kernel);
+        let mut dcols = vec![0f32; rows * kc];
+        gemm_rows(
+            (rows, kc, co),
+            &mut dcols,
+            false,
+            (gy, co as isize, 1),
+            (&wm, 1, co as isize),
+            threads,
+        );
+        let dx = col2im_rows(&dcols, g);
+        drop(dcols);
+
+        let mut out = dx;
+        out.reserve(co * kc + co);
+        // Back to the checkpoint layout (C_out, C_in, K, 1).
+        let base = out.len();
+        out.resize(base + co * kc, 0.0);
+        for o in 0..co {
+            for c in 0..g.c {
+                for k in 0..g.kernel {
+                    out[base + (o * g.c + c) * g.kernel + k] = dwm[(k * g.c + c) * co + o];
+                }
+            }
+        }
+        let mut db = vec![0f32; co];
+        for r in gy.chunks_exact(co) {
+            db.iter_mut().zip(r).for_each(|(a, b)| *a += b);
+        }
+        out.extend_from_slice(&db);
+        let n = out.len();
+        Ok((CpuStorage::F32(out), Shape::from(n)))
+    }
+}
+
+/// The temporal convolution of `x` with `weight` and `bias` as PyTorch's `Conv2d((K, 1), stride (s, 1), padding
+/// (K/2, 0))` computes it on (N, C, T, V) data.
+///
+/// # Shapes
+/// `x`: (B, T, V, C_in), `weight`: (C_out, C_in, K, 1), `bias`: (C_out) -> (B, T_out, V, C_out)
+pub fn temporal_conv(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    g: TemporalGeom,
+) -> Result<Tensor> {
+    let (c_out, c_in, kernel, one) = weight.dims4()?;
+    if x.dims() != [g.b, g.t, g.v, g.c] || c_in != g.c || kernel != g.kernel || one != 1 {
+        bail!(
+            "temporal_conv: input {:?} and weight {:?} do not match {g:?}",
+            x.dims(),
+            weight.dims()
+        );
+    }
+    if bias.dims() != [c_out] {
+        bail!("temporal_conv: bias {:?} for {c_out} channels", bias.dims());
+    }
+    if !is_cpu(x) {
+        return temporal_conv_reference(x, weight, bias, g);
+    }
+    x.contiguous()?.apply_op3(
+        &weight.contiguous()?,
+        &bias.contiguous()?,
+        TemporalConv { g, c_out },
+    )
+}
+
+/// The same with differentiable candle ops (im2col by index selection, matmul, broadcast add).
+pub fn temporal_conv_reference(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    g: TemporalGeom,
+) -> Result<Tensor> {
+    let (c_out, c_in, kernel, _) = weight.dims4()?;
+    let to = g.t_out();
+    let cols = temporal_im2col_reference(x, g)?.reshape((g.b * to * g.v, kernel * c_in))?;
+    let w = weight
+        .reshape((c_out, c_in, kernel))?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((c_out, kernel * c_in))?;
+    cols.matmul(&w.t()?)?
+        .broadcast_add(bias)?
+        .reshape((g.b, to, g.v, c_out))
+}
