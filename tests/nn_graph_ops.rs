@@ -4,6 +4,7 @@
 use candle_core::{Device, Tensor, Var};
 use skelzero::nn::graph::Graph;
 use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
+use skelzero::nn::pointwise::{pointwise_conv, pointwise_conv_reference};
 use skelzero::nn::temporal_conv::{temporal_conv, temporal_conv_reference};
 
 mod tensors;
@@ -227,6 +228,62 @@ fn add_relu_matches_add_then_relu_and_grads() {
         assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-6);
     }
     assert!(ops::add_relu(x.as_tensor(), &rand(&[40, 5], 33)).is_err());
+}
+
+#[test]
+fn pointwise_conv_matches_matmul_and_grads() {
+    let x = Var::from_tensor(&rand(&[300, 5], 50)).unwrap();
+    let w = Var::from_tensor(&rand(&[7, 5, 1, 1], 51)).unwrap();
+    let b = Var::from_tensor(&rand(&[7], 52)).unwrap();
+    let fast = pointwise_conv(x.as_tensor(), w.as_tensor(), b.as_tensor()).unwrap();
+    let slow = pointwise_conv_reference(x.as_tensor(), w.as_tensor(), b.as_tensor()).unwrap();
+    assert_eq!(fast.dims(), &[300, 7]);
+    assert!(max_diff(&fast, &slow) < 1e-5);
+    let probe = rand(&[300, 7], 53);
+    let gf = (fast * &probe)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let gs = (slow * &probe)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    for v in [x.as_tensor(), w.as_tensor(), b.as_tensor()] {
+        let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+        assert!(d < 1e-4, "grad diff {d}");
+    }
+    assert!(pointwise_conv(x.as_tensor(), &rand(&[7, 4, 1, 1], 54), b.as_tensor()).is_err());
+}
+
+#[test]
+fn mean_middle_matches_mean_and_grads() {
+    let x = Var::from_tensor(&rand(&[3, 4, 5, 6], 60)).unwrap();
+    let fast = skelzero::nn::layers::mean_middle(x.as_tensor()).unwrap();
+    let slow = x.as_tensor().reshape((3, 20, 6)).unwrap().mean(1).unwrap();
+    assert_eq!(fast.dims(), &[3, 6]);
+    assert!(max_diff(&fast, &slow) < 1e-6);
+    let probe = rand(&[3, 6], 61);
+    let gf = (fast * &probe)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let gs = (slow * &probe)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let d = max_diff(
+        gf.get(x.as_tensor()).unwrap(),
+        gs.get(x.as_tensor()).unwrap(),
+    );
+    assert!(d < 1e-6, "grad diff {d}");
 }
 
 #[test]

@@ -3,9 +3,11 @@
 pub mod checkpoint;
 pub mod device;
 pub mod encoder;
+pub mod gemm;
 pub mod graph;
 pub mod layers;
 pub mod ops;
+pub mod pointwise;
 pub mod recipe;
 pub mod run;
 pub mod shift_ops;

@@ -48,7 +48,7 @@ pub(crate) fn is_cpu(t: &Tensor) -> bool {
 }
 
 /// Column sums of a (rows x c) slice, in parallel over row chunks.
-fn col_sums(x: &[f32], c: usize) -> Vec<f32> {
+pub(crate) fn col_sums(x: &[f32], c: usize) -> Vec<f32> {
     x.par_chunks(ROW_CHUNK * c)
         .map(|ch| {
             let mut s = vec![0f32; c];

@@ -7,57 +7,11 @@
 //! products go straight to `gemm`.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
-use rayon::prelude::*;
 
+use super::gemm::{fill_rows, gemm_rows, weight_grad};
 use super::ops::{
-    TemporalGeom, col2im_rows, f32_slice, im2col_rows, is_cpu, temporal_im2col_reference,
+    TemporalGeom, col_sums, col2im_rows, f32_slice, im2col_rows, is_cpu, temporal_im2col_reference,
 };
-
-/// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)`, all row-major and contiguous. `threads` > 1 lets gemm split the
-/// product over rayon's pool.
-fn gemm_rows(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    (lhs, lhs_rs, lhs_cs): (&[f32], isize, isize),
-    (rhs, rhs_rs, rhs_cs): (&[f32], isize, isize),
-    threads: usize,
-) {
-    debug_assert_eq!(dst.len(), m * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    let par = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the callers pass slices that hold every element the strides address (m x k, k x n and m x n), and
-    // `dst` does not alias the inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs,
-            lhs_rs,
-            rhs.as_ptr(),
-            rhs_cs,
-            rhs_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
-}
 
 /// The weight (C_out, C_in, K, 1) as the (K*C_in x C_out) matrix that multiplies im2col's columns (`k * C_in + c`).
 fn weight_matrix(w: &[f32], c_out: usize, c_in: usize, kernel: usize) -> Vec<f32> {
@@ -104,9 +58,7 @@ impl CustomOp3 for TemporalConv {
         let (rows, kc, co) = (self.rows_out(), g.kernel * g.c, self.c_out);
         let cols = im2col_rows(x, g);
         let wm = weight_matrix(w, co, g.c, g.kernel);
-        let mut out = vec![0f32; rows * co];
-        out.par_chunks_mut(co * 1024)
-            .for_each(|o| o.chunks_exact_mut(co).for_each(|r| r.copy_from_slice(bias)));
+        let mut out = fill_rows(rows, bias);
         gemm_rows(
             (rows, co, kc),
             &mut out,
@@ -166,34 +118,10 @@ impl CustomOp3 for TemporalConvBackward {
         let gy = f32_slice(s3, l3, "temporal-conv-bwd grad")?;
         let (kc, co) = (g.kernel * g.c, self.c_out);
         let rows = gy.len() / co.max(1);
-        let threads = rayon::current_num_threads().max(1);
 
-        // Weight: cols^T (KC x rows) * grad (rows x C_out), summed over row blocks computed in parallel.
+        // Weight: cols^T (KC x rows) * grad (rows x C_out).
         let cols = im2col_rows(x, g);
-        let block = rows.div_ceil(threads).max(1);
-        let dwm = cols
-            .par_chunks(block * kc)
-            .zip(gy.par_chunks(block * co))
-            .map(|(c, gr)| {
-                let r = gr.len() / co;
-                let mut part = vec![0f32; kc * co];
-                gemm_rows(
-                    (kc, co, r),
-                    &mut part,
-                    false,
-                    (c, 1, kc as isize),
-                    (gr, co as isize, 1),
-                    1,
-                );
-                part
-            })
-            .reduce(
-                || vec![0f32; kc * co],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                    a
-                },
-            );
+        let dwm = weight_grad(&cols, kc, gy, co);
         drop(cols);
 
         // Input: grad (rows x C_out) * W^T (C_out x KC) -> column gradients, folded back by col2im.
@@ -205,7 +133,7 @@ impl CustomOp3 for TemporalConvBackward {
             false,
             (gy, co as isize, 1),
             (&wm, 1, co as isize),
-            threads,
+            rayon::current_num_threads(),
         );
         let dx = col2im_rows(&dcols, g);
         drop(dcols);
@@ -222,11 +150,7 @@ impl CustomOp3 for TemporalConvBackward {
                 }
             }
         }
-        let mut db = vec![0f32; co];
-        for r in gy.chunks_exact(co) {
-            db.iter_mut().zip(r).for_each(|(a, b)| *a += b);
-        }
-        out.extend_from_slice(&db);
+        out.extend_from_slice(&col_sums(gy, co));
         let n = out.len();
         Ok((CpuStorage::F32(out), Shape::from(n)))
     }

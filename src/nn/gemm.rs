@@ -1,0 +1,97 @@
+//! Row-major matrix products for the hand-written ops, straight on `gemm` (the kernels candle's CPU matmul uses),
+//! so that an op can accumulate into its output and keep its scratch buffers out of the autograd graph.
+
+use rayon::prelude::*;
+
+/// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)` with `dst` row-major and contiguous; `lhs` and `rhs` are given
+/// as (slice, row stride, column stride). `threads` > 1 lets gemm split the product over rayon's pool.
+pub(crate) fn gemm_rows(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    (lhs, lhs_rs, lhs_cs): (&[f32], isize, isize),
+    (rhs, rhs_rs, rhs_cs): (&[f32], isize, isize),
+    threads: usize,
+) {
+    assert_eq!(dst.len(), m * n, "gemm_rows: destination size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rs: isize, cs: isize, rows: usize, cols: usize| {
+        (rows.saturating_sub(1) as isize * rs + cols.saturating_sub(1) as isize * cs) as usize
+    };
+    assert!(
+        k == 0
+            || (last(lhs_rs, lhs_cs, m, k) < lhs.len() && last(rhs_rs, rhs_cs, k, n) < rhs.len()),
+        "gemm_rows: operand too short"
+    );
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the asserts above keep every addressed element inside the slices (strides are non-negative here), and
+    // `dst` is a unique borrow, so it does not alias the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            rhs.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// `rows` copies of `row`, the starting value of a product with a bias.
+pub(crate) fn fill_rows(rows: usize, row: &[f32]) -> Vec<f32> {
+    let c = row.len().max(1);
+    let mut out = vec![0f32; rows * row.len()];
+    out.par_chunks_mut(c * 1024)
+        .for_each(|o| o.chunks_exact_mut(c).for_each(|r| r.copy_from_slice(row)));
+    out
+}
+
+/// `a^T (ka x rows) * g (rows x kg)`, the weight gradient of a layer with inputs `a` (rows x ka) and output gradient
+/// `g` (rows x kg): one single-threaded product per block of rows, summed, since gemm parallelises poorly over a long
+/// inner dimension.
+pub(crate) fn weight_grad(a: &[f32], ka: usize, g: &[f32], kg: usize) -> Vec<f32> {
+    let rows = g.len() / kg.max(1);
+    let block = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    a.par_chunks(block * ka)
+        .zip(g.par_chunks(block * kg))
+        .map(|(a, g)| {
+            let r = g.len() / kg;
+            let mut part = vec![0f32; ka * kg];
+            gemm_rows(
+                (ka, kg, r),
+                &mut part,
+                false,
+                (a, 1, ka as isize),
+                (g, kg as isize, 1),
+                1,
+            );
+            part
+        })
+        .reduce(
+            || vec![0f32; ka * kg],
+            |mut x, y| {
+                x.iter_mut().zip(&y).for_each(|(x, y)| *x += y);
+                x
+            },
+        )
+}
