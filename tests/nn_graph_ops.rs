@@ -287,6 +287,47 @@ fn mean_middle_matches_mean_and_grads() {
 }
 
 #[test]
+fn eval_batch_norm_folds_into_the_convolution_before_it() {
+    use candle_nn::{VarBuilder, VarMap};
+    use skelzero::nn::layers::{BatchNorm, Pointwise, fold_affine};
+    let vm = VarMap::new();
+    let vb = VarBuilder::from_varmap(&vm, candle_core::DType::F32, &Device::Cpu);
+    let conv = Pointwise::new(5, 4, true, vb.pp("conv")).unwrap();
+    let bn = BatchNorm::new(4, vb.pp("bn")).unwrap();
+    // Non-trivial running statistics and affine parameters.
+    for (name, v) in vm.data().lock().unwrap().iter() {
+        if name.starts_with("bn.") {
+            let r = (rand(v.dims(), name.len() as u64) + 1.5).unwrap();
+            v.set(&r).unwrap();
+        }
+    }
+    let x = rand(&[30, 5], 70);
+    let unfolded = bn
+        .forward(&conv.forward(&x).unwrap(), false, false)
+        .unwrap();
+    let (scale, shift) = bn.eval_affine().unwrap();
+    let folded = conv.folded(&scale, &shift).unwrap().forward(&x).unwrap();
+    assert!(max_diff(&unfolded, &folded) < 1e-5);
+    // The same fold on a temporal convolution.
+    let g = TemporalGeom {
+        b: 2,
+        t: 7,
+        v: 3,
+        c: 5,
+        kernel: 9,
+        pad: 4,
+        stride: 1,
+    };
+    let (w, b) = (rand(&[4, 5, 9, 1], 71), rand(&[4], 72));
+    let x = rand(&[2, 7, 3, 5], 73);
+    let y = temporal_conv(&x, &w, &b, g).unwrap();
+    let unfolded = bn.forward(&y, false, false).unwrap();
+    let (wf, bf) = fold_affine(&w, &b, &scale, &shift).unwrap();
+    let folded = temporal_conv(&x, &wf, &bf, g).unwrap();
+    assert!(max_diff(&unfolded, &folded) < 1e-5);
+}
+
+#[test]
 fn repeat_rows_matches_broadcast_and_grads() {
     let x = Var::from_tensor(&rand(&[3, 4, 5], 20)).unwrap();
     let w = rand(&[6, 3, 4, 5], 21);

@@ -47,6 +47,15 @@ impl BatchNorm {
         })
     }
 
+    /// The eval-mode normalisation as a per-channel affine map `x * scale + shift` (C each), for folding into the
+    /// preceding layer's weights: one pass over the activations fewer.
+    pub fn eval_affine(&self) -> Result<(Tensor, Tensor)> {
+        let invstd = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
+        let scale = (&self.weight * invstd)?;
+        let shift = (&self.bias - (self.running_mean.as_tensor() * &scale)?)?;
+        Ok((scale, shift))
+    }
+
     /// Normalises the last dimension; with `train`, uses batch statistics and updates the running ones.
     ///
     /// # Shapes
@@ -92,6 +101,22 @@ impl BatchNorm {
     }
 }
 
+/// Folds a per-output-channel affine map `y * scale + shift` (an eval-mode batch norm) into the convolution before
+/// it: weight (C_out, ...) and bias (C_out) -> the weight and bias of the composition.
+pub fn fold_affine(
+    weight: &Tensor,
+    bias: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    let c_out = weight.dim(0)?;
+    let mut dims = vec![1usize; weight.rank()];
+    dims[0] = c_out;
+    let w = weight.broadcast_mul(&scale.reshape(dims)?)?;
+    let b = ((bias * scale)? + shift)?;
+    Ok((w, b))
+}
+
 /// A 1x1 `Conv2d` (weight (C_out, C_in, 1, 1), bias (C_out)) applied to channels-last rows as one GEMM.
 #[derive(Clone, Debug)]
 pub struct Pointwise {
@@ -108,6 +133,19 @@ impl Pointwise {
             None
         };
         Ok(Self { weight, bias })
+    }
+
+    /// This convolution followed by the per-channel affine map `y * scale + shift` (C_out each), as one convolution.
+    pub fn folded(&self, scale: &Tensor, shift: &Tensor) -> Result<Self> {
+        let bias = match &self.bias {
+            Some(b) => b.clone(),
+            None => scale.zeros_like()?,
+        };
+        let (weight, bias) = fold_affine(&self.weight, &bias, scale, shift)?;
+        Ok(Self {
+            weight,
+            bias: Some(bias),
+        })
     }
 
     /// # Shapes

@@ -23,7 +23,7 @@ use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
-use super::layers::{BatchNorm, Linear, Pointwise, mean_middle, torch_uniform};
+use super::layers::{BatchNorm, Linear, Pointwise, fold_affine, mean_middle, torch_uniform};
 use super::ops::{self, GraphPattern, TemporalGeom};
 use super::temporal_conv::temporal_conv;
 
@@ -182,7 +182,12 @@ impl Block {
                 } else {
                     x.clone()
                 };
-                Some(bn.forward(&conv.forward(&xs)?, train, false)?)
+                if train {
+                    Some(bn.forward(&conv.forward(&xs)?, true, false)?)
+                } else {
+                    let (scale, shift) = bn.eval_affine()?;
+                    Some(conv.folded(&scale, &shift)?.forward(&xs)?)
+                }
             }
         };
         // Graph convolution: 1x1 conv to K*C channels (index k*C + c), then sum over the partitions' neighbours.
@@ -199,8 +204,15 @@ impl Block {
             pad: self.kernel / 2,
             stride: self.stride,
         };
-        let y = temporal_conv(&y, &self.tcn_weight, &self.tcn_bias, g)?;
-        let y = self.bn2.forward(&y, train, false)?;
+        let y = if train {
+            let y = temporal_conv(&y, &self.tcn_weight, &self.tcn_bias, g)?;
+            self.bn2.forward(&y, true, false)?
+        } else {
+            // Eval: bn2 folded into the convolution's weights.
+            let (scale, shift) = self.bn2.eval_affine()?;
+            let (w, bias) = fold_affine(&self.tcn_weight, &self.tcn_bias, &scale, &shift)?;
+            temporal_conv(&y, &w, &bias, g)?
+        };
         let y = if train && self.dropout > 0.0 {
             candle_nn::ops::dropout(&y, self.dropout)?
         } else {
