@@ -186,3 +186,24 @@ fn three_fold_fit_reports_each_fold() {
     assert!(e.val_zsl_top1 > 0.4, "{e:?}");
     assert!(e.zsl_top1 > 0.4, "{e:?}");
 }
+
+#[test]
+fn gamma_grid_resolves_saturated_scores_beside_an_outlier() {
+    use skelzero::eval::calibration::best_gamma;
+    use skelzero::eval::metrics::ScoreMatrix;
+    // Seen classes 0, 1; unseen 2, 3. Confident scores sit within 0.01 of 0 (log sigmoid saturating), one pair is
+    // an outlier at -50: seen samples lead by 0.004, unseen ones trail by 0.002, so only gamma in (0.002, 0.004)
+    // classifies all four right; an even grid over the -50..0 range steps by ~1 and misses it.
+    #[rustfmt::skip]
+    let data = vec![
+        -0.001, -0.01, -0.005, -50.0,
+        -0.01, -0.001, -0.005, -0.02,
+        -0.001, -0.01, -0.003, -0.02,
+        -0.01, -0.001, -0.02, -0.003,
+    ];
+    let scores = ScoreMatrix { n: 4, c: 4, data };
+    let seen = [true, true, false, false];
+    let g = best_gamma(&scores, &[0, 1, 2, 3], &seen, 101).unwrap();
+    assert!((g.h - 1.0).abs() < 1e-12, "{g:?}");
+    assert!(g.gamma > 0.002 && g.gamma < 0.004, "{g:?}");
+}
