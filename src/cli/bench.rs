@@ -46,6 +46,9 @@ pub struct Args {
     pub lr: Option<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Disjoint pseudo-unseen validation folds the selection averages over (default: 3 where the seen classes allow).
+    #[arg(long)]
+    pub folds: Option<usize>,
     /// With --data: skeleton encoder pretrained per split.
     #[arg(long, value_enum, default_value = "stgcn")]
     pub encoder: super::pretrain::EncoderArg,
@@ -299,7 +302,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .filter(|s| !s.is_empty())
     {
         let inputs = split_inputs(args, raw.as_ref(), split)?;
-        run_split(&mut report, &inputs, &methods, &train, &lrs, args.seed);
+        run_split(
+            &mut report,
+            &inputs,
+            &methods,
+            &train,
+            &lrs,
+            args.seed,
+            args.folds,
+        );
     }
     summarize(&mut report);
     report.wall_seconds = start.elapsed().as_secs_f64();

@@ -43,6 +43,9 @@ pub struct Args {
     pub batch_size: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Disjoint pseudo-unseen validation folds the selection averages over (default: 3 where the seen classes allow).
+    #[arg(long)]
+    pub folds: Option<usize>,
 }
 
 /// Learning rates tried on the seen-class validation split when none is given.
@@ -154,6 +157,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let mut sel = SelectionConfig::for_split(features.seen.len(), features.unseen.len());
     sel.seed = args.seed;
+    if let Some(f) = args.folds {
+        sel.folds = f;
+    }
     if args.lr.is_none() {
         sel.lrs = default_lrs(kind);
     }

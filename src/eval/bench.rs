@@ -36,6 +36,12 @@ pub struct MethodResult {
     pub oracle_zsl_top1: f64,
     pub oracle_gzsl_h: f64,
     pub seconds: f64,
+    /// Mean validation ZSL top-1 over the pseudo-unseen folds at the chosen (lr, epoch).
+    #[serde(default)]
+    pub val_zsl_top1: f64,
+    /// Per-fold validation ZSL top-1 (its spread shows how noisy the selection is).
+    #[serde(default)]
+    pub val_folds_zsl_top1: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,6 +103,7 @@ pub fn run_split(
     train: &dyn Fn(MethodKind) -> TrainConfig,
     lrs: &dyn Fn(MethodKind) -> Vec<f64>,
     seed: u64,
+    folds: Option<usize>,
 ) {
     let f = &split.features;
     report
@@ -113,6 +120,9 @@ pub fn run_split(
     };
     let mut sel = SelectionConfig::for_split(f.seen.len(), f.unseen.len());
     sel.seed = seed;
+    if let Some(n) = folds {
+        sel.folds = n;
+    }
     for m in methods {
         let kind = m.kind();
         sel.lrs = lrs(kind);
@@ -132,6 +142,8 @@ pub fn run_split(
                     oracle_zsl_top1: e.oracle_zsl_top1,
                     oracle_gzsl_h: e.oracle_gzsl.h,
                     seconds: e.train_seconds,
+                    val_zsl_top1: e.val_zsl_top1,
+                    val_folds_zsl_top1: e.val_folds.iter().map(|f| f.zsl_top1).collect(),
                 };
                 report
                     .splits

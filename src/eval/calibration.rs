@@ -2,22 +2,40 @@
 
 use super::metrics::{Gzsl, MetricError, ScoreMatrix, gzsl};
 
-/// Candidate gammas spanning the score range: 0 plus `steps` evenly spaced values in
-/// `[-(max - min), max - min]` of the scores (a gamma beyond that range only reproduces the extremes).
-pub fn gamma_grid(scores: &ScoreMatrix, steps: usize) -> Vec<f64> {
-    let (lo, hi) = scores
-        .data
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
+/// Candidate gammas: 0 plus the midpoints between consecutive distinct per-sample margins
+/// `max_seen - max_unseen` (a sample's prediction flips from seen to unseen exactly when gamma passes its margin),
+/// thinned to at most `steps` evenly spaced quantiles.
+///
+/// An even grid over the whole score range was too coarse where scores saturate: InfoCPL's `log sigmoid` scores
+/// put every confident class within ~0.01 of 0 while a few pairs reach -20 or below, so the 101 steps were ~0.4 apart
+/// and the best validation gamma was a step that sent every seen sample to an unseen class on the test set.
+pub fn gamma_grid(scores: &ScoreMatrix, seen: &[bool], steps: usize) -> Vec<f64> {
+    let mut margins: Vec<f64> = (0..scores.n)
+        .filter_map(|i| {
+            let row = &scores.data[i * scores.c..(i + 1) * scores.c];
+            let (mut s, mut u) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+            for (&v, &is_seen) in row.iter().zip(seen) {
+                if !v.is_finite() {
+                    continue;
+                }
+                if is_seen {
+                    s = s.max(v);
+                } else {
+                    u = u.max(v);
+                }
+            }
+            (s.is_finite() && u.is_finite()).then(|| f64::from(s) - f64::from(u))
+        })
+        .collect();
+    margins.sort_by(f64::total_cmp);
+    margins.dedup();
+    let mids: Vec<f64> = margins.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
     let mut grid = vec![0.0];
-    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) || steps < 2 {
-        return grid;
+    if mids.len() <= steps {
+        grid.extend(mids);
+    } else if steps >= 2 {
+        grid.extend((0..steps).map(|i| mids[i * (mids.len() - 1) / (steps - 1)]));
     }
-    let span = f64::from(hi - lo);
-    grid.extend((0..steps).map(|i| -span + 2.0 * span * i as f64 / (steps - 1) as f64));
     grid
 }
 
@@ -29,7 +47,7 @@ pub fn best_gamma(
     steps: usize,
 ) -> Result<Gzsl, MetricError> {
     let mut best = gzsl(scores, labels, seen, 0.0)?;
-    for g in gamma_grid(scores, steps) {
+    for g in gamma_grid(scores, seen, steps) {
         let r = gzsl(scores, labels, seen, g)?;
         if r.h > best.h + 1e-12 || (r.h >= best.h - 1e-12 && g.abs() < best.gamma.abs()) {
             best = r;

@@ -2,7 +2,10 @@
 //!
 //! Everything the method is tuned on comes from the seen classes: a few seen classes are held out as
 //! *pseudo-unseen*, the method is trained on the rest, and the epoch is chosen by ZSL top-1 on the pseudo-unseen
-//! samples, the calibration `gamma` by GZSL H on held-out pseudo-seen samples plus the pseudo-unseen ones. The method
+//! samples, the calibration `gamma` by GZSL H on held-out pseudo-seen samples plus the pseudo-unseen ones. One such
+//! fold of a few classes is noise (MSR: ~70 samples of 5 classes), so [`SelectionConfig::folds`] disjoint groups of
+//! seen classes are held out in turn: the (lr, epoch) maximises the mean validation ZSL top-1 over the folds, and
+//! gamma is the mean of the folds' best gammas at that (lr, epoch). The method
 //! is then retrained on all seen classes with the same schedule, its weights taken at the chosen epoch, and
 //! evaluated once on the unseen test classes. The "oracle" numbers (epoch and gamma picked on the test set, as
 //! several papers do) are reported separately and never feed back.
@@ -17,7 +20,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::calibration::best_gamma;
-use super::metrics::{Gzsl, ScoreMatrix, gzsl, top1};
+use super::metrics::{Gzsl, gzsl, top1};
 use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
@@ -45,6 +48,23 @@ pub fn validation_split(
     holdout: f64,
     seed: u64,
 ) -> Result<ValidationSplit> {
+    let mut folds = validation_folds(labels, seen, n_pseudo, 1, holdout, seed)?;
+    folds
+        .pop()
+        .ok_or_else(|| ZslError::Invalid("no validation fold".into()))
+}
+
+/// `folds` validation splits whose pseudo-unseen class groups are disjoint: the seen classes are shuffled once
+/// (`seed`) and fold `f` holds out the `f`-th group of `n_pseudo` of them. With `folds == 1` this is exactly
+/// [`validation_split`]'s split (same classes and rows for the same seed).
+pub fn validation_folds(
+    labels: &[usize],
+    seen: &[usize],
+    n_pseudo: usize,
+    folds: usize,
+    holdout: f64,
+    seed: u64,
+) -> Result<Vec<ValidationSplit>> {
     if seen.len() < 3 || n_pseudo < 2 || n_pseudo >= seen.len() {
         return Err(ZslError::Invalid(format!(
             "validation needs 2..{} pseudo-unseen classes out of {} seen, got {n_pseudo}",
@@ -52,34 +72,52 @@ pub fn validation_split(
             seen.len()
         )));
     }
+    let max_folds = seen.len() / n_pseudo;
+    if folds == 0 || folds > max_folds {
+        return Err(ZslError::Invalid(format!(
+            "validation folds must be 1..={max_folds} ({} seen classes, {n_pseudo} pseudo-unseen per fold), got {folds}",
+            seen.len()
+        )));
+    }
     let mut rng = StdRng::seed_from_u64(seed);
     let mut classes = seen.to_vec();
     classes.shuffle(&mut rng);
-    let mut pseudo_unseen = classes[..n_pseudo].to_vec();
-    let mut pseudo_seen = classes[n_pseudo..].to_vec();
-    pseudo_unseen.sort_unstable();
-    pseudo_seen.sort_unstable();
-    let mut split = ValidationSplit {
-        pseudo_seen: pseudo_seen.clone(),
-        pseudo_unseen: pseudo_unseen.clone(),
-        train_rows: Vec::new(),
-        val_seen_rows: Vec::new(),
-        val_unseen_rows: Vec::new(),
-    };
-    for &c in &pseudo_seen {
-        let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
-        rows.shuffle(&mut rng);
-        let k = ((rows.len() as f64) * holdout).round() as usize;
-        let k = k.min(rows.len().saturating_sub(1));
-        split.val_seen_rows.extend_from_slice(&rows[..k]);
-        split.train_rows.extend_from_slice(&rows[k..]);
+    let mut out = Vec::with_capacity(folds);
+    for f in 0..folds {
+        let held = f * n_pseudo..(f + 1) * n_pseudo;
+        let mut pseudo_unseen = classes[held.clone()].to_vec();
+        let mut pseudo_seen: Vec<usize> = classes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !held.contains(i))
+            .map(|(_, &c)| c)
+            .collect();
+        pseudo_unseen.sort_unstable();
+        pseudo_seen.sort_unstable();
+        let mut split = ValidationSplit {
+            pseudo_seen: pseudo_seen.clone(),
+            pseudo_unseen: pseudo_unseen.clone(),
+            train_rows: Vec::new(),
+            val_seen_rows: Vec::new(),
+            val_unseen_rows: Vec::new(),
+        };
+        // One rng stream across folds: fold 0 draws exactly what the single split used to.
+        for &c in &pseudo_seen {
+            let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
+            rows.shuffle(&mut rng);
+            let k = ((rows.len() as f64) * holdout).round() as usize;
+            let k = k.min(rows.len().saturating_sub(1));
+            split.val_seen_rows.extend_from_slice(&rows[..k]);
+            split.train_rows.extend_from_slice(&rows[k..]);
+        }
+        split.val_unseen_rows = (0..labels.len())
+            .filter(|&i| pseudo_unseen.contains(&labels[i]))
+            .collect();
+        split.train_rows.sort_unstable();
+        split.val_seen_rows.sort_unstable();
+        out.push(split);
     }
-    split.val_unseen_rows = (0..labels.len())
-        .filter(|&i| pseudo_unseen.contains(&labels[i]))
-        .collect();
-    split.train_rows.sort_unstable();
-    split.val_seen_rows.sort_unstable();
-    Ok(split)
+    Ok(out)
 }
 
 /// Everything a method is fitted and evaluated on. Labels are global class ids (rows of `classes`).
@@ -103,19 +141,32 @@ pub struct SelectionConfig {
     pub holdout: f64,
     pub gamma_steps: usize,
     pub seed: u64,
+    /// Disjoint pseudo-unseen folds the selection averages over (1 in configs saved before folds existed).
+    #[serde(default = "one_fold")]
+    pub folds: usize,
+}
+
+fn one_fold() -> usize {
+    1
 }
 
 impl SelectionConfig {
-    /// Defaults scaled to the number of seen classes: a pseudo-unseen set the size of the test's unseen set.
+    /// Defaults scaled to the number of seen classes: a pseudo-unseen set the size of the test's unseen set, and
+    /// [`Self::DEFAULT_FOLDS`] disjoint folds where the seen classes allow it.
     pub fn for_split(seen: usize, unseen: usize) -> Self {
+        let pseudo_unseen = unseen.clamp(2, seen.saturating_sub(1).max(2));
         Self {
-            pseudo_unseen: unseen.clamp(2, seen.saturating_sub(1).max(2)),
+            pseudo_unseen,
             lrs: Vec::new(),
             holdout: 0.2,
             gamma_steps: 101,
             seed: 0,
+            folds: Self::DEFAULT_FOLDS.min(seen / pseudo_unseen).max(1),
         }
     }
+
+    /// Folds `for_split` asks for: one pseudo-unseen fold of ~70 MSR samples made the selection noise.
+    pub const DEFAULT_FOLDS: usize = 3;
 }
 
 /// The outcome of [`fit_and_evaluate`].
@@ -127,14 +178,33 @@ pub struct Evaluation {
     pub epoch: usize,
     /// Learning rate chosen on validation.
     pub lr: f64,
+    /// Mean over the validation folds of the pseudo-unseen ZSL top-1 at the chosen (lr, epoch).
     pub val_zsl_top1: f64,
+    /// Mean over the folds of the validation GZSL H, each at its own best gamma.
     pub val_gzsl_h: f64,
+    /// Per-fold validation figures at the chosen (lr, epoch), to show the spread behind the means.
+    #[serde(default)]
+    pub val_folds: Vec<FoldValidation>,
     /// Test-selected numbers for comparison with papers that select on the test set, never used for selection:
     /// the best ZSL top-1 over the final run's epochs, and GZSL with the test-best gamma at the selected epoch.
     pub oracle_zsl_top1: f64,
     pub oracle_gzsl: Gzsl,
     pub train_seconds: f64,
 }
+
+/// One validation fold's figures at the chosen (lr, epoch).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldValidation {
+    /// Global ids of the fold's pseudo-unseen classes.
+    pub pseudo_unseen: Vec<usize>,
+    pub zsl_top1: f64,
+    pub gzsl_h: f64,
+    /// The fold's best gamma (the applied gamma is the mean over folds).
+    pub gamma: f64,
+}
+
+/// Cap on the GZSL validation rows scored per fold and epoch: bounds SMIE's pair-wise scorer on NTU-size data.
+pub const GZSL_VAL_ROWS_CAP: usize = 2048;
 
 /// Column indices of `classes` within `all` (a class set in global ids), and labels mapped to local indices.
 fn local_labels(labels: &[usize], rows: &[usize], classes: &[usize]) -> Vec<usize> {
@@ -191,68 +261,95 @@ pub fn fit_and_evaluate(
         visual: p.train.visual_dim(),
         text: p.classes.dim(),
     };
-    // 1. Validation run on the seen classes only.
-    let split = validation_split(
+    // 1. Validation runs on the seen classes only, one per (lr, fold).
+    let splits = validation_folds(
         p.train_labels,
         p.seen,
         sel.pseudo_unseen,
+        sel.folds,
         sel.holdout,
         sel.seed,
     )?;
-    let vtrain = p.train.select(&split.train_rows)?;
-    let vtrain_labels = local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen);
-    let vclasses = p.classes.select(&split.pseudo_seen)?;
-    let vun = p.train.select(&split.val_unseen_rows)?;
-    let vun_labels = local_labels(p.train_labels, &split.val_unseen_rows, &split.pseudo_unseen);
-    let un_classes = p.classes.select(&split.pseudo_unseen)?;
-    let mut vall_classes_ids = split.pseudo_seen.clone();
-    vall_classes_ids.extend_from_slice(&split.pseudo_unseen);
-    let vall_classes = p.classes.select(&vall_classes_ids)?;
-    let mut vg_rows = split.val_seen_rows.clone();
-    vg_rows.extend_from_slice(&split.val_unseen_rows);
-    let vg = p.train.select(&vg_rows)?;
-    let vg_labels = local_labels(p.train_labels, &vg_rows, &vall_classes_ids);
-    let vg_seen: Vec<bool> = (0..vall_classes_ids.len())
-        .map(|j| j < split.pseudo_seen.len())
-        .collect();
-
+    let folds = splits
+        .iter()
+        .enumerate()
+        .map(|(f, split)| ValFold::new(p, split, sel.seed.wrapping_add(f as u64)))
+        .collect::<Result<Vec<_>>>()?;
     let lrs = if sel.lrs.is_empty() {
         vec![train_cfg.lr]
     } else {
         sel.lrs.clone()
     };
-    // (lr, epoch, val ZSL top-1, GZSL validation scores at that epoch)
-    let mut best: Option<(f64, usize, f64, ScoreMatrix)> = None;
+    // Only scalars are kept per (lr, fold, epoch): the chosen epoch is known after all folds ran, and keeping
+    // score matrices (or weights) for every epoch would not be bounded. Each fold's best gamma and H are computed
+    // every epoch on at most GZSL_VAL_ROWS_CAP validation rows.
+    let mut curves: Vec<Vec<Vec<EpochVal>>> = Vec::with_capacity(lrs.len());
     for &lr in &lrs {
         let cfg = TrainConfig {
             lr,
             ..train_cfg.clone()
         };
-        let (method, varmap) = method_cfg.build_trainable(dims, &device, cfg.seed)?;
-        let set = TrainSet {
-            features: &vtrain,
-            labels: &vtrain_labels,
-            classes: &vclasses,
-        };
-        train(method.as_ref(), &varmap, &set, &cfg, |epoch, _loss| {
-            let s = score_matrix(method.as_ref(), &vun, &un_classes, 256)?;
-            let acc = top1(&s, &vun_labels).map_err(metric_err)?;
-            // Ties go to the later epoch (more training at equal accuracy) within one lr, to the first lr across.
-            let better = match &best {
+        let mut per_fold = Vec::with_capacity(folds.len());
+        for fold in &folds {
+            let (method, varmap) = method_cfg.build_trainable(dims, &device, cfg.seed)?;
+            let set = TrainSet {
+                features: &fold.train,
+                labels: &fold.train_labels,
+                classes: &fold.seen_classes,
+            };
+            let mut curve = Vec::with_capacity(cfg.epochs);
+            train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
+                let s = score_matrix(method.as_ref(), &fold.unseen, &fold.unseen_classes, 256)?;
+                let zsl = top1(&s, &fold.unseen_labels).map_err(metric_err)?;
+                let g = score_matrix(method.as_ref(), &fold.gzsl, &fold.all_classes, 256)?;
+                let bg = best_gamma(&g, &fold.gzsl_labels, &fold.gzsl_seen, sel.gamma_steps)
+                    .map_err(metric_err)?;
+                curve.push(EpochVal {
+                    zsl,
+                    gamma: bg.gamma,
+                    h: bg.h,
+                });
+                Ok(())
+            })?;
+            per_fold.push(curve);
+        }
+        curves.push(per_fold);
+    }
+    // (lr index, epoch, mean val ZSL top-1). Ties go to the later epoch (more training at equal accuracy) within
+    // one lr, to the first lr across.
+    let mut best: Option<(usize, usize, f64)> = None;
+    for (li, per_fold) in curves.iter().enumerate() {
+        let epochs = per_fold.iter().map(Vec::len).min().unwrap_or(0);
+        for e in 0..epochs {
+            let acc = per_fold.iter().map(|c| c[e].zsl).sum::<f64>() / per_fold.len() as f64;
+            let better = match best {
                 None => true,
-                Some((blr, _, b, _)) => acc > *b || (acc == *b && *blr == lr),
+                Some((bl, _, b)) => acc > b || (acc == b && bl == li),
             };
             if better {
-                let g = score_matrix(method.as_ref(), &vg, &vall_classes, 256)?;
-                best = Some((lr, epoch, acc, g));
+                best = Some((li, e, acc));
             }
-            Ok(())
-        })?;
+        }
     }
-    let (lr, epoch, val_zsl, val_scores) =
+    let (li, epoch, val_zsl) =
         best.ok_or_else(|| ZslError::Invalid("no training epoch ran".into()))?;
-    let val_g =
-        best_gamma(&val_scores, &vg_labels, &vg_seen, sel.gamma_steps).map_err(metric_err)?;
+    let lr = lrs[li];
+    let val_folds: Vec<FoldValidation> = curves[li]
+        .iter()
+        .zip(&splits)
+        .map(|(c, split)| FoldValidation {
+            pseudo_unseen: split.pseudo_unseen.clone(),
+            zsl_top1: c[epoch].zsl,
+            gzsl_h: c[epoch].h,
+            gamma: c[epoch].gamma,
+        })
+        .collect();
+    // Gamma: the mean of the folds' best gammas. Each fold's grid spans its own score range, so a common grid
+    // would need every fold's score matrix kept per epoch; the mean needs one scalar per fold and, scores being
+    // on one scale per method, averages out a fold whose few pseudo-unseen classes happen to be easy or hard.
+    let n = val_folds.len() as f64;
+    let val_gamma = val_folds.iter().map(|f| f.gamma).sum::<f64>() / n;
+    let val_h = val_folds.iter().map(|f| f.gzsl_h).sum::<f64>() / n;
     let final_cfg = TrainConfig {
         lr,
         ..train_cfg.clone()
@@ -298,7 +395,7 @@ pub fn fit_and_evaluate(
     let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
     let zsl_top1 = top1(&s, &zsl_labels).map_err(metric_err)?;
     let g = score_matrix(method.as_ref(), p.test, &all_classes, 256)?;
-    let gz = gzsl(&g, &g_labels, &g_seen, val_g.gamma).map_err(metric_err)?;
+    let gz = gzsl(&g, &g_labels, &g_seen, val_gamma).map_err(metric_err)?;
     // Oracle gamma: the best on the test set, for the selected weights.
     let oracle_gzsl = best_gamma(&g, &g_labels, &g_seen, sel.gamma_steps).map_err(metric_err)?;
     let evaluation = Evaluation {
@@ -307,7 +404,8 @@ pub fn fit_and_evaluate(
         epoch,
         lr,
         val_zsl_top1: val_zsl,
-        val_gzsl_h: val_g.h,
+        val_gzsl_h: val_h,
+        val_folds,
         oracle_zsl_top1: oracle_zsl,
         oracle_gzsl,
         train_seconds: start.elapsed().as_secs_f64(),
@@ -317,6 +415,62 @@ pub fn fit_and_evaluate(
         varmap,
         evaluation,
     })
+}
+
+/// One fold's validation curve point.
+struct EpochVal {
+    zsl: f64,
+    gamma: f64,
+    h: f64,
+}
+
+/// One validation fold's tensors, with labels local to its class sets.
+struct ValFold {
+    train: FeatureBatch,
+    train_labels: Vec<usize>,
+    seen_classes: ClassEmbeddings,
+    unseen: FeatureBatch,
+    unseen_labels: Vec<usize>,
+    unseen_classes: ClassEmbeddings,
+    /// GZSL validation rows (held-out pseudo-seen plus pseudo-unseen), at most GZSL_VAL_ROWS_CAP.
+    gzsl: FeatureBatch,
+    gzsl_labels: Vec<usize>,
+    /// Pseudo-seen classes first, then pseudo-unseen.
+    all_classes: ClassEmbeddings,
+    gzsl_seen: Vec<bool>,
+}
+
+impl ValFold {
+    fn new(p: &Protocol<'_>, split: &ValidationSplit, seed: u64) -> Result<Self> {
+        let mut all_ids = split.pseudo_seen.clone();
+        all_ids.extend_from_slice(&split.pseudo_unseen);
+        let mut g_rows = split.val_seen_rows.clone();
+        g_rows.extend_from_slice(&split.val_unseen_rows);
+        if g_rows.len() > GZSL_VAL_ROWS_CAP {
+            // A fixed-seed uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
+            g_rows.shuffle(&mut StdRng::seed_from_u64(seed));
+            g_rows.truncate(GZSL_VAL_ROWS_CAP);
+            g_rows.sort_unstable();
+        }
+        Ok(Self {
+            train: p.train.select(&split.train_rows)?,
+            train_labels: local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen),
+            seen_classes: p.classes.select(&split.pseudo_seen)?,
+            unseen: p.train.select(&split.val_unseen_rows)?,
+            unseen_labels: local_labels(
+                p.train_labels,
+                &split.val_unseen_rows,
+                &split.pseudo_unseen,
+            ),
+            unseen_classes: p.classes.select(&split.pseudo_unseen)?,
+            gzsl: p.train.select(&g_rows)?,
+            gzsl_labels: local_labels(p.train_labels, &g_rows, &all_ids),
+            all_classes: p.classes.select(&all_ids)?,
+            gzsl_seen: (0..all_ids.len())
+                .map(|j| j < split.pseudo_seen.len())
+                .collect(),
+        })
+    }
 }
 
 fn metric_err(e: super::metrics::MetricError) -> ZslError {
