@@ -1,6 +1,7 @@
 //! Row-major matrix products for the hand-written ops, straight on `gemm` (the kernels candle's CPU matmul uses),
 //! so that an op can accumulate into its output and keep its scratch buffers out of the autograd graph.
 
+use candle_core::{Result, Tensor};
 use rayon::prelude::*;
 
 /// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)` with `dst` row-major and contiguous; `lhs` and `rhs` are given
@@ -94,4 +95,19 @@ pub(crate) fn weight_grad(a: &[f32], ka: usize, g: &[f32], kg: usize) -> Vec<f32
                 x
             },
         )
+}
+
+/// Splits the packed gradients of a layer with input `x`, weight `w` and bias `b` (one flat vector, in that order,
+/// as the backward ops here return them) into three tensors of their shapes.
+pub(crate) fn unpack_layer_grads(
+    packed: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let (nx, nw, nb) = (x.elem_count(), w.elem_count(), b.elem_count());
+    let dx = packed.narrow(0, 0, nx)?.reshape(x.shape())?;
+    let dw = packed.narrow(0, nx, nw)?.reshape(w.shape())?;
+    let db = packed.narrow(0, nx + nw, nb)?.reshape(b.shape())?;
+    Ok((Some(dx), Some(dw), Some(db)))
 }

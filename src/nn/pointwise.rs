@@ -4,7 +4,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 
-use super::gemm::{fill_rows, gemm_rows, weight_grad};
+use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_grad};
 use super::ops::{col_sums, f32_slice, is_cpu};
 
 struct PointwiseConv {
@@ -60,11 +60,7 @@ impl CustomOp3 for PointwiseConv {
                 c_out: self.c_out,
             },
         )?;
-        let (nx, nw) = (x.elem_count(), w.elem_count());
-        let dx = packed.narrow(0, 0, nx)?.reshape(x.shape())?;
-        let dw = packed.narrow(0, nx, nw)?.reshape(w.shape())?;
-        let db = packed.narrow(0, nx + nw, self.c_out)?.reshape(b.shape())?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        unpack_layer_grads(&packed, x, w, b)
     }
 }
 

@@ -8,7 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 
-use super::gemm::{fill_rows, gemm_rows, weight_grad};
+use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_grad};
 use super::ops::{
     TemporalGeom, col_sums, col2im_rows, f32_slice, im2col_rows, is_cpu, temporal_im2col_reference,
 };
@@ -83,12 +83,7 @@ impl CustomOp3 for TemporalConv {
             c_out: self.c_out,
         };
         let packed = x.apply_op3_no_bwd(w, &grad.contiguous()?, &op)?;
-        let nx = x.elem_count();
-        let nw = w.elem_count();
-        let dx = packed.narrow(0, 0, nx)?.reshape(x.shape())?;
-        let dw = packed.narrow(0, nx, nw)?.reshape(w.shape())?;
-        let db = packed.narrow(0, nx + nw, self.c_out)?.reshape(b.shape())?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        unpack_layer_grads(&packed, x, w, b)
     }
 }
 
