@@ -111,3 +111,33 @@ pub(crate) fn unpack_layer_grads(
     let db = packed.narrow(0, nx + nw, nb)?.reshape(b.shape())?;
     Ok((Some(dx), Some(dw), Some(db)))
 }
+
+/// The weight (C_out, C_in, K, 1) as the (K*C_in x C_out) matrix that multiplies im2col's columns (`k * C_in + c`).
+pub(crate) fn weight_matrix(w: &[f32], c_out: usize, c_in: usize, kernel: usize) -> Vec<f32> {
+    let mut m = vec![0f32; kernel * c_in * c_out];
+    for o in 0..c_out {
+        for c in 0..c_in {
+            for k in 0..kernel {
+                m[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * kernel + k];
+            }
+        }
+    }
+    m
+}
+
+/// The inverse of [`weight_matrix`]: a (K*C_in x C_out) matrix written into `w` in the (C_out, C_in, K, 1) layout.
+pub(crate) fn weight_from_matrix(
+    m: &[f32],
+    c_out: usize,
+    c_in: usize,
+    kernel: usize,
+    w: &mut [f32],
+) {
+    for o in 0..c_out {
+        for c in 0..c_in {
+            for k in 0..kernel {
+                w[(o * c_in + c) * kernel + k] = m[(k * c_in + c) * c_out + o];
+            }
+        }
+    }
+}

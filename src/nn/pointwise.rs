@@ -4,7 +4,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 
-use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_grad};
+use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_grad};
 use super::ops::{col_sums, f32_slice, is_cpu};
 
 struct PointwiseConv {
@@ -101,13 +101,8 @@ impl CustomOp3 for PointwiseBackward {
             rayon::current_num_threads(),
         );
         // dW (C_out x C_in) = (x^T g)^T.
-        let dwt = weight_grad(x, ci, g, co);
         let (dw, db) = rest.split_at_mut(co * ci);
-        for i in 0..ci {
-            for o in 0..co {
-                dw[o * ci + i] = dwt[i * co + o];
-            }
-        }
+        weight_from_matrix(&weight_grad(x, ci, g, co), co, ci, 1, dw);
         db.copy_from_slice(&col_sums(g, co));
         let n = out.len();
         Ok((CpuStorage::F32(out), Shape::from(n)))

@@ -8,23 +8,12 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 
-use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_grad};
+use super::gemm::{
+    fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_grad, weight_matrix,
+};
 use super::ops::{
     TemporalGeom, col_sums, col2im_rows, f32_slice, im2col_rows, is_cpu, temporal_im2col_reference,
 };
-
-/// The weight (C_out, C_in, K, 1) as the (K*C_in x C_out) matrix that multiplies im2col's columns (`k * C_in + c`).
-fn weight_matrix(w: &[f32], c_out: usize, c_in: usize, kernel: usize) -> Vec<f32> {
-    let mut m = vec![0f32; kernel * c_in * c_out];
-    for o in 0..c_out {
-        for c in 0..c_in {
-            for k in 0..kernel {
-                m[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * kernel + k];
-            }
-        }
-    }
-    m
-}
 
 struct TemporalConv {
     g: TemporalGeom,
@@ -138,13 +127,7 @@ impl CustomOp3 for TemporalConvBackward {
         // Back to the checkpoint layout (C_out, C_in, K, 1).
         let base = out.len();
         out.resize(base + co * kc, 0.0);
-        for o in 0..co {
-            for c in 0..g.c {
-                for k in 0..g.kernel {
-                    out[base + (o * g.c + c) * g.kernel + k] = dwm[(k * g.c + c) * co + o];
-                }
-            }
-        }
+        weight_from_matrix(&dwm, co, g.c, g.kernel, &mut out[base..]);
         out.extend_from_slice(&col_sums(gy, co));
         let n = out.len();
         Ok((CpuStorage::F32(out), Shape::from(n)))
