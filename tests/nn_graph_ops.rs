@@ -8,7 +8,7 @@ use skelzero::nn::pointwise::{pointwise_conv, pointwise_conv_reference};
 use skelzero::nn::temporal_conv::{temporal_conv, temporal_conv_reference};
 
 mod tensors;
-use tensors::{max_diff, rand};
+use tensors::{grad_diffs, max_diff, rand};
 
 #[test]
 fn ntu_spatial_partition() {
@@ -52,10 +52,7 @@ fn graph_aggregate_matches_dense_and_grads() {
     let fast = ops::graph_aggregate(y.as_tensor(), &a, &pattern).unwrap();
     let slow = ops::graph_aggregate_reference(y.as_tensor(), &a).unwrap();
     assert!(max_diff(&fast, &slow) < 1e-5);
-    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    for v in [y.as_tensor(), imp.as_tensor()] {
-        let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+    for d in grad_diffs(&fast, &slow, &w, &[y.as_tensor(), imp.as_tensor()]) {
         assert!(d < 1e-4, "grad diff {d}");
     }
 }
@@ -78,14 +75,7 @@ fn im2col_matches_reference_and_grads() {
         assert_eq!(fast.dims(), &[2, g.t_out(), 3, 36]);
         assert_eq!(max_diff(&fast, &slow), 0.0);
         let w = rand(fast.dims(), 4);
-        let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        assert!(
-            max_diff(
-                gf.get(x.as_tensor()).unwrap(),
-                gs.get(x.as_tensor()).unwrap()
-            ) < 1e-5
-        );
+        assert!(grad_diffs(&fast, &slow, &w, &[x.as_tensor()])[0] < 1e-5);
     }
 }
 
@@ -109,20 +99,8 @@ fn temporal_conv_matches_reference_and_grads() {
         assert_eq!(fast.dims(), &[2, g.t_out(), 3, c_out]);
         assert!(max_diff(&fast, &slow) < 1e-5);
         let probe = rand(fast.dims(), 14);
-        let gf = (fast * &probe)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let gs = (slow * &probe)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for v in [x.as_tensor(), w.as_tensor(), b.as_tensor()] {
-            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+        let vars = [x.as_tensor(), w.as_tensor(), b.as_tensor()];
+        for d in grad_diffs(&fast, &slow, &probe, &vars) {
             assert!(d < 1e-4, "stride {stride}: grad diff {d}");
         }
     }
@@ -185,10 +163,8 @@ fn batch_norm_matches_reference_and_grads() {
             "forward relu={relu} train={train}"
         );
         let w = rand(&[300, 6], 9);
-        let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        for v in [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()] {
-            let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+        let vars = [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()];
+        for d in grad_diffs(&fast, &slow, &w, &vars) {
             assert!(d < 1e-3, "grad diff {d} relu={relu} train={train}");
         }
     }
@@ -207,10 +183,8 @@ fn add_bias_and_relu_grads() {
         .relu()
         .unwrap();
     assert_eq!(max_diff(&fast, &slow), 0.0);
-    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    for v in [x.as_tensor(), b.as_tensor()] {
-        assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-5);
+    for d in grad_diffs(&fast, &slow, &w, &[x.as_tensor(), b.as_tensor()]) {
+        assert!(d < 1e-5, "grad diff {d}");
     }
 }
 
@@ -222,10 +196,8 @@ fn add_relu_matches_add_then_relu_and_grads() {
     let fast = ops::add_relu(x.as_tensor(), r.as_tensor()).unwrap();
     let slow = (x.as_tensor() + r.as_tensor()).unwrap().relu().unwrap();
     assert_eq!(max_diff(&fast, &slow), 0.0);
-    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    for v in [x.as_tensor(), r.as_tensor()] {
-        assert!(max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()) < 1e-6);
+    for d in grad_diffs(&fast, &slow, &w, &[x.as_tensor(), r.as_tensor()]) {
+        assert!(d < 1e-6, "grad diff {d}");
     }
     assert!(ops::add_relu(x.as_tensor(), &rand(&[40, 5], 33)).is_err());
 }
@@ -240,20 +212,8 @@ fn pointwise_conv_matches_matmul_and_grads() {
     assert_eq!(fast.dims(), &[300, 7]);
     assert!(max_diff(&fast, &slow) < 1e-5);
     let probe = rand(&[300, 7], 53);
-    let gf = (fast * &probe)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    let gs = (slow * &probe)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    for v in [x.as_tensor(), w.as_tensor(), b.as_tensor()] {
-        let d = max_diff(gf.get(v).unwrap(), gs.get(v).unwrap());
+    let vars = [x.as_tensor(), w.as_tensor(), b.as_tensor()];
+    for d in grad_diffs(&fast, &slow, &probe, &vars) {
         assert!(d < 1e-4, "grad diff {d}");
     }
     assert!(pointwise_conv(x.as_tensor(), &rand(&[7, 4, 1, 1], 54), b.as_tensor()).is_err());
@@ -267,22 +227,7 @@ fn mean_middle_matches_mean_and_grads() {
     assert_eq!(fast.dims(), &[3, 6]);
     assert!(max_diff(&fast, &slow) < 1e-6);
     let probe = rand(&[3, 6], 61);
-    let gf = (fast * &probe)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    let gs = (slow * &probe)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    let d = max_diff(
-        gf.get(x.as_tensor()).unwrap(),
-        gs.get(x.as_tensor()).unwrap(),
-    );
+    let d = grad_diffs(&fast, &slow, &probe, &[x.as_tensor()])[0];
     assert!(d < 1e-6, "grad diff {d}");
 }
 
@@ -342,12 +287,7 @@ fn repeat_rows_matches_broadcast_and_grads() {
         .unwrap();
     assert_eq!(fast.dims(), &[6, 3, 4, 5]);
     assert_eq!(max_diff(&fast, &slow), 0.0);
-    let gf = (fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    let gs = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    let d = max_diff(
-        gf.get(x.as_tensor()).unwrap(),
-        gs.get(x.as_tensor()).unwrap(),
-    );
+    let d = grad_diffs(&fast, &slow, &w, &[x.as_tensor()])[0];
     assert!(d < 1e-5, "grad diff {d}");
 }
 

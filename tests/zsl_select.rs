@@ -5,8 +5,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use skelzero::eval::select::{
-    Protocol, SelectionConfig, ValidationSplit, fit_and_evaluate, validation_folds,
-    validation_split,
+    SelectionConfig, ValidationSplit, fit_and_evaluate, validation_folds, validation_split,
 };
 use skelzero::zsl::trainer::TrainConfig;
 use skelzero::zsl::{MethodConfig, MethodKind};
@@ -140,17 +139,7 @@ fn bad_fold_counts_are_refused_with_the_limit_named() {
 #[test]
 fn three_fold_fit_reports_each_fold() {
     let s = synth();
-    let seen: Vec<usize> = (0..SEEN).collect();
-    let unseen: Vec<usize> = (SEEN..zsl_synth::C).collect();
-    let p = Protocol {
-        classes: &s.classes,
-        seen: &seen,
-        unseen: &unseen,
-        train: &s.train,
-        train_labels: &s.train_labels,
-        test: &s.test,
-        test_labels: &s.test_labels,
-    };
+    let p = s.protocol();
     let tc = TrainConfig {
         epochs: 15,
         batch_size: 32,

@@ -2,7 +2,7 @@
 //! every method must transfer to unseen classes, and a saved run must reload to identical scores.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use skelzero::eval::select::{Protocol, SelectionConfig, fit_and_evaluate};
+use skelzero::eval::select::{SelectionConfig, fit_and_evaluate};
 use skelzero::zsl::run::{RunConfig, SplitInfo, load_run, save_run};
 use skelzero::zsl::trainer::{TrainConfig, score_matrix};
 use skelzero::zsl::{Dims, MethodConfig, MethodKind};
@@ -35,17 +35,7 @@ fn small_config(kind: MethodKind) -> MethodConfig {
 }
 
 fn fit(kind: MethodKind, s: &Synth) -> skelzero::eval::select::Fitted {
-    let seen: Vec<usize> = (0..zsl_synth::SEEN).collect();
-    let unseen: Vec<usize> = (zsl_synth::SEEN..zsl_synth::C).collect();
-    let p = Protocol {
-        classes: &s.classes,
-        seen: &seen,
-        unseen: &unseen,
-        train: &s.train,
-        train_labels: &s.train_labels,
-        test: &s.test,
-        test_labels: &s.test_labels,
-    };
+    let p = s.protocol();
     let tc = TrainConfig {
         epochs: 30,
         batch_size: 32,

@@ -45,3 +45,23 @@ pub fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
     let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6);
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
+
+/// For each of `vars`, the largest difference between its gradients through `fast` and through `slow` (two
+/// formulations of one function), both reduced as `sum(out * probe)`.
+pub fn grad_diffs(fast: &Tensor, slow: &Tensor, probe: &Tensor, vars: &[&Tensor]) -> Vec<f32> {
+    let gf = (fast * probe)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let gs = (slow * probe)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    vars.iter()
+        .map(|v| max_diff(gf.get(v).unwrap(), gs.get(v).unwrap()))
+        .collect()
+}

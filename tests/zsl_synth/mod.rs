@@ -7,6 +7,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use std::path::Path;
 
+use skelzero::eval::select::Protocol;
 use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
 use skelzero::zsl::{ClassEmbeddings, FeatureBatch};
 
@@ -23,6 +24,25 @@ pub struct Synth {
     pub train_labels: Vec<usize>,
     pub test: FeatureBatch,
     pub test_labels: Vec<usize>,
+    /// `0..SEEN`
+    pub seen: Vec<usize>,
+    /// `SEEN..C`
+    pub unseen: Vec<usize>,
+}
+
+impl Synth {
+    /// The fit-and-evaluate protocol of this problem: train on the seen classes, test on all.
+    pub fn protocol(&self) -> Protocol<'_> {
+        Protocol {
+            classes: &self.classes,
+            seen: &self.seen,
+            unseen: &self.unseen,
+            train: &self.train,
+            train_labels: &self.train_labels,
+            test: &self.test,
+            test_labels: &self.test_labels,
+        }
+    }
 }
 
 fn normalize(v: &mut [f32]) {
@@ -100,6 +120,8 @@ pub fn synth() -> Synth {
         train_labels,
         test,
         test_labels,
+        seen: (0..SEEN).collect(),
+        unseen: (SEEN..C).collect(),
     }
 }
 
