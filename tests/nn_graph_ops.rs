@@ -58,50 +58,37 @@ fn graph_aggregate_matches_dense_and_grads() {
 }
 
 #[test]
-fn im2col_matches_reference_and_grads() {
-    for stride in [1, 2] {
-        let g = TemporalGeom {
-            b: 2,
-            t: 11,
-            v: 3,
-            c: 4,
-            kernel: 9,
-            pad: 4,
-            stride,
-        };
-        let x = Var::from_tensor(&rand(&[2, 11, 3, 4], 3)).unwrap();
-        let fast = ops::temporal_im2col(x.as_tensor(), g).unwrap();
-        let slow = ops::temporal_im2col_reference(x.as_tensor(), g).unwrap();
-        assert_eq!(fast.dims(), &[2, g.t_out(), 3, 36]);
-        assert_eq!(max_diff(&fast, &slow), 0.0);
-        let w = rand(fast.dims(), 4);
-        assert!(grad_diffs(&fast, &slow, &w, &[x.as_tensor()])[0] < 1e-5);
-    }
-}
-
-#[test]
 fn temporal_conv_matches_reference_and_grads() {
-    for (stride, c_out) in [(1, 4), (2, 6)] {
+    // Small batches (gemm splits each product) and large ones (split by sequences), strides 1 to 3, odd lengths
+    // (phases of unequal length) and sequences shorter than the kernel.
+    for (b, t, stride, c_out) in [
+        (2, 11, 1, 4),
+        (2, 11, 2, 6),
+        (9, 7, 2, 5),
+        (8, 3, 1, 4),
+        (5, 10, 3, 4),
+    ] {
         let g = TemporalGeom {
-            b: 2,
-            t: 11,
+            b,
+            t,
             v: 3,
             c: 4,
             kernel: 9,
             pad: 4,
             stride,
         };
-        let x = Var::from_tensor(&rand(&[2, 11, 3, 4], 11)).unwrap();
+        let x = Var::from_tensor(&rand(&[b, t, 3, 4], 11)).unwrap();
         let w = Var::from_tensor(&rand(&[c_out, 4, 9, 1], 12)).unwrap();
-        let b = Var::from_tensor(&rand(&[c_out], 13)).unwrap();
-        let fast = temporal_conv(x.as_tensor(), w.as_tensor(), b.as_tensor(), g).unwrap();
-        let slow = temporal_conv_reference(x.as_tensor(), w.as_tensor(), b.as_tensor(), g).unwrap();
-        assert_eq!(fast.dims(), &[2, g.t_out(), 3, c_out]);
-        assert!(max_diff(&fast, &slow) < 1e-5);
+        let bias = Var::from_tensor(&rand(&[c_out], 13)).unwrap();
+        let fast = temporal_conv(x.as_tensor(), w.as_tensor(), bias.as_tensor(), g).unwrap();
+        let slow =
+            temporal_conv_reference(x.as_tensor(), w.as_tensor(), bias.as_tensor(), g).unwrap();
+        assert_eq!(fast.dims(), &[b, g.t_out(), 3, c_out]);
+        assert!(max_diff(&fast, &slow) < 1e-5, "{g:?}");
         let probe = rand(fast.dims(), 14);
-        let vars = [x.as_tensor(), w.as_tensor(), b.as_tensor()];
+        let vars = [x.as_tensor(), w.as_tensor(), bias.as_tensor()];
         for d in grad_diffs(&fast, &slow, &probe, &vars) {
-            assert!(d < 1e-4, "stride {stride}: grad diff {d}");
+            assert!(d < 1e-4, "{g:?}: grad diff {d}");
         }
     }
     // A weight whose kernel does not match the geometry is refused.

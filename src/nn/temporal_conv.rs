@@ -1,29 +1,23 @@
 //! ST-GCN's temporal convolution (kernel (K, 1), stride (s, 1), zero padding K/2) on channels-last rows, as one CPU
 //! op with an analytic backward.
 //!
-//! Built from separate candle ops (im2col, weight transpose, matmul, bias) the (rows x K*C) column matrix and its
-//! gradient were graph tensors: allocated, zero-filled and summed into the gradient store on every training step, the
-//! largest buffers of the network (9x the activations). Here they are scratch buffers that live inside the op, and the
-//! products go straight to `gemm`.
+//! Rows are (t, v) pairs, so shifting a sequence by whole frames shifts its rows: each tap of the kernel is one
+//! product of the sequence's shifted rows with that tap's (C_in x C_out) weight, accumulated into the output, with
+//! no im2col matrix (9x the activations) to write and read back. A strided conv first regroups each sequence's
+//! frames by phase (`t mod s`), which makes every tap's frames consecutive again. Frames that fall in the zero
+//! padding are left out of the products. The backward pass is the same per-tap products transposed.
+
+use std::borrow::Cow;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
 
-use super::gemm::{
-    fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_grad, weight_matrix,
-};
-use super::ops::{
-    TemporalGeom, col_sums, col2im_rows, f32_slice, im2col_rows, is_cpu, temporal_im2col_reference,
-};
+use super::gemm::{gemm_rows, unpack_layer_grads, weight_from_matrix, weight_matrix};
+use super::ops::{TemporalGeom, col_sums, f32_slice, is_cpu, temporal_im2col_reference};
 
 struct TemporalConv {
     g: TemporalGeom,
     c_out: usize,
-}
-
-impl TemporalConv {
-    fn rows_out(&self) -> usize {
-        self.g.b * self.g.t_out() * self.g.v
-    }
 }
 
 impl CustomOp3 for TemporalConv {
@@ -44,19 +38,36 @@ impl CustomOp3 for TemporalConv {
         let x = f32_slice(s1, l1, "temporal-conv x")?;
         let w = f32_slice(s2, l2, "temporal-conv weight")?;
         let bias = f32_slice(s3, l3, "temporal-conv bias")?;
-        let (rows, kc, co) = (self.rows_out(), g.kernel * g.c, self.c_out);
-        let cols = im2col_rows(x, g);
-        let wm = weight_matrix(w, co, g.c, g.kernel);
-        let mut out = fill_rows(rows, bias);
-        gemm_rows(
-            (rows, co, kc),
-            &mut out,
-            true,
-            (&cols, kc as isize, 1),
-            (&wm, co as isize, 1),
-            rayon::current_num_threads(),
-        );
-        Ok((CpuStorage::F32(out), Shape::from((g.b, g.t_out(), g.v, co))))
+        let co = self.c_out;
+        let (to, v, ci) = (g.t_out(), g.v, g.c);
+        let wm = weight_matrix(w, co, ci, g.kernel);
+        let taps = Tap::all(g);
+        let (chunk, threads) = split(g.b);
+        let mut out = vec![0f32; g.b * to * v * co];
+        out.par_chunks_mut(to * v * co)
+            .zip(x.par_chunks(g.t * v * ci))
+            .with_min_len(chunk)
+            .for_each(|(ob, xb)| {
+                let ph = phases(xb, g);
+                for r in ob.chunks_exact_mut(co) {
+                    r.copy_from_slice(bias);
+                }
+                for (k, tap) in taps.iter().enumerate() {
+                    let m = tap.frames() * v;
+                    if m == 0 {
+                        continue;
+                    }
+                    gemm_rows(
+                        (m, co, ci),
+                        &mut ob[tap.lo * v * co..tap.hi * v * co],
+                        true,
+                        (&ph[tap.src * v * ci..], ci as isize, 1),
+                        (&wm[k * ci * co..(k + 1) * ci * co], co as isize, 1),
+                        threads,
+                    );
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((g.b, to, v, co))))
     }
 
     fn bwd(
@@ -100,37 +111,161 @@ impl CustomOp3 for TemporalConvBackward {
         let x = f32_slice(s1, l1, "temporal-conv-bwd x")?;
         let w = f32_slice(s2, l2, "temporal-conv-bwd weight")?;
         let gy = f32_slice(s3, l3, "temporal-conv-bwd grad")?;
-        let (kc, co) = (g.kernel * g.c, self.c_out);
-        let rows = gy.len() / co.max(1);
-
-        // Weight: cols^T (KC x rows) * grad (rows x C_out).
-        let cols = im2col_rows(x, g);
-        let dwm = weight_grad(&cols, kc, gy, co);
-        drop(cols);
-
-        // Input: grad (rows x C_out) * W^T (C_out x KC) -> column gradients, folded back by col2im.
-        let wm = weight_matrix(w, co, g.c, g.kernel);
-        let mut dcols = vec![0f32; rows * kc];
-        gemm_rows(
-            (rows, kc, co),
-            &mut dcols,
-            false,
-            (gy, co as isize, 1),
-            (&wm, 1, co as isize),
-            rayon::current_num_threads(),
-        );
-        let dx = col2im_rows(&dcols, g);
-        drop(dcols);
-
+        let co = self.c_out;
+        let (to, v, ci) = (g.t_out(), g.v, g.c);
+        let kc = g.kernel * ci;
+        let wm = weight_matrix(w, co, ci, g.kernel);
+        let taps = Tap::all(g);
+        let (chunk, threads) = split(g.b);
+        let mut dx = vec![0f32; g.b * g.t * v * ci];
+        // Per sequence: dW_k += x_k^T gy and dx_k += gy W_k^T for each tap's shifted frames; dW summed per chunk.
+        let dwm = dx
+            .par_chunks_mut(g.t * v * ci)
+            .zip(x.par_chunks(g.t * v * ci))
+            .zip(gy.par_chunks(to * v * co))
+            .with_min_len(chunk)
+            .fold(
+                || vec![0f32; kc * co],
+                |mut dw, ((dxb, xb), gyb)| {
+                    let ph = phases(xb, g);
+                    let mut dph = if g.stride == 1 {
+                        Vec::new()
+                    } else {
+                        vec![0f32; dxb.len()]
+                    };
+                    let dst: &mut [f32] = if g.stride == 1 { dxb } else { &mut dph };
+                    for (k, tap) in taps.iter().enumerate() {
+                        let m = tap.frames() * v;
+                        if m == 0 {
+                            continue;
+                        }
+                        let gyk = &gyb[tap.lo * v * co..];
+                        let wk = &wm[k * ci * co..(k + 1) * ci * co];
+                        gemm_rows(
+                            (ci, co, m),
+                            &mut dw[k * ci * co..(k + 1) * ci * co],
+                            true,
+                            (&ph[tap.src * v * ci..], 1, ci as isize),
+                            (gyk, co as isize, 1),
+                            threads,
+                        );
+                        gemm_rows(
+                            (m, ci, co),
+                            &mut dst[tap.src * v * ci..(tap.src + tap.frames()) * v * ci],
+                            true,
+                            (gyk, co as isize, 1),
+                            (wk, 1, co as isize),
+                            threads,
+                        );
+                    }
+                    if g.stride > 1 {
+                        unphase(&dph, dxb, g);
+                    }
+                    dw
+                },
+            )
+            .reduce(
+                || vec![0f32; kc * co],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                    a
+                },
+            );
         let mut out = dx;
         out.reserve(co * kc + co);
         // Back to the checkpoint layout (C_out, C_in, K, 1).
         let base = out.len();
         out.resize(base + co * kc, 0.0);
-        weight_from_matrix(&dwm, co, g.c, g.kernel, &mut out[base..]);
+        weight_from_matrix(&dwm, co, ci, g.kernel, &mut out[base..]);
         out.extend_from_slice(&col_sums(gy, co));
         let n = out.len();
         Ok((CpuStorage::F32(out), Shape::from(n)))
+    }
+}
+
+/// Sequences per parallel chunk and gemm threads per product: a large batch is split over rayon's pool by
+/// sequences (a few chunks per thread, for balance), a small one (the explorer scores one sequence) lets gemm
+/// split each product instead.
+fn split(b: usize) -> (usize, usize) {
+    let threads = rayon::current_num_threads().max(1);
+    if b >= 2 * threads {
+        (b.div_ceil(2 * threads), 1)
+    } else {
+        (b.max(1), threads)
+    }
+}
+
+/// One tap of the kernel: output frames `lo..hi` read the phase frames `src..src + hi - lo` (see [`phases`]).
+///
+/// Output frame `t` of tap `k` reads input frame `t * s + k - pad`, which is frame `t + e` of phase
+/// `p = (k - pad) mod s`, with `e = (k - pad - p) / s`; frames outside the sequence are the zero padding and
+/// contribute nothing, so they are left out of the product.
+struct Tap {
+    lo: usize,
+    hi: usize,
+    src: usize,
+}
+
+impl Tap {
+    fn all(g: TemporalGeom) -> Vec<Tap> {
+        let (s, to) = (g.stride as isize, g.t_out() as isize);
+        (0..g.kernel)
+            .map(|k| {
+                let d = k as isize - g.pad as isize;
+                let p = d.rem_euclid(s);
+                let e = (d - p) / s;
+                let n = phase_len(g, p as usize) as isize;
+                let lo = (-e).clamp(0, to);
+                let hi = (n - e).clamp(lo, to);
+                Tap {
+                    lo: lo as usize,
+                    hi: hi as usize,
+                    src: (phase_start(g, p as usize) as isize + lo + e) as usize,
+                }
+            })
+            .collect()
+    }
+
+    fn frames(&self) -> usize {
+        self.hi - self.lo
+    }
+}
+
+/// Frames of phase `p` (input frames `p, p + s, ...`).
+fn phase_len(g: TemporalGeom, p: usize) -> usize {
+    g.t.saturating_sub(p).div_ceil(g.stride)
+}
+
+/// Where phase `p` starts, in frames, in the output of [`phases`].
+fn phase_start(g: TemporalGeom, p: usize) -> usize {
+    (0..p).map(|q| phase_len(g, q)).sum()
+}
+
+/// One sequence's frames (T, V, C) regrouped phase by phase (all frames `0 mod s`, then `1 mod s`, ...), so that each
+/// tap of a strided conv reads consecutive rows. Stride 1 needs no copy.
+fn phases(xb: &[f32], g: TemporalGeom) -> Cow<'_, [f32]> {
+    if g.stride == 1 {
+        return Cow::Borrowed(xb);
+    }
+    let f = g.v * g.c;
+    let mut out = Vec::with_capacity(xb.len());
+    for p in 0..g.stride.min(g.t) {
+        for t in (p..g.t).step_by(g.stride) {
+            out.extend_from_slice(&xb[t * f..(t + 1) * f]);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The inverse of [`phases`]: phase-grouped frames written back in time order.
+fn unphase(ph: &[f32], xb: &mut [f32], g: TemporalGeom) {
+    let f = g.v * g.c;
+    let mut i = 0;
+    for p in 0..g.stride.min(g.t) {
+        for t in (p..g.t).step_by(g.stride) {
+            xb[t * f..(t + 1) * f].copy_from_slice(&ph[i * f..(i + 1) * f]);
+            i += 1;
+        }
     }
 }
 
