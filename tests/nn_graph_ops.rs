@@ -128,7 +128,11 @@ fn batch_norm_matches_reference_and_grads() {
             beta.as_tensor(),
             (&mean, &var),
             1e-5,
-            ops::BnMode { relu, train },
+            ops::BnMode {
+                relu,
+                train,
+                dropout: 0.0,
+            },
         )
         .unwrap();
         let stats = if train {
@@ -154,6 +158,97 @@ fn batch_norm_matches_reference_and_grads() {
         for d in grad_diffs(&fast, &slow, &w, &vars) {
             assert!(d < 1e-3, "grad diff {d} relu={relu} train={train}");
         }
+    }
+}
+
+#[test]
+fn batch_norm_dropout_masks_and_scales() {
+    // Dropout fused after the batch norm (and ReLU): every value is either dropped (0) or the plain BN output scaled
+    // by 1 / (1 - p); about p of them are dropped; the gradients are the plain BN's through that same mask. Rows span
+    // several of the op's chunks, so the mask offsets per chunk are exercised.
+    let p = 0.3f32;
+    for relu in [false, true] {
+        let x = Var::from_tensor(&rand(&[1000, 7], 21).affine(2.0, -1.0).unwrap()).unwrap();
+        let gamma = Var::from_tensor(&(rand(&[7], 22) + 1.0).unwrap()).unwrap();
+        let beta = Var::from_tensor(&rand(&[7], 23)).unwrap();
+        let (mean, var) = ops::channel_stats(x.as_tensor()).unwrap();
+        let mode = ops::BnMode {
+            relu,
+            train: true,
+            dropout: p,
+        };
+        let fast = ops::batch_norm_cl(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            (&mean, &var),
+            1e-5,
+            mode,
+        )
+        .unwrap();
+        let plain = ops::batch_norm_cl_reference(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            1e-5,
+            relu,
+            None,
+        )
+        .unwrap();
+        let (f, q) = (
+            fast.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            plain.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        let scale = 1.0 / (1.0 - p);
+        let mut dropped = 0usize;
+        let mask: Vec<f32> = f
+            .iter()
+            .zip(&q)
+            .map(|(f, q)| {
+                if *f == 0.0 && q.abs() > 1e-6 {
+                    dropped += 1;
+                    0.0
+                } else {
+                    assert!(
+                        (f - q * scale).abs() < 1e-4,
+                        "kept value {f} vs {q} * {scale}"
+                    );
+                    scale
+                }
+            })
+            .collect();
+        let live = q.iter().filter(|q| q.abs() > 1e-6).count();
+        let rate = dropped as f32 / live as f32;
+        assert!((rate - p).abs() < 0.03, "dropped {rate}, expected {p}");
+        let slow = (plain * Tensor::from_vec(mask, (1000, 7), &Device::Cpu).unwrap()).unwrap();
+        let w = rand(&[1000, 7], 24);
+        let vars = [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()];
+        for d in grad_diffs(&fast, &slow, &w, &vars) {
+            assert!(d < 1e-3, "grad diff {d} relu={relu}");
+        }
+        // Eval ignores dropout.
+        let eval = ops::batch_norm_cl(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            (&mean, &var),
+            1e-5,
+            ops::BnMode {
+                train: false,
+                ..mode
+            },
+        )
+        .unwrap();
+        let eval_plain = ops::batch_norm_cl_reference(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            1e-5,
+            relu,
+            Some((&mean, &var)),
+        )
+        .unwrap();
+        assert!(max_diff(&eval, &eval_plain) < 1e-4);
     }
 }
 

@@ -61,6 +61,19 @@ impl BatchNorm {
     /// # Shapes
     /// `x`: (..., C) -> (..., C)
     pub fn forward(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        self.forward_mode(
+            x,
+            ops::BnMode {
+                relu,
+                train,
+                dropout: 0.0,
+            },
+        )
+    }
+
+    /// [`Self::forward`] with dropout fused after the normalisation (and the ReLU) in training.
+    pub fn forward_mode(&self, x: &Tensor, mode: ops::BnMode) -> Result<Tensor> {
+        let train = mode.train;
         let (mean, var) = if train {
             let (mean, var) = ops::channel_stats(x)?;
             let n = (x.elem_count() / mean.len().max(1)) as f64;
@@ -90,14 +103,7 @@ impl BatchNorm {
                 self.running_var.as_tensor().to_vec1()?,
             )
         };
-        ops::batch_norm_cl(
-            x,
-            &self.weight,
-            &self.bias,
-            (&mean, &var),
-            self.eps,
-            ops::BnMode { relu, train },
-        )
+        ops::batch_norm_cl(x, &self.weight, &self.bias, (&mean, &var), self.eps, mode)
     }
 }
 

@@ -11,6 +11,7 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, bail,
 };
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Rows handled per rayon task: large enough that task overhead is negligible.
 const ROW_CHUNK: usize = 256;
@@ -478,13 +479,62 @@ impl CustomOp1 for Stats {
     }
 }
 
-/// `y = gamma * (x - mean) * invstd + beta`, then ReLU when `relu`. In training mode the backward pass treats
-/// `mean`/`invstd` as functions of the batch (the usual BN gradient); in eval mode as constants.
+/// `y = gamma * (x - mean) * invstd + beta`, then ReLU when `relu`, then dropout when `drop` is given. In training
+/// mode the backward pass treats `mean`/`invstd` as functions of the batch (the usual BN gradient); in eval mode as
+/// constants.
 struct BnApply {
     mean: Vec<f32>,
     invstd: Vec<f32>,
     relu: bool,
     train: bool,
+    drop: Option<DropMask>,
+}
+
+/// Dropout fused into a batch norm: which values are kept (one byte each, so the backward pass reads a quarter of
+/// what a float mask costs) and the factor `1 / (1 - p)` the kept ones are scaled by.
+#[derive(Clone)]
+struct DropMask {
+    keep: Arc<Vec<u8>>,
+    scale: f32,
+}
+
+impl DropMask {
+    /// Keeps each of `n` values with probability `1 - p`. Chunks draw from their own generators (seeded from the
+    /// thread's), so the mask is filled in parallel.
+    fn sample(n: usize, p: f32) -> Self {
+        const CHUNK: usize = 1 << 16;
+        let base: u64 = rand::random();
+        // Kept when a 24-bit uniform draw is at least p * 2^24, as `rand >= p` is in candle's dropout.
+        let threshold = (p as f64 * (1u64 << 24) as f64).ceil() as u32;
+        let mut keep = vec![0u8; n];
+        keep.par_chunks_mut(CHUNK).enumerate().for_each(|(i, ch)| {
+            let mut state = base ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for pair in ch.chunks_mut(2) {
+                // splitmix64: two 24-bit draws per step.
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                for (j, k) in pair.iter_mut().enumerate() {
+                    *k = (((z >> (32 * j + 8)) as u32 & 0xFF_FFFF) >= threshold) as u8;
+                }
+            }
+        });
+        Self {
+            keep: Arc::new(keep),
+            scale: 1.0 / (1.0 - p),
+        }
+    }
+}
+
+/// The BN output's affine map `x * scale + off` per channel.
+fn bn_affine(gamma: &[f32], beta: &[f32], mean: &[f32], invstd: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let scale: Vec<f32> = gamma.iter().zip(invstd).map(|(g, i)| g * i).collect();
+    let off = (0..gamma.len())
+        .map(|j| beta[j] - mean[j] * scale[j])
+        .collect();
+    (scale, off)
 }
 
 impl CustomOp3 for BnApply {
@@ -504,19 +554,25 @@ impl CustomOp3 for BnApply {
         let g = f32_slice(s2, l2, "bn gamma")?;
         let b = f32_slice(s3, l3, "bn beta")?;
         let c = g.len();
-        let scale: Vec<f32> = g.iter().zip(&self.invstd).map(|(g, i)| g * i).collect();
-        let off: Vec<f32> = (0..c).map(|j| b[j] - self.mean[j] * scale[j]).collect();
+        let (scale, off) = bn_affine(g, b, &self.mean, &self.invstd);
         let mut out = vec![0f32; x.len()];
         let relu = self.relu;
         out.par_chunks_mut(ROW_CHUNK * c)
             .zip(x.par_chunks(ROW_CHUNK * c))
-            .for_each(|(o, xi)| {
+            .enumerate()
+            .for_each(|(i, (o, xi))| {
                 let (scale, off) = (&scale[..c], &off[..c]);
                 for (orow, xrow) in o.chunks_exact_mut(c).zip(xi.chunks_exact(c)) {
                     let (orow, xrow) = (&mut orow[..c], &xrow[..c]);
                     for j in 0..c {
                         let v = xrow[j] * scale[j] + off[j];
                         orow[j] = if relu { v.max(0.0) } else { v };
+                    }
+                }
+                if let Some(d) = &self.drop {
+                    let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + o.len()];
+                    for (o, k) in o.iter_mut().zip(keep) {
+                        *o = if *k != 0 { *o * d.scale } else { 0.0 };
                     }
                 }
             });
@@ -527,20 +583,21 @@ impl CustomOp3 for BnApply {
         x: &Tensor,
         gamma: &Tensor,
         beta: &Tensor,
-        res: &Tensor,
+        _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let c = gamma.elem_count();
         let rows = x.elem_count() / c.max(1);
-        let packed = x.apply_op3_no_bwd(
+        let packed = x.apply_op2_no_bwd(
             &grad.contiguous()?,
-            res,
             &BnBackward {
                 mean: self.mean.clone(),
                 invstd: self.invstd.clone(),
                 relu: self.relu,
                 train: self.train,
                 gamma: gamma.flatten_all()?.to_vec1()?,
+                beta: beta.flatten_all()?.to_vec1()?,
+                drop: self.drop.clone(),
             },
         )?;
         let dx = packed.narrow(0, 0, rows)?.reshape(x.shape())?;
@@ -554,11 +611,50 @@ struct BnBackward {
     mean: Vec<f32>,
     invstd: Vec<f32>,
     gamma: Vec<f32>,
+    beta: Vec<f32>,
     relu: bool,
     train: bool,
+    drop: Option<DropMask>,
 }
 
-impl CustomOp3 for BnBackward {
+impl BnBackward {
+    /// The output gradient of one chunk of rows (chunk `i`) brought back through dropout and the ReLU, whose mask is
+    /// recomputed from `x` (the forward pass's own arithmetic, so the same signs) rather than read from the output.
+    fn masked_grad<'a>(
+        &self,
+        i: usize,
+        xc: &[f32],
+        gc: &'a [f32],
+        (scale, off): (&[f32], &[f32]),
+        buf: &'a mut Vec<f32>,
+    ) -> &'a [f32] {
+        if !self.relu && self.drop.is_none() {
+            return gc;
+        }
+        let c = scale.len();
+        buf.clear();
+        buf.extend_from_slice(gc);
+        if let Some(d) = &self.drop {
+            let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + gc.len()];
+            for (g, k) in buf.iter_mut().zip(keep) {
+                *g = if *k != 0 { *g * d.scale } else { 0.0 };
+            }
+        }
+        if self.relu {
+            for (br, xr) in buf.chunks_exact_mut(c).zip(xc.chunks_exact(c)) {
+                let (br, xr) = (&mut br[..c], &xr[..c]);
+                for j in 0..c {
+                    if xr[j] * scale[j] + off[j] <= 0.0 {
+                        br[j] = 0.0;
+                    }
+                }
+            }
+        }
+        buf
+    }
+}
+
+impl CustomOp2 for BnBackward {
     fn name(&self) -> &'static str {
         "bn-cl-backward"
     }
@@ -568,35 +664,31 @@ impl CustomOp3 for BnBackward {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let x = f32_slice(s1, l1, "bn-bwd x")?;
         let gy = f32_slice(s2, l2, "bn-bwd grad")?;
-        let y = f32_slice(s3, l3, "bn-bwd out")?;
         let c = self.gamma.len();
         let rows = x.len() / c.max(1);
-        let (mean, invstd, relu) = (&self.mean[..c], &self.invstd[..c], self.relu);
-        // Pass 1: dbeta = sum g, dgamma = sum g * xhat (g masked by the ReLU). Every row slice is cut to `c` first so
-        // the channel loops compile without bounds checks, vectorised.
+        let (mean, invstd) = (&self.mean[..c], &self.invstd[..c]);
+        let (scale, off) = bn_affine(&self.gamma, &self.beta, mean, invstd);
+        let affine = (&scale[..c], &off[..c]);
+        // Pass 1: dbeta = sum g, dgamma = sum g * xhat (g masked by dropout and the ReLU). Every row slice is cut to
+        // `c` first so the channel loops compile without bounds checks, vectorised.
         let (sg, sgx) = x
             .par_chunks(ROW_CHUNK * c)
             .zip(gy.par_chunks(ROW_CHUNK * c))
-            .zip(y.par_chunks(ROW_CHUNK * c))
-            .map(|((xc, gc), yc)| {
+            .enumerate()
+            .map(|(i, (xc, gc))| {
                 let mut a = vec![0f32; c];
                 let mut b = vec![0f32; c];
+                let mut buf = Vec::new();
+                let gc = self.masked_grad(i, xc, gc, affine, &mut buf);
                 let (a_, b_) = (&mut a[..c], &mut b[..c]);
-                for ((xr, gr), yr) in xc
-                    .chunks_exact(c)
-                    .zip(gc.chunks_exact(c))
-                    .zip(yc.chunks_exact(c))
-                {
-                    let (xr, gr, yr) = (&xr[..c], &gr[..c], &yr[..c]);
+                for (xr, gr) in xc.chunks_exact(c).zip(gc.chunks_exact(c)) {
+                    let (xr, gr) = (&xr[..c], &gr[..c]);
                     for j in 0..c {
-                        let g = if relu && yr[j] <= 0.0 { 0.0 } else { gr[j] };
-                        a_[j] += g;
-                        b_[j] += g * (xr[j] - mean[j]);
+                        a_[j] += gr[j];
+                        b_[j] += gr[j] * (xr[j] - mean[j]);
                     }
                 }
                 (a, b)
@@ -630,21 +722,19 @@ impl CustomOp3 for BnBackward {
         let (p, q, r) = (&p[..c], &q[..c], &r[..c]);
         dx.par_chunks_mut(ROW_CHUNK * c)
             .zip(x.par_chunks(ROW_CHUNK * c))
-            .zip(
-                gy.par_chunks(ROW_CHUNK * c)
-                    .zip(y.par_chunks(ROW_CHUNK * c)),
-            )
-            .for_each(|((dc, xc), (gc, yc))| {
-                for (((dr, xr), gr), yr) in dc
+            .zip(gy.par_chunks(ROW_CHUNK * c))
+            .enumerate()
+            .for_each(|(i, ((dc, xc), gc))| {
+                let mut buf = Vec::new();
+                let gc = self.masked_grad(i, xc, gc, affine, &mut buf);
+                for ((dr, xr), gr) in dc
                     .chunks_exact_mut(c)
                     .zip(xc.chunks_exact(c))
                     .zip(gc.chunks_exact(c))
-                    .zip(yc.chunks_exact(c))
                 {
-                    let (dr, xr, gr, yr) = (&mut dr[..c], &xr[..c], &gr[..c], &yr[..c]);
+                    let (dr, xr, gr) = (&mut dr[..c], &xr[..c], &gr[..c]);
                     for j in 0..c {
-                        let g = if relu && yr[j] <= 0.0 { 0.0 } else { gr[j] };
-                        dr[j] = p[j] * g - q[j] * xr[j] + r[j];
+                        dr[j] = p[j] * gr[j] - q[j] * xr[j] + r[j];
                     }
                 }
             });
@@ -654,11 +744,13 @@ impl CustomOp3 for BnBackward {
     }
 }
 
-/// How [`batch_norm_cl`] runs: ReLU fused after it, and batch statistics (training) or fixed ones.
-#[derive(Clone, Copy, Debug)]
+/// How [`batch_norm_cl`] runs: ReLU fused after it, batch statistics (training) or fixed ones, and the dropout
+/// probability applied after it in training (0: none).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct BnMode {
     pub relu: bool,
     pub train: bool,
+    pub dropout: f32,
 }
 
 /// Channels-last batch norm of `x` (..., C) with per-channel statistics `mean`/`var` (batch statistics in training,
@@ -671,7 +763,15 @@ pub fn batch_norm_cl(
     eps: f64,
     mode: BnMode,
 ) -> Result<Tensor> {
-    let BnMode { relu, train } = mode;
+    let BnMode {
+        relu,
+        train,
+        dropout,
+    } = mode;
+    let dropout = if train { dropout } else { 0.0 };
+    if !(0.0..1.0).contains(&dropout) {
+        bail!("batch_norm_cl: dropout {dropout} outside [0, 1)");
+    }
     let c = gamma.elem_count();
     if mean.len() != c || var.len() != c || x.dims().last() != Some(&c) {
         bail!(
@@ -682,7 +782,12 @@ pub fn batch_norm_cl(
     }
     if !is_cpu(x) {
         let stats = if train { None } else { Some((mean, var)) };
-        return batch_norm_cl_reference(x, gamma, beta, eps, relu, stats);
+        let y = batch_norm_cl_reference(x, gamma, beta, eps, relu, stats)?;
+        return if dropout > 0.0 {
+            candle_nn::ops::dropout(&y, dropout)
+        } else {
+            Ok(y)
+        };
     }
     let invstd: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps as f32).sqrt()).collect();
     let op = BnApply {
@@ -690,6 +795,7 @@ pub fn batch_norm_cl(
         invstd,
         relu,
         train,
+        drop: (dropout > 0.0).then(|| DropMask::sample(x.elem_count(), dropout)),
     };
     x.contiguous()?
         .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)

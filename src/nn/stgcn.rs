@@ -206,17 +206,17 @@ impl Block {
         };
         let y = if train {
             let y = temporal_conv(&y, &self.tcn_weight, &self.tcn_bias, g)?;
-            self.bn2.forward(&y, true, false)?
+            let mode = ops::BnMode {
+                relu: false,
+                train: true,
+                dropout: self.dropout,
+            };
+            self.bn2.forward_mode(&y, mode)?
         } else {
             // Eval: bn2 folded into the convolution's weights.
             let (scale, shift) = self.bn2.eval_affine()?;
             let (w, bias) = fold_affine(&self.tcn_weight, &self.tcn_bias, &scale, &shift)?;
             temporal_conv(&y, &w, &bias, g)?
-        };
-        let y = if train && self.dropout > 0.0 {
-            candle_nn::ops::dropout(&y, self.dropout)?
-        } else {
-            y
         };
         match res {
             Some(r) => ops::add_relu(&y, &r),
