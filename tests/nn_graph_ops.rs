@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor, Var};
 use skelzero::nn::graph::Graph;
 use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
 use skelzero::nn::pointwise::{pointwise_conv, pointwise_conv_reference};
+use skelzero::nn::spatial_conv::{spatial_conv, spatial_conv_reference};
 use skelzero::nn::temporal_conv::{temporal_conv, temporal_conv_reference};
 
 mod tensors;
@@ -41,20 +42,32 @@ fn ntu_spatial_partition() {
 }
 
 #[test]
-fn graph_aggregate_matches_dense_and_grads() {
+fn spatial_conv_matches_reference_and_grads() {
     let g = Graph::ntu_spatial();
     let pattern = GraphPattern::from_dense(&g.a, 3, 25);
     let a0 = Tensor::from_slice(&g.a, (3, 25, 25), &Device::Cpu).unwrap();
     let imp = Var::from_tensor(&(rand(&[3, 25, 25], 7) + 1.5).unwrap()).unwrap();
-    let y = Var::from_tensor(&rand(&[4, 25, 3, 5], 1)).unwrap();
-    let w = rand(&[4, 25, 5], 2);
-    let a = (&a0 * imp.as_tensor()).unwrap();
-    let fast = ops::graph_aggregate(y.as_tensor(), &a, &pattern).unwrap();
-    let slow = ops::graph_aggregate_reference(y.as_tensor(), &a).unwrap();
-    assert!(max_diff(&fast, &slow) < 1e-5);
-    for d in grad_diffs(&fast, &slow, &w, &[y.as_tensor(), imp.as_tensor()]) {
-        assert!(d < 1e-4, "grad diff {d}");
+    // A few frames (blocks of one or two frames) and many (several frames per block, the last one short).
+    for (frames, c_in, c) in [(3, 4, 5), (61, 3, 2)] {
+        let x = Var::from_tensor(&rand(&[frames, 25, c_in], 1)).unwrap();
+        let w = Var::from_tensor(&rand(&[3 * c, c_in, 1, 1], 3)).unwrap();
+        let b = Var::from_tensor(&rand(&[3 * c], 4)).unwrap();
+        let probe = rand(&[frames, 25, c], 2);
+        let a = (&a0 * imp.as_tensor()).unwrap();
+        let (xs, ws, bs) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
+        let fast = spatial_conv(xs, ws, bs, &a, &pattern).unwrap();
+        let slow = spatial_conv_reference(xs, ws, bs, &a).unwrap();
+        assert_eq!(fast.dims(), &[frames, 25, c]);
+        assert!(max_diff(&fast, &slow) < 1e-5);
+        for d in grad_diffs(&fast, &slow, &probe, &[xs, ws, bs, imp.as_tensor()]) {
+            assert!(d < 1e-4, "{frames} frames: grad diff {d}");
+        }
     }
+    // A weight whose output channels do not split into the partitions is refused.
+    let x = rand(&[2, 25, 4], 5);
+    let a = (&a0 * imp.as_tensor()).unwrap();
+    let err = spatial_conv(&x, &rand(&[7, 4, 1, 1], 6), &rand(&[7], 7), &a, &pattern).unwrap_err();
+    assert!(err.to_string().contains("spatial_conv"), "{err}");
 }
 
 #[test]

@@ -141,6 +141,16 @@ impl Pointwise {
         Ok(Self { weight, bias })
     }
 
+    /// The weight (C_out, C_in, 1, 1).
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias (C_out), if the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
     /// This convolution followed by the per-channel affine map `y * scale + shift` (C_out each), as one convolution.
     pub fn folded(&self, scale: &Tensor, shift: &Tensor) -> Result<Self> {
         let bias = match &self.bias {

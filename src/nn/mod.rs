@@ -12,6 +12,7 @@ pub mod recipe;
 pub mod run;
 pub mod shift_ops;
 pub mod shiftgcn;
+pub mod spatial_conv;
 pub mod stgcn;
 pub mod temporal_conv;
 pub mod train;

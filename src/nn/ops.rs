@@ -633,20 +633,24 @@ impl BnBackward {
         }
         let c = scale.len();
         buf.clear();
-        buf.extend_from_slice(gc);
-        if let Some(d) = &self.drop {
-            let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + gc.len()];
-            for (g, k) in buf.iter_mut().zip(keep) {
-                *g = if *k != 0 { *g * d.scale } else { 0.0 };
+        match &self.drop {
+            Some(d) => {
+                let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + gc.len()];
+                buf.extend(
+                    gc.iter()
+                        .zip(keep)
+                        .map(|(g, k)| if *k != 0 { *g * d.scale } else { 0.0 }),
+                );
             }
+            None => buf.extend_from_slice(gc),
         }
         if self.relu {
             for (br, xr) in buf.chunks_exact_mut(c).zip(xc.chunks_exact(c)) {
-                let (br, xr) = (&mut br[..c], &xr[..c]);
+                let (br, xr, scale, off) = (&mut br[..c], &xr[..c], &scale[..c], &off[..c]);
                 for j in 0..c {
-                    if xr[j] * scale[j] + off[j] <= 0.0 {
-                        br[j] = 0.0;
-                    }
+                    // A select, not a conditional store, so the loop vectorises.
+                    let live = xr[j] * scale[j] + off[j] > 0.0;
+                    br[j] = if live { br[j] } else { 0.0 };
                 }
             }
         }
@@ -898,156 +902,9 @@ impl GraphPattern {
     }
 }
 
-struct GraphAgg(GraphPattern);
-
-impl CustomOp2 for GraphAgg {
-    fn name(&self) -> &'static str {
-        "graph-agg"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let y = f32_slice(s1, l1, "graph-agg y")?;
-        let a = f32_slice(s2, l2, "graph-agg a")?;
-        let (n, v, k, c) = l1.shape().dims4()?;
-        let p = &self.0;
-        let mut out = vec![0f32; n * v * c];
-        out.par_chunks_mut(v * c).enumerate().for_each(|(i, o)| {
-            let yi = &y[i * v * k * c..(i + 1) * v * k * c];
-            for &(kk, vv, w) in &p.entries {
-                let coef = a[(kk * v + vv) * v + w];
-                let src = &yi[(vv * k + kk) * c..(vv * k + kk + 1) * c];
-                for (o, s) in o[w * c..(w + 1) * c].iter_mut().zip(src) {
-                    *o += coef * s;
-                }
-            }
-        });
-        Ok((CpuStorage::F32(out), Shape::from((n, v, c))))
-    }
-    fn bwd(
-        &self,
-        y: &Tensor,
-        a: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let grad = grad.contiguous()?;
-        let dy = grad.apply_op2_no_bwd(a, &GraphAggBackY(self.0.clone(), y.dim(2)?))?;
-        let da = grad.apply_op2_no_bwd(y, &GraphAggBackA(self.0.clone()))?;
-        Ok((Some(dy), Some(da)))
-    }
-}
-
-struct GraphAggBackY(GraphPattern, usize);
-
-impl CustomOp2 for GraphAggBackY {
-    fn name(&self) -> &'static str {
-        "graph-agg-back-y"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = f32_slice(s1, l1, "graph-agg grad")?;
-        let a = f32_slice(s2, l2, "graph-agg a")?;
-        let (n, v, c) = l1.shape().dims3()?;
-        let k = self.1;
-        let mut out = vec![0f32; n * v * k * c];
-        out.par_chunks_mut(v * k * c)
-            .enumerate()
-            .for_each(|(i, o)| {
-                let gi = &g[i * v * c..(i + 1) * v * c];
-                for &(kk, vv, w) in &self.0.entries {
-                    let coef = a[(kk * v + vv) * v + w];
-                    let src = &gi[w * c..(w + 1) * c];
-                    for (o, s) in o[(vv * k + kk) * c..(vv * k + kk + 1) * c]
-                        .iter_mut()
-                        .zip(src)
-                    {
-                        *o += coef * s;
-                    }
-                }
-            });
-        Ok((CpuStorage::F32(out), Shape::from((n, v, k, c))))
-    }
-}
-
-struct GraphAggBackA(GraphPattern);
-
-impl CustomOp2 for GraphAggBackA {
-    fn name(&self) -> &'static str {
-        "graph-agg-back-a"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = f32_slice(s1, l1, "graph-agg grad")?;
-        let y = f32_slice(s2, l2, "graph-agg y")?;
-        let (n, v, k, c) = l2.shape().dims4()?;
-        let p = &self.0;
-        let ne = p.entries.len();
-        let sums = (0..n)
-            .into_par_iter()
-            .fold(
-                || vec![0f32; ne],
-                |mut acc, i| {
-                    let gi = &g[i * v * c..(i + 1) * v * c];
-                    let yi = &y[i * v * k * c..(i + 1) * v * k * c];
-                    for (e, &(kk, vv, w)) in p.entries.iter().enumerate() {
-                        let a = &gi[w * c..(w + 1) * c];
-                        let b = &yi[(vv * k + kk) * c..(vv * k + kk + 1) * c];
-                        acc[e] += a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-                    }
-                    acc
-                },
-            )
-            .reduce(
-                || vec![0f32; ne],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
-        let mut out = vec![0f32; k * v * v];
-        for (e, &(kk, vv, w)) in p.entries.iter().enumerate() {
-            out[(kk * v + vv) * v + w] = sums[e];
-        }
-        Ok((CpuStorage::F32(out), Shape::from((k, v, v))))
-    }
-}
-
-/// Graph aggregation `out[n, w, c] = sum_{k,v} a[k, v, w] y[n, v, k, c]` with `y` (N, V, K, C) and `a` (K, V, V).
-///
-/// The gradient for `a` is computed only on `pattern`'s entries (zero elsewhere): exact for the product
-/// `A * edge_importance` with a constant `A`, which is how the networks use it.
-pub fn graph_aggregate(y: &Tensor, a: &Tensor, pattern: &GraphPattern) -> Result<Tensor> {
-    let (_, v, k, _) = y.dims4()?;
-    if a.dims() != [k, v, v] || pattern.k != k || pattern.v != v {
-        bail!(
-            "graph_aggregate: y {:?} does not match adjacency {:?}",
-            y.dims(),
-            a.dims()
-        );
-    }
-    if !is_cpu(y) {
-        return graph_aggregate_reference(y, a);
-    }
-    y.contiguous()?
-        .apply_op2(&a.contiguous()?, GraphAgg(pattern.clone()))
-}
-
-/// The same as one broadcast matmul: (N, W, V*K) x ... with plain candle ops.
+/// Graph aggregation `out[n, w, c] = sum_{k,v} a[k, v, w] y[n, v, k, c]` with `y` (N, V, K, C) and `a` (K, V, V), as
+/// one broadcast matmul (N, W, V*K) x (N, V*K, C) with plain candle ops. The CPU path fuses it with the convolution
+/// before it (see `spatial_conv`).
 pub fn graph_aggregate_reference(y: &Tensor, a: &Tensor) -> Result<Tensor> {
     let (n, v, k, c) = y.dims4()?;
     // ar[w, v*K + k] = a[k, v, w]

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::Graph;
 use super::layers::{BatchNorm, Linear, Pointwise, fold_affine, mean_middle, torch_uniform};
 use super::ops::{self, GraphPattern, TemporalGeom};
+use super::spatial_conv::spatial_conv;
 use super::temporal_conv::temporal_conv;
 
 /// Hyper-parameters of the SMIE ST-GCN.
@@ -101,7 +102,6 @@ struct BlockSpec {
 
 struct Block {
     gcn: Pointwise,
-    k: usize,
     c_out: usize,
     bn1: BatchNorm,
     tcn_weight: Tensor,
@@ -148,7 +148,6 @@ impl Block {
         };
         Ok(Self {
             gcn,
-            k,
             c_out,
             bn1,
             tcn_weight,
@@ -171,7 +170,7 @@ impl Block {
         train: bool,
     ) -> Result<Tensor> {
         let (b, t, v, _) = x.dims4()?;
-        let (k, c) = (self.k, self.c_out);
+        let c = self.c_out;
         let res = match &self.residual {
             Residual::None => None,
             Residual::Identity => Some(x.clone()),
@@ -191,8 +190,18 @@ impl Block {
             }
         };
         // Graph convolution: 1x1 conv to K*C channels (index k*C + c), then sum over the partitions' neighbours.
-        let y = self.gcn.forward(x)?.reshape((b * t, v, k, c))?;
-        let y = ops::graph_aggregate(&y, a, pattern)?.reshape((b, t, v, c))?;
+        let bias = self
+            .gcn
+            .bias()
+            .ok_or_else(|| candle_core::Error::Msg("ST-GCN's gcn conv has no bias".into()))?;
+        let y = spatial_conv(
+            &x.reshape((b * t, v, ()))?,
+            self.gcn.weight(),
+            bias,
+            a,
+            pattern,
+        )?;
+        let y = y.reshape((b, t, v, c))?;
         let y = self.bn1.forward(&y, train, true)?;
         // Temporal conv (kernel, 1), stride (s, 1), padding (kernel/2, 0).
         let g = TemporalGeom {
