@@ -572,7 +572,7 @@ impl CustomOp3 for BnApply {
                 if let Some(d) = &self.drop {
                     let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + o.len()];
                     for (o, k) in o.iter_mut().zip(keep) {
-                        *o = if *k != 0 { *o * d.scale } else { 0.0 };
+                        *o *= d.scale * f32::from(*k);
                     }
                 }
             });
@@ -636,11 +636,10 @@ impl BnBackward {
         match &self.drop {
             Some(d) => {
                 let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + gc.len()];
-                buf.extend(
-                    gc.iter()
-                        .zip(keep)
-                        .map(|(g, k)| if *k != 0 { *g * d.scale } else { 0.0 }),
-                );
+                buf.resize(gc.len(), 0.0);
+                for ((b, g), k) in buf.iter_mut().zip(gc).zip(keep) {
+                    *b = *g * (d.scale * f32::from(*k));
+                }
             }
             None => buf.extend_from_slice(gc),
         }
@@ -648,9 +647,9 @@ impl BnBackward {
             for (br, xr) in buf.chunks_exact_mut(c).zip(xc.chunks_exact(c)) {
                 let (br, xr, scale, off) = (&mut br[..c], &xr[..c], &scale[..c], &off[..c]);
                 for j in 0..c {
-                    // A select, not a conditional store, so the loop vectorises.
+                    // A product with 0 or 1, not a branch, so the loop vectorises.
                     let live = xr[j] * scale[j] + off[j] > 0.0;
-                    br[j] = if live { br[j] } else { 0.0 };
+                    br[j] *= f32::from(u8::from(live));
                 }
             }
         }
