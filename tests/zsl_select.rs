@@ -196,3 +196,40 @@ fn gamma_grid_resolves_saturated_scores_beside_an_outlier() {
     assert!((g.h - 1.0).abs() < 1e-12, "{g:?}");
     assert!(g.gamma > 0.002 && g.gamma < 0.004, "{g:?}");
 }
+
+/// InfoCPL's warm-up epochs train with inverted (lowest-k) attention but are scored with top-k attention; as in the
+/// reference, selection only considers the epochs after the warm-up. A schedule no longer than the warm-up still
+/// selects an epoch (its last).
+#[test]
+fn infocpl_never_selects_a_warm_up_epoch() {
+    use skelzero::zsl::infocpl::InfoCplConfig;
+    let s = synth();
+    let p = s.protocol();
+    let tc = TrainConfig {
+        epochs: 6,
+        batch_size: 32,
+        lr: 1e-2,
+        ..Default::default()
+    };
+    let mut sel = SelectionConfig::for_split(SEEN, zsl_synth::C - SEEN);
+    sel.lrs = vec![1e-2];
+    for (warmup, first) in [(4, 4), (9, 5)] {
+        let cfg = MethodConfig::InfoCpl(InfoCplConfig {
+            topk: vec![1, 2],
+            hidden: [16, 8],
+            warmup_epochs: warmup,
+            ..InfoCplConfig::default()
+        });
+        assert_eq!(cfg.first_selectable_epoch(), warmup);
+        let e = fit_and_evaluate(&cfg, &tc, &sel, &p).unwrap().evaluation;
+        assert!(
+            e.epoch >= first && e.epoch < tc.epochs,
+            "warm-up {warmup}: selected epoch {}",
+            e.epoch
+        );
+    }
+    assert_eq!(
+        MethodConfig::default_for(MethodKind::Devise).first_selectable_epoch(),
+        0
+    );
+}

@@ -320,7 +320,7 @@ pub fn fit_and_evaluate(
     let mut best: Option<(usize, usize, f64)> = None;
     for (li, per_fold) in curves.iter().enumerate() {
         let epochs = per_fold.iter().map(Vec::len).min().unwrap_or(0);
-        for e in 0..epochs {
+        for e in first_selectable(method_cfg, epochs)..epochs {
             let acc = per_fold.iter().map(|c| c[e].zsl).sum::<f64>() / per_fold.len() as f64;
             let better = match best {
                 None => true,
@@ -384,9 +384,12 @@ pub fn fit_and_evaluate(
         if e == epoch {
             snap = Some(snapshot(&varmap)?);
         }
-        // Oracle bookkeeping (test-selected epoch), reported apart; ZSL only, as it is cheap.
-        let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
-        oracle_zsl = oracle_zsl.max(top1(&s, &zsl_labels).map_err(metric_err)?);
+        // Oracle bookkeeping (test-selected epoch among the selectable ones), reported apart; ZSL only, as it is
+        // cheap.
+        if e >= first_selectable(method_cfg, final_cfg.epochs) {
+            let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
+            oracle_zsl = oracle_zsl.max(top1(&s, &zsl_labels).map_err(metric_err)?);
+        }
         Ok(())
     })?;
     if let Some(s) = &snap {
@@ -415,6 +418,14 @@ pub fn fit_and_evaluate(
         varmap,
         evaluation,
     })
+}
+
+/// The method's first selectable epoch ([`MethodConfig::first_selectable_epoch`]), kept below `epochs` so that a
+/// schedule no longer than the warm-up still selects its last epoch.
+fn first_selectable(method_cfg: &MethodConfig, epochs: usize) -> usize {
+    method_cfg
+        .first_selectable_epoch()
+        .min(epochs.saturating_sub(1))
 }
 
 /// One fold's validation curve point.
