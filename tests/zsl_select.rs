@@ -233,3 +233,35 @@ fn infocpl_never_selects_a_warm_up_epoch() {
         0
     );
 }
+
+/// The selection takes each fold's ZSL scores as a block of its GZSL score matrix (pseudo-unseen rows and columns)
+/// instead of scoring them again: that needs every method's score of a (sample, class) pair to be independent of
+/// the other samples and classes scored with it.
+#[test]
+fn every_method_scores_pairs_independently_of_the_rest() {
+    use skelzero::zsl::Dims;
+    use skelzero::zsl::trainer::score_matrix;
+    let s = synth();
+    let p = s.protocol();
+    let dims = Dims {
+        visual: p.train.visual_dim(),
+        text: p.classes.dim(),
+    };
+    let rows: Vec<usize> = (0..p.test_labels.len()).step_by(3).collect();
+    let sub = p.test.select(&rows).unwrap();
+    let cols = [17, 4, 11];
+    let sub_classes = p.classes.select(&cols).unwrap();
+    for kind in MethodKind::ALL {
+        let (m, _vm) = MethodConfig::default_for(kind)
+            .build_trainable(dims, &candle_core::Device::Cpu, 3)
+            .unwrap();
+        let full = score_matrix(m.as_ref(), p.test, p.classes, 256).unwrap();
+        let part = score_matrix(m.as_ref(), &sub, &sub_classes, 256).unwrap();
+        for (a, &i) in rows.iter().enumerate() {
+            for (b, &j) in cols.iter().enumerate() {
+                let (x, y) = (full.row(i)[j], part.row(a)[b]);
+                assert!((x - y).abs() < 1e-5, "{kind}: ({i}, {j}) {x} vs {y}");
+            }
+        }
+    }
+}
