@@ -196,3 +196,72 @@ fn gamma_grid_resolves_saturated_scores_beside_an_outlier() {
     assert!((g.h - 1.0).abs() < 1e-12, "{g:?}");
     assert!(g.gamma > 0.002 && g.gamma < 0.004, "{g:?}");
 }
+
+/// InfoCPL's warm-up epochs train with inverted (lowest-k) attention but are scored with top-k attention; as in the
+/// reference, selection only considers the epochs after the warm-up. A schedule no longer than the warm-up still
+/// selects an epoch (its last).
+#[test]
+fn infocpl_never_selects_a_warm_up_epoch() {
+    use skelzero::zsl::infocpl::InfoCplConfig;
+    let s = synth();
+    let p = s.protocol();
+    let tc = TrainConfig {
+        epochs: 6,
+        batch_size: 32,
+        lr: 1e-2,
+        ..Default::default()
+    };
+    let mut sel = SelectionConfig::for_split(SEEN, zsl_synth::C - SEEN);
+    sel.lrs = vec![1e-2];
+    for (warmup, first) in [(4, 4), (9, 5)] {
+        let cfg = MethodConfig::InfoCpl(InfoCplConfig {
+            topk: vec![1, 2],
+            hidden: [16, 8],
+            warmup_epochs: warmup,
+            ..InfoCplConfig::default()
+        });
+        assert_eq!(cfg.first_selectable_epoch(), warmup);
+        let e = fit_and_evaluate(&cfg, &tc, &sel, &p).unwrap().evaluation;
+        assert!(
+            e.epoch >= first && e.epoch < tc.epochs,
+            "warm-up {warmup}: selected epoch {}",
+            e.epoch
+        );
+    }
+    assert_eq!(
+        MethodConfig::default_for(MethodKind::Devise).first_selectable_epoch(),
+        0
+    );
+}
+
+/// The selection takes each fold's ZSL scores as a block of its GZSL score matrix (pseudo-unseen rows and columns)
+/// instead of scoring them again: that needs every method's score of a (sample, class) pair to be independent of
+/// the other samples and classes scored with it.
+#[test]
+fn every_method_scores_pairs_independently_of_the_rest() {
+    use skelzero::zsl::Dims;
+    use skelzero::zsl::trainer::score_matrix;
+    let s = synth();
+    let p = s.protocol();
+    let dims = Dims {
+        visual: p.train.visual_dim(),
+        text: p.classes.dim(),
+    };
+    let rows: Vec<usize> = (0..p.test_labels.len()).step_by(3).collect();
+    let sub = p.test.select(&rows).unwrap();
+    let cols = [17, 4, 11];
+    let sub_classes = p.classes.select(&cols).unwrap();
+    for kind in MethodKind::ALL {
+        let (m, _vm) = MethodConfig::default_for(kind)
+            .build_trainable(dims, &candle_core::Device::Cpu, 3)
+            .unwrap();
+        let full = score_matrix(m.as_ref(), p.test, p.classes, 256).unwrap();
+        let part = score_matrix(m.as_ref(), &sub, &sub_classes, 256).unwrap();
+        for (a, &i) in rows.iter().enumerate() {
+            for (b, &j) in cols.iter().enumerate() {
+                let (x, y) = (full.row(i)[j], part.row(a)[b]);
+                assert!((x - y).abs() < 1e-5, "{kind}: ({i}, {j}) {x} vs {y}");
+            }
+        }
+    }
+}

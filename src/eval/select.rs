@@ -20,7 +20,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::calibration::best_gamma;
-use super::metrics::{Gzsl, gzsl, top1};
+use super::metrics::{Gzsl, ScoreMatrix, gzsl, top1};
 use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
@@ -299,9 +299,13 @@ pub fn fit_and_evaluate(
             };
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
-                let s = score_matrix(method.as_ref(), &fold.unseen, &fold.unseen_classes, 256)?;
-                let zsl = top1(&s, &fold.unseen_labels).map_err(metric_err)?;
                 let g = score_matrix(method.as_ref(), &fold.gzsl, &fold.all_classes, 256)?;
+                let s = match &fold.unseen_in_gzsl {
+                    // Scores are per (sample, class) pair, so the ZSL matrix is a block of the GZSL one.
+                    Some((rows, cols)) => sub_matrix(&g, rows, cols),
+                    None => score_matrix(method.as_ref(), &fold.unseen, &fold.unseen_classes, 256)?,
+                };
+                let zsl = top1(&s, &fold.unseen_labels).map_err(metric_err)?;
                 let bg = best_gamma(&g, &fold.gzsl_labels, &fold.gzsl_seen, sel.gamma_steps)
                     .map_err(metric_err)?;
                 curve.push(EpochVal {
@@ -320,7 +324,7 @@ pub fn fit_and_evaluate(
     let mut best: Option<(usize, usize, f64)> = None;
     for (li, per_fold) in curves.iter().enumerate() {
         let epochs = per_fold.iter().map(Vec::len).min().unwrap_or(0);
-        for e in 0..epochs {
+        for e in first_selectable(method_cfg, epochs)..epochs {
             let acc = per_fold.iter().map(|c| c[e].zsl).sum::<f64>() / per_fold.len() as f64;
             let better = match best {
                 None => true,
@@ -384,9 +388,12 @@ pub fn fit_and_evaluate(
         if e == epoch {
             snap = Some(snapshot(&varmap)?);
         }
-        // Oracle bookkeeping (test-selected epoch), reported apart; ZSL only, as it is cheap.
-        let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
-        oracle_zsl = oracle_zsl.max(top1(&s, &zsl_labels).map_err(metric_err)?);
+        // Oracle bookkeeping (test-selected epoch among the selectable ones), reported apart; ZSL only, as it is
+        // cheap.
+        if e >= first_selectable(method_cfg, final_cfg.epochs) {
+            let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
+            oracle_zsl = oracle_zsl.max(top1(&s, &zsl_labels).map_err(metric_err)?);
+        }
         Ok(())
     })?;
     if let Some(s) = &snap {
@@ -417,11 +424,33 @@ pub fn fit_and_evaluate(
     })
 }
 
+/// The method's first selectable epoch ([`MethodConfig::first_selectable_epoch`]), kept below `epochs` so that a
+/// schedule no longer than the warm-up still selects its last epoch.
+fn first_selectable(method_cfg: &MethodConfig, epochs: usize) -> usize {
+    method_cfg
+        .first_selectable_epoch()
+        .min(epochs.saturating_sub(1))
+}
+
 /// One fold's validation curve point.
 struct EpochVal {
     zsl: f64,
     gamma: f64,
     h: f64,
+}
+
+/// Rows `rows` and columns `cols` of `m`, in that order.
+fn sub_matrix(m: &ScoreMatrix, rows: &[usize], cols: &[usize]) -> ScoreMatrix {
+    let mut data = Vec::with_capacity(rows.len() * cols.len());
+    for &i in rows {
+        let r = m.row(i);
+        data.extend(cols.iter().map(|&j| r[j]));
+    }
+    ScoreMatrix {
+        n: rows.len(),
+        c: cols.len(),
+        data,
+    }
 }
 
 /// One validation fold's tensors, with labels local to its class sets.
@@ -438,6 +467,9 @@ struct ValFold {
     /// Pseudo-seen classes first, then pseudo-unseen.
     all_classes: ClassEmbeddings,
     gzsl_seen: Vec<bool>,
+    /// Where the ZSL block (pseudo-unseen rows, pseudo-unseen columns) lies in the GZSL score matrix, when every
+    /// pseudo-unseen row is among the GZSL rows (not capped): its rows and columns, in ZSL order.
+    unseen_in_gzsl: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 impl ValFold {
@@ -446,6 +478,13 @@ impl ValFold {
         all_ids.extend_from_slice(&split.pseudo_unseen);
         let mut g_rows = split.val_seen_rows.clone();
         g_rows.extend_from_slice(&split.val_unseen_rows);
+        let unseen_in_gzsl = (g_rows.len() <= GZSL_VAL_ROWS_CAP).then(|| {
+            let start = split.val_seen_rows.len();
+            (
+                (start..g_rows.len()).collect(),
+                (split.pseudo_seen.len()..all_ids.len()).collect(),
+            )
+        });
         if g_rows.len() > GZSL_VAL_ROWS_CAP {
             // A fixed-seed uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
             g_rows.shuffle(&mut StdRng::seed_from_u64(seed));
@@ -469,6 +508,7 @@ impl ValFold {
             gzsl_seen: (0..all_ids.len())
                 .map(|j| j < split.pseudo_seen.len())
                 .collect(),
+            unseen_in_gzsl,
         })
     }
 }

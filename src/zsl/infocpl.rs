@@ -455,6 +455,42 @@ mod tests {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5)
     }
 
+    /// Why InfoCPL's scores compare poorly across classes (its low GZSL seen accuracy): each anchor's InfoNCE
+    /// contrasts skeletons under one class text, so adding any per-class constant to the score matrix leaves the
+    /// loss unchanged; nothing trains a class's level against another's. Hand-computed value for the unshifted case.
+    #[test]
+    fn x_sampling_infonce_ignores_per_class_offsets() {
+        let dev = Device::Cpu;
+        // 3 samples x 2 classes; labels [0, 1, 0]; anchor 0's negative is row 1, anchor 1's row 0, anchor 2's row 1.
+        let s = [0.5f32, -1.0, 2.0, 0.25, -0.5, 1.5];
+        let labels = [0, 1, 0];
+        let negatives = vec![vec![1], vec![0], vec![1]];
+        let loss = |v: &[f32]| {
+            let t = Tensor::from_vec(v.to_vec(), (3, 2), &dev).unwrap();
+            x_sampling_infonce(&t, &labels, &negatives)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        // -log(e^p / (e^p + e^n)) = softplus(n - p), pairs (p, n): (0.5, 2.0), (0.25, -1.0), (-0.5, 2.0).
+        let sp = |x: f64| (1.0 + x.exp()).ln();
+        let want = (sp(1.5) + sp(-1.25) + sp(2.5)) / 3.0;
+        assert!((f64::from(loss(&s)) - want).abs() < 1e-5);
+        let shifted: Vec<f32> = s
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + if i % 2 == 0 { 7.0 } else { -3.0 })
+            .collect();
+        assert!((loss(&shifted) - loss(&s)).abs() < 1e-5);
+        // A per-sample offset does change it: the loss orders skeletons, not classes.
+        let per_row: Vec<f32> = s
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + (i / 2) as f32)
+            .collect();
+        assert!((loss(&per_row) - loss(&s)).abs() > 1e-2);
+    }
+
     #[test]
     fn one_enabled_branch_scores_as_that_branch() {
         let (mut m, batch, classes) = small();

@@ -421,6 +421,16 @@ impl MethodConfig {
         }
     }
 
+    /// The first epoch (0-based) model selection may pick. InfoCPL's warm-up epochs train with inverted (lowest-k)
+    /// attention but are scored with top-k attention, so the reference never selects them (its best-epoch
+    /// bookkeeping starts after `reverse_ep`); every other method may stop at any epoch.
+    pub fn first_selectable_epoch(&self) -> usize {
+        match self {
+            Self::InfoCpl(c) => c.warmup_epochs,
+            _ => 0,
+        }
+    }
+
     /// Builds the method; its parameters live in `vb` (a [`VarMap`] for training, a safetensors file for inference).
     pub fn build(&self, dims: Dims, vb: VarBuilder) -> Result<Box<dyn ZslMethod>> {
         Ok(match self {
