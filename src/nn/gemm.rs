@@ -112,7 +112,8 @@ pub(crate) fn unpack_layer_grads(
     Ok((Some(dx), Some(dw), Some(db)))
 }
 
-/// The weight (C_out, C_in, K, 1) as the (K*C_in x C_out) matrix that multiplies im2col's columns (`k * C_in + c`).
+/// The weight (C_out, C_in, K, 1) as a (K*C_in x C_out) matrix: rows `k * C_in .. (k + 1) * C_in` are tap `k`'s
+/// (C_in x C_out) weight.
 pub(crate) fn weight_matrix(w: &[f32], c_out: usize, c_in: usize, kernel: usize) -> Vec<f32> {
     let mut m = vec![0f32; kernel * c_in * c_out];
     for o in 0..c_out {

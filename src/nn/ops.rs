@@ -836,7 +836,7 @@ pub fn batch_norm_cl_reference(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Temporal im2col / col2im.
+// Temporal convolution geometry, and the im2col its reference formulation uses.
 
 /// Geometry of a temporal convolution over channels-last (B, T, V, C) data.
 #[derive(Clone, Copy, Debug)]

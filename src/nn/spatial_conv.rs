@@ -234,7 +234,8 @@ impl CustomOp3 for SpatialConvBackward {
 /// The spatial graph convolution of ST-GCN: `out[f, w, c] = sum_{k, v} a[k, v, w] * (x[f, v] W^T + b)[k * C + c]`,
 /// with `weight` the 1x1 convolution (K*C, C_in, 1, 1) and `bias` (K*C).
 ///
-/// As in [`super::ops::graph_aggregate`], the gradient for `a` is computed on `pattern`'s entries only.
+/// The gradient for `a` is computed on `pattern`'s entries only (zero elsewhere): exact for the product
+/// `A * edge_importance` with a constant `A`, which is how the network uses it.
 ///
 /// # Shapes
 /// `x`: (F, V, C_in), `a`: (K, V, V) -> (F, V, C)

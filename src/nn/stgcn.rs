@@ -2,7 +2,8 @@
 //! 16-16-16-16-32-32-32-64-64-256 (stride 2 at blocks 5 and 8), spatial partition, edge importance, global pooling.
 //!
 //! Computed channels-last: activations are (sequences, time, joints, channels), so every 1x1 conv is one GEMM, the
-//! graph convolution is a sparse sum over the joints' neighbours and the temporal (9, 1) conv is one op (im2col + GEMM inside, see `temporal_conv`).
+//! graph convolution (the 1x1 conv and the sparse sum over the joints' neighbours) is one op (`spatial_conv`), and so
+//! is the temporal (9, 1) conv (one product per tap, `temporal_conv`).
 //!
 //! Parameter names equal the PyTorch `state_dict` keys (`data_bn.*`, `st_gcn_networks.{i}.gcn.conv.*`,
 //! `st_gcn_networks.{i}.tcn.{0,2,3}.*`, `st_gcn_networks.{i}.residual.{0,1}.*`, `edge_importance.{i}`), plus `fc.*`
