@@ -124,51 +124,65 @@ fn temporal_conv_matches_reference_and_grads() {
     assert!(err.to_string().contains("temporal_conv"), "{err}");
 }
 
+/// A batch norm's input and affine parameters, as variables, and the two formulations of the layer on them.
+struct BnInputs {
+    x: Var,
+    gamma: Var,
+    beta: Var,
+}
+
+impl BnInputs {
+    /// `rows` x `c` inputs spread as `u * spread.0 + spread.1` (u uniform), gamma around 1.
+    fn new(rows: usize, c: usize, seed: u64, spread: (f64, f64)) -> Self {
+        let var = |t: Tensor| Var::from_tensor(&t).unwrap();
+        Self {
+            x: var(rand(&[rows, c], seed).affine(spread.0, spread.1).unwrap()),
+            gamma: var((rand(&[c], seed + 1) + 1.0).unwrap()),
+            beta: var(rand(&[c], seed + 2)),
+        }
+    }
+
+    fn vars(&self) -> [&Tensor; 3] {
+        [
+            self.x.as_tensor(),
+            self.gamma.as_tensor(),
+            self.beta.as_tensor(),
+        ]
+    }
+
+    fn fast(&self, stats: (&[f32], &[f32]), mode: ops::BnMode) -> Tensor {
+        let [x, gamma, beta] = self.vars();
+        ops::batch_norm_cl(x, gamma, beta, stats, 1e-5, mode).unwrap()
+    }
+
+    fn plain(&self, relu: bool, stats: Option<(&[f32], &[f32])>) -> Tensor {
+        let [x, gamma, beta] = self.vars();
+        ops::batch_norm_cl_reference(x, gamma, beta, 1e-5, relu, stats).unwrap()
+    }
+}
+
 #[test]
 fn batch_norm_matches_reference_and_grads() {
     for (relu, train) in [(false, true), (true, true), (true, false)] {
-        let x = Var::from_tensor(&rand(&[300, 6], 5).affine(3.0, 2.0).unwrap()).unwrap();
-        let gamma = Var::from_tensor(&(rand(&[6], 6) + 1.0).unwrap()).unwrap();
-        let beta = Var::from_tensor(&rand(&[6], 8)).unwrap();
+        let bn = BnInputs::new(300, 6, 5, (3.0, 2.0));
         let (mean, var) = if train {
-            ops::channel_stats(x.as_tensor()).unwrap()
+            ops::channel_stats(bn.x.as_tensor()).unwrap()
         } else {
             (vec![0.5; 6], vec![4.0; 6])
         };
-        let fast = ops::batch_norm_cl(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-            (&mean, &var),
-            1e-5,
-            ops::BnMode {
-                relu,
-                train,
-                dropout: 0.0,
-            },
-        )
-        .unwrap();
-        let stats = if train {
-            None
-        } else {
-            Some((mean.as_slice(), var.as_slice()))
-        };
-        let slow = ops::batch_norm_cl_reference(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-            1e-5,
+        let mode = ops::BnMode {
             relu,
-            stats,
-        )
-        .unwrap();
+            train,
+            dropout: 0.0,
+        };
+        let fast = bn.fast((&mean, &var), mode);
+        let slow = bn.plain(relu, (!train).then_some((mean.as_slice(), var.as_slice())));
         assert!(
             max_diff(&fast, &slow) < 1e-4,
             "forward relu={relu} train={train}"
         );
         let w = rand(&[300, 6], 9);
-        let vars = [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()];
-        for d in grad_diffs(&fast, &slow, &w, &vars) {
+        for d in grad_diffs(&fast, &slow, &w, &bn.vars()) {
             assert!(d < 1e-3, "grad diff {d} relu={relu} train={train}");
         }
     }
@@ -181,33 +195,15 @@ fn batch_norm_dropout_masks_and_scales() {
     // several of the op's chunks, so the mask offsets per chunk are exercised.
     let p = 0.3f32;
     for relu in [false, true] {
-        let x = Var::from_tensor(&rand(&[1000, 7], 21).affine(2.0, -1.0).unwrap()).unwrap();
-        let gamma = Var::from_tensor(&(rand(&[7], 22) + 1.0).unwrap()).unwrap();
-        let beta = Var::from_tensor(&rand(&[7], 23)).unwrap();
-        let (mean, var) = ops::channel_stats(x.as_tensor()).unwrap();
+        let bn = BnInputs::new(1000, 7, 21, (2.0, -1.0));
+        let (mean, var) = ops::channel_stats(bn.x.as_tensor()).unwrap();
         let mode = ops::BnMode {
             relu,
             train: true,
             dropout: p,
         };
-        let fast = ops::batch_norm_cl(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-            (&mean, &var),
-            1e-5,
-            mode,
-        )
-        .unwrap();
-        let plain = ops::batch_norm_cl_reference(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-            1e-5,
-            relu,
-            None,
-        )
-        .unwrap();
+        let fast = bn.fast((&mean, &var), mode);
+        let plain = bn.plain(relu, None);
         let (f, q) = (
             fast.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
             plain.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
@@ -235,33 +231,18 @@ fn batch_norm_dropout_masks_and_scales() {
         assert!((rate - p).abs() < 0.03, "dropped {rate}, expected {p}");
         let slow = (plain * Tensor::from_vec(mask, (1000, 7), &Device::Cpu).unwrap()).unwrap();
         let w = rand(&[1000, 7], 24);
-        let vars = [x.as_tensor(), gamma.as_tensor(), beta.as_tensor()];
-        for d in grad_diffs(&fast, &slow, &w, &vars) {
+        for d in grad_diffs(&fast, &slow, &w, &bn.vars()) {
             assert!(d < 1e-3, "grad diff {d} relu={relu}");
         }
         // Eval ignores dropout.
-        let eval = ops::batch_norm_cl(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
+        let eval = bn.fast(
             (&mean, &var),
-            1e-5,
             ops::BnMode {
                 train: false,
                 ..mode
             },
-        )
-        .unwrap();
-        let eval_plain = ops::batch_norm_cl_reference(
-            x.as_tensor(),
-            gamma.as_tensor(),
-            beta.as_tensor(),
-            1e-5,
-            relu,
-            Some((&mean, &var)),
-        )
-        .unwrap();
-        assert!(max_diff(&eval, &eval_plain) < 1e-4);
+        );
+        assert!(max_diff(&eval, &bn.plain(relu, Some((&mean, &var)))) < 1e-4);
     }
 }
 
