@@ -12,7 +12,7 @@ use super::metrics::{Gzsl, MetricError, ScoreMatrix, gzsl};
 pub fn gamma_grid(scores: &ScoreMatrix, seen: &[bool], steps: usize) -> Vec<f64> {
     let mut margins: Vec<f64> = (0..scores.n)
         .filter_map(|i| {
-            let row = &scores.data[i * scores.c..(i + 1) * scores.c];
+            let row = scores.row(i);
             let (mut s, mut u) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
             for (&v, &is_seen) in row.iter().zip(seen) {
                 if !v.is_finite() {

@@ -4,6 +4,8 @@
 use candle_core::{Result, Tensor};
 use rayon::prelude::*;
 
+use super::ops::summed;
+
 /// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)` with `dst` row-major and contiguous; `lhs` and `rhs` are given
 /// as (slice, row stride, column stride). `threads` > 1 lets gemm split the product over rayon's pool.
 pub(crate) fn gemm_rows(
@@ -58,13 +60,32 @@ pub(crate) fn gemm_rows(
     }
 }
 
-/// `rows` copies of `row`, the starting value of a product with a bias.
-pub(crate) fn fill_rows(rows: usize, row: &[f32]) -> Vec<f32> {
+/// Fills `dst` with copies of `row`, the starting value of a product with a bias; in parallel when `threads` > 1.
+pub(crate) fn fill_rows(dst: &mut [f32], row: &[f32], threads: usize) {
     let c = row.len().max(1);
-    let mut out = vec![0f32; rows * row.len()];
-    out.par_chunks_mut(c * 1024)
-        .for_each(|o| o.chunks_exact_mut(c).for_each(|r| r.copy_from_slice(row)));
-    out
+    let fill = |o: &mut [f32]| o.chunks_exact_mut(c).for_each(|r| r.copy_from_slice(row));
+    if threads > 1 {
+        dst.par_chunks_mut(c * 1024).for_each(fill);
+    } else {
+        fill(dst);
+    }
+}
+
+/// `dst = x W^T + b` over rows, a 1x1 convolution: `x` (rows x C_in), `w` (C_out, C_in) row-major as the
+/// checkpoint stores it, `b` (C_out), `dst` (rows x C_out).
+pub(crate) fn linear_rows(x: &[f32], w: &[f32], b: &[f32], dst: &mut [f32], threads: usize) {
+    let co = b.len();
+    let ci = w.len() / co.max(1);
+    let rows = dst.len() / co.max(1);
+    fill_rows(dst, b, threads);
+    gemm_rows(
+        (rows, co, ci),
+        dst,
+        true,
+        (x, ci as isize, 1),
+        (w, 1, ci as isize),
+        threads,
+    );
 }
 
 /// `a^T (ka x rows) * g (rows x kg)`, the weight gradient of a layer with inputs `a` (rows x ka) and output gradient
@@ -88,13 +109,7 @@ pub(crate) fn weight_grad(a: &[f32], ka: usize, g: &[f32], kg: usize) -> Vec<f32
             );
             part
         })
-        .reduce(
-            || vec![0f32; ka * kg],
-            |mut x, y| {
-                x.iter_mut().zip(&y).for_each(|(x, y)| *x += y);
-                x
-            },
-        )
+        .reduce(|| vec![0f32; ka * kg], summed)
 }
 
 /// Splits the packed gradients of a layer with input `x`, weight `w` and bias `b` (one flat vector, in that order,

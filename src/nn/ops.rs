@@ -48,27 +48,26 @@ pub(crate) fn is_cpu(t: &Tensor) -> bool {
     t.device().is_cpu() && !PORTABLE.with(|p| p.get())
 }
 
+/// `a += b`, element-wise.
+pub(crate) fn add_assign(a: &mut [f32], b: &[f32]) {
+    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+}
+
+/// The element-wise sum of two partial sums: the `reduce` step of the parallel accumulations here.
+pub(crate) fn summed(mut a: Vec<f32>, b: Vec<f32>) -> Vec<f32> {
+    add_assign(&mut a, &b);
+    a
+}
+
 /// Column sums of a (rows x c) slice, in parallel over row chunks.
 pub(crate) fn col_sums(x: &[f32], c: usize) -> Vec<f32> {
     x.par_chunks(ROW_CHUNK * c)
         .map(|ch| {
             let mut s = vec![0f32; c];
-            for row in ch.chunks_exact(c) {
-                for (a, b) in s.iter_mut().zip(row) {
-                    *a += b;
-                }
-            }
+            ch.chunks_exact(c).for_each(|row| add_assign(&mut s, row));
             s
         })
-        .reduce(
-            || vec![0f32; c],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(&b) {
-                    *x += y;
-                }
-                a
-            },
-        )
+        .reduce(|| vec![0f32; c], summed)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -525,6 +524,16 @@ impl DropMask {
             scale: 1.0 / (1.0 - p),
         }
     }
+
+    /// Applies the mask to `vals`, chunk `i` of the batch norm's passes (chunks of `ROW_CHUNK` rows of `c` values).
+    /// A product with 0 or the scale rather than a branch, so the loop vectorises.
+    fn apply(&self, i: usize, c: usize, vals: &mut [f32]) {
+        let start = i * ROW_CHUNK * c;
+        let keep = &self.keep[start..start + vals.len()];
+        for (v, k) in vals.iter_mut().zip(keep) {
+            *v *= self.scale * f32::from(*k);
+        }
+    }
 }
 
 /// The BN output's affine map `x * scale + off` per channel.
@@ -569,10 +578,7 @@ impl CustomOp3 for BnApply {
                     }
                 }
                 if let Some(d) = &self.drop {
-                    let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + o.len()];
-                    for (o, k) in o.iter_mut().zip(keep) {
-                        *o *= d.scale * f32::from(*k);
-                    }
+                    d.apply(i, c, o);
                 }
             });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -632,15 +638,9 @@ impl BnBackward {
         }
         let c = scale.len();
         buf.clear();
-        match &self.drop {
-            Some(d) => {
-                let keep = &d.keep[i * ROW_CHUNK * c..i * ROW_CHUNK * c + gc.len()];
-                buf.resize(gc.len(), 0.0);
-                for ((b, g), k) in buf.iter_mut().zip(gc).zip(keep) {
-                    *b = *g * (d.scale * f32::from(*k));
-                }
-            }
-            None => buf.extend_from_slice(gc),
+        buf.extend_from_slice(gc);
+        if let Some(d) = &self.drop {
+            d.apply(i, c, buf);
         }
         if self.relu {
             for (br, xr) in buf.chunks_exact_mut(c).zip(xc.chunks_exact(c)) {
@@ -697,13 +697,7 @@ impl CustomOp2 for BnBackward {
             })
             .reduce(
                 || (vec![0f32; c], vec![0f32; c]),
-                |(mut a, mut b), (x, y)| {
-                    for j in 0..c {
-                        a[j] += x[j];
-                        b[j] += y[j];
-                    }
-                    (a, b)
-                },
+                |(a, b), (x, y)| (summed(a, x), summed(b, y)),
             );
         let sgx: Vec<f32> = sgx.iter().zip(invstd).map(|(s, i)| s * i).collect();
         let mut out = vec![0f32; x.len() + 2 * c];

@@ -4,7 +4,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 
-use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_grad};
+use super::gemm::{gemm_rows, linear_rows, unpack_layer_grads, weight_from_matrix, weight_grad};
 use super::ops::{col_sums, f32_slice, is_cpu};
 
 struct PointwiseConv {
@@ -31,16 +31,8 @@ impl CustomOp3 for PointwiseConv {
         let b = f32_slice(s3, l3, "pointwise bias")?;
         let (ci, co) = (self.c_in, self.c_out);
         let rows = x.len() / ci.max(1);
-        let mut out = fill_rows(rows, b);
-        // x (rows x C_in) * W^T (C_in x C_out); W is (C_out, C_in) row-major.
-        gemm_rows(
-            (rows, co, ci),
-            &mut out,
-            true,
-            (x, ci as isize, 1),
-            (w, 1, ci as isize),
-            rayon::current_num_threads(),
-        );
+        let mut out = vec![0f32; rows * co];
+        linear_rows(x, w, b, &mut out, rayon::current_num_threads());
         Ok((CpuStorage::F32(out), Shape::from((rows, co))))
     }
 

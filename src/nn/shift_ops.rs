@@ -8,6 +8,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
+use super::ops::summed;
+
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
         bail!("{what}: expected f32 storage")
@@ -134,13 +136,7 @@ impl CustomOp2 for ShiftScaleBackward {
                 }
                 acc
             })
-            .reduce(
-                || vec![0f32; f],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
+            .reduce(|| vec![0f32; f], summed);
         out[g.len()..].copy_from_slice(&ds);
         Ok((CpuStorage::F32(out), Shape::from(g.len() + f)))
     }
@@ -367,13 +363,7 @@ impl CustomOp2 for TemporalShiftBackPos {
                     acc
                 },
             )
-            .reduce(
-                || vec![0f32; g.c],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
+            .reduce(|| vec![0f32; g.c], summed);
         let out: Vec<f32> = sums
             .iter()
             .map(|&s| if s == 0.0 { 1e-4 } else { 0.01 * s.signum() })

@@ -10,8 +10,8 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
-use super::gemm::{gemm_rows, unpack_layer_grads};
-use super::ops::{GraphPattern, f32_slice, graph_aggregate_reference, is_cpu};
+use super::gemm::{gemm_rows, linear_rows, unpack_layer_grads};
+use super::ops::{GraphPattern, add_assign, f32_slice, graph_aggregate_reference, is_cpu, summed};
 
 /// Floats of convolution output a block of frames may hold (1 MiB: stays in L2 while it is aggregated).
 const BLOCK_FLOATS: usize = 1 << 18;
@@ -49,21 +49,9 @@ struct SpatialConv {
 /// The convolution of one block of frames: `x` (rows x C_in) times W^T plus the bias, into `y` (rows x K*C).
 fn convolve(x: &[f32], wb: &[f32], d: Dims, y: &mut Vec<f32>) {
     let (ci, kc) = (d.c_in, d.kc());
-    let rows = x.len() / ci;
     let (w, b) = wb.split_at(kc * ci);
-    y.clear();
-    for _ in 0..rows {
-        y.extend_from_slice(b);
-    }
-    // W is (K*C, C_in) row-major.
-    gemm_rows(
-        (rows, kc, ci),
-        y,
-        true,
-        (x, ci as isize, 1),
-        (w, 1, ci as isize),
-        1,
-    );
+    y.resize(x.len() / ci * kc, 0.0);
+    linear_rows(x, w, b, y, 1);
 }
 
 impl CustomOp3 for SpatialConv {
@@ -207,17 +195,14 @@ impl CustomOp3 for SpatialConvBackward {
                         (xb, ci as isize, 1),
                         1,
                     );
-                    for row in gy.chunks_exact(kc) {
-                        db.iter_mut().zip(row).for_each(|(s, r)| *s += r);
-                    }
+                    gy.chunks_exact(kc).for_each(|row| add_assign(db, row));
                     (acc, y, gy)
                 },
             )
             .map(|(acc, _, _)| acc)
-            .reduce(zero, |mut p, q| {
-                p.wb.iter_mut().zip(&q.wb).for_each(|(s, t)| *s += t);
-                p.edges.iter_mut().zip(&q.edges).for_each(|(s, t)| *s += t);
-                p
+            .reduce(zero, |p, q| ParamGrads {
+                wb: summed(p.wb, q.wb),
+                edges: summed(p.edges, q.edges),
             });
         let mut out = dx;
         out.extend_from_slice(&sums.wb);

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
-use super::gemm::{gemm_rows, unpack_layer_grads, weight_from_matrix, weight_matrix};
-use super::ops::{TemporalGeom, col_sums, f32_slice, is_cpu, temporal_im2col_reference};
+use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_matrix};
+use super::ops::{TemporalGeom, col_sums, f32_slice, is_cpu, summed, temporal_im2col_reference};
 
 struct TemporalConv {
     g: TemporalGeom,
@@ -49,9 +49,7 @@ impl CustomOp3 for TemporalConv {
             .with_min_len(chunk)
             .for_each(|(ob, xb)| {
                 let ph = phases(xb, g);
-                for r in ob.chunks_exact_mut(co) {
-                    r.copy_from_slice(bias);
-                }
+                fill_rows(ob, bias, threads);
                 for (k, tap) in taps.iter().enumerate() {
                     let m = tap.frames() * v;
                     if m == 0 {
@@ -164,13 +162,7 @@ impl CustomOp3 for TemporalConvBackward {
                     dw
                 },
             )
-            .reduce(
-                || vec![0f32; kc * co],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                    a
-                },
-            );
+            .reduce(|| vec![0f32; kc * co], summed);
         let mut out = dx;
         out.reserve(co * kc + co);
         // Back to the checkpoint layout (C_out, C_in, K, 1).
