@@ -131,3 +131,48 @@ fn bad_inputs_give_one_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown method"));
 }
+
+/// `bench --work` reuses a folder's encoder only for the same pretraining schedule: asking for another epoch count
+/// (the default included) is refused before anything is trained, and the checkpoint is left as it was.
+#[test]
+fn bench_refuses_to_retrain_a_reused_encoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let bench = |encoder_epochs: Option<&str>| {
+        let mut cmd = skelzero();
+        cmd.args([
+            "bench",
+            "--dataset",
+            "synthetic",
+            "--splits",
+            "synth-demo",
+            "--methods",
+            "devise",
+            "--epochs",
+            "2",
+            "--work",
+        ])
+        .arg(&work);
+        if let Some(e) = encoder_epochs {
+            cmd.args(["--encoder-epochs", e]);
+        }
+        cmd
+    };
+    succeeded(&mut bench(Some("1")));
+    let ckpt = work.join("synth-demo-stgcn/checkpoint.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    for asked in [Some("2"), None] {
+        let out = bench(asked).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{asked:?}: {stderr}");
+        assert!(
+            stderr.contains("holds an encoder run of 1 epochs")
+                && stderr.contains("--encoder-epochs 1"),
+            "{asked:?}: {stderr}"
+        );
+        assert_eq!(std::fs::read(&ckpt).unwrap(), before, "{asked:?}");
+    }
+    // The same schedule reuses it.
+    succeeded(&mut bench(Some("1")));
+    assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+}

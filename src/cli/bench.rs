@@ -152,6 +152,7 @@ impl RawData {
             .work
             .join(format!("{split}-{:?}", args.encoder).to_lowercase());
         let feats_path = self.work.join(format!("{split}.safetensors"));
+        check_reused_encoder(&enc_dir, args.encoder_epochs)?;
         super::pretrain::run(&super::pretrain::Args {
             dataset: self.kind,
             data: self.path.clone(),
@@ -221,6 +222,30 @@ impl RawData {
             features,
         })
     }
+}
+
+/// Refuses a work folder's encoder run that was started for another number of epochs: `pretrain` would resume it
+/// to the new count and overwrite the checkpoint, so the benchmark would silently compare a different encoder.
+/// (`pretrain` itself allows that on purpose, to train longer.)
+fn check_reused_encoder(enc_dir: &Path, epochs: Option<usize>) -> anyhow::Result<()> {
+    let run_dir = crate::nn::run::RunDir::new(enc_dir);
+    if !run_dir.config_path().exists() {
+        return Ok(());
+    }
+    let stored = run_dir.load_config()?.train.epochs;
+    let asked = epochs.unwrap_or(crate::nn::train::TrainOptions::default().epochs);
+    anyhow::ensure!(
+        stored == asked,
+        "{} holds an encoder run of {stored} epochs and this bench asks for {asked}{}: pass --encoder-epochs {stored} \
+         to reuse it, or another --work folder",
+        enc_dir.display(),
+        if epochs.is_none() {
+            " (the default)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 fn split_inputs(args: &Args, raw: Option<&RawData>, split: &str) -> anyhow::Result<BenchSplit> {
