@@ -168,8 +168,17 @@ fn three_fold_fit_reports_each_fold() {
     assert_eq!(held.len(), 15);
     let mean = e.val_folds.iter().map(|v| v.zsl_top1).sum::<f64>() / 3.0;
     assert!((e.val_zsl_top1 - mean).abs() < 1e-12);
-    let mean_gamma = e.val_folds.iter().map(|v| v.gamma).sum::<f64>() / 3.0;
-    assert!((e.gzsl.gamma - mean_gamma).abs() < 1e-9);
+    // Gamma travels in units of each model's score spread on its own training samples.
+    let units = e
+        .val_folds
+        .iter()
+        .map(|v| v.gamma / v.spread.unwrap())
+        .sum::<f64>()
+        / 3.0;
+    assert!((e.gamma_in_spreads.unwrap() - units).abs() < 1e-9, "{e:?}");
+    let spread = e.spread.unwrap();
+    assert!(spread > 0.0, "{e:?}");
+    assert!((e.gzsl.gamma - units * spread).abs() < 1e-9, "{e:?}");
     assert!(e.epoch < tc.epochs && sel.lrs.contains(&e.lr));
     // Chance on 5 pseudo-unseen classes is 0.2; the synthetic problem transfers.
     assert!(e.val_zsl_top1 > 0.4, "{e:?}");
@@ -264,4 +273,118 @@ fn every_method_scores_pairs_independently_of_the_rest() {
             }
         }
     }
+}
+
+#[test]
+fn score_spread_is_per_sample_and_in_score_units() {
+    use skelzero::eval::calibration::score_spread;
+    use skelzero::eval::metrics::ScoreMatrix;
+    let mut rng = StdRng::seed_from_u64(3);
+    let (n, c) = (31, 7);
+    let data: Vec<f32> = (0..n * c)
+        .map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng))
+        .collect();
+    let base = ScoreMatrix { n, c, data };
+    let spread = score_spread(&base).unwrap();
+    // The median of per-row population standard deviations, computed here directly.
+    let mut stds: Vec<f64> = (0..n)
+        .map(|i| {
+            let r: Vec<f64> = base.row(i).iter().map(|&v| f64::from(v)).collect();
+            let m = r.iter().sum::<f64>() / c as f64;
+            (r.iter().map(|v| (v - m).powi(2)).sum::<f64>() / c as f64).sqrt()
+        })
+        .collect();
+    stds.sort_by(f64::total_cmp);
+    assert!(
+        (spread - stds[n / 2]).abs() < 1e-6,
+        "{spread} vs {}",
+        stds[n / 2]
+    );
+    // Scaling the scores scales it; a per-sample or global offset (which calibrated stacking ignores) does not.
+    let shifted = ScoreMatrix {
+        data: base
+            .data
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| 1000.0 * v - 5.0 * (k / c) as f32 + 17.0)
+            .collect(),
+        ..base.clone()
+    };
+    let s2 = score_spread(&shifted).unwrap();
+    assert!((s2 / spread - 1000.0).abs() < 1e-2, "{s2} vs {spread}");
+    // Masked pairs (-inf, NaN) are left out of their row; a row with one finite score is left out.
+    let masked = ScoreMatrix {
+        n: 3,
+        c: 3,
+        data: vec![
+            0.0,
+            2.0,
+            f32::NEG_INFINITY, //
+            1.0,
+            f32::NAN,
+            3.0, //
+            f32::NAN,
+            5.0,
+            f32::NEG_INFINITY,
+        ],
+    };
+    assert!((score_spread(&masked).unwrap() - 1.0).abs() < 1e-12);
+    let flat = ScoreMatrix {
+        n: 2,
+        c: 2,
+        data: vec![1.0; 4],
+    };
+    assert_eq!(score_spread(&flat), None);
+}
+
+#[test]
+fn gamma_transfers_in_spread_units_whatever_the_final_scale() {
+    use skelzero::eval::calibration::score_spread;
+    use skelzero::eval::metrics::{ScoreMatrix, gzsl};
+    use skelzero::eval::select::{FoldValidation, transferred_gamma};
+    let fold = |gamma: f64, spread: Option<f64>| FoldValidation {
+        pseudo_unseen: vec![0, 1],
+        zsl_top1: 0.5,
+        gzsl_h: 0.5,
+        gamma,
+        spread,
+    };
+    let folds = [fold(2.0, Some(1.0)), fold(6.0, Some(2.0))];
+    let (g, units) = transferred_gamma(&folds, Some(0.01));
+    assert_eq!(units, Some(2.5));
+    assert!((g - 0.025).abs() < 1e-12);
+    // Without a spread anywhere, the raw mean.
+    assert_eq!(transferred_gamma(&folds, None), (4.0, None));
+    assert_eq!(
+        transferred_gamma(&[fold(2.0, Some(1.0)), fold(6.0, None)], Some(1.0)),
+        (4.0, None)
+    );
+    // A final model whose scores are 1000x larger gets the same GZSL predictions: seen classes 0, 1 lead every
+    // row by a margin of about one spread, which 1.5 spreads of gamma overturns for the unseen rows only.
+    let rows = [
+        [3.0f32, 0.0, 1.0, 0.0],
+        [0.0, 3.5, 0.0, 1.0],
+        [2.0, 0.0, 1.5, 0.0],
+        [0.0, 2.0, 0.0, 1.6],
+    ];
+    let labels = [0, 1, 2, 3];
+    let seen = [true, true, false, false];
+    let mut results = Vec::new();
+    for k in [1.0f32, 1000.0] {
+        let m = ScoreMatrix {
+            n: 4,
+            c: 4,
+            data: rows.iter().flatten().map(|v| k * v).collect(),
+        };
+        let (g, _) = transferred_gamma(
+            &[fold(0.9, Some(1.0)), fold(0.9, Some(1.0))],
+            score_spread(&m),
+        );
+        let r = gzsl(&m, &labels, &seen, g).unwrap();
+        results.push((r.s, r.u, r.h, g / f64::from(k)));
+    }
+    assert!((results[0].2 - 1.0).abs() < 1e-12, "{results:?}");
+    assert_eq!(results[0].0, results[1].0);
+    assert_eq!(results[0].1, results[1].1);
+    assert!((results[0].3 - results[1].3).abs() < 1e-6, "{results:?}");
 }

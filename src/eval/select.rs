@@ -5,7 +5,8 @@
 //! samples, the calibration `gamma` by GZSL H on held-out pseudo-seen samples plus the pseudo-unseen ones. One such
 //! fold of a few classes is noise (MSR: ~70 samples of 5 classes), so [`SelectionConfig::folds`] disjoint groups of
 //! seen classes are held out in turn: the (lr, epoch) maximises the mean validation ZSL top-1 over the folds, and
-//! gamma is the mean of the folds' best gammas at that (lr, epoch). The method
+//! gamma is the mean of the folds' best gammas at that (lr, epoch), each divided by its model's score spread on its
+//! own training samples ([`score_spread`]) and multiplied back by the final model's. The method
 //! is then retrained on all seen classes with the same schedule, its weights taken at the chosen epoch, and
 //! evaluated once on the unseen test classes. The "oracle" numbers (epoch and gamma picked on the test set, as
 //! several papers do) are reported separately and never feed back.
@@ -19,7 +20,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::calibration::best_gamma;
+use super::calibration::{best_gamma, score_spread};
 use super::metrics::{Gzsl, ScoreMatrix, gzsl, top1};
 use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
@@ -185,6 +186,13 @@ pub struct Evaluation {
     /// Per-fold validation figures at the chosen (lr, epoch), to show the spread behind the means.
     #[serde(default)]
     pub val_folds: Vec<FoldValidation>,
+    /// The applied gamma in units of the final model's score spread (the folds' mean); `None` where a spread was
+    /// undefined and the folds' raw gammas were averaged instead.
+    #[serde(default)]
+    pub gamma_in_spreads: Option<f64>,
+    /// The final model's score spread on its training samples ([`score_spread`]).
+    #[serde(default)]
+    pub spread: Option<f64>,
     /// Test-selected numbers for comparison with papers that select on the test set, never used for selection:
     /// the best ZSL top-1 over the final run's epochs, and GZSL with the test-best gamma at the selected epoch.
     pub oracle_zsl_top1: f64,
@@ -199,12 +207,30 @@ pub struct FoldValidation {
     pub pseudo_unseen: Vec<usize>,
     pub zsl_top1: f64,
     pub gzsl_h: f64,
-    /// The fold's best gamma (the applied gamma is the mean over folds).
+    /// The fold's best gamma, in its own model's score units.
     pub gamma: f64,
+    /// That model's score spread on its training samples ([`score_spread`]).
+    #[serde(default)]
+    pub spread: Option<f64>,
 }
 
 /// Cap on the GZSL validation rows scored per fold and epoch: bounds SMIE's pair-wise scorer on NTU-size data.
 pub const GZSL_VAL_ROWS_CAP: usize = 2048;
+
+/// Training samples a model's score spread is measured on (a fixed-seed subsample): a median of per-sample
+/// deviations is stable well before that, and it is scored every epoch of every fold.
+pub const SPREAD_ROWS: usize = 256;
+
+/// `rows` itself when it has at most [`SPREAD_ROWS`] entries, else a fixed-seed subsample of that size (sorted).
+fn spread_rows(rows: &[usize], seed: u64) -> Vec<usize> {
+    let mut rows = rows.to_vec();
+    if rows.len() > SPREAD_ROWS {
+        rows.shuffle(&mut StdRng::seed_from_u64(seed));
+        rows.truncate(SPREAD_ROWS);
+        rows.sort_unstable();
+    }
+    rows
+}
 
 /// Column indices of `classes` within `all` (a class set in global ids), and labels mapped to local indices.
 fn local_labels(labels: &[usize], rows: &[usize], classes: &[usize]) -> Vec<usize> {
@@ -308,10 +334,12 @@ pub fn fit_and_evaluate(
                 let zsl = top1(&s, &fold.unseen_labels).map_err(metric_err)?;
                 let bg = best_gamma(&g, &fold.gzsl_labels, &fold.gzsl_seen, sel.gamma_steps)
                     .map_err(metric_err)?;
+                let own = score_matrix(method.as_ref(), &fold.spread, &fold.seen_classes, 256)?;
                 curve.push(EpochVal {
                     zsl,
                     gamma: bg.gamma,
                     h: bg.h,
+                    spread: score_spread(&own),
                 });
                 Ok(())
             })?;
@@ -346,13 +374,13 @@ pub fn fit_and_evaluate(
             zsl_top1: c[epoch].zsl,
             gzsl_h: c[epoch].h,
             gamma: c[epoch].gamma,
+            spread: c[epoch].spread,
         })
         .collect();
-    // Gamma: the mean of the folds' best gammas. Each fold's grid spans its own score range, so a common grid
-    // would need every fold's score matrix kept per epoch; the mean needs one scalar per fold and, scores being
-    // on one scale per method, averages out a fold whose few pseudo-unseen classes happen to be easy or hard.
+    // Gamma: the mean of the folds' best gammas, in units of each model's score spread. Each fold's grid spans its
+    // own score range, so a common grid would need every fold's score matrix kept per epoch; the mean needs one
+    // scalar per fold and averages out a fold whose few pseudo-unseen classes happen to be easy or hard.
     let n = val_folds.len() as f64;
-    let val_gamma = val_folds.iter().map(|f| f.gamma).sum::<f64>() / n;
     let val_h = val_folds.iter().map(|f| f.gzsl_h).sum::<f64>() / n;
     let final_cfg = TrainConfig {
         lr,
@@ -364,6 +392,7 @@ pub fn fit_and_evaluate(
     let seen_classes = p.classes.select(p.seen)?;
     let all_rows: Vec<usize> = (0..p.train_labels.len()).collect();
     let labels = local_labels(p.train_labels, &all_rows, p.seen);
+    let own_rows = p.train.select(&spread_rows(&all_rows, sel.seed))?;
     let set = TrainSet {
         features: p.train,
         labels: &labels,
@@ -402,7 +431,25 @@ pub fn fit_and_evaluate(
     let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
     let zsl_top1 = top1(&s, &zsl_labels).map_err(metric_err)?;
     let g = score_matrix(method.as_ref(), p.test, &all_classes, 256)?;
-    let gz = gzsl(&g, &g_labels, &g_seen, val_gamma).map_err(metric_err)?;
+    let final_spread = score_spread(&score_matrix(
+        method.as_ref(),
+        &own_rows,
+        &seen_classes,
+        256,
+    )?);
+    let (gamma, gamma_in_spreads) = transferred_gamma(&val_folds, final_spread);
+    if gamma_in_spreads.is_none() {
+        tracing::warn!("a score spread is undefined: gamma is the folds' mean in raw score units");
+    }
+    let gz = gzsl(&g, &g_labels, &g_seen, gamma).map_err(metric_err)?;
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let raw = transferred_gamma(&val_folds, None).0;
+        let raw_h = gzsl(&g, &g_labels, &g_seen, raw).map_err(metric_err)?.h;
+        tracing::debug!(
+            "gamma {gamma:.4} ({gamma_in_spreads:?} spreads of {final_spread:?}): H {:.4}; the folds' raw mean {raw:.4} would give H {raw_h:.4}",
+            gz.h
+        );
+    }
     // Oracle gamma: the best on the test set, for the selected weights.
     let oracle_gzsl = best_gamma(&g, &g_labels, &g_seen, sel.gamma_steps).map_err(metric_err)?;
     let evaluation = Evaluation {
@@ -413,6 +460,8 @@ pub fn fit_and_evaluate(
         val_zsl_top1: val_zsl,
         val_gzsl_h: val_h,
         val_folds,
+        gamma_in_spreads,
+        spread: final_spread,
         oracle_zsl_top1: oracle_zsl,
         oracle_gzsl,
         train_seconds: start.elapsed().as_secs_f64(),
@@ -422,6 +471,25 @@ pub fn fit_and_evaluate(
         varmap,
         evaluation,
     })
+}
+
+/// The gamma applied to the final model, from the folds' best gammas: their mean in units of each fold model's
+/// score spread, times `final_spread` (the final model's), returned with that mean. Where a spread is undefined
+/// (`None`) it is the folds' mean gamma in raw score units, with `None`.
+pub fn transferred_gamma(
+    folds: &[FoldValidation],
+    final_spread: Option<f64>,
+) -> (f64, Option<f64>) {
+    let n = folds.len().max(1) as f64;
+    let units = folds
+        .iter()
+        .map(|f| f.spread.map(|s| f.gamma / s))
+        .sum::<Option<f64>>()
+        .map(|sum| sum / n);
+    match (units, final_spread) {
+        (Some(units), Some(spread)) if !folds.is_empty() => (units * spread, Some(units)),
+        _ => (folds.iter().map(|f| f.gamma).sum::<f64>() / n, None),
+    }
 }
 
 /// The method's first selectable epoch ([`MethodConfig::first_selectable_epoch`]), kept below `epochs` so that a
@@ -437,6 +505,7 @@ struct EpochVal {
     zsl: f64,
     gamma: f64,
     h: f64,
+    spread: Option<f64>,
 }
 
 /// Rows `rows` and columns `cols` of `m`, in that order.
@@ -467,6 +536,8 @@ struct ValFold {
     /// Pseudo-seen classes first, then pseudo-unseen.
     all_classes: ClassEmbeddings,
     gzsl_seen: Vec<bool>,
+    /// Training rows the model's score spread is measured on, at most SPREAD_ROWS.
+    spread: FeatureBatch,
     /// Where the ZSL block (pseudo-unseen rows, pseudo-unseen columns) lies in the GZSL score matrix, when every
     /// pseudo-unseen row is among the GZSL rows (not capped): its rows and columns, in ZSL order.
     unseen_in_gzsl: Option<(Vec<usize>, Vec<usize>)>,
@@ -508,6 +579,7 @@ impl ValFold {
             gzsl_seen: (0..all_ids.len())
                 .map(|j| j < split.pseudo_seen.len())
                 .collect(),
+            spread: p.train.select(&spread_rows(&split.train_rows, seed))?,
             unseen_in_gzsl,
         })
     }
