@@ -205,10 +205,12 @@ pub fn rescored(
 ) -> Result<Predictions> {
     check_feature_rows(p, feats)?;
     let scores = scores_of(run, classes, feats, &p.classes)?;
-    let out = Predictions {
+    let mut out = Predictions {
         scores,
         ..p.clone()
     };
+    let all: Vec<usize> = (0..p.classes.len()).collect();
+    refresh_components(&mut out, run, classes, feats, &all)?;
     out.validate(&run.dir.display().to_string())
         .map_err(invalid)?;
     Ok(out)
@@ -298,9 +300,57 @@ pub fn rescored_classes(
             out.scores[i * c + j] = part[i * m + k];
         }
     }
+    refresh_components(&mut out, run, classes, feats, &cols)?;
     out.validate(&run.dir.display().to_string())
         .map_err(invalid)?;
     Ok(out)
+}
+
+/// After a class-text edit: STAR's per-part or InfoCPL's per-branch scores of `p` (when it has them) computed
+/// again for the columns `cols` of `p`'s classes, so that those tables follow the edited texts like the scores.
+fn refresh_components(
+    p: &mut Predictions,
+    run: &LoadedRun,
+    classes: &ClassEmbeddings,
+    feats: &FeatureBatch,
+    cols: &[usize],
+) -> Result<()> {
+    let (n, c, m) = (p.num_samples(), p.classes.len(), cols.len());
+    let table = match (&mut p.star, &mut p.infocpl) {
+        (Some(star), _) => &mut star.scores,
+        (None, Some(branches)) => &mut branches.scores,
+        (None, None) => return Ok(()),
+    };
+    if m == 0 || n == 0 || c == 0 || table.len() % (n * c) != 0 {
+        return Ok(());
+    }
+    let k = table.len() / (n * c);
+    let selected = classes.select(&cols.iter().map(|&j| p.classes[j]).collect::<Vec<_>>())?;
+    let rows: Vec<usize> = (0..n).collect();
+    for chunk in rows.chunks(256) {
+        let Some(comps) = run
+            .method
+            .score_components(&feats.select(chunk)?, &selected)?
+        else {
+            return Ok(());
+        };
+        if comps.scores.dims() != [chunk.len(), m, k] {
+            return Err(PipelineError::Invalid(format!(
+                "{}: score components {:?} for {} samples, {m} classes and {k} components",
+                run.dir.display(),
+                comps.scores.dims(),
+                chunk.len()
+            )));
+        }
+        let v = comps.scores.flatten_all()?.to_vec1::<f32>()?;
+        for (r, &i) in chunk.iter().enumerate() {
+            for (q, &j) in cols.iter().enumerate() {
+                let src = (r * m + q) * k;
+                table[(i * c + j) * k..][..k].copy_from_slice(&v[src..src + k]);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// After a class-text edit: the class-text points of `p`'s exported joint space (the t-SNE's text points) computed
@@ -449,9 +499,54 @@ mod tests {
                 classes: demo.classes.clone(),
                 branch_set: None,
             };
+            // Predictions with the method's component tables (STAR's parts, InfoCPL's branches), as scored.
+            let analysed = |classes: &ClassEmbeddings| {
+                let a = method_analysis(
+                    run.method.as_ref(),
+                    &feats,
+                    &classes.select(&base.classes).unwrap(),
+                    5,
+                    &mut |_, _| true,
+                )
+                .unwrap();
+                (a.star, a.infocpl)
+            };
+            let (star, infocpl) = analysed(&demo.classes);
+            let base = Predictions {
+                star,
+                infocpl,
+                ..base.clone()
+            };
             let before = rescored(&base, &run, &demo.classes, &feats).unwrap();
             let full = rescored(&base, &run, &edited, &feats).unwrap();
             let part = rescored_classes(&before, &run, &edited, &feats, None, &[3]).unwrap();
+            // The component tables follow the edit, in the full and the one-class re-scoring alike.
+            let (star, infocpl) = analysed(&edited);
+            let expected = star.map(|s| s.scores).or(infocpl.map(|b| b.scores));
+            let tables = |p: &Predictions| {
+                p.star
+                    .as_ref()
+                    .map(|s| s.scores.clone())
+                    .or(p.infocpl.as_ref().map(|b| b.scores.clone()))
+            };
+            assert_eq!(
+                expected.is_some(),
+                matches!(kind, MethodKind::Star | MethodKind::InfoCpl),
+                "{kind}"
+            );
+            if let Some(expected) = expected {
+                assert_ne!(tables(&before), Some(expected.clone()), "{kind}: no change");
+                for got in [tables(&full), tables(&part)] {
+                    let got = got.unwrap();
+                    assert_eq!(got.len(), expected.len(), "{kind}");
+                    for (a, b) in expected.iter().zip(&got) {
+                        assert!(
+                            (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                            "{kind}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
             assert_ne!(
                 full.scores, before.scores,
                 "{kind}: the edit changes nothing"
