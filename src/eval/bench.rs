@@ -28,6 +28,9 @@ pub struct MethodResult {
     pub gzsl_u: f64,
     pub gzsl_h: f64,
     pub gamma: f64,
+    /// `gamma` in units of the model's score spread on its training samples (see [`super::select`]).
+    #[serde(default)]
+    pub gamma_in_spreads: Option<f64>,
     /// Epoch chosen on the seen-class validation split.
     pub epoch: usize,
     /// Learning rate chosen on the seen-class validation split.
@@ -137,6 +140,7 @@ pub fn run_split(
                     gzsl_u: e.gzsl.u,
                     gzsl_h: e.gzsl.h,
                     gamma: e.gzsl.gamma,
+                    gamma_in_spreads: e.gamma_in_spreads,
                     epoch: e.epoch,
                     lr: e.lr,
                     oracle_zsl_top1: e.oracle_zsl_top1,
