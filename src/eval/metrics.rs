@@ -62,15 +62,15 @@ impl ScoreMatrix {
         self.predictions_with_offset(&[])
     }
 
-    /// The columns `cols` (in that order).
-    pub fn select_columns(&self, cols: &[usize]) -> Self {
-        let mut data = Vec::with_capacity(self.n * cols.len());
-        for i in 0..self.n {
+    /// Rows `rows` and columns `cols`, in that order.
+    pub fn select(&self, rows: &[usize], cols: &[usize]) -> Self {
+        let mut data = Vec::with_capacity(rows.len() * cols.len());
+        for &i in rows {
             let r = self.row(i);
             data.extend(cols.iter().map(|&j| r[j]));
         }
         Self {
-            n: self.n,
+            n: rows.len(),
             c: cols.len(),
             data,
         }

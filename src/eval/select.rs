@@ -21,7 +21,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::calibration::{best_gamma, score_spread};
-use super::metrics::{Gzsl, ScoreMatrix, gzsl, top1};
+use super::metrics::{Gzsl, gzsl, top1};
 use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
@@ -222,12 +222,11 @@ pub const GZSL_VAL_ROWS_CAP: usize = 2048;
 /// MSR fits took 27% longer.
 pub const SPREAD_ROWS: usize = 64;
 
-/// `rows` itself when it has at most [`SPREAD_ROWS`] entries, else a fixed-seed subsample of that size (sorted).
-fn spread_rows(rows: &[usize], seed: u64) -> Vec<usize> {
-    let mut rows = rows.to_vec();
-    if rows.len() > SPREAD_ROWS {
+/// `rows` itself when it has at most `cap` entries, else a fixed-seed uniform subsample of that size (sorted).
+fn capped_rows(mut rows: Vec<usize>, cap: usize, seed: u64) -> Vec<usize> {
+    if rows.len() > cap {
         rows.shuffle(&mut StdRng::seed_from_u64(seed));
-        rows.truncate(SPREAD_ROWS);
+        rows.truncate(cap);
         rows.sort_unstable();
     }
     rows
@@ -329,7 +328,7 @@ pub fn fit_and_evaluate(
                 let g = score_matrix(method.as_ref(), &fold.gzsl, &fold.all_classes, 256)?;
                 let s = match &fold.unseen_in_gzsl {
                     // Scores are per (sample, class) pair, so the ZSL matrix is a block of the GZSL one.
-                    Some((rows, cols)) => sub_matrix(&g, rows, cols),
+                    Some((rows, cols)) => g.select(rows, cols),
                     None => score_matrix(method.as_ref(), &fold.unseen, &fold.unseen_classes, 256)?,
                 };
                 let zsl = top1(&s, &fold.unseen_labels).map_err(metric_err)?;
@@ -393,7 +392,9 @@ pub fn fit_and_evaluate(
     let seen_classes = p.classes.select(p.seen)?;
     let all_rows: Vec<usize> = (0..p.train_labels.len()).collect();
     let labels = local_labels(p.train_labels, &all_rows, p.seen);
-    let own_rows = p.train.select(&spread_rows(&all_rows, sel.seed))?;
+    let own_rows = p
+        .train
+        .select(&capped_rows(all_rows.clone(), SPREAD_ROWS, sel.seed))?;
     let set = TrainSet {
         features: p.train,
         labels: &labels,
@@ -509,20 +510,6 @@ struct EpochVal {
     spread: Option<f64>,
 }
 
-/// Rows `rows` and columns `cols` of `m`, in that order.
-fn sub_matrix(m: &ScoreMatrix, rows: &[usize], cols: &[usize]) -> ScoreMatrix {
-    let mut data = Vec::with_capacity(rows.len() * cols.len());
-    for &i in rows {
-        let r = m.row(i);
-        data.extend(cols.iter().map(|&j| r[j]));
-    }
-    ScoreMatrix {
-        n: rows.len(),
-        c: cols.len(),
-        data,
-    }
-}
-
 /// One validation fold's tensors, with labels local to its class sets.
 struct ValFold {
     train: FeatureBatch,
@@ -557,12 +544,8 @@ impl ValFold {
                 (split.pseudo_seen.len()..all_ids.len()).collect(),
             )
         });
-        if g_rows.len() > GZSL_VAL_ROWS_CAP {
-            // A fixed-seed uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
-            g_rows.shuffle(&mut StdRng::seed_from_u64(seed));
-            g_rows.truncate(GZSL_VAL_ROWS_CAP);
-            g_rows.sort_unstable();
-        }
+        // A uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
+        let g_rows = capped_rows(g_rows, GZSL_VAL_ROWS_CAP, seed);
         Ok(Self {
             train: p.train.select(&split.train_rows)?,
             train_labels: local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen),
@@ -580,7 +563,9 @@ impl ValFold {
             gzsl_seen: (0..all_ids.len())
                 .map(|j| j < split.pseudo_seen.len())
                 .collect(),
-            spread: p.train.select(&spread_rows(&split.train_rows, seed))?,
+            spread: p
+                .train
+                .select(&capped_rows(split.train_rows.clone(), SPREAD_ROWS, seed))?,
             unseen_in_gzsl,
         })
     }
