@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use common::percentile;
 use skelzero::app::Command;
-use skelzero::app::fixture::{fixture_dataset, fixture_predictions};
+use skelzero::pipeline::fixture::{fixture_dataset, fixture_predictions};
 
 fn main() {
     let frames: usize = std::env::args()

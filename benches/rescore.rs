@@ -19,17 +19,17 @@ mod common;
 use common::{env_usize, percentile};
 use std::time::Instant;
 
-use skelzero::app::demo::{demo_dataset, demo_encoder, demo_run, demo_texts};
-use skelzero::app::scoring::{ScoreSource, score_job};
-use skelzero::app::workers::JobHandle;
 use skelzero::dataset::description_set::{DescriptionSet, EditHistory, Field, Value};
-use skelzero::eval::predictions::{Predictions, Setting};
+use skelzero::experiment::run::LoadedRun;
+use skelzero::pipeline::demo::{demo_dataset, demo_encoder, demo_run, demo_texts};
 use skelzero::pipeline::description_embed::{EmbeddedSet, TextUse, embed_changes};
 use skelzero::pipeline::predict::{changed_classes, rescored_classes, scored_rows, visual_part_of};
+use skelzero::pipeline::predictions::{Predictions, Setting};
+use skelzero::pipeline::scoring::{ScoreSource, score_job};
 use skelzero::pipeline::{CachedEncoder, TextEmbedder};
 use skelzero::text::TextEncoder;
 use skelzero::text::store::ModelStore;
-use skelzero::zsl::run::LoadedRun;
+use skelzero::util::jobs::JobHandle;
 use skelzero::zsl::{FeatureBatch, MethodConfig, MethodKind};
 
 /// Times the encoder calls.

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use rand::SeedableRng as _;
 use rand_distr::Distribution as _;
-use skelzero::eval::tsne::{TsneConfig, tsne_from_features};
+use skelzero::pipeline::tsne::{TsneConfig, tsne_from_features};
 
 /// Clustered features: `classes` random centres in `dim` dimensions, unit noise around each.
 fn features(n: usize, dim: usize, classes: usize) -> Vec<f32> {

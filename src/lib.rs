@@ -1,14 +1,18 @@
 //! skelzero: zero-shot skeleton-based action recognition.
 //!
-//! The modules follow the data flow: [`formats`] (file readers) -> [`skeleton`] (layouts, sequences,
-//! preprocessing) -> [`dataset`] (datasets, splits, class texts) -> text encoders -> networks -> zero-shot methods
-//! -> evaluation -> the explorer. [`cli`] holds the command-line front end.
+//! The modules follow the data flow, each floor importing only the floors below it (ARCHITECTURE.md is the map;
+//! tests/architecture.rs checks the order): [`util`] -> [`skeleton`] (layouts, sequences, preprocessing) ->
+//! [`formats`] (file readers), [`render`] -> [`dataset`] (datasets, splits, class texts), [`text`] (sentence
+//! encoders), [`nn`] (skeleton encoders and their kernels), [`bridge`] -> [`eval`] (metrics) -> [`zsl`] (the
+//! zero-shot methods) -> [`experiment`] (run folders, model selection, the benchmark) -> [`pipeline`] (the GUI-free
+//! core of the CLI and the explorer) -> [`app`] (the explorer, egui only) -> [`cli`].
 
 pub mod app;
 pub mod bridge;
 pub mod cli;
 pub mod dataset;
 pub mod eval;
+pub mod experiment;
 pub mod formats;
 pub mod nn;
 pub mod pipeline;

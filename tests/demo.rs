@@ -2,7 +2,7 @@
 //! assets/demo/regenerate.sh) scores the synthetic dataset's unseen classes far above chance, and the run's files
 //! load from disk and from bytes alike.
 
-use skelzero::app::demo::{demo_dataset, demo_encoder, demo_run, demo_texts};
+use skelzero::pipeline::demo::{demo_dataset, demo_encoder, demo_run, demo_texts};
 use skelzero::pipeline::predict::scored_rows;
 use skelzero::pipeline::{EncoderModel, predict_dataset};
 
@@ -66,7 +66,7 @@ fn embedded_demo_recognises_unseen_classes_far_above_chance() {
 #[test]
 fn the_demo_files_load_from_disk_like_the_embedded_bytes() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
-    let from_disk = skelzero::zsl::run::load_run(&root.join("zsl")).unwrap();
+    let from_disk = skelzero::experiment::run::load_run(&root.join("zsl")).unwrap();
     let embedded = demo_run().unwrap();
     assert_eq!(from_disk.config, embedded.config);
     let a = from_disk.classes.sentences.flatten_all().unwrap();
@@ -100,7 +100,7 @@ fn predict_writes_predictions_the_explorer_opens() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let p = skelzero::app::Predictions::load(&out).unwrap();
+    let p = skelzero::pipeline::predictions::Predictions::load(&out).unwrap();
     let m = p.metrics();
     assert!(
         stdout.contains(&format!("ZSL top-1 {:.1}%", 100.0 * m.zsl_accuracy)),

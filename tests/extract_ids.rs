@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor};
 use skelzero::dataset::DatasetKind;
 use skelzero::dataset::load::load_dataset;
 use skelzero::dataset::protocol::{ProtocolInputs, SplitArgs};
-use skelzero::eval::predictions::Predictions;
+use skelzero::pipeline::predictions::Predictions;
 use skelzero::zsl::ClassEmbeddings;
 use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
 mod cli;

@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use skelzero::app::demo::{demo_dataset, demo_encoder, demo_run};
 use skelzero::nn::device::{DeviceChoice, device_from_choice, device_label};
 use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
+use skelzero::pipeline::demo::{demo_dataset, demo_encoder, demo_run};
 use skelzero::pipeline::predict_dataset;
 use skelzero::text::{KnownModel, ModelStore, TextEncoder};
 
@@ -158,7 +158,7 @@ fn the_predict_command_runs_on_the_gpu() {
         ])
         .unwrap();
         skelzero::cli::run(cli).unwrap();
-        skelzero::eval::predictions::Predictions::load(&file).unwrap()
+        skelzero::pipeline::predictions::Predictions::load(&file).unwrap()
     };
     let (cpu, gpu) = (predict("cpu"), predict("cuda"));
     assert!(!cpu.sample_ids.is_empty());

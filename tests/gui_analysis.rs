@@ -1,4 +1,4 @@
-//! The explorer's analysis views driven through egui_kittest on the constructed fixture (`skelzero::app::fixture`,
+//! The explorer's analysis views driven through egui_kittest on the constructed fixture (`skelzero::pipeline::fixture`,
 //! whose run carries constructed features, STAR part scores and InfoCPL branch scores): GZSL calibration, the live t-SNE map, export, and STAR
 //! part colours on the skeleton.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too; a failure is a test failure.
@@ -9,8 +9,8 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use skelzero::app::ExplorerApp;
-use skelzero::app::fixture::{fixture_dataset, fixture_predictions};
-use skelzero::app::fixture_analysis::with_fixture_analysis;
+use skelzero::pipeline::fixture::{fixture_dataset, fixture_predictions};
+use skelzero::pipeline::fixture_analysis::with_fixture_analysis;
 
 mod gui_harness;
 mod zsl_synth;
@@ -44,7 +44,7 @@ fn open_view(h: &mut Harness<'static, ExplorerApp>, name: &str) {
     h.run_steps(2);
 }
 
-fn metrics(h: &Harness<'static, ExplorerApp>) -> skelzero::app::predictions::Metrics {
+fn metrics(h: &Harness<'static, ExplorerApp>) -> skelzero::pipeline::predictions::Metrics {
     h.state().predictions.as_ref().unwrap().metrics()
 }
 
@@ -81,7 +81,7 @@ fn moving_gamma_trades_seen_for_unseen_accuracy() {
             .predictions
             .as_ref()
             .unwrap()
-            .confusion(skelzero::app::Setting::Gzsl);
+            .confusion(skelzero::pipeline::predictions::Setting::Gzsl);
         (0..c.size()).map(|k| c.count(k, k)).sum::<u32>()
     };
     let at_down = gzsl_diag(&h);
@@ -368,8 +368,8 @@ fn a_lasso_lists_the_samples_inside_it() {
 /// An InfoCPL run folder over the synthetic split (seeded, untrained weights: the test is about re-scoring) with
 /// its `predictions.json`, as `skelzero eval --predictions` writes it.
 fn infocpl_run(dir: &std::path::Path) -> std::path::PathBuf {
+    use skelzero::experiment::run::{RunConfig, SplitInfo, load_run, save_run};
     use skelzero::zsl::infocpl::InfoCplConfig;
-    use skelzero::zsl::run::{RunConfig, SplitInfo, load_run, save_run};
     use skelzero::zsl::{Dims, MethodConfig, features::SplitFeatures};
     let features = dir.join("split.safetensors");
     zsl_synth::write_split(&features, &dir.join("texts.safetensors"));
@@ -406,7 +406,7 @@ fn infocpl_run(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&run).unwrap();
     save_run(&run, &cfg, &varmap, &classes).unwrap();
     let loaded = load_run(&run).unwrap();
-    let p = skelzero::app::run_predictions::predictions_from_run(
+    let p = skelzero::pipeline::run_predictions::predictions_from_run(
         &loaded,
         &SplitFeatures::load(&features).unwrap(),
     )
@@ -488,7 +488,7 @@ fn editing_the_branch_set_rescores_the_dataset() {
     assert!(!close(&scores(&h), &before));
     h.get_by_label("Save with the run").click();
     h.run_steps(2);
-    let loaded = skelzero::zsl::run::load_run(&run).unwrap();
+    let loaded = skelzero::experiment::run::load_run(&run).unwrap();
     assert!(loaded.branch_set.is_some());
     assert_eq!(loaded.method.branch_set().unwrap().branches.len(), 3);
     let _ = h.render().unwrap();

@@ -9,7 +9,8 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use gui_harness::harness;
-use skelzero::app::{ExplorerApp, Setting};
+use skelzero::app::ExplorerApp;
+use skelzero::pipeline::predictions::Setting;
 
 mod gui_harness;
 
@@ -24,7 +25,7 @@ fn pct(x: f32) -> String {
 
 /// The demo's sample ids and frame counts, as the app generates them.
 fn demo() -> skelzero::dataset::Dataset {
-    skelzero::app::demo::demo_dataset()
+    skelzero::pipeline::demo::demo_dataset()
 }
 
 fn open_demo_from_menu(h: &mut Harness<'static, ExplorerApp>) {
@@ -301,7 +302,7 @@ fn a_run_folder_is_opened_by_path_and_a_broken_one_is_named() {
     // Any predictions over the demo's samples: the first class scores highest everywhere.
     let dataset = demo();
     let c = dataset.classes.len();
-    let preds = skelzero::app::Predictions {
+    let preds = skelzero::pipeline::predictions::Predictions {
         method: "written run".into(),
         sample_ids: dataset.samples.iter().map(|s| s.meta.id.clone()).collect(),
         labels: dataset.samples.iter().map(|s| s.meta.label).collect(),

@@ -14,7 +14,8 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use skelzero::app::notifications::Level;
-use skelzero::app::{AppOptions, ExplorerApp, Predictions};
+use skelzero::app::{AppOptions, ExplorerApp};
+use skelzero::pipeline::predictions::Predictions;
 mod cli;
 use cli::{skelzero, succeeded};
 

@@ -5,7 +5,7 @@
 mod zsl_synth;
 
 use candle_core::Device;
-use skelzero::app::Predictions;
+use skelzero::pipeline::predictions::Predictions;
 use skelzero::zsl::{ComponentKind, Dims, MethodConfig, MethodKind};
 mod cli;
 use cli::{skelzero, succeeded};

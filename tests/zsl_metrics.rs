@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use skelzero::eval::calibration::best_gamma;
-use skelzero::eval::select::validation_split;
 use skelzero::eval::{ScoreMatrix, confusion, gzsl, harmonic, top1};
+use skelzero::experiment::select::validation_split;
 
 #[test]
 fn top1_counts_every_sample_once() {

@@ -4,7 +4,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use skelzero::eval::select::{
+use skelzero::experiment::select::{
     SelectionConfig, ValidationSplit, fit_and_evaluate, validation_folds, validation_split,
 };
 use skelzero::zsl::trainer::TrainConfig;
@@ -341,7 +341,7 @@ fn score_spread_is_per_sample_and_in_score_units() {
 fn gamma_transfers_in_spread_units_whatever_the_final_scale() {
     use skelzero::eval::calibration::score_spread;
     use skelzero::eval::metrics::{ScoreMatrix, gzsl};
-    use skelzero::eval::select::{FoldValidation, transferred_gamma};
+    use skelzero::experiment::select::{FoldValidation, transferred_gamma};
     let fold = |gamma: f64, spread: Option<f64>| FoldValidation {
         pseudo_unseen: vec![0, 1],
         zsl_top1: 0.5,

@@ -2,8 +2,8 @@
 //! every method must transfer to unseen classes, and a saved run must reload to identical scores.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use skelzero::eval::select::{SelectionConfig, fit_and_evaluate};
-use skelzero::zsl::run::{RunConfig, SplitInfo, load_run, save_run};
+use skelzero::experiment::run::{RunConfig, SplitInfo, load_run, save_run};
+use skelzero::experiment::select::{SelectionConfig, fit_and_evaluate};
 use skelzero::zsl::trainer::{TrainConfig, score_matrix};
 use skelzero::zsl::{Dims, MethodConfig, MethodKind};
 
@@ -34,7 +34,7 @@ fn small_config(kind: MethodKind) -> MethodConfig {
     }
 }
 
-fn fit(kind: MethodKind, s: &Synth) -> skelzero::eval::select::Fitted {
+fn fit(kind: MethodKind, s: &Synth) -> skelzero::experiment::select::Fitted {
     let p = s.protocol();
     let tc = TrainConfig {
         epochs: 30,

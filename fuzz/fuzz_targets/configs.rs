@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             0 => skelzero::nn::run::RunConfig::from_toml(text, path)
                 .err()
                 .map(|e| e.to_string()),
-            1 => skelzero::zsl::run::config_from_toml(text, path)
+            1 => skelzero::experiment::run::config_from_toml(text, path)
                 .err()
                 .map(|e| e.to_string()),
             2 => skelzero::dataset::protocol::SplitFile::from_text(text, path, true)

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skelzero::eval::predictions::{Predictions, Setting};
+use skelzero::pipeline::predictions::{Predictions, Setting};
 use skelzero_fuzz::{CappedAlloc, put_file, scratch_dir, with_alloc_limit};
 
 #[global_allocator]

@@ -7,34 +7,13 @@
 //! the feature file its `config.toml` names; a run scored live keeps its features already.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use crate::eval::analysis::method_analysis;
-use crate::zsl::FeatureBatch;
+use super::workers::Workers;
+use crate::pipeline::branch_rescore::{BranchSession, load_session, rescore_job, session_from_run};
+use crate::pipeline::predictions::{Metrics, Predictions};
+use crate::pipeline::scoring::Scored;
+use crate::zsl::ClassEmbeddings;
 use crate::zsl::branch_set::{BranchSet, BranchSpec};
-use crate::zsl::features::SplitFeatures;
-use crate::zsl::run::{LoadedRun, load_run};
-
-use super::predictions::{Metrics, Predictions};
-use super::scoring::Scored;
-use super::workers::{JobHandle, JobOutput, Workers};
-
-/// Rows scored per batch (bounds memory and sets how often cancel is checked).
-const BATCH: usize = 64;
-
-/// A run whose branches can be scored again.
-pub struct BranchSession {
-    run: Arc<Mutex<LoadedRun>>,
-    features: FeatureBatch,
-    /// Where `branch_set.toml` is saved (none for the embedded demo).
-    dir: Option<PathBuf>,
-    trained: Vec<usize>,
-    /// Phrases per class (the largest useful k).
-    codebook: usize,
-    /// The set the run was opened with, and the method label then.
-    opened: BranchSet,
-    label: String,
-}
 
 /// What the branch workers send back, tagged with the editor epoch (the run) they were started for.
 pub enum BranchOutput {
@@ -68,141 +47,6 @@ pub struct BranchEditor {
     pub message: Option<String>,
 }
 
-fn session_from_run(
-    run: Arc<Mutex<LoadedRun>>,
-    features: FeatureBatch,
-    dir: Option<PathBuf>,
-    label: String,
-) -> Result<BranchSession, String> {
-    let (trained, codebook, opened) = {
-        let r = run.lock().map_err(|_| "the run is poisoned".to_owned())?;
-        let trained = r.method.trained_topk();
-        let set = r
-            .method
-            .branch_set()
-            .cloned()
-            .ok_or_else(|| format!("{} has no branches", r.config.method.kind().title()))?;
-        let codebook = r
-            .classes
-            .phrases
-            .as_ref()
-            .and_then(|p| p.dims().get(1).copied())
-            .unwrap_or(1);
-        (trained, codebook, set)
-    };
-    Ok(BranchSession {
-        run,
-        features,
-        dir,
-        trained,
-        codebook,
-        opened,
-        label,
-    })
-}
-
-/// The feature file a run records, as given or relative to the run folder.
-fn feature_file_of(run: &LoadedRun, dir: &Path) -> Result<PathBuf, String> {
-    let recorded = run.config.features.clone().ok_or_else(|| {
-        format!(
-            "{}: the run records no feature file to score again",
-            dir.display()
-        )
-    })?;
-    [recorded.clone(), dir.join(&recorded)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "{}: its feature file {} is not there",
-                dir.display(),
-                recorded.display()
-            )
-        })
-}
-
-/// Loads a run folder's weights and its test features in the order of `p` (the worker body).
-pub fn load_session(dir: &Path, p: &Predictions) -> Result<BranchSession, String> {
-    let run = load_run(dir).map_err(|e| e.to_string())?;
-    if run.method.trained_topk().is_empty() {
-        return Err(format!("{}: not an InfoCPL run", dir.display()));
-    }
-    let path = feature_file_of(&run, dir)?;
-    let f = SplitFeatures::load(&path).map_err(|e| e.to_string())?;
-    if f.test_ids_or_fallback() != p.sample_ids || f.test_labels != p.labels {
-        return Err(format!(
-            "{}: its test samples are not the ones predictions.json scores",
-            path.display()
-        ));
-    }
-    session_from_run(
-        Arc::new(Mutex::new(run)),
-        f.test,
-        Some(dir.to_owned()),
-        p.method.clone(),
-    )
-}
-
-/// Scores `base`'s samples again with `set` (the worker body). The run keeps `set` on success and its previous set
-/// on failure or cancel.
-pub fn rescore_job(
-    run: &Mutex<LoadedRun>,
-    features: &FeatureBatch,
-    base: &Predictions,
-    set: &BranchSet,
-    label: &str,
-    handle: &JobHandle,
-) -> Result<Predictions, String> {
-    let mut run = run.lock().map_err(|_| "the run is poisoned".to_owned())?;
-    let previous = run.method.branch_set().cloned();
-    run.method
-        .set_branch_set(set.clone())
-        .map_err(|e| e.to_string())?;
-    let scored = run
-        .classes
-        .select(&base.classes)
-        .map_err(|e| e.to_string())
-        .and_then(|classes| {
-            method_analysis(
-                run.method.as_ref(),
-                features,
-                &classes,
-                BATCH,
-                &mut |done, n| {
-                    handle.set_progress(done as f32 / n.max(1) as f32);
-                    !handle.cancelled()
-                },
-            )
-            .map_err(|e| e.to_string())
-        });
-    let a = match scored {
-        Ok(a) => a,
-        Err(e) => {
-            if let Some(prev) = previous {
-                run.method.set_branch_set(prev).ok();
-            }
-            return Err(e);
-        }
-    };
-    let topk = run.method.trained_topk();
-    let trained = *set == BranchSet::trained(&topk);
-    let names: Vec<String> = set.enabled().map(|b| BranchSet::name(b, &topk)).collect();
-    let p = Predictions {
-        method: if trained {
-            label.to_owned()
-        } else {
-            format!("{label} · branches {}", names.join(", "))
-        },
-        scores: a.scores,
-        infocpl: a.infocpl,
-        features: Some(a.features),
-        ..base.clone()
-    };
-    p.validate(&run.dir.display().to_string())
-        .map_err(|e| e.to_string())?;
-    Ok(p)
-}
-
 impl BranchEditor {
     /// A run was opened from `path` (a folder or its `predictions.json`): its weights load when the view needs them.
     pub fn run_opened(&mut self, path: &Path) {
@@ -215,7 +59,14 @@ impl BranchEditor {
         } else {
             Some(path.to_path_buf())
         };
-        self.source = dir.filter(|d| d.join(crate::zsl::run::WEIGHTS_FILE).is_file());
+        self.source = dir.filter(|d| d.join(crate::experiment::run::WEIGHTS_FILE).is_file());
+    }
+
+    /// The class-description editor re-scored edited texts: branch re-scorings use these embeddings from now on.
+    pub fn set_class_embeddings(&mut self, classes: &ClassEmbeddings) {
+        if let Some(s) = &mut self.session {
+            s.set_class_embeddings(classes.clone());
+        }
     }
 
     /// A run scored live: its features and weights are at hand.
@@ -229,7 +80,7 @@ impl BranchEditor {
             .lock()
             .ok()
             .map(|r| r.dir.clone())
-            .filter(|d| d.join(crate::zsl::run::WEIGHTS_FILE).is_file());
+            .filter(|d| d.join(crate::experiment::run::WEIGHTS_FILE).is_file());
         if let Ok(s) = session_from_run(
             scored.run.clone(),
             scored.features.clone(),
@@ -308,10 +159,7 @@ impl BranchEditor {
                 let (p, epoch) = (p.clone(), self.epoch);
                 let label = format!("Loading the weights of {}", dir.display());
                 self.loading = Some(workers.spawn(ctx, label, move |_| {
-                    JobOutput::Branches(BranchOutput::Loaded(
-                        epoch,
-                        load_session(&dir, &p).map(Box::new),
-                    ))
+                    BranchOutput::Loaded(epoch, load_session(&dir, &p).map(Box::new))
                 }));
             }
             return;
@@ -329,8 +177,9 @@ impl BranchEditor {
         if let Some((id, _)) = self.scoring.take() {
             workers.cancel(id);
         }
-        let (run, features, base, set, label) = (
+        let (run, classes, features, base, set, label) = (
             s.run.clone(),
+            s.classes.clone(),
             s.features.clone(),
             p.clone(),
             draft.clone(),
@@ -340,9 +189,9 @@ impl BranchEditor {
         let epoch = self.epoch;
         let id = workers.spawn(ctx, "Re-scoring InfoCPL branches", move |handle| {
             let start = std::time::Instant::now();
-            let result = rescore_job(&run, &features, &base, &set, &label, handle)
+            let result = rescore_job(&run, &classes, &features, &base, &set, &label, handle)
                 .map(|p| Box::new((set, p, start.elapsed().as_secs_f32())));
-            JobOutput::Branches(BranchOutput::Rescored(epoch, result))
+            BranchOutput::Rescored(epoch, result)
         });
         self.scoring = Some((id, job_set));
     }
@@ -491,102 +340,5 @@ impl BranchEditor {
             ui.weak(msg);
         }
         cancel
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::zsl::infocpl::InfoCplConfig;
-    use crate::zsl::run::{RunConfig, SplitInfo};
-    use crate::zsl::{ClassEmbeddings, Dims, MethodConfig};
-    use candle_core::{Device, Tensor};
-
-    fn tensor(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|i| ((i as u64 * 7919 + seed * 104_729) % 997) as f32 / 500.0 - 1.0)
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn small_run() -> (Mutex<LoadedRun>, FeatureBatch, Predictions) {
-        let method = MethodConfig::InfoCpl(InfoCplConfig {
-            topk: vec![1, 3],
-            hidden: [16, 8],
-            ..InfoCplConfig::default()
-        });
-        let dims = Dims { visual: 6, text: 4 };
-        let (m, _) = method.build_trainable(dims, &Device::Cpu, 2).unwrap();
-        let (n, c) = (10, 5);
-        let config = RunConfig {
-            method,
-            train: Default::default(),
-            dims,
-            split: SplitInfo {
-                name: "s".into(),
-                class_names: (0..c).map(|k| format!("class {k}")).collect(),
-                seen: vec![0, 1, 2],
-                unseen: vec![3, 4],
-            },
-            gamma: 0.0,
-            epoch: 0,
-            features: None,
-            evaluation: None,
-        };
-        let run = LoadedRun {
-            dir: "mem".into(),
-            config,
-            method: m,
-            classes: ClassEmbeddings {
-                names: tensor(&[c, 4], 1),
-                sentences: tensor(&[c, 4], 2),
-                parts: None,
-                phrases: Some(tensor(&[c, 6, 4], 3)),
-                motion: Some(tensor(&[c, 4], 4)),
-            },
-            branch_set: None,
-        };
-        let base = Predictions {
-            sample_ids: (0..n).map(|i| format!("s{i}")).collect(),
-            labels: (0..n).map(|i| i % c).collect(),
-            classes: (0..c).collect(),
-            unseen: (0..c).map(|k| k >= 3).collect(),
-            scores: vec![0.0; n * c],
-            ..Predictions::default()
-        };
-        (
-            Mutex::new(run),
-            FeatureBatch::from_pooled(tensor(&[n, 6], 5)),
-            base,
-        )
-    }
-
-    #[test]
-    fn rescoring_follows_the_set_and_a_cancel_keeps_the_old_one() {
-        let (run, feats, base) = small_run();
-        let trained = BranchSet::trained(&[1, 3]);
-        let go = JobHandle::default();
-        let p1 = rescore_job(&run, &feats, &base, &trained, "run", &go).unwrap();
-        assert_eq!(p1.method, "run");
-        let mut only3 = trained.clone();
-        only3.branches[0].enabled = false;
-        // Cancelled: an error, and the run still scores with the trained set.
-        let stop = JobHandle::default();
-        stop.cancel();
-        assert!(rescore_job(&run, &feats, &base, &only3, "run", &stop).is_err());
-        assert_eq!(run.lock().unwrap().method.branch_set(), Some(&trained));
-        let p2 = rescore_job(&run, &feats, &base, &only3, "run", &go).unwrap();
-        assert_ne!(p2.scores, p1.scores);
-        assert_eq!(p2.infocpl.as_ref().unwrap().branches, ["top-3"]);
-        assert_eq!(p2.method, "run · branches top-3");
-        assert_eq!(go.progress(), 1.0);
-        let p3 = rescore_job(&run, &feats, &base, &trained, "run", &go).unwrap();
-        assert!(
-            p3.scores
-                .iter()
-                .zip(&p1.scores)
-                .all(|(a, b)| (a - b).abs() < 1e-6)
-        );
     }
 }

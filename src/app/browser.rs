@@ -5,7 +5,7 @@ use crate::dataset::Dataset;
 
 use super::command::Command;
 use super::palette::Palette;
-use super::predictions::{Predictions, Setting};
+use crate::pipeline::predictions::{Predictions, Setting};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortKey {

@@ -5,7 +5,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
 use super::command::Command;
 use super::palette::Palette;
-use super::predictions::Predictions;
+use crate::pipeline::predictions::Predictions;
 
 /// One sample's GZSL standing independent of gamma: whether its best class on its own side is right, and how far
 /// its best seen score is above its best unseen score (it is predicted seen exactly when `margin > gamma`).
@@ -183,8 +183,8 @@ mod tests {
 
     #[test]
     fn curve_matches_metrics_at_the_chosen_gamma() {
-        let d = crate::app::fixture::fixture_dataset();
-        let mut p = crate::app::fixture::fixture_predictions(&d);
+        let d = crate::pipeline::fixture::fixture_dataset();
+        let mut p = crate::pipeline::fixture::fixture_predictions(&d);
         for gamma in [-0.6f32, -0.1, 0.0, 0.25, 0.7] {
             p.gamma = gamma;
             let m = p.metrics();

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use super::predictions::Setting;
-use super::workers::PickTarget;
+use super::dialogs::PickTarget;
+use crate::pipeline::predictions::Setting;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -52,7 +52,7 @@ pub enum Command {
     },
     ClearCellFilter,
     /// Computes the t-SNE map of the run's features on a worker.
-    RunTsne(crate::eval::tsne::TsneConfig),
+    RunTsne(crate::pipeline::tsne::TsneConfig),
     /// Selects a sample and plays it from the start.
     PlaySample(usize),
     /// Lists only these samples (dataset indices) in the browser.
@@ -64,13 +64,25 @@ pub enum Command {
     /// Saves a PNG of the window, or of one analysis view.
     SavePng {
         path: PathBuf,
-        view: Option<super::views::AnalysisView>,
+        view: Option<AnalysisView>,
     },
     /// Undoes / redoes the last class-description edit.
     UndoEdit,
     RedoEdit,
     CancelJob(u64),
     Dismiss(u64),
+}
+
+/// A view that can be opened from the View menu or `--view`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnalysisView {
+    Tsne,
+    Calibration,
+    Star,
+    Branches,
+    Export,
+    /// The class-description editor (not an analysis window, but opened the same way at start).
+    Editor,
 }
 
 pub struct Shortcut {

@@ -3,7 +3,7 @@
 
 use super::command::Command;
 use super::palette::Palette;
-use super::predictions::{Confusion, Setting};
+use crate::pipeline::predictions::{Confusion, Setting};
 
 const LABEL_WIDTH: f32 = 86.0;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::predictions::{Confusion, Predictions, Setting};
+use crate::pipeline::predictions::{Confusion, Predictions, Setting};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -286,8 +286,8 @@ mod tests {
 
     #[test]
     fn tables_agree_with_the_metrics() {
-        let d = crate::app::fixture::fixture_dataset();
-        let p = crate::app::fixture::fixture_predictions(&d);
+        let d = crate::pipeline::fixture::fixture_dataset();
+        let p = crate::pipeline::fixture::fixture_predictions(&d);
         let rows = prediction_rows(&p, &d.classes);
         let unseen_right = rows
             .iter()

@@ -3,7 +3,7 @@
 use crate::dataset::Dataset;
 
 use super::palette::Palette;
-use super::predictions::{Metrics, Predictions, Setting};
+use crate::pipeline::predictions::{Metrics, Predictions, Setting};
 
 fn pct(x: f32) -> String {
     format!("{:.1} %", x * 100.0)

@@ -3,8 +3,8 @@
 //! classes sit in a second window.
 
 use super::palette::Palette;
-use super::predictions::{Predictions, Setting};
-use crate::eval::analysis::PartScores;
+use crate::pipeline::analysis::PartScores;
+use crate::pipeline::predictions::{Predictions, Setting};
 
 #[derive(Default)]
 pub struct StarView {
@@ -225,7 +225,7 @@ impl BranchView {
 fn branch_table_ui(
     ui: &mut egui::Ui,
     p: &Predictions,
-    b: &crate::eval::analysis::BranchScores,
+    b: &crate::pipeline::analysis::BranchScores,
     names: &[String],
     row: Option<usize>,
     palette: &Palette,

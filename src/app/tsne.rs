@@ -1,52 +1,16 @@
 //! The t-SNE view: the run's skeleton features of every scored sample and its class-text points in one 2-D map,
-//! computed on a worker ([`crate::eval::tsne`]). Points are coloured by class, seen classes round and unseen ones
+//! computed on a worker ([`crate::pipeline::tsne`]). Points are coloured by class, seen classes round and unseen ones
 //! diamonds, mistakes crossed; hover names a sample, a click selects and plays it, a box (in box mode) or a
 //! free-hand lasso (in lasso mode) lists its samples in the browser.
 
 use egui_plot::{MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon, Text};
 
-use crate::dataset::Dataset;
-use crate::eval::tsne::{TsneConfig, tsne_from_features};
-
 use super::browser::Joined;
 use super::command::Command;
 use super::palette::Palette;
-use super::predictions::Predictions;
-use super::workers::JobHandle;
-
-/// A finished embedding: prediction rows first, then the class points (one per class column).
-#[derive(Clone, Debug, PartialEq)]
-pub struct TsneMap {
-    pub points: Vec<[f32; 2]>,
-    pub num_rows: usize,
-    /// `run_key` of the predictions it was computed for.
-    pub run_key: u64,
-    pub seconds: f32,
-}
-
-/// Runs t-SNE over the run's sample features and class points (the worker body of the job).
-pub fn tsne_job(
-    p: &Predictions,
-    run_key: u64,
-    cfg: TsneConfig,
-    handle: &JobHandle,
-) -> Result<TsneMap, String> {
-    let f = p.features.as_ref().ok_or("this run exported no features")?;
-    let mut data = f.samples.clone();
-    data.extend_from_slice(&f.classes);
-    let start = std::time::Instant::now();
-    let points = tsne_from_features(&data, f.dim, &cfg, &mut |done, total| {
-        handle.set_progress(done as f32 / total as f32);
-        !handle.cancelled()
-    })
-    .map_err(|e| e.to_string())?;
-    Ok(TsneMap {
-        points,
-        num_rows: p.num_samples(),
-        run_key,
-        seconds: start.elapsed().as_secs_f32(),
-    })
-}
+use crate::dataset::Dataset;
+use crate::pipeline::predictions::Predictions;
+use crate::pipeline::tsne::{TsneConfig, TsneMap};
 
 pub struct TsneView {
     pub open: bool,
@@ -414,7 +378,7 @@ impl TsneView {
                 )
             }
             (_, _, Some(r)) => {
-                let predicted = p.predicted(r, super::predictions::Setting::Gzsl);
+                let predicted = p.predicted(r, crate::pipeline::predictions::Setting::Gzsl);
                 format!(
                     "{} · {} -> {} (not in the open dataset)",
                     p.sample_ids[r],
@@ -469,26 +433,5 @@ mod tests {
         assert!(!point_in_polygon([1.5, 2.0], &u));
         assert!(!point_in_polygon([4.0, 0.5], &u));
         assert!(!point_in_polygon([0.5, 0.5], &u[..2]));
-    }
-
-    #[test]
-    fn the_demo_embeds_with_finite_spread_points() {
-        let d = crate::app::fixture::fixture_dataset();
-        let p = crate::app::fixture_analysis::with_fixture_analysis(
-            crate::app::fixture::fixture_predictions(&d),
-            &d,
-        );
-        let cfg = TsneConfig {
-            perplexity: 5.0,
-            iterations: 300,
-            ..TsneConfig::default()
-        };
-        let map = tsne_job(&p, 1, cfg, &JobHandle::default()).unwrap();
-        assert_eq!(map.points.len(), 24 + 6);
-        assert!(map.points.iter().flatten().all(|v| v.is_finite()));
-        let xs: Vec<f32> = map.points.iter().map(|p| p[0]).collect();
-        let spread = xs.iter().copied().fold(f32::MIN, f32::max)
-            - xs.iter().copied().fold(f32::MAX, f32::min);
-        assert!(spread > 1.0, "{spread}");
     }
 }

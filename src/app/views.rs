@@ -7,24 +7,21 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use super::ExplorerApp;
+use super::branch_editor::BranchOutput;
 use super::calibration::CalibrationView;
+use super::command::AnalysisView;
 use super::command::Command;
 use super::notifications::Level;
 use super::star_parts::{BranchView, StarView};
-use super::tsne::{TsneContext, TsneView, tsne_job};
-use super::workers::JobOutput;
+use super::tsne::{TsneContext, TsneView};
+use super::workers::{JobOutput, take};
+use crate::pipeline::tsne::{TsneMap, tsne_job};
 
-/// A view that can be opened from the View menu or `--view`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum AnalysisView {
-    Tsne,
-    Calibration,
-    Star,
-    Branches,
-    Export,
-    /// The class-description editor (not an analysis window, but opened the same way at start).
-    Editor,
-}
+/// A t-SNE job's result.
+struct TsneDone(Result<TsneMap, String>);
+
+/// An export job's result: the files written.
+struct Exported(Result<Vec<PathBuf>, String>);
 
 pub struct AnalysisViews {
     pub tsne: TsneView,
@@ -106,7 +103,7 @@ impl ExplorerApp {
                 }
                 let key = self.views.run_key;
                 let id = self.workers.spawn(&self.ctx, "t-SNE", move |handle| {
-                    JobOutput::Tsne(tsne_job(&p, key, cfg, handle))
+                    TsneDone(tsne_job(&p, key, cfg, handle))
                 });
                 self.views.tsne_job = Some(id);
             }
@@ -129,8 +126,8 @@ impl ExplorerApp {
                     self.generation += 1;
                     self.metrics = Some(p.metrics());
                     self.confusion = [
-                        Some(p.confusion(super::Setting::Zsl)),
-                        Some(p.confusion(super::Setting::Gzsl)),
+                        Some(p.confusion(crate::pipeline::predictions::Setting::Zsl)),
+                        Some(p.confusion(crate::pipeline::predictions::Setting::Gzsl)),
                     ];
                     if let Some(d) = &self.dataset {
                         self.joined = super::browser::Joined::new(d, Some(p));
@@ -149,7 +146,7 @@ impl ExplorerApp {
                     .map(|c| p.class_name(c, &d.classes))
                     .collect();
                 self.workers.spawn(&self.ctx, "Exporting", move |_| {
-                    JobOutput::Exported(
+                    Exported(
                         super::export::export_tables(&dir, &p, &names).map_err(|e| e.to_string()),
                     )
                 });
@@ -175,9 +172,10 @@ impl ExplorerApp {
         }
     }
 
+    /// The analysis views' job results (t-SNE maps, exports, InfoCPL branch loads and re-scorings).
     pub(super) fn handle_analysis_output(&mut self, out: JobOutput) {
-        match out {
-            JobOutput::Tsne(result) => {
+        let out = match take::<TsneDone>(out) {
+            Ok(TsneDone(result)) => {
                 self.views.tsne_job = None;
                 match result {
                     Ok(map) => self.views.tsne.map = Some(map),
@@ -185,8 +183,12 @@ impl ExplorerApp {
                         .notifications
                         .push(Level::Error, format!("t-SNE failed: {e}")),
                 }
+                return;
             }
-            JobOutput::Exported(Ok(paths)) => {
+            Err(out) => out,
+        };
+        let out = match take::<Exported>(out) {
+            Ok(Exported(Ok(paths))) => {
                 let dir = paths
                     .first()
                     .and_then(|p| p.parent())
@@ -195,8 +197,17 @@ impl ExplorerApp {
                     Level::Info,
                     format!("Exported {} files to {dir}", paths.len()),
                 );
+                return;
             }
-            JobOutput::Branches(out) => {
+            Ok(Exported(Err(e))) => {
+                self.notifications
+                    .push(Level::Error, format!("Export failed: {e}"));
+                return;
+            }
+            Err(out) => out,
+        };
+        match take::<BranchOutput>(out) {
+            Ok(out) => {
                 if let Some(p) = self
                     .views
                     .branches
@@ -212,11 +223,7 @@ impl ExplorerApp {
                     }
                 }
             }
-            JobOutput::Exported(Err(e)) => {
-                self.notifications
-                    .push(Level::Error, format!("Export failed: {e}"));
-            }
-            _ => {}
+            Err(_) => tracing::warn!("a job's result had no taker"),
         }
     }
 

@@ -1,66 +1,19 @@
-//! Background jobs (loading datasets and runs, file dialogs) on worker threads: each reports progress and can be
-//! cancelled; results come back over a channel and are applied on the UI thread.
+//! Background jobs (loading datasets and runs, scoring, file dialogs, re-scoring) on worker threads: each reports
+//! progress through a [`JobHandle`] and can be cancelled; results come back over a channel and are applied on the
+//! UI thread by the feature that spawned the job. The job bodies themselves live below the app (`crate::pipeline`).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::any::Any;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use crate::dataset::Dataset;
+use crate::util::jobs::JobHandle;
 
-use super::predictions::Predictions;
+/// A finished job's result. Each feature spawns jobs returning a type of its own and takes its results back with
+/// [`take`], so this pool names none of them.
+pub type JobOutput = Box<dyn Any + Send>;
 
-/// What a file dialog is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PickTarget {
-    DatasetFolder,
-    DatasetFile,
-    RunFolder,
-    /// A description-set file to load into the class-description editor, or to save it to.
-    DescriptionSetOpen,
-    DescriptionSetSave,
-}
-
-pub enum JobOutput {
-    Dataset(PathBuf, Result<Dataset, String>),
-    Run(PathBuf, Result<Box<Predictions>, String>),
-    Picked(PickTarget, Option<PathBuf>),
-    /// A run scored live (the demo, or `--encoder` with a run folder).
-    Scored(PathBuf, Result<Box<super::scoring::Scored>, String>),
-    /// Edited class descriptions scored again.
-    Rescored(Result<Box<super::editor::Rescore>, String>),
-    /// A sentence encoder installed (its folder).
-    ModelFetched(Result<PathBuf, String>),
-    Tsne(Result<super::tsne::TsneMap, String>),
-    /// InfoCPL branch-set editing: a run's weights loaded, or the dataset scored with an edited set.
-    Branches(super::branch_editor::BranchOutput),
-    Exported(Result<Vec<PathBuf>, String>),
-}
-
-/// Shared with the worker: progress 0..=1 (as f32 bits) and a cancel flag.
-#[derive(Clone, Default)]
-pub struct JobHandle {
-    progress: Arc<AtomicU32>,
-    cancel: Arc<AtomicBool>,
-}
-
-impl JobHandle {
-    pub fn set_progress(&self, fraction: f32) {
-        self.progress
-            .store(fraction.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
-    }
-
-    pub fn progress(&self) -> f32 {
-        f32::from_bits(self.progress.load(Ordering::Relaxed))
-    }
-
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
+/// `out` as the feature's result type `T`, or `out` back for the next feature to try.
+pub fn take<T: 'static>(out: JobOutput) -> Result<T, JobOutput> {
+    out.downcast::<T>().map(|b| *b)
 }
 
 pub struct Job {
@@ -91,11 +44,11 @@ impl Default for Workers {
 
 impl Workers {
     /// Runs `work` on a new thread; its output is returned by [`Self::poll`] unless the job was cancelled.
-    pub fn spawn(
+    pub fn spawn<T: Send + 'static>(
         &mut self,
         ctx: &egui::Context,
         label: impl Into<String>,
-        work: impl FnOnce(&JobHandle) -> JobOutput + Send + 'static,
+        work: impl FnOnce(&JobHandle) -> T + Send + 'static,
     ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -107,7 +60,7 @@ impl Workers {
         let spawned = std::thread::Builder::new()
             .name(format!("job {id}"))
             .spawn(move || {
-                let out = work(&worker_handle);
+                let out: JobOutput = Box::new(work(&worker_handle));
                 tx.send((id, out)).ok();
                 ctx.request_repaint();
             });
@@ -146,40 +99,6 @@ impl Workers {
     }
 }
 
-/// Reads a dataset from a folder or file, or the built-in demo for the path `demo`.
-pub fn load_dataset_job(path: &Path, handle: &JobHandle) -> Result<Dataset, String> {
-    handle.set_progress(0.05);
-    if path.as_os_str() == "demo" {
-        return Ok(super::demo::demo_dataset());
-    }
-    let dataset = crate::dataset::load::load_dataset(path, None).map_err(|e| e.to_string())?;
-    handle.set_progress(1.0);
-    if dataset.samples.is_empty() {
-        return Err(format!("{}: no samples found", path.display()));
-    }
-    Ok(dataset)
-}
-
-/// Opens a native file dialog (blocking; called on a worker). Returns `None` on cancel and on machines with no
-/// portal.
-pub fn pick_path(target: PickTarget) -> Option<PathBuf> {
-    let dialog = rfd::FileDialog::new();
-    match target {
-        PickTarget::DatasetFolder => dialog.set_title("Open dataset folder").pick_folder(),
-        PickTarget::DatasetFile => dialog.set_title("Open skeleton file").pick_file(),
-        PickTarget::RunFolder => dialog.set_title("Open run folder").pick_folder(),
-        PickTarget::DescriptionSetOpen => dialog
-            .set_title("Load a description set")
-            .add_filter("description set", &["toml"])
-            .pick_file(),
-        PickTarget::DescriptionSetSave => dialog
-            .set_title("Save the description set")
-            .add_filter("description set", &["toml"])
-            .set_file_name("descriptions.toml")
-            .save_file(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,7 +111,7 @@ mod tests {
         let id = workers.spawn(&ctx, "slow", move |handle| {
             handle.set_progress(0.5);
             go_rx.recv().ok();
-            JobOutput::Picked(PickTarget::RunFolder, None)
+            1u8
         });
         for _ in 0..200 {
             if workers.jobs[0].handle.progress() == 0.5 {
@@ -207,9 +126,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(workers.poll().is_empty());
 
-        workers.spawn(&ctx, "fast", |_| {
-            JobOutput::Picked(PickTarget::DatasetFile, None)
-        });
+        workers.spawn(&ctx, "fast", |_| String::from("done"));
         let mut got = Vec::new();
         for _ in 0..200 {
             got = workers.poll();
@@ -218,9 +135,9 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        assert!(matches!(
-            got.as_slice(),
-            [JobOutput::Picked(PickTarget::DatasetFile, None)]
-        ));
+        assert_eq!(got.len(), 1);
+        let out = got.remove(0);
+        let out = take::<u8>(out).expect_err("a String is not a u8");
+        assert_eq!(take::<String>(out).ok().as_deref(), Some("done"));
     }
 }

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
 use crate::dataset::texts::ClassTexts;
 use crate::dataset::{Dataset, DatasetKind};
-use crate::eval::bench::{BenchReport, BenchSplit, run_split, summarize, table};
+use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
 use crate::zsl::ClassEmbeddings;
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
 use crate::zsl::{MethodConfig, MethodKind};

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::eval::{confusion, gzsl, top1};
+use crate::eval::layout::{local_labels, rows_of_classes};
+use crate::eval::{GzslLayout, confusion, gzsl, top1};
+use crate::experiment::run::load_run;
 use crate::zsl::features::SplitFeatures;
-use crate::zsl::run::load_run;
 use crate::zsl::trainer::score_matrix;
 
 #[derive(Debug, clap::Args)]
@@ -56,20 +57,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         path.display(),
         split.name
     );
-    let local = |rows: &[usize], ids: &[usize]| -> Vec<usize> {
-        rows.iter()
-            .map(|&r| {
-                ids.iter()
-                    .position(|&c| c == f.test_labels[r])
-                    .unwrap_or(usize::MAX)
-            })
-            .collect()
-    };
-    let zsl_rows: Vec<usize> = (0..f.test_labels.len())
-        .filter(|&i| f.unseen.contains(&f.test_labels[i]))
-        .collect();
+    let zsl_rows = rows_of_classes(&f.test_labels, &f.unseen);
     let zsl_feats = f.test.select(&zsl_rows)?;
-    let zsl_labels = local(&zsl_rows, &f.unseen);
+    let zsl_labels = local_labels(&f.test_labels, &zsl_rows, &f.unseen);
     let s = score_matrix(
         run.method.as_ref(),
         &zsl_feats,
@@ -105,27 +95,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         );
     }
     if args.gzsl {
-        let mut all = f.seen.clone();
-        all.extend_from_slice(&f.unseen);
+        let layout = GzslLayout::new(&f.seen, &f.unseen);
+        let all = layout.classes();
         let rows: Vec<usize> = (0..f.test_labels.len()).collect();
-        let labels = local(&rows, &all);
-        let seen_mask: Vec<bool> = (0..all.len()).map(|j| j < f.seen.len()).collect();
-        let s = score_matrix(
-            run.method.as_ref(),
-            &f.test,
-            &run.classes.select(&all)?,
-            256,
-        )?;
-        let g = gzsl(&s, &labels, &seen_mask, run.config.gamma)?;
-        let offset: Vec<f32> = seen_mask
-            .iter()
-            .map(|&m| if m { run.config.gamma as f32 } else { 0.0 })
-            .collect();
+        let labels = layout.local_labels(&f.test_labels, &rows);
+        let s = score_matrix(run.method.as_ref(), &f.test, &run.classes.select(all)?, 256)?;
+        let g = gzsl(&s, &labels, &layout.seen_mask(), run.config.gamma)?;
+        let offset = layout.stacking_offsets(run.config.gamma as f32);
         json["gzsl_s"] = g.s.into();
         json["gzsl_u"] = g.u.into();
         json["gzsl_h"] = g.h.into();
         json["gamma"] = g.gamma.into();
-        json["gzsl_classes"] = name(&all).into();
+        json["gzsl_classes"] = name(all).into();
         json["gzsl_confusion"] = serde_json::to_value(confusion(
             &s.predictions_with_offset(&offset),
             &labels,
@@ -149,7 +130,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 path.display()
             );
         }
-        let preds = crate::app::run_predictions::predictions_from_run(&run, &f)?;
+        let preds = crate::pipeline::run_predictions::predictions_from_run(&run, &f)?;
         let out = args.run.join("predictions.json");
         let text = serde_json::to_vec(&preds)?;
         crate::util::write_bytes_atomic(&out, &text)

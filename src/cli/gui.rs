@@ -39,7 +39,7 @@ pub struct Args {
     pub fresh: bool,
     /// Open an analysis window at start (repeatable); `tsne` also computes the map once the run is loaded.
     #[arg(long = "view", value_enum)]
-    pub views: Vec<crate::app::views::AnalysisView>,
+    pub views: Vec<crate::app::command::AnalysisView>,
 }
 
 fn parse_size(s: &str) -> anyhow::Result<[f32; 2]> {

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use crate::dataset::DatasetKind;
+use crate::experiment::run::load_run;
 use crate::pipeline::{EncoderModel, predict_dataset};
-use crate::zsl::run::load_run;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::eval::select::{Protocol, SelectionConfig, fit_and_evaluate};
+use crate::experiment::run::{RunConfig, SplitInfo, save_run};
+use crate::experiment::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
-use crate::zsl::run::{RunConfig, SplitInfo, save_run};
 use crate::zsl::trainer::TrainConfig;
 use crate::zsl::{Dims, MethodConfig, MethodKind};
 

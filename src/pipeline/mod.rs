@@ -1,12 +1,26 @@
-//! The joins between the layers: a pretrained skeleton encoder turns a dataset's split into the feature files the
-//! zero-shot methods train on ([`features`]), and a sentence encoder turns class texts into class embeddings
-//! ([`class_texts`]). The CLI's `extract --split`, `bench --data`, the demo and the explorer all go through here.
+//! The GUI-free core that the CLI and the explorer both call. The joins between the layers: a pretrained skeleton
+//! encoder turns a dataset's split into the feature files the zero-shot methods train on ([`features`]), and a
+//! sentence encoder turns class texts into class embeddings ([`class_texts`]). Above them, what the explorer shows
+//! and `skelzero eval --predictions` writes: [`predictions`] and the methods' [`analysis`] (STAR parts, InfoCPL
+//! branches, joint-space features), the embedded [`demo`], live scoring ([`scoring`]), re-scoring after a
+//! description edit ([`rescore`]) or a branch-set edit ([`branch_rescore`]), and the [`tsne`] map. Every long job
+//! here reports progress and checks cancel through [`crate::util::jobs::JobHandle`]; none of it knows egui.
 
+pub mod analysis;
+pub mod branch_rescore;
 pub mod class_texts;
+pub mod demo;
 pub mod description_embed;
 pub mod features;
+pub mod fixture;
+pub mod fixture_analysis;
 pub mod predict;
+pub mod predictions;
+pub mod rescore;
+pub mod run_predictions;
+pub mod scoring;
 pub mod sentence;
+pub mod tsne;
 
 pub use class_texts::{TextEmbedder, class_embeddings_from_texts};
 pub use features::{FeatureOptions, split_features_from_dataset};

@@ -8,15 +8,16 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 
 use super::features::{FeatureOptions, features_of_rows};
+use super::predictions::Predictions;
 use super::{PipelineError, Result};
 use crate::dataset::Dataset;
-use crate::eval::analysis::method_analysis;
-use crate::eval::predictions::Predictions;
+use crate::eval::GzslLayout;
+use crate::experiment::run::LoadedRun;
 use crate::nn::checkpoint::{load_varmap, load_varmap_bytes};
 use crate::nn::encoder::Encoder;
 use crate::nn::run::{RunConfig, RunDir};
+use crate::pipeline::analysis::method_analysis;
 use crate::skeleton::preprocess::PreprocessConfig;
-use crate::zsl::run::LoadedRun;
 use crate::zsl::{ClassEmbeddings, FeatureBatch, MethodKind};
 
 fn invalid(e: impl std::fmt::Display) -> PipelineError {
@@ -150,13 +151,11 @@ pub fn predictions_from_features(
         )));
     }
     let samples = super::features::samples_of_rows(ds, rows)?;
-    let mut all = split.seen.clone();
-    all.extend_from_slice(&split.unseen);
-    let seen = split.seen.len();
+    let layout = GzslLayout::new(&split.seen, &split.unseen);
     let a = method_analysis(
         run.method.as_ref(),
         feats,
-        &run.classes.select(&all)?,
+        &run.classes.select(layout.classes())?,
         256,
         &mut |_, _| true,
     )?;
@@ -170,8 +169,8 @@ pub fn predictions_from_features(
         sample_ids: samples.iter().map(|s| s.meta.id.clone()).collect(),
         labels: samples.iter().map(|s| s.meta.label).collect(),
         scores: a.scores,
-        unseen: (0..all.len()).map(|j| j >= seen).collect(),
-        classes: all,
+        unseen: layout.unseen_mask(),
+        classes: layout.into_classes(),
         class_names: split.class_names.clone(),
         gamma: run.config.gamma as f32,
         features: Some(a.features),
@@ -418,7 +417,7 @@ mod tests {
 
     #[test]
     fn an_edit_moves_only_the_edited_class_text_point() {
-        let run = crate::app::demo::demo_run().unwrap();
+        let run = crate::pipeline::demo::demo_run().unwrap();
         let n = 6;
         let feats = FeatureBatch {
             pooled: Tensor::randn(0f32, 1.0, (n, 256), &Device::Cpu).unwrap(),
@@ -426,7 +425,7 @@ mod tests {
             map: None,
         };
         let classes: Vec<usize> = (0..run.classes.num_classes()).collect();
-        let a = crate::eval::analysis::method_analysis(
+        let a = crate::pipeline::analysis::method_analysis(
             run.method.as_ref(),
             &feats,
             &run.classes.select(&classes).unwrap(),
@@ -460,7 +459,7 @@ mod tests {
 
     #[test]
     fn one_class_columns_equal_a_full_rescoring_for_every_method() {
-        let demo = crate::app::demo::demo_run().unwrap();
+        let demo = crate::pipeline::demo::demo_run().unwrap();
         let c = demo.classes.num_classes();
         let n = 12;
         let dev = Device::Cpu;
@@ -470,12 +469,12 @@ mod tests {
             map: Some(Tensor::randn(0f32, 1.0, (n, 3, 25, 256), &dev).unwrap()),
         };
         let split = &demo.config.split;
-        let mut all = split.seen.clone();
-        all.extend_from_slice(&split.unseen);
+        let layout = crate::eval::GzslLayout::new(&split.seen, &split.unseen);
+        let all = layout.classes().to_vec();
         let base = Predictions {
             sample_ids: (0..n).map(|i| format!("s{i}")).collect(),
             labels: (0..n).map(|i| all[i % all.len()]).collect(),
-            unseen: (0..all.len()).map(|j| j >= split.seen.len()).collect(),
+            unseen: layout.unseen_mask(),
             scores: vec![0.0; n * all.len()],
             classes: all,
             class_names: split.class_names.clone(),

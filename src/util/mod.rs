@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod format_version;
 pub mod interrupt;
+pub mod jobs;
 pub mod progress;
 pub mod stale;
 

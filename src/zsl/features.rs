@@ -13,7 +13,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::run::{save_tensors, save_tensors_with_metadata};
+use super::tensor_file::{save_tensors, save_tensors_with_metadata};
 use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
 
 /// The features of one split.

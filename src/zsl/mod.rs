@@ -3,7 +3,7 @@
 //! Every method implements [`ZslMethod`]: a loss on a batch of seen-class samples (visual features, labels that
 //! index the batch's class set, and that class set's text embeddings), and a score matrix `N x C` for any class set.
 //! Training, evaluation, the benchmark and the explorer treat all methods alike through this trait; [`trainer`]
-//! holds the shared loop and [`run`] the on-disk run folder.
+//! holds the shared loop (the on-disk run folder is `crate::experiment::run`).
 //!
 //! The visual side is frozen: features are extracted once by the skeleton encoder and handed in as a
 //! [`FeatureBatch`]. Methods that need more than the pooled feature (SMIE's temporally masked view, STAR's
@@ -15,9 +15,9 @@ pub mod features;
 pub mod infocpl;
 pub mod loss;
 pub mod relation;
-pub mod run;
 pub mod smie;
 pub mod star;
+pub mod tensor_file;
 pub mod trainer;
 
 use candle_core::{DType, Device, Tensor};

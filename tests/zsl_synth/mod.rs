@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use std::path::Path;
 
-use skelzero::eval::select::Protocol;
+use skelzero::experiment::select::Protocol;
 use skelzero::zsl::features::{SplitFeatures, save_class_embeddings};
 use skelzero::zsl::{ClassEmbeddings, FeatureBatch};
 

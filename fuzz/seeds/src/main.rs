@@ -270,14 +270,14 @@ fn config_seeds(s: &mut Seeds) -> Result<()> {
     }
     for kind in skelzero::zsl::MethodKind::ALL {
         let method = skelzero::zsl::MethodConfig::default_for(kind);
-        let cfg = skelzero::zsl::run::RunConfig {
+        let cfg = skelzero::experiment::run::RunConfig {
             method: method.clone(),
             train: Default::default(),
             dims: skelzero::zsl::Dims {
                 visual: 256,
                 text: 384,
             },
-            split: skelzero::zsl::run::SplitInfo {
+            split: skelzero::experiment::run::SplitInfo {
                 name: "split1".into(),
                 class_names: vec!["a".into(), "b".into(), "c".into()],
                 seen: vec![0, 1],
@@ -563,7 +563,7 @@ fn text_config_seeds(s: &mut Seeds) -> Result<()> {
 }
 
 fn predictions_seeds(s: &mut Seeds) -> Result<()> {
-    let p = skelzero::eval::predictions::Predictions {
+    let p = skelzero::pipeline::predictions::Predictions {
         method: "devise".into(),
         sample_ids: vec!["a#0".into(), "a#1".into(), "b#0".into()],
         labels: vec![0, 2, 3],

@@ -5,25 +5,33 @@
 //! encoder the run's embeddings came from, the kept features are scored again, and the accuracy change is shown.
 //! When that encoder is not installed the editor says so and offers to fetch it (`skelzero models fetch`).
 
-mod jobs;
 mod panel;
 pub mod recovery;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use jobs::Rescore;
-
 use crate::dataset::description_set::{DescriptionSet, Edit, EditHistory};
+use crate::experiment::run::LoadedRun;
 use crate::pipeline::CachedEncoder;
 use crate::pipeline::description_embed::{EmbeddedSet, TextUse};
 use crate::text::store::{KnownModel, ModelStore};
-use crate::zsl::run::LoadedRun;
 use crate::zsl::{FeatureBatch, MethodKind};
 
-use super::predictions::{Metrics, Predictions, Setting};
-use super::scoring::Scored;
-use super::workers::{JobOutput, PickTarget, Workers};
+use super::dialogs::PickTarget;
+use super::workers::Workers;
+use crate::pipeline::predictions::{Metrics, Predictions, Setting};
+use crate::pipeline::rescore::{self as jobs, Rescore};
+use crate::pipeline::scoring::Scored;
+use crate::zsl::ClassEmbeddings;
+
+/// What the editor's jobs send back.
+pub enum EditorOutput {
+    /// Edited class descriptions scored again.
+    Rescored(Result<Box<Rescore>, String>),
+    /// A sentence encoder installed (its folder).
+    ModelFetched(Result<PathBuf, String>),
+}
 
 /// A scored run the editor works on.
 struct Session {
@@ -348,9 +356,9 @@ impl Editor {
     }
 
     /// Applies a worker's result; returns new predictions for the app to show.
-    pub fn handle(&mut self, out: JobOutput) -> Option<Predictions> {
+    pub fn handle(&mut self, out: EditorOutput) -> Option<Predictions> {
         match out {
-            JobOutput::Rescored(Ok(r)) => {
+            EditorOutput::Rescored(Ok(r)) => {
                 self.job = None;
                 let s = self.session.as_mut()?;
                 let r = *r;
@@ -383,12 +391,12 @@ impl Editor {
                 self.message = None;
                 Some(r.predictions)
             }
-            JobOutput::Rescored(Err(e)) => {
+            EditorOutput::Rescored(Err(e)) => {
                 self.job = None;
                 self.message = Some(format!("Re-scoring failed: {e}"));
                 None
             }
-            JobOutput::ModelFetched(result) => {
+            EditorOutput::ModelFetched(result) => {
                 self.fetching = None;
                 match result {
                     Ok(dir) => {
@@ -399,8 +407,12 @@ impl Editor {
                 }
                 None
             }
-            _ => None,
         }
+    }
+
+    /// The class embeddings the last re-scoring used (the edited texts), for the other views that score the run.
+    pub fn class_embeddings(&self) -> Option<&ClassEmbeddings> {
+        self.session.as_ref().map(|s| &s.embedded.embeddings)
     }
 
     /// A file chosen in a dialog: load it, or save there.
@@ -519,7 +531,7 @@ impl Editor {
         let encoder = self.encoder.clone();
         self.job = Some(
             workers.spawn(ctx, "Re-scoring the edited descriptions", move |handle| {
-                JobOutput::Rescored(jobs::rescore_job(&input, &encoder, handle).map(Box::new))
+                EditorOutput::Rescored(jobs::rescore_job(&input, &encoder, handle).map(Box::new))
             }),
         );
     }
@@ -568,7 +580,7 @@ impl Editor {
         let label = format!("Fetching {}", model.hub_name());
         let store = self.store();
         self.fetching = Some(workers.spawn(ctx, label, move |handle| {
-            JobOutput::ModelFetched(store.and_then(|s| jobs::fetch_job(&s, model, handle)))
+            EditorOutput::ModelFetched(store.and_then(|s| jobs::fetch_job(&s, model, handle)))
         }));
     }
 }

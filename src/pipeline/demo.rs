@@ -7,10 +7,10 @@ use std::path::Path;
 
 use crate::dataset::Dataset;
 use crate::dataset::texts::ClassTexts;
+use crate::experiment::run::{LoadedRun, load_run_bytes};
 use crate::pipeline::{EncoderModel, PipelineError};
 use crate::skeleton::synthetic::{SynthConfig, generate_dataset, synthetic_texts};
 use crate::zsl::ZslError;
-use crate::zsl::run::{LoadedRun, load_run_bytes};
 
 /// Where the embedded files live in the repository (named in errors).
 pub const ENCODER_DIR: &str = "assets/demo/encoder";

@@ -20,8 +20,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{best_gamma, score_spread};
-use super::metrics::{Gzsl, gzsl, top1};
+use crate::eval::calibration::{best_gamma, score_spread};
+use crate::eval::layout::{local_labels, rows_of_classes};
+use crate::eval::{Gzsl, GzslLayout, gzsl, top1};
 use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
@@ -232,18 +233,6 @@ fn capped_rows(mut rows: Vec<usize>, cap: usize, seed: u64) -> Vec<usize> {
     rows
 }
 
-/// Column indices of `classes` within `all` (a class set in global ids), and labels mapped to local indices.
-fn local_labels(labels: &[usize], rows: &[usize], classes: &[usize]) -> Vec<usize> {
-    rows.iter()
-        .map(|&r| {
-            classes
-                .iter()
-                .position(|&c| c == labels[r])
-                .unwrap_or(usize::MAX)
-        })
-        .collect()
-}
-
 fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
     let data = varmap
         .data()
@@ -400,18 +389,15 @@ pub fn fit_and_evaluate(
         labels: &labels,
         classes: &seen_classes,
     };
-    let zsl_rows: Vec<usize> = (0..p.test_labels.len())
-        .filter(|&i| p.unseen.contains(&p.test_labels[i]))
-        .collect();
+    let zsl_rows = rows_of_classes(p.test_labels, p.unseen);
     let zsl_test = p.test.select(&zsl_rows)?;
     let zsl_labels = local_labels(p.test_labels, &zsl_rows, p.unseen);
     let unseen_classes = p.classes.select(p.unseen)?;
-    let mut all_ids = p.seen.to_vec();
-    all_ids.extend_from_slice(p.unseen);
-    let all_classes = p.classes.select(&all_ids)?;
+    let layout = GzslLayout::new(p.seen, p.unseen);
+    let all_classes = p.classes.select(layout.classes())?;
     let test_rows: Vec<usize> = (0..p.test_labels.len()).collect();
-    let g_labels = local_labels(p.test_labels, &test_rows, &all_ids);
-    let g_seen: Vec<bool> = (0..all_ids.len()).map(|j| j < p.seen.len()).collect();
+    let g_labels = layout.local_labels(p.test_labels, &test_rows);
+    let g_seen = layout.seen_mask();
 
     let mut snap = None;
     let mut oracle_zsl = 0f64;
@@ -533,15 +519,14 @@ struct ValFold {
 
 impl ValFold {
     fn new(p: &Protocol<'_>, split: &ValidationSplit, seed: u64) -> Result<Self> {
-        let mut all_ids = split.pseudo_seen.clone();
-        all_ids.extend_from_slice(&split.pseudo_unseen);
+        let layout = GzslLayout::new(&split.pseudo_seen, &split.pseudo_unseen);
         let mut g_rows = split.val_seen_rows.clone();
         g_rows.extend_from_slice(&split.val_unseen_rows);
         let unseen_in_gzsl = (g_rows.len() <= GZSL_VAL_ROWS_CAP).then(|| {
             let start = split.val_seen_rows.len();
             (
                 (start..g_rows.len()).collect(),
-                (split.pseudo_seen.len()..all_ids.len()).collect(),
+                (layout.num_seen()..layout.len()).collect(),
             )
         });
         // A uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
@@ -558,11 +543,9 @@ impl ValFold {
             ),
             unseen_classes: p.classes.select(&split.pseudo_unseen)?,
             gzsl: p.train.select(&g_rows)?,
-            gzsl_labels: local_labels(p.train_labels, &g_rows, &all_ids),
-            all_classes: p.classes.select(&all_ids)?,
-            gzsl_seen: (0..all_ids.len())
-                .map(|j| j < split.pseudo_seen.len())
-                .collect(),
+            gzsl_labels: layout.local_labels(p.train_labels, &g_rows),
+            all_classes: p.classes.select(layout.classes())?,
+            gzsl_seen: layout.seen_mask(),
             spread: p
                 .train
                 .select(&capped_rows(split.train_rows.clone(), SPREAD_ROWS, seed))?,
@@ -571,6 +554,6 @@ impl ValFold {
     }
 }
 
-fn metric_err(e: super::metrics::MetricError) -> ZslError {
+fn metric_err(e: crate::eval::MetricError) -> ZslError {
     ZslError::Invalid(e.to_string())
 }

@@ -3,18 +3,19 @@
 //! the features and the run ([`Scored`]) so that edited class descriptions are re-scored without encoding the
 //! skeletons again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::dataset::texts::ClassTexts;
+use crate::experiment::run::{LoadedRun, load_run};
 use crate::pipeline::EncoderModel;
 use crate::pipeline::predict::{predictions_from_features, scored_rows};
 use crate::zsl::FeatureBatch;
-use crate::zsl::run::{LoadedRun, load_run};
 
 use super::predictions::Predictions;
-use super::workers::JobHandle;
+use crate::dataset::Dataset;
+use crate::util::jobs::JobHandle;
 
 /// What to score.
 #[derive(Clone, Debug)]
@@ -62,7 +63,7 @@ pub fn score_job(
         ScoreSource::Folders { data, encoder, run } => {
             let model = EncoderModel::load(encoder, device).map_err(|e| e.to_string())?;
             let run = load_run(run).map_err(|e| e.to_string())?;
-            let dataset = super::workers::load_dataset_job(data, handle)?;
+            let dataset = load_dataset_job(data, handle)?;
             (dataset, model, run, None)
         }
     };
@@ -85,4 +86,18 @@ pub fn score_job(
         on_split,
         seconds: start.elapsed().as_secs_f32(),
     })
+}
+
+/// Reads a dataset from a folder or file, or the built-in demo for the path `demo`.
+pub fn load_dataset_job(path: &Path, handle: &JobHandle) -> Result<Dataset, String> {
+    handle.set_progress(0.05);
+    if path.as_os_str() == "demo" {
+        return Ok(super::demo::demo_dataset());
+    }
+    let dataset = crate::dataset::load::load_dataset(path, None).map_err(|e| e.to_string())?;
+    handle.set_progress(1.0);
+    if dataset.samples.is_empty() {
+        return Err(format!("{}: no samples found", path.display()));
+    }
+    Ok(dataset)
 }

@@ -8,7 +8,7 @@ use crate::dataset::Dataset;
 use crate::skeleton::{LayoutId, PartScheme, Sequence};
 
 use super::predictions::Predictions;
-use crate::eval::analysis::{BranchScores, FeatureExport, PartScores};
+use crate::pipeline::analysis::{BranchScores, FeatureExport, PartScores};
 
 /// Each joint's mean offset from the layout centre and its standard deviation over time (first body), 6 per joint.
 pub fn motion_features_from_sequence(seq: &Sequence, joints: usize) -> Vec<f32> {
@@ -168,8 +168,8 @@ mod tests {
 
     #[test]
     fn fixture_analysis_is_valid() {
-        let d = crate::app::fixture::fixture_dataset();
-        let p = with_fixture_analysis(crate::app::fixture::fixture_predictions(&d), &d);
+        let d = crate::pipeline::fixture::fixture_dataset();
+        let p = with_fixture_analysis(crate::pipeline::fixture::fixture_predictions(&d), &d);
         p.validate("fixture").unwrap();
         let f = p.features.as_ref().unwrap();
         assert_eq!(f.dim, 150);

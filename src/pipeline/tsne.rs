@@ -11,6 +11,9 @@ use rand::SeedableRng as _;
 use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
+use super::predictions::Predictions;
+use crate::util::jobs::JobHandle;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TsneConfig {
     pub perplexity: f32,
@@ -448,6 +451,40 @@ fn optimise(
     Ok(y)
 }
 
+/// A finished embedding: prediction rows first, then the class points (one per class column).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsneMap {
+    pub points: Vec<[f32; 2]>,
+    pub num_rows: usize,
+    /// `run_key` of the predictions it was computed for.
+    pub run_key: u64,
+    pub seconds: f32,
+}
+
+/// Runs t-SNE over the run's sample features and class points (the worker body of the job).
+pub fn tsne_job(
+    p: &Predictions,
+    run_key: u64,
+    cfg: TsneConfig,
+    handle: &JobHandle,
+) -> Result<TsneMap, String> {
+    let f = p.features.as_ref().ok_or("this run exported no features")?;
+    let mut data = f.samples.clone();
+    data.extend_from_slice(&f.classes);
+    let start = std::time::Instant::now();
+    let points = tsne_from_features(&data, f.dim, &cfg, &mut |done, total| {
+        handle.set_progress(done as f32 / total as f32);
+        !handle.cancelled()
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(TsneMap {
+        points,
+        num_rows: p.num_samples(),
+        run_key,
+        seconds: start.elapsed().as_secs_f32(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +560,26 @@ mod tests {
             tsne_from_features(&bad, 16, &TsneConfig::default(), &mut |_, _| true),
             Err(TsneError::NonFinite(4))
         );
+    }
+
+    #[test]
+    fn the_demo_embeds_with_finite_spread_points() {
+        let d = crate::pipeline::fixture::fixture_dataset();
+        let p = crate::pipeline::fixture_analysis::with_fixture_analysis(
+            crate::pipeline::fixture::fixture_predictions(&d),
+            &d,
+        );
+        let cfg = TsneConfig {
+            perplexity: 5.0,
+            iterations: 300,
+            ..TsneConfig::default()
+        };
+        let map = tsne_job(&p, 1, cfg, &JobHandle::default()).unwrap();
+        assert_eq!(map.points.len(), 24 + 6);
+        assert!(map.points.iter().flatten().all(|v| v.is_finite()));
+        let xs: Vec<f32> = map.points.iter().map(|p| p[0]).collect();
+        let spread = xs.iter().copied().fold(f32::MIN, f32::max)
+            - xs.iter().copied().fold(f32::MAX, f32::min);
+        assert!(spread > 1.0, "{spread}");
     }
 }

@@ -8,9 +8,10 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
-use super::trainer::TrainConfig;
-use super::{ClassEmbeddings, Dims, MethodConfig, Result, ZslError, ZslMethod};
 use crate::util::format_version::{check_toml_format, toml_with_format};
+use crate::zsl::tensor_file::{save_tensors, tensors_from_bytes};
+use crate::zsl::trainer::TrainConfig;
+use crate::zsl::{ClassEmbeddings, Dims, MethodConfig, Result, ZslError, ZslMethod};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
@@ -40,7 +41,7 @@ pub struct RunConfig {
     pub features: Option<PathBuf>,
     /// Evaluation written at training time, if any (JSON-compatible table).
     #[serde(default)]
-    pub evaluation: Option<crate::eval::select::Evaluation>,
+    pub evaluation: Option<crate::experiment::select::Evaluation>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
@@ -48,33 +49,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
         path: path.to_owned(),
         source,
     }
-}
-
-/// Writes tensors as safetensors atomically (sorted by name, so equal maps give equal files).
-pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
-    save_tensors_with_metadata(path, tensors, None)
-}
-
-/// [`save_tensors`] with string metadata in the safetensors header (`__metadata__`).
-pub fn save_tensors_with_metadata(
-    path: &Path,
-    tensors: &HashMap<String, Tensor>,
-    metadata: Option<HashMap<String, String>>,
-) -> Result<()> {
-    let mut views: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    views.sort_by_key(|(k, _)| *k);
-    let bytes = safetensors::serialize(views, metadata).map_err(|e| ZslError::File {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    crate::util::write_bytes_atomic(path, &bytes).map_err(io_err(path))
-}
-
-fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| ZslError::File {
-        path: origin.to_owned(),
-        message: e.to_string(),
-    })
 }
 
 /// Saves a trained run into `dir`.
@@ -152,10 +126,10 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     let mut run = load_run_bytes(dir, &config, &read(WEIGHTS_FILE)?, &read(CLASSES_FILE)?)?;
     let trained = run.method.trained_topk().len();
     if trained > 0
-        && let Some(set) = super::branch_set::BranchSet::load(dir, trained)?
+        && let Some(set) = crate::zsl::branch_set::BranchSet::load(dir, trained)?
     {
         run.method.set_branch_set(set)?;
-        run.branch_set = Some(dir.join(super::branch_set::BRANCH_SET_FILE));
+        run.branch_set = Some(dir.join(crate::zsl::branch_set::BRANCH_SET_FILE));
     }
     Ok(run)
 }

@@ -1,0 +1,216 @@
+//! The fixed panels around the player: the menu bar, the status bar (device, dataset, run, running jobs), the
+//! predictions panel (figures, the selected sample's top-k, the confusion matrix), and the drop-to-open overlay.
+
+use std::path::PathBuf;
+
+use super::dialogs::PickTarget;
+use super::{Command, ExplorerApp, confusion, results};
+use crate::pipeline::predictions::Setting;
+
+impl ExplorerApp {
+    pub(super) fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open dataset folder…").clicked() {
+                    self.pending.push(Command::Pick(PickTarget::DatasetFolder));
+                }
+                if ui.button("Open skeleton file…").clicked() {
+                    self.pending.push(Command::Pick(PickTarget::DatasetFile));
+                }
+                if ui.button("Open run folder…").clicked() {
+                    self.pending.push(Command::Pick(PickTarget::RunFolder));
+                }
+                if ui.button("Open the demo").clicked() {
+                    self.pending.push(Command::OpenDataset("demo".into()));
+                    self.pending.push(Command::OpenRun("demo".into()));
+                }
+                ui.menu_button("Recent", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.weak("nothing yet");
+                    }
+                    for path in &self.settings.recent {
+                        if ui.button(path.display().to_string()).clicked() {
+                            self.pending.push(Command::Open(path.clone()));
+                        }
+                    }
+                });
+            });
+            ui.menu_button("View", |ui| {
+                let mut b = self.settings.show_browser;
+                if ui.checkbox(&mut b, "Browser (B)").changed() {
+                    self.pending.push(Command::ToggleBrowser);
+                }
+                let mut p = self.settings.show_predictions;
+                if ui.checkbox(&mut p, "Predictions and matrix (M)").changed() {
+                    self.pending.push(Command::TogglePredictions);
+                }
+                if ui.button("Dark / light theme (Ctrl+T)").clicked() {
+                    self.pending.push(Command::ToggleTheme);
+                }
+                self.analysis_menu_ui(ui);
+            });
+            if ui.button("Help").clicked() {
+                self.pending.push(Command::ToggleHelp);
+            }
+            ui.separator();
+            let label = ui.label("Path");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.settings.path_input)
+                        .hint_text("dataset folder/file or run folder")
+                        .desired_width(360.0),
+                )
+                .labelled_by(label.id);
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Open").clicked() || enter) && !self.settings.path_input.trim().is_empty()
+            {
+                let path = PathBuf::from(self.settings.path_input.trim());
+                self.pending.push(Command::Open(path));
+            }
+        });
+    }
+
+    /// The device selector of the status bar: applies to the next scoring (open the run again to re-score).
+    pub(super) fn device_ui(&mut self, ui: &mut egui::Ui) {
+        use crate::nn::device::{DeviceChoice, cuda_built, device_label};
+        let current = device_label(&self.device);
+        let mut choice = None;
+        egui::ComboBox::from_id_salt("device")
+            .selected_text(format!("Device: {current}"))
+            .show_ui(ui, |ui| {
+                if ui.selectable_label(self.device.is_cpu(), "CPU").clicked() {
+                    choice = Some(DeviceChoice::Cpu);
+                }
+                let cuda = ui
+                    .add_enabled(
+                        cuda_built(),
+                        egui::Button::selectable(self.device.is_cuda(), "CUDA 0"),
+                    )
+                    .on_disabled_hover_text("built without the `cuda` feature");
+                if cuda.clicked() {
+                    choice = Some(DeviceChoice::Cuda);
+                }
+            })
+            .response
+            .on_hover_text("Where the skeleton encoder runs when a run is scored live");
+        if let Some(c) = choice {
+            self.choose_device(c);
+        }
+    }
+
+    pub(super) fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            self.device_ui(ui);
+            ui.separator();
+            match &self.dataset {
+                Some(d) => ui.label(format!(
+                    "{} · {} samples · {} classes",
+                    d.root.display(),
+                    d.samples.len(),
+                    d.classes.len()
+                )),
+                None => ui.weak("no dataset"),
+            };
+            if let Some(p) = &self.predictions {
+                ui.separator();
+                ui.label(format!("run: {}", p.method));
+            }
+            for job in &self.workers.jobs {
+                ui.separator();
+                ui.add(egui::Spinner::new());
+                ui.label(&job.label);
+                ui.add(
+                    egui::ProgressBar::new(job.handle.progress())
+                        .desired_width(100.0)
+                        .show_percentage(),
+                );
+                if ui.small_button("Cancel").clicked() {
+                    self.pending.push(Command::CancelJob(job.id));
+                }
+            }
+        });
+    }
+
+    pub(super) fn predictions_ui(&mut self, ui: &mut egui::Ui) {
+        let (Some(p), Some(m)) = (&self.predictions, &self.metrics) else {
+            ui.heading("Predictions");
+            ui.weak(
+                "Open a run folder (Ctrl+R) to see predictions, accuracy and the confusion matrix.",
+            );
+            return;
+        };
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("Predictions");
+            results::metrics_ui(ui, p, m);
+            if self.editor.available() && ui.button("Edit class descriptions…").clicked() {
+                self.editor.open = !self.editor.open;
+            }
+            ui.separator();
+            if let (Some(d), Some(i)) = (&self.dataset, self.selected) {
+                let sample = &d.samples[i];
+                ui.label(format!("Sample {}", sample.meta.id));
+                match self.joined.pred_row.get(i).copied().flatten() {
+                    Some(row) => results::top_k_ui(
+                        ui,
+                        p,
+                        row,
+                        sample.meta.label,
+                        self.settings.top_k,
+                        d,
+                        &self.palette,
+                    ),
+                    None => {
+                        ui.weak("not scored by this run");
+                    }
+                }
+                ui.separator();
+            }
+            ui.horizontal(|ui| {
+                ui.heading("Confusion matrix");
+                let mut gzsl = self.settings.matrix_gzsl;
+                ui.selectable_value(&mut gzsl, false, "ZSL matrix");
+                ui.selectable_value(&mut gzsl, true, "GZSL matrix");
+                if gzsl != self.settings.matrix_gzsl {
+                    self.pending.push(Command::SetMatrixSetting(if gzsl {
+                        Setting::Gzsl
+                    } else {
+                        Setting::Zsl
+                    }));
+                }
+            });
+            let which = usize::from(self.settings.matrix_gzsl);
+            if let (Some(c), Some(d)) = (&self.confusion[which], &self.dataset) {
+                confusion::confusion_ui(ui, c, &d.classes, &self.palette, &mut self.pending);
+            }
+        });
+    }
+
+    pub(super) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        for path in dropped {
+            self.pending.push(Command::Open(path));
+        }
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop"),
+            ));
+            let rect = ctx.content_rect();
+            painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop to open",
+                egui::FontId::proportional(28.0),
+                egui::Color32::WHITE,
+            );
+        }
+    }
+}
