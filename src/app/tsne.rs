@@ -9,6 +9,7 @@ use super::browser::Joined;
 use super::command::Command;
 use super::palette::Palette;
 use crate::dataset::Dataset;
+use crate::pipeline::analysis::FeatureExport;
 use crate::pipeline::predictions::Predictions;
 use crate::pipeline::tsne::{TsneConfig, TsneMap};
 
@@ -102,6 +103,40 @@ impl TsneView {
             ui.weak("This run exported no features (features in predictions.json).");
             return;
         };
+        self.controls_ui(ui, cx, p, features, commands);
+        // Taken out while the view draws and edits its selection state, put back below.
+        let Some(map) = self.map.take_if(|m| m.run_key == cx.run_key) else {
+            ui.weak("Not computed yet for this run.");
+            return;
+        };
+        ui.weak(format!(
+            "computed in {:.2} s · circle: seen class, diamond: unseen class, square: class text, cross: misclassified",
+            map.seconds
+        ));
+        // Prediction row -> dataset sample.
+        let mut sample_of_row = vec![None; map.num_rows];
+        for (s, row) in cx.joined.pred_row.iter().enumerate() {
+            if let Some(r) = row
+                && let Some(slot) = sample_of_row.get_mut(*r)
+            {
+                *slot = Some(s);
+            }
+        }
+        let response = self.plot_ui(ui, cx, p, &map, &sample_of_row);
+        let hovered_row = self.selection_ui(ui, &response, &map, &sample_of_row, commands);
+        self.hover_ui(ui, cx, p, response.response, hovered_row);
+        self.map = Some(map);
+    }
+
+    /// Perplexity, iterations, run / cancel, the selection mode, and what the map holds.
+    fn controls_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &TsneContext<'_>,
+        p: &Predictions,
+        features: &FeatureExport,
+        commands: &mut Vec<Command>,
+    ) {
         ui.horizontal(|ui| {
             ui.add(egui::Slider::new(&mut self.perplexity, 2.0..=100.0).text("perplexity"));
             ui.add(
@@ -151,27 +186,21 @@ impl TsneView {
         } else if features.classes.is_empty() {
             ui.weak("This file has no class-text points.");
         }
-        let Some(map) = self.map.as_ref().filter(|m| m.run_key == cx.run_key) else {
-            ui.weak("Not computed yet for this run.");
-            return;
-        };
-        ui.weak(format!(
-            "computed in {:.2} s · circle: seen class, diamond: unseen class, square: class text, cross: misclassified",
-            map.seconds
-        ));
-        // Prediction row -> dataset sample.
-        let mut sample_of_row = vec![None; map.num_rows];
-        for (s, row) in cx.joined.pred_row.iter().enumerate() {
-            if let Some(r) = row
-                && let Some(slot) = sample_of_row.get_mut(*r)
-            {
-                *slot = Some(s);
-            }
-        }
+    }
+
+    /// The map: sample points by class (seen round, unseen diamonds), class-text squares, mistakes crossed, the
+    /// selected sample ringed, and the selection being drawn.
+    fn plot_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &TsneContext<'_>,
+        p: &Predictions,
+        map: &TsneMap,
+        sample_of_row: &[Option<usize>],
+    ) -> egui_plot::PlotResponse<()> {
         let names = cx.dataset.map_or(&[][..], |d| &d.classes[..]);
         let class_name = |c: usize| p.class_name(c, names);
         let palette = cx.palette;
-        let box_mode = self.box_mode;
         let dragging_selects = self.box_mode || self.lasso_mode;
         let lasso: Vec<[f64; 2]> = self.lasso.iter().map(|p| [p.x, p.y]).collect();
         let rect = match (self.drag_from, self.drag_to) {
@@ -276,9 +305,21 @@ impl TsneView {
                     );
                 }
             });
+        response
+    }
+
+    /// Box and lasso selections (listed in the browser) and a click (plays the sample); returns the hovered row.
+    fn selection_ui(
+        &mut self,
+        ui: &egui::Ui,
+        response: &egui_plot::PlotResponse<()>,
+        map: &TsneMap,
+        sample_of_row: &[Option<usize>],
+        commands: &mut Vec<Command>,
+    ) -> Option<usize> {
         let transform = response.transform;
         self.last_transform = Some(transform);
-        let resp = response.response;
+        let resp = &response.response;
         // The nearest sample point (prediction row) within 10 px of the pointer.
         let nearest = |pos: egui::Pos2| -> Option<usize> {
             (0..map.num_rows)
@@ -293,7 +334,7 @@ impl TsneView {
         };
         let hovered_row = resp.hover_pos().and_then(nearest);
         self.hovered = hovered_row.and_then(|r| sample_of_row[r]);
-        if box_mode {
+        if self.box_mode {
             // From where the button went down: a drag is recognised only after the pointer has moved.
             if resp.drag_started()
                 && let Some(pos) = ui
@@ -365,6 +406,20 @@ impl TsneView {
                 commands.push(Command::PlaySample(s));
             }
         }
+        hovered_row
+    }
+
+    /// What the pointer is over: the sample, its class and prediction.
+    fn hover_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &TsneContext<'_>,
+        p: &Predictions,
+        resp: egui::Response,
+        hovered_row: Option<usize>,
+    ) {
+        let names = cx.dataset.map_or(&[][..], |d| &d.classes[..]);
+        let class_name = |c: usize| p.class_name(c, names);
         let hover_text = match (self.hovered, cx.dataset, hovered_row) {
             (Some(s), Some(d), _) => {
                 let sample = &d.samples[s];
