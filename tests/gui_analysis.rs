@@ -490,6 +490,15 @@ fn editing_the_branch_set_rescores_the_dataset() {
     h.run_steps(2);
     let loaded = skelzero::experiment::run::load_run(&run).unwrap();
     assert!(loaded.branch_set.is_some());
-    assert_eq!(loaded.method.branch_set().unwrap().branches.len(), 3);
+    assert_eq!(
+        loaded
+            .method
+            .as_infocpl()
+            .unwrap()
+            .branch_set()
+            .branches
+            .len(),
+        3
+    );
     let _ = h.render().unwrap();
 }

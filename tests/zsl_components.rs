@@ -45,9 +45,10 @@ fn components_add_up_to_the_score() {
             .unwrap();
         let scores = method.scores(&batch, &s.classes).unwrap();
         let comp = method
+            .as_component_scores()
+            .expect("components")
             .score_components(&batch, &s.classes)
-            .unwrap()
-            .expect("components");
+            .unwrap();
         let k = comp.scores.dim(2).unwrap();
         assert_eq!(comp.names.len(), k);
         let summed = comp.scores.sum(2).unwrap();
@@ -83,12 +84,7 @@ fn components_add_up_to_the_score() {
     let (devise, _vars) = config(MethodKind::Devise)
         .build_trainable(dims(), &Device::Cpu, 3)
         .unwrap();
-    assert!(
-        devise
-            .score_components(&batch, &s.classes)
-            .unwrap()
-            .is_none()
-    );
+    assert!(devise.as_component_scores().is_none());
 }
 
 #[test]

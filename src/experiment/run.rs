@@ -124,11 +124,10 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
         message: e.to_string(),
     })?;
     let mut run = load_run_bytes(dir, &config, &read(WEIGHTS_FILE)?, &read(CLASSES_FILE)?)?;
-    let trained = run.method.trained_topk().len();
-    if trained > 0
-        && let Some(set) = crate::zsl::branch_set::BranchSet::load(dir, trained)?
+    if let Some(info) = run.method.as_infocpl_mut()
+        && let Some(set) = crate::zsl::branch_set::BranchSet::load(dir, info.trained_topk().len())?
     {
-        run.method.set_branch_set(set)?;
+        info.set_branch_set(set)?;
         run.branch_set = Some(dir.join(crate::zsl::branch_set::BRANCH_SET_FILE));
     }
     Ok(run)

@@ -152,7 +152,10 @@ pub fn method_analysis(
     let mut joint = None;
     for chunk in rows.chunks(batch.max(1)) {
         let b = feats.select(chunk)?;
-        let comps = method.score_components(&b, classes)?;
+        let comps = method
+            .as_component_scores()
+            .map(|c| c.score_components(&b, classes))
+            .transpose()?;
         // A branch method's score is the mean of its branches: computing it again would double the cost.
         let s = match &comps {
             Some(sc) if matches!(sc.kind, ComponentKind::Branches) => sc.scores.mean(2)?,
@@ -163,7 +166,11 @@ pub fn method_analysis(
             components.extend(sc.scores.flatten_all()?.to_vec1::<f32>()?);
             meta = Some((sc.kind, sc.names));
         }
-        if let Some(j) = method.joint_embedding(&b, classes)? {
+        if let Some(j) = method
+            .as_joint_space()
+            .map(|s| s.joint_embedding(&b, classes))
+            .transpose()?
+        {
             joint_samples.extend(j.samples.flatten_all()?.to_vec1::<f32>()?);
             joint = Some(j);
         }
@@ -236,7 +243,7 @@ mod tests {
             Tensor::from_vec(v, shape, &dev).unwrap()
         };
         // Class texts are unit sentence vectors, as the sentence encoders give them.
-        let unit = |t: Tensor| crate::zsl::loss::l2_normalize(&t).unwrap();
+        let unit = |t: Tensor| crate::zsl::blocks::l2_normalize(&t).unwrap();
         let classes = ClassEmbeddings {
             names: unit(t((4, 5), 1)),
             sentences: unit(t((4, 5), 2)),

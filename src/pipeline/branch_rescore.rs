@@ -11,6 +11,7 @@ use crate::experiment::run::{LoadedRun, load_run};
 use crate::util::jobs::JobHandle;
 use crate::zsl::branch_set::BranchSet;
 use crate::zsl::features::SplitFeatures;
+use crate::zsl::infocpl::InfoCpl;
 use crate::zsl::{ClassEmbeddings, FeatureBatch};
 
 /// Rows scored per batch (bounds memory and sets how often cancel is checked).
@@ -48,12 +49,12 @@ pub fn session_from_run(
 ) -> Result<BranchSession, String> {
     let (trained, codebook, opened, classes) = {
         let r = run.lock().map_err(|_| "the run is poisoned".to_owned())?;
-        let trained = r.method.trained_topk();
-        let set = r
+        let info = r
             .method
-            .branch_set()
-            .cloned()
+            .as_infocpl()
             .ok_or_else(|| format!("{} has no branches", r.config.method.kind().title()))?;
+        let trained = info.trained_topk();
+        let set = info.branch_set().clone();
         let codebook = r
             .classes
             .phrases
@@ -97,7 +98,7 @@ fn feature_file_of(run: &LoadedRun, dir: &Path) -> Result<PathBuf, String> {
 /// Loads a run folder's weights and its test features in the order of `p` (the worker body).
 pub fn load_session(dir: &Path, p: &Predictions) -> Result<BranchSession, String> {
     let run = load_run(dir).map_err(|e| e.to_string())?;
-    if run.method.trained_topk().is_empty() {
+    if run.method.as_infocpl().is_none() {
         return Err(format!("{}: not an InfoCPL run", dir.display()));
     }
     let path = feature_file_of(&run, dir)?;
@@ -128,9 +129,13 @@ pub fn rescore_job(
     handle: &JobHandle,
 ) -> Result<Predictions, String> {
     let mut run = run.lock().map_err(|_| "the run is poisoned".to_owned())?;
-    let previous = run.method.branch_set().cloned();
-    run.method
-        .set_branch_set(set.clone())
+    let kind = run.method.kind();
+    let info = run
+        .method
+        .as_infocpl_mut()
+        .ok_or_else(|| format!("{} has no branches to choose", kind.title()))?;
+    let previous = info.branch_set().clone();
+    info.set_branch_set(set.clone())
         .map_err(|e| e.to_string())?;
     let scored = class_embeddings
         .select(&base.classes)
@@ -151,13 +156,17 @@ pub fn rescore_job(
     let a = match scored {
         Ok(a) => a,
         Err(e) => {
-            if let Some(prev) = previous {
-                run.method.set_branch_set(prev).ok();
+            if let Some(info) = run.method.as_infocpl_mut() {
+                info.set_branch_set(previous).ok();
             }
             return Err(e);
         }
     };
-    let topk = run.method.trained_topk();
+    let topk = run
+        .method
+        .as_infocpl()
+        .map(InfoCpl::trained_topk)
+        .unwrap_or_default();
     let trained = *set == BranchSet::trained(&topk);
     let names: Vec<String> = set.enabled().map(|b| BranchSet::name(b, &topk)).collect();
     let p = Predictions {
@@ -258,7 +267,14 @@ mod tests {
         let stop = JobHandle::default();
         stop.cancel();
         assert!(rescore_job(&run, &classes, &feats, &base, &only3, "run", &stop).is_err());
-        assert_eq!(run.lock().unwrap().method.branch_set(), Some(&trained));
+        assert_eq!(
+            run.lock()
+                .unwrap()
+                .method
+                .as_infocpl()
+                .map(InfoCpl::branch_set),
+            Some(&trained)
+        );
         let p2 = rescore_job(&run, &classes, &feats, &base, &only3, "run", &go).unwrap();
         assert_ne!(p2.scores, p1.scores);
         assert_eq!(p2.infocpl.as_ref().unwrap().branches, ["top-3"]);

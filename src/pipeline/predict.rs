@@ -246,16 +246,16 @@ pub fn changed_classes(a: &ClassEmbeddings, b: &ClassEmbeddings) -> Result<Vec<u
     Ok((0..c).filter(|&k| changed[k]).collect())
 }
 
-/// [`crate::zsl::ZslMethod::visual_part`] of every sample of `feats` (in batches of 256), `None` for methods
+/// [`crate::zsl::Rescoring::visual_part`] of every sample of `feats` (in batches of 256), `None` for methods
 /// without one: computed once per scored dataset, it makes [`rescored_classes`] skip the skeleton side.
 pub fn visual_part_of(run: &LoadedRun, feats: &FeatureBatch) -> Result<Option<Tensor>> {
+    let Some(rescoring) = run.method.as_rescoring() else {
+        return Ok(None);
+    };
     let rows: Vec<usize> = (0..feats.len()).collect();
     let mut parts = Vec::new();
     for chunk in rows.chunks(256) {
-        match run.method.visual_part(&feats.select(chunk)?)? {
-            Some(v) => parts.push(v),
-            None => return Ok(None),
-        }
+        parts.push(rescoring.visual_part(&feats.select(chunk)?)?);
     }
     if parts.is_empty() {
         return Ok(None);
@@ -285,9 +285,8 @@ pub fn rescored_classes(
         return Ok(out);
     }
     let ids: Vec<usize> = cols.iter().map(|&j| p.classes[j]).collect();
-    let part = match visual {
-        Some(v) if v.dims().first() == Some(&feats.len()) => run
-            .method
+    let part = match (visual, run.method.as_rescoring()) {
+        (Some(v), Some(rescoring)) if v.dims().first() == Some(&feats.len()) => rescoring
             .scores_from_visual(v, &classes.select(&ids)?)?
             .flatten_all()?
             .to_vec1::<f32>()?,
@@ -325,14 +324,12 @@ fn refresh_components(
     }
     let k = table.len() / (n * c);
     let selected = classes.select(&cols.iter().map(|&j| p.classes[j]).collect::<Vec<_>>())?;
+    let Some(components) = run.method.as_component_scores() else {
+        return Ok(());
+    };
     let rows: Vec<usize> = (0..n).collect();
     for chunk in rows.chunks(256) {
-        let Some(comps) = run
-            .method
-            .score_components(&feats.select(chunk)?, &selected)?
-        else {
-            return Ok(());
-        };
+        let comps = components.score_components(&feats.select(chunk)?, &selected)?;
         if comps.scores.dims() != [chunk.len(), m, k] {
             return Err(PipelineError::Invalid(format!(
                 "{}: score components {:?} for {} samples, {m} classes and {k} components",
@@ -368,10 +365,8 @@ pub fn refresh_class_points(
         return Ok(());
     }
     let selected = classes.select(&p.classes)?;
-    if let Some(j) = run
-        .method
-        .joint_embedding(&feats.select(&[0])?, &selected)?
-    {
+    if let Some(space) = run.method.as_joint_space() {
+        let j = space.joint_embedding(&feats.select(&[0])?, &selected)?;
         export.classes = j.classes.flatten_all()?.to_vec1::<f32>()?;
     }
     Ok(())

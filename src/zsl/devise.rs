@@ -11,9 +11,11 @@ use candle_core::{D, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::loss::{labels_vec, one_hot};
+use super::blocks::{l2_normalize, linear};
+use super::loss::{check_labels, labels_vec, one_hot};
 use super::{
-    ClassEmbeddings, Dims, FeatureBatch, JointEmbedding, MethodKind, Result, StepContext, ZslMethod,
+    ClassEmbeddings, Dims, FeatureBatch, JointEmbedding, JointSpace, MethodKind, Rescoring, Result,
+    StepContext, ZslMethod,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,11 +44,16 @@ impl Devise {
         })
     }
 
-    /// `(N, C)` dot products `t_c^T M v_n`.
-    fn compat(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        Ok(super::loss::linear(&self.proj, visual)?.matmul(&texts.t()?)?)
+    /// Compatibility scores `t_c^T M v_n`.
+    ///
+    /// # Shapes
+    /// `visual (N, Cv)`, `texts (C, D)` -> `(N, C)`.
+    pub fn forward(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        Ok(linear(&self.proj, visual)?.matmul(&texts.t()?)?)
     }
 }
+
+// Loss.
 
 /// DeViSE's hinge rank loss on a score matrix `(N, C)`: the mean over samples of the summed violations.
 pub fn hinge_rank_loss(scores: &Tensor, labels: &[usize], margin: f64) -> Result<Tensor> {
@@ -72,39 +79,59 @@ impl ZslMethod for Devise {
         _ctx: &mut StepContext<'_>,
     ) -> Result<Tensor> {
         let labels = labels_vec(labels)?;
-        super::loss::check_labels(&labels, classes.num_classes())?;
-        let s = self.compat(&batch.pooled, &classes.sentences)?;
+        check_labels(&labels, classes.num_classes())?;
+        let s = self.forward(&batch.pooled, &classes.sentences)?;
         hinge_rank_loss(&s, &labels, self.margin)
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        self.compat(&batch.pooled, &classes.sentences)
+        self.forward(&batch.pooled, &classes.sentences)
     }
 
+    fn as_rescoring(&self) -> Option<&dyn Rescoring> {
+        Some(self)
+    }
+
+    fn as_joint_space(&self) -> Option<&dyn JointSpace> {
+        Some(self)
+    }
+}
+
+// ---- Re-scoring and explorer helpers ----
+
+/// Re-scoring after a class-text edit from the projected features, equal to [`ZslMethod::scores`]; checked by
+/// `one_class_columns_equal_a_full_rescoring_for_every_method` (src/pipeline/predict.rs).
+impl Rescoring for Devise {
+    /// The projected features `M v (N, D)`.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor> {
+        linear(&self.proj, &batch.pooled)
+    }
+
+    /// `M v t_c`, equal to [`ZslMethod::scores`].
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        Ok(visual.matmul(&classes.sentences.t()?)?)
+    }
+}
+
+/// The text space the score is a dot product in; each sample's nearest class point is its best-scoring class,
+/// checked by `text_points_where_the_method_has_a_joint_space` (src/eval/analysis.rs); an edit moves only the
+/// edited class's point, checked by `an_edit_moves_only_the_edited_class_text_point` (src/pipeline/predict.rs).
+impl JointSpace for Devise {
     /// `M v` and the class sentences, both unit length: a sample's score ranks classes as its cosine does (its own
     /// `|M v|` is shared by every class), so its nearest class point is its zero-shot prediction.
     fn joint_embedding(
         &self,
         batch: &FeatureBatch,
         classes: &ClassEmbeddings,
-    ) -> Result<Option<JointEmbedding>> {
-        Ok(Some(JointEmbedding {
+    ) -> Result<JointEmbedding> {
+        Ok(JointEmbedding {
             space: format!(
                 "text space ({}-d): skeleton features projected by DeViSE's linear map M; class points: the class \
                  sentences; both unit length, so a sample's nearest class point is its prediction",
                 classes.dim()
             ),
-            samples: super::loss::l2_normalize(&super::loss::linear(&self.proj, &batch.pooled)?)?,
-            classes: super::loss::l2_normalize(&classes.sentences)?,
-        }))
-    }
-
-    /// The projected features `M v (N, D)`.
-    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        Ok(Some(super::loss::linear(&self.proj, &batch.pooled)?))
-    }
-
-    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        Ok(visual.matmul(&classes.sentences.t()?)?)
+            samples: l2_normalize(&linear(&self.proj, &batch.pooled)?)?,
+            classes: l2_normalize(&classes.sentences)?,
+        })
     }
 }

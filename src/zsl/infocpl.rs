@@ -26,12 +26,12 @@ use candle_nn::{Linear, VarBuilder};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::blocks::{Estimator, l2_normalize, layer_norm_plain, linear, softplus};
 use super::branch_set::{BranchSet, BranchSpec};
-use super::loss::{check_labels, l2_normalize, labels_vec, layer_norm_plain, linear, softplus};
-use super::smie::Estimator;
+use super::loss::{check_labels, labels_vec};
 use super::{
-    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
-    ScoreComponents, StepContext, ZslError, ZslMethod,
+    ClassEmbeddings, ComponentKind, ComponentScores, Dims, FeatureBatch, JointEmbedding,
+    JointSpace, MethodKind, Rescoring, Result, ScoreComponents, StepContext, ZslError, ZslMethod,
 };
 
 const NAME: &str = "InfoCPL";
@@ -114,6 +114,137 @@ fn codebook_weights(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<
     Ok(crate::nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?)
 }
 
+impl InfoCpl {
+    pub fn new(cfg: &InfoCplConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
+        if cfg.topk.is_empty() {
+            return Err(ZslError::Invalid(
+                "InfoCPL needs at least one branch (topk)".into(),
+            ));
+        }
+        let branches = cfg
+            .topk
+            .iter()
+            .enumerate()
+            .map(|(b, &k)| {
+                let vb = vb.pp(format!("branch.{b}"));
+                Ok(Branch {
+                    k,
+                    proj: candle_nn::linear(dims.visual, dims.text, vb.pp("proj"))?,
+                    estimator: Estimator::new(2 * dims.text, cfg.hidden, vb.pp("estimator"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            branches,
+            set: BranchSet::trained(&cfg.topk),
+            cfg: cfg.clone(),
+        })
+    }
+
+    fn texts(classes: &ClassEmbeddings) -> Result<(&Tensor, &Tensor)> {
+        let phrases = classes.phrases.as_ref().ok_or(ZslError::Missing {
+            method: NAME,
+            what: "phrase codebooks (class texts with phrases)",
+        })?;
+        let motion = classes.motion.as_ref().ok_or(ZslError::Missing {
+            method: NAME,
+            what: "motion descriptions",
+        })?;
+        Ok((phrases, motion))
+    }
+
+    /// Prediction scores `(N, C)`: the mean over the enabled branches of `-softplus(-T_b)`.
+    pub fn forward(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        mean_of_branches(self.enabled_scores(batch, classes)?)
+    }
+
+    /// Raw estimator outputs `(N, C)` of one branch's weights attending with top-`k`.
+    fn branch_logits(
+        &self,
+        b: &Branch,
+        k: usize,
+        visual: &Tensor,
+        phrases: &Tensor,
+        motion: &Tensor,
+        rho: f64,
+    ) -> Result<Tensor> {
+        let u = layer_norm_plain(&linear(&b.proj, visual)?)?;
+        Self::branch_logits_from_u(b, k, &u, phrases, motion, rho)
+    }
+
+    /// [`Self::branch_logits`] from the projected features `u = LN(W_b v) (N, D)`.
+    fn branch_logits_from_u(
+        b: &Branch,
+        k: usize,
+        u: &Tensor,
+        phrases: &Tensor,
+        motion: &Tensor,
+        rho: f64,
+    ) -> Result<Tensor> {
+        // l_{b,c} = softmax(a_c) P_c + m_c = softmax(a_c) (P_c + m_c), as the weights sum to 1: the estimator
+        // takes the weights and the bank P_c + m_c, and never builds the (N, C, 2D) pairs.
+        let att = codebook_weights(u, phrases, k, rho)?;
+        let bank = phrases.broadcast_add(&motion.unsqueeze(1)?)?;
+        b.estimator.forward_attended(u, &att, &bank)
+    }
+
+    fn weights_of(&self, spec: &BranchSpec) -> Result<&Branch> {
+        self.branches.get(spec.weights).ok_or_else(|| {
+            ZslError::Invalid(format!(
+                "InfoCPL: branch set uses trained branch {}, the run has {}",
+                spec.weights,
+                self.branches.len()
+            ))
+        })
+    }
+
+    /// `(name, -softplus(-T_b) (N, C))` of every enabled branch of the current set.
+    fn enabled_scores(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<Vec<(String, Tensor)>> {
+        self.enabled_scores_from(classes, |_, b| {
+            layer_norm_plain(&linear(&b.proj, &batch.pooled)?)
+        })
+    }
+
+    /// [`Self::enabled_scores`] from each enabled branch's projected features `u = LN(W_b v) (N, D)`, given by
+    /// `u_of(spec, weights)` (computed, or cut from [`Rescoring::visual_part`]'s cache).
+    fn enabled_scores_from(
+        &self,
+        classes: &ClassEmbeddings,
+        u_of: impl Fn(&BranchSpec, &Branch) -> Result<Tensor>,
+    ) -> Result<Vec<(String, Tensor)>> {
+        let (phrases, motion) = Self::texts(classes)?;
+        self.set
+            .enabled()
+            .map(|spec| {
+                let b = self.weights_of(spec)?;
+                let u = u_of(spec, b)?;
+                let l = Self::branch_logits_from_u(b, spec.k, &u, phrases, motion, 1.0)?;
+                Ok((
+                    BranchSet::name(spec, &self.cfg.topk),
+                    softplus(&l.neg()?)?.neg()?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// The mean of the branch scores: InfoCPL's score.
+fn mean_of_branches(per: Vec<(String, Tensor)>) -> Result<Tensor> {
+    let n = per.len();
+    let mut it = per.into_iter().map(|(_, s)| s);
+    let first = it
+        .next()
+        .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
+    let total = it.try_fold(first, |acc, s| acc + s)?;
+    Ok((total / n as f64)?)
+}
+
+// Loss.
+
 /// InfoNCE with X-sampling from a score matrix `s (N, C)`: `negatives[i]` lists the batch rows whose score for
 /// the anchor's class is a negative of anchor `i` (all lists of equal length).
 pub fn x_sampling_infonce(
@@ -161,44 +292,6 @@ pub fn sample_negatives(
 }
 
 impl InfoCpl {
-    pub fn new(cfg: &InfoCplConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
-        if cfg.topk.is_empty() {
-            return Err(ZslError::Invalid(
-                "InfoCPL needs at least one branch (topk)".into(),
-            ));
-        }
-        let branches = cfg
-            .topk
-            .iter()
-            .enumerate()
-            .map(|(b, &k)| {
-                let vb = vb.pp(format!("branch.{b}"));
-                Ok(Branch {
-                    k,
-                    proj: candle_nn::linear(dims.visual, dims.text, vb.pp("proj"))?,
-                    estimator: Estimator::new(2 * dims.text, cfg.hidden, vb.pp("estimator"))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            branches,
-            set: BranchSet::trained(&cfg.topk),
-            cfg: cfg.clone(),
-        })
-    }
-
-    fn texts(classes: &ClassEmbeddings) -> Result<(&Tensor, &Tensor)> {
-        let phrases = classes.phrases.as_ref().ok_or(ZslError::Missing {
-            method: NAME,
-            what: "phrase codebooks (class texts with phrases)",
-        })?;
-        let motion = classes.motion.as_ref().ok_or(ZslError::Missing {
-            method: NAME,
-            what: "motion descriptions",
-        })?;
-        Ok((phrases, motion))
-    }
-
     /// The loss with given X-sampling negatives (see [`sample_negatives`]); `epoch` decides the attention direction.
     pub fn loss_with_negatives(
         &self,
@@ -226,36 +319,6 @@ impl InfoCpl {
         let total = total.ok_or(ZslError::Invalid("InfoCPL has no branch".into()))?;
         Ok((total / self.branches.len() as f64)?)
     }
-
-    /// Raw estimator outputs `(N, C)` of one branch's weights attending with top-`k`.
-    fn branch_logits(
-        &self,
-        b: &Branch,
-        k: usize,
-        visual: &Tensor,
-        phrases: &Tensor,
-        motion: &Tensor,
-        rho: f64,
-    ) -> Result<Tensor> {
-        let u = layer_norm_plain(&linear(&b.proj, visual)?)?;
-        Self::branch_logits_from_u(b, k, &u, phrases, motion, rho)
-    }
-
-    /// [`Self::branch_logits`] from the projected features `u = LN(W_b v) (N, D)`.
-    fn branch_logits_from_u(
-        b: &Branch,
-        k: usize,
-        u: &Tensor,
-        phrases: &Tensor,
-        motion: &Tensor,
-        rho: f64,
-    ) -> Result<Tensor> {
-        // l_{b,c} = softmax(a_c) P_c + m_c = softmax(a_c) (P_c + m_c), as the weights sum to 1: the estimator
-        // takes the weights and the bank P_c + m_c, and never builds the (N, C, 2D) pairs.
-        let att = codebook_weights(u, phrases, k, rho)?;
-        let bank = phrases.broadcast_add(&motion.unsqueeze(1)?)?;
-        b.estimator.forward_attended(u, &att, &bank)
-    }
 }
 
 impl ZslMethod for InfoCpl {
@@ -277,24 +340,102 @@ impl ZslMethod for InfoCpl {
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        mean_of_branches(self.enabled_scores(batch, classes)?)
+        self.forward(batch, classes)
     }
 
+    fn as_rescoring(&self) -> Option<&dyn Rescoring> {
+        Some(self)
+    }
+
+    fn as_component_scores(&self) -> Option<&dyn ComponentScores> {
+        Some(self)
+    }
+
+    fn as_joint_space(&self) -> Option<&dyn JointSpace> {
+        Some(self)
+    }
+
+    fn as_infocpl(&self) -> Option<&InfoCpl> {
+        Some(self)
+    }
+
+    fn as_infocpl_mut(&mut self) -> Option<&mut InfoCpl> {
+        Some(self)
+    }
+}
+
+// ---- Re-scoring and explorer helpers ----
+
+/// The branch choice the explorer's branch editor makes and a run folder's saved branch set restores
+/// (`load_run`); InfoCPL's own, reached through [`ZslMethod::as_infocpl`]. A set of one enabled branch scores as
+/// that branch, checked by `one_enabled_branch_scores_as_that_branch` (below); a cancelled re-scoring keeps the
+/// old set, checked by `rescoring_follows_the_set_and_a_cancel_keeps_the_old_one` (src/app/branch_editor.rs).
+impl InfoCpl {
+    /// The branch set scoring uses.
+    pub fn branch_set(&self) -> &BranchSet {
+        &self.set
+    }
+
+    /// Scores with another branch set from now on; an error for a set that does not fit the trained branches.
+    pub fn set_branch_set(&mut self, set: BranchSet) -> Result<()> {
+        set.check(self.branches.len()).map_err(ZslError::Invalid)?;
+        self.set = set;
+        Ok(())
+    }
+
+    /// The `k` of each trained branch.
+    pub fn trained_topk(&self) -> Vec<usize> {
+        self.cfg.topk.clone()
+    }
+}
+
+/// Re-scoring after a class-text edit (or a branch-set edit) from every trained branch's projection, equal to
+/// [`ZslMethod::scores`]; checked by `one_class_columns_equal_a_full_rescoring_for_every_method`
+/// (src/pipeline/predict.rs) and, for other branch sets, `one_enabled_branch_scores_as_that_branch` (below).
+impl Rescoring for InfoCpl {
+    /// Every trained branch's projection `LN(W_b v)`, side by side `(N, B * D)`: the sample side of the score,
+    /// whatever branch set is enabled later.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor> {
+        let us = self
+            .branches
+            .iter()
+            .map(|b| layer_norm_plain(&linear(&b.proj, &batch.pooled)?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&us, 1)?)
+    }
+
+    /// The mean of the enabled branches' scores, each from its slice of `visual`, equal to [`ZslMethod::scores`].
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let d = visual.dim(1)? / self.branches.len().max(1);
+        let per = self.enabled_scores_from(classes, |spec, _| {
+            Ok(visual.narrow(1, spec.weights * d, d)?)
+        })?;
+        mean_of_branches(per)
+    }
+}
+
+/// The per-branch scores whose mean is [`ZslMethod::scores`]; checked by `components_add_up_to_the_score`
+/// (tests/zsl_components.rs).
+impl ComponentScores for InfoCpl {
     /// Each enabled branch's `-softplus(-T_b)`; their mean is the score.
     fn score_components(
         &self,
         batch: &FeatureBatch,
         classes: &ClassEmbeddings,
-    ) -> Result<Option<ScoreComponents>> {
+    ) -> Result<ScoreComponents> {
         let (names, per): (Vec<String>, Vec<Tensor>) =
             self.enabled_scores(batch, classes)?.into_iter().unzip();
-        Ok(Some(ScoreComponents {
+        Ok(ScoreComponents {
             kind: ComponentKind::Branches,
             names,
             scores: Tensor::stack(&per, 2)?,
-        }))
+        })
     }
+}
 
+/// The text space of the first enabled branch's projection; its shapes are checked by
+/// `one_enabled_branch_scores_as_that_branch` (below).
+impl JointSpace for InfoCpl {
     /// The first enabled branch's projection `LN(W_b v)` and each class's language feature at uniform attention,
     /// `mean_j P_{c,j} + m_c`, both in the text space and scaled to unit length. The estimator MLP, not the distance,
     /// scores a pair, so a sample's nearest class point need not be its prediction.
@@ -302,7 +443,7 @@ impl ZslMethod for InfoCpl {
         &self,
         batch: &FeatureBatch,
         classes: &ClassEmbeddings,
-    ) -> Result<Option<JointEmbedding>> {
+    ) -> Result<JointEmbedding> {
         let (phrases, motion) = Self::texts(classes)?;
         let spec = self
             .set
@@ -312,7 +453,7 @@ impl ZslMethod for InfoCpl {
         let b = self.weights_of(spec)?;
         let u = layer_norm_plain(&linear(&b.proj, &batch.pooled)?)?;
         let lang = (phrases.mean(1)? + motion)?;
-        Ok(Some(JointEmbedding {
+        Ok(JointEmbedding {
             space: format!(
                 "text space ({}-d): skeleton features projected by the {} branch (LN(W v)); class points: each \
                  class's motion description plus its mean phrase; both unit length. An MLP scores the pairs, so \
@@ -322,97 +463,8 @@ impl ZslMethod for InfoCpl {
             ),
             samples: l2_normalize(&u)?,
             classes: l2_normalize(&lang)?,
-        }))
-    }
-
-    /// Every trained branch's projection `LN(W_b v)`, side by side `(N, B * D)`: the sample side of the score,
-    /// whatever branch set is enabled later.
-    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        let us = self
-            .branches
-            .iter()
-            .map(|b| layer_norm_plain(&linear(&b.proj, &batch.pooled)?))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Tensor::cat(&us, 1)?))
-    }
-
-    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let d = visual.dim(1)? / self.branches.len().max(1);
-        let per = self.enabled_scores_from(classes, |spec, _| {
-            Ok(visual.narrow(1, spec.weights * d, d)?)
-        })?;
-        mean_of_branches(per)
-    }
-
-    fn branch_set(&self) -> Option<&BranchSet> {
-        Some(&self.set)
-    }
-
-    fn set_branch_set(&mut self, set: BranchSet) -> Result<()> {
-        set.check(self.branches.len()).map_err(ZslError::Invalid)?;
-        self.set = set;
-        Ok(())
-    }
-
-    fn trained_topk(&self) -> Vec<usize> {
-        self.cfg.topk.clone()
-    }
-}
-
-impl InfoCpl {
-    fn weights_of(&self, spec: &BranchSpec) -> Result<&Branch> {
-        self.branches.get(spec.weights).ok_or_else(|| {
-            ZslError::Invalid(format!(
-                "InfoCPL: branch set uses trained branch {}, the run has {}",
-                spec.weights,
-                self.branches.len()
-            ))
         })
     }
-
-    /// `(name, -softplus(-T_b) (N, C))` of every enabled branch of the current set.
-    fn enabled_scores(
-        &self,
-        batch: &FeatureBatch,
-        classes: &ClassEmbeddings,
-    ) -> Result<Vec<(String, Tensor)>> {
-        self.enabled_scores_from(classes, |_, b| {
-            layer_norm_plain(&linear(&b.proj, &batch.pooled)?)
-        })
-    }
-
-    /// [`Self::enabled_scores`] from each enabled branch's projected features `u = LN(W_b v) (N, D)`, given by
-    /// `u_of(spec, weights)` (computed, or cut from [`ZslMethod::visual_part`]'s cache).
-    fn enabled_scores_from(
-        &self,
-        classes: &ClassEmbeddings,
-        u_of: impl Fn(&BranchSpec, &Branch) -> Result<Tensor>,
-    ) -> Result<Vec<(String, Tensor)>> {
-        let (phrases, motion) = Self::texts(classes)?;
-        self.set
-            .enabled()
-            .map(|spec| {
-                let b = self.weights_of(spec)?;
-                let u = u_of(spec, b)?;
-                let l = Self::branch_logits_from_u(b, spec.k, &u, phrases, motion, 1.0)?;
-                Ok((
-                    BranchSet::name(spec, &self.cfg.topk),
-                    softplus(&l.neg()?)?.neg()?,
-                ))
-            })
-            .collect()
-    }
-}
-
-/// The mean of the branch scores: InfoCPL's score.
-fn mean_of_branches(per: Vec<(String, Tensor)>) -> Result<Tensor> {
-    let n = per.len();
-    let mut it = per.into_iter().map(|(_, s)| s);
-    let first = it
-        .next()
-        .ok_or(ZslError::Invalid("InfoCPL has no enabled branch".into()))?;
-    let total = it.try_fold(first, |acc, s| acc + s)?;
-    Ok((total / n as f64)?)
 }
 
 #[cfg(test)]
@@ -495,17 +547,27 @@ mod tests {
     fn one_enabled_branch_scores_as_that_branch() {
         let (mut m, batch, classes) = small();
         let stored = values(&m.scores(&batch, &classes).unwrap());
-        let comps = m.score_components(&batch, &classes).unwrap().unwrap();
+        let parts = |m: &dyn ZslMethod| {
+            m.as_component_scores()
+                .unwrap()
+                .score_components(&batch, &classes)
+                .unwrap()
+        };
+        let comps = parts(m.as_ref());
+        fn info(m: &mut Box<dyn ZslMethod>) -> &mut InfoCpl {
+            m.as_infocpl_mut().unwrap()
+        }
+        let trained = info(&mut m).trained_topk();
         assert_eq!(comps.names, ["top-1", "top-3"]);
-        let mut set = BranchSet::trained(&m.trained_topk());
+        let mut set = BranchSet::trained(&trained);
         set.branches[0].enabled = false;
-        m.set_branch_set(set).unwrap();
+        info(&mut m).set_branch_set(set).unwrap();
         let only = values(&m.scores(&batch, &classes).unwrap());
         let branch1 = values(&comps.scores.narrow(2, 1, 1).unwrap());
         assert!(close(&only, &branch1));
         assert!(!close(&only, &stored));
         // A new k on branch 0's weights: attends differently, so scores differently.
-        let mut set = BranchSet::trained(&m.trained_topk());
+        let mut set = BranchSet::trained(&trained);
         set.branches.push(BranchSpec {
             weights: 0,
             k: 6,
@@ -513,13 +575,14 @@ mod tests {
         });
         set.branches[0].enabled = false;
         set.branches[1].enabled = false;
-        m.set_branch_set(set).unwrap();
-        let wide = m.score_components(&batch, &classes).unwrap().unwrap();
+        info(&mut m).set_branch_set(set).unwrap();
+        let wide = parts(m.as_ref());
         assert_eq!(wide.names, ["top-6 (top-1 weights)"]);
         // The cached sample side (every trained branch's projection) scores any set as the full path does.
-        let visual = m.visual_part(&batch).unwrap().unwrap();
+        let rescoring = m.as_rescoring().unwrap();
+        let visual = rescoring.visual_part(&batch).unwrap();
         assert!(close(
-            &values(&m.scores_from_visual(&visual, &classes).unwrap()),
+            &values(&rescoring.scores_from_visual(&visual, &classes).unwrap()),
             &values(&m.scores(&batch, &classes).unwrap())
         ));
         assert!(!close(
@@ -527,7 +590,8 @@ mod tests {
             &values(&comps.scores.narrow(2, 0, 1).unwrap())
         ));
         // The full trained set reproduces the stored scores; a set without an enabled branch is refused.
-        m.set_branch_set(BranchSet::trained(&m.trained_topk()))
+        info(&mut m)
+            .set_branch_set(BranchSet::trained(&trained))
             .unwrap();
         assert!(close(
             &values(&m.scores(&batch, &classes).unwrap()),
@@ -535,8 +599,12 @@ mod tests {
         ));
         let mut none = BranchSet::trained(&[1, 3]);
         none.branches.iter_mut().for_each(|b| b.enabled = false);
-        assert!(m.set_branch_set(none).is_err());
-        let joint = m.joint_embedding(&batch, &classes).unwrap().unwrap();
+        assert!(info(&mut m).set_branch_set(none).is_err());
+        let joint = m
+            .as_joint_space()
+            .unwrap()
+            .joint_embedding(&batch, &classes)
+            .unwrap();
         assert_eq!(joint.samples.dims(), [7, 4]);
         assert_eq!(joint.classes.dims(), [5, 4]);
     }

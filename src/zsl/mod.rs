@@ -9,6 +9,7 @@
 //! [`FeatureBatch`]. Methods that need more than the pooled feature (SMIE's temporally masked view, STAR's
 //! pre-pooling feature map) read the optional fields and fail with [`ZslError::Missing`] when they are absent.
 
+pub mod blocks;
 pub mod branch_set;
 pub mod devise;
 pub mod features;
@@ -107,7 +108,7 @@ impl MethodKind {
         }
     }
 
-    /// Why a method exports no class-text points (`None`: it exports them, see [`ZslMethod::joint_embedding`]).
+    /// Why a method exports no class-text points (`None`: it exports them, see [`JointSpace`]).
     pub fn no_text_points(self) -> Option<&'static str> {
         match self {
             Self::RelationNet => Some(
@@ -279,6 +280,11 @@ pub struct StepContext<'a> {
 }
 
 /// A zero-shot method: trainable on seen classes, scoring any class set.
+///
+/// The trait holds what every method is (its kind, its loss, its scores). What only some methods can do is a
+/// capability trait reached through an accessor that is `None` by default ([`Self::as_rescoring`],
+/// [`Self::as_component_scores`], [`Self::as_joint_space`]), and InfoCPL's branch choice is InfoCPL's own, reached
+/// through [`Self::as_infocpl`].
 pub trait ZslMethod: Send {
     fn kind(&self) -> MethodKind;
 
@@ -294,63 +300,66 @@ pub trait ZslMethod: Send {
     /// Compatibility scores `(N, C)` of each sample with each class of `classes`; higher is more compatible.
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor>;
 
-    /// For methods whose scores are `f(v(batch), classes)` with a sample-side `v (N, M)` that costs most of the
-    /// work (STAR's part transformers, DeViSE's projection, the visual half of SMIE's and RelationNet's first pair
-    /// layer): `v`, computed once so that scoring again after a
-    /// class-text edit ([`Self::scores_from_visual`]) skips the skeleton side. `None` for the other methods.
-    fn visual_part(&self, _batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        Ok(None)
-    }
-
-    /// The scores `(N, C)` from [`Self::visual_part`]'s `v`, equal to [`Self::scores`].
-    fn scores_from_visual(&self, _visual: &Tensor, _classes: &ClassEmbeddings) -> Result<Tensor> {
-        Err(ZslError::Invalid(format!(
-            "{} has no sample-side part to score from",
-            self.kind().title()
-        )))
-    }
-
-    /// The score split into named components `(N, C, K)`, for methods whose score is a sum or mean of parts
-    /// (STAR's body parts, InfoCPL's branches); `None` for the others. The explorer shows them.
-    fn score_components(
-        &self,
-        _batch: &FeatureBatch,
-        _classes: &ClassEmbeddings,
-    ) -> Result<Option<ScoreComponents>> {
-        Ok(None)
-    }
-
-    /// Samples and class texts mapped into the one space the method compares them in, for the t-SNE view; `None`
-    /// for methods that compare a pair with a learned network rather than by position in a shared space.
-    fn joint_embedding(
-        &self,
-        _batch: &FeatureBatch,
-        _classes: &ClassEmbeddings,
-    ) -> Result<Option<JointEmbedding>> {
-        Ok(None)
-    }
-
-    /// The branch set scoring uses (InfoCPL); `None` for methods without branches.
-    fn branch_set(&self) -> Option<&branch_set::BranchSet> {
+    /// Scoring again from a cached sample side, for methods that have one.
+    fn as_rescoring(&self) -> Option<&dyn Rescoring> {
         None
     }
 
-    /// Scores with another branch set from now on (InfoCPL; an error for the others and for a set that does not fit
-    /// the trained branches).
-    fn set_branch_set(&mut self, _set: branch_set::BranchSet) -> Result<()> {
-        Err(ZslError::Invalid(format!(
-            "{} has no branches to choose",
-            self.kind().title()
-        )))
+    /// The score split into named components, for methods whose score is a sum or mean of parts.
+    fn as_component_scores(&self) -> Option<&dyn ComponentScores> {
+        None
     }
 
-    /// The `k` of each trained branch (InfoCPL); empty for the others.
-    fn trained_topk(&self) -> Vec<usize> {
-        Vec::new()
+    /// Samples and class texts in one space, for methods that compare them by position in a shared space.
+    fn as_joint_space(&self) -> Option<&dyn JointSpace> {
+        None
+    }
+
+    /// InfoCPL, for its branch set; `None` for the other methods.
+    fn as_infocpl(&self) -> Option<&infocpl::InfoCpl> {
+        None
+    }
+
+    /// InfoCPL, to choose its branch set; `None` for the other methods.
+    fn as_infocpl_mut(&mut self) -> Option<&mut infocpl::InfoCpl> {
+        None
     }
 }
 
-/// Samples and class texts in one space (see [`ZslMethod::joint_embedding`]).
+/// A method whose scores are `f(v(batch), classes)` with a sample-side `v (N, M)` that costs most of the work
+/// (STAR's part transformers, DeViSE's projection, the visual half of SMIE's and RelationNet's first pair layer,
+/// InfoCPL's branch projections): `v` is computed once, so that scoring again after a class-text edit skips the
+/// skeleton side.
+pub trait Rescoring {
+    /// The sample side `v (N, M)`.
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor>;
+
+    /// The scores `(N, C)` from [`Self::visual_part`]'s `v`, equal to [`ZslMethod::scores`].
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor>;
+}
+
+/// A method whose score is a sum or mean of parts (STAR's body parts, InfoCPL's branches). The explorer shows them.
+pub trait ComponentScores {
+    /// The score split into named components `(N, C, K)`.
+    fn score_components(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<ScoreComponents>;
+}
+
+/// A method that compares samples and class texts by position in one space (DeViSE, InfoCPL, STAR), for the t-SNE
+/// view; methods that score a pair with a learned network have none.
+pub trait JointSpace {
+    /// Samples and class texts mapped into that space.
+    fn joint_embedding(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<JointEmbedding>;
+}
+
+/// Samples and class texts in one space (see [`JointSpace`]).
 #[derive(Clone, Debug)]
 pub struct JointEmbedding {
     /// What the space is, for the UI (e.g. "text space (384-d): ...").
@@ -452,16 +461,57 @@ impl MethodConfig {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let method = self.build(dims, vb)?;
-        seeded_init(&varmap, seed)?;
+        seeded_init(&varmap, seed, self.own_params())?;
         Ok((method, varmap))
+    }
+
+    /// How the method's parameters other than linear layers are drawn (see [`seeded_init`]).
+    fn own_params(&self) -> fn(&str, &[usize]) -> Option<ParamInit> {
+        fn none(_: &str, _: &[usize]) -> Option<ParamInit> {
+            None
+        }
+        match self {
+            Self::Star(_) => star::param_init,
+            Self::Devise(_) | Self::RelationNet(_) | Self::Smie(_) | Self::InfoCpl(_) => none,
+        }
+    }
+}
+
+/// How [`seeded_init`] draws a parameter that is not a linear layer's `weight` or `bias`. A method with such
+/// parameters states them once, in its file, by name and shape (STAR: [`star::param_init`]), and builds them with
+/// [`Self::hint`] so that candle's unseeded draw has the same distribution.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamInit {
+    /// `N(0, std^2)`.
+    Normal {
+        std: f32,
+    },
+    Zeros,
+}
+
+impl ParamInit {
+    /// The same distribution as a candle initialiser hint.
+    pub fn hint(self) -> candle_nn::Init {
+        match self {
+            Self::Normal { std } => candle_nn::Init::Randn {
+                mean: 0.0,
+                stdev: f64::from(std),
+            },
+            Self::Zeros => candle_nn::Init::Const(0.0),
+        }
     }
 }
 
 /// Re-draws every parameter from a seeded generator with the distribution candle gave it, so that training is
 /// reproducible (candle's CPU generator cannot be seeded): `*.weight (out, in)` Kaiming-normal
-/// `N(0, 2 / in)` and `*.bias` `U(-1/sqrt(in), 1/sqrt(in))` as `candle_nn::linear`; STAR's `prompts` `N(0, 1)`,
-/// `w (d, d)` `N(0, 1/d)` and `text_prompt` zeros.
-pub fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
+/// `N(0, 2 / in)` and `*.bias` `U(-1/sqrt(in), 1/sqrt(in))` as `candle_nn::linear`; any other parameter as
+/// `own_params(leaf name, shape)` says (the method's own parameters, see [`ParamInit`]). Parameters are drawn in
+/// the order of their sorted names, from one generator.
+pub fn seeded_init(
+    varmap: &VarMap,
+    seed: u64,
+    own_params: impl Fn(&str, &[usize]) -> Option<ParamInit>,
+) -> Result<()> {
     use rand::SeedableRng;
     use rand_distr::{Distribution, Normal, Uniform};
     let data = varmap
@@ -494,21 +544,19 @@ pub fn seeded_init(varmap: &VarMap, seed: u64) -> Result<()> {
                     Uniform::new_inclusive(-b, b).map_err(|e| ZslError::Invalid(e.to_string()))?;
                 (0..n).map(|_| d.sample(&mut rng)).collect()
             }
-            ("prompts", _) => {
-                let d = Normal::new(0.0f32, 1.0).map_err(|e| ZslError::Invalid(e.to_string()))?;
-                (0..n).map(|_| d.sample(&mut rng)).collect()
-            }
-            ("w", 2) => {
-                let d = Normal::new(0.0, 1.0 / (dims[0] as f32).sqrt())
-                    .map_err(|e| ZslError::Invalid(e.to_string()))?;
-                (0..n).map(|_| d.sample(&mut rng)).collect()
-            }
-            ("text_prompt", _) => vec![0.0; n],
-            _ => {
-                return Err(ZslError::Invalid(format!(
-                    "no seeded initialiser for parameter `{name}`"
-                )));
-            }
+            _ => match own_params(leaf, &dims) {
+                Some(ParamInit::Normal { std }) => {
+                    let d =
+                        Normal::new(0.0f32, std).map_err(|e| ZslError::Invalid(e.to_string()))?;
+                    (0..n).map(|_| d.sample(&mut rng)).collect()
+                }
+                Some(ParamInit::Zeros) => vec![0.0; n],
+                None => {
+                    return Err(ZslError::Invalid(format!(
+                        "no seeded initialiser for parameter `{name}`"
+                    )));
+                }
+            },
         };
         var.set(&Tensor::from_vec(values, dims, var.device())?)?;
     }

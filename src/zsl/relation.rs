@@ -12,8 +12,11 @@ use candle_core::{D, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::loss::{check_labels, labels_vec, linear, one_hot, pair_linear, relu};
-use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
+use super::blocks::{linear, pair_hidden, pair_linear, relu, weight_half};
+use super::loss::{check_labels, labels_vec, one_hot};
+use super::{
+    ClassEmbeddings, Dims, FeatureBatch, MethodKind, Rescoring, Result, StepContext, ZslMethod,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -50,10 +53,15 @@ impl RelationNet {
         })
     }
 
+    /// The class texts embedded into the visual space, `e(t) = ReLU(W_2 ReLU(W_1 t))`: `texts (C, D)` -> `(C, Cv)`.
+    fn embed_texts(&self, texts: &Tensor) -> Result<Tensor> {
+        relu(&linear(&self.text2, &relu(&linear(&self.text1, texts)?)?)?)
+    }
+
     /// # Shapes
     /// `visual (N, Cv)`, `texts (C, D)` -> relation scores `(N, C)` in `[0, 1]`.
-    pub fn relations(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        let e = relu(&linear(&self.text2, &relu(&linear(&self.text1, texts)?)?)?)?;
+    pub fn forward(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        let e = self.embed_texts(texts)?;
         let n = visual.dim(0)?;
         let c = e.dim(0)?;
         // rel1 over every [v_n, e_c] without building the (N, C, 2 Cv) pairs.
@@ -63,6 +71,8 @@ impl RelationNet {
         Ok(candle_nn::ops::sigmoid(&r)?)
     }
 }
+
+// Loss: the mean squared error of the relation scores against the one-hot labels, in `ZslMethod::loss`.
 
 impl ZslMethod for RelationNet {
     fn kind(&self) -> MethodKind {
@@ -78,31 +88,40 @@ impl ZslMethod for RelationNet {
     ) -> Result<Tensor> {
         let labels = labels_vec(labels)?;
         check_labels(&labels, classes.num_classes())?;
-        let r = self.relations(&batch.pooled, &classes.sentences)?;
+        let r = self.forward(&batch.pooled, &classes.sentences)?;
         let target = one_hot(&labels, classes.num_classes(), r.device())?;
         Ok((r - target)?.sqr()?.mean_all()?)
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        self.relations(&batch.pooled, &classes.sentences)
+        self.forward(&batch.pooled, &classes.sentences)
     }
 
+    fn as_rescoring(&self) -> Option<&dyn Rescoring> {
+        Some(self)
+    }
+}
+
+// ---- Re-scoring and explorer helpers ----
+
+/// Re-scoring after a class-text edit from the relation module's first-layer visual half, equal to
+/// [`ZslMethod::scores`]; checked by `one_class_columns_equal_a_full_rescoring_for_every_method`
+/// (src/pipeline/predict.rs).
+impl Rescoring for RelationNet {
     /// The relation module's first-layer visual half `W1_v v (N, H)`.
-    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        let w = super::smie::weight_half(&self.rel1, batch.pooled.dim(1)?, false)?;
-        Ok(Some(batch.pooled.matmul(&w)?))
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor> {
+        let w = weight_half(&self.rel1, batch.pooled.dim(1)?, false)?;
+        Ok(batch.pooled.matmul(&w)?)
     }
 
+    /// `sigmoid(w_4^T ReLU(W1_v v + W1_e e(t_c) + b_1))`, equal to [`ZslMethod::scores`].
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let e = relu(&linear(
-            &self.text2,
-            &relu(&linear(&self.text1, &classes.sentences)?)?,
-        )?)?;
-        let mut b = e.matmul(&super::smie::weight_half(&self.rel1, e.dim(1)?, true)?)?;
+        let e = self.embed_texts(&classes.sentences)?;
+        let mut b = e.matmul(&weight_half(&self.rel1, e.dim(1)?, true)?)?;
         if let Some(bias) = self.rel1.bias() {
             b = b.broadcast_add(bias)?;
         }
-        let r = linear(&self.rel2, &super::smie::pair_hidden(visual, &b)?)?.squeeze(D::Minus1)?;
+        let r = linear(&self.rel2, &pair_hidden(visual, &b)?)?.squeeze(D::Minus1)?;
         Ok(candle_nn::ops::sigmoid(&r)?)
     }
 }

@@ -17,14 +17,17 @@
 //!
 //! Prediction: `argmax_c -softplus(-T(v, t_c))`.
 
-use candle_core::{D, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
 use rand::Rng;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
-use super::loss::{labels_vec, layer_norm_plain, linear, pair_linear, relu, softplus};
-use super::{ClassEmbeddings, Dims, FeatureBatch, MethodKind, Result, StepContext, ZslMethod};
+use super::blocks::{Estimator, layer_norm_plain, softplus};
+use super::loss::{check_labels, labels_vec};
+use super::{
+    ClassEmbeddings, Dims, FeatureBatch, MethodKind, Rescoring, Result, StepContext, ZslMethod,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -50,118 +53,10 @@ impl Default for SmieConfig {
     }
 }
 
-/// The estimation network `T(v, t)`.
-pub struct Estimator {
-    l0: Linear,
-    l1: Linear,
-    l2: Linear,
-}
-
-/// The first `cols` input columns (or the last, with `from_end`) of a linear layer's weight, transposed for
-/// `x (.., cols) @ w`: a layer over `[a, b]` is `W_a a + W_b b + bias`, so the halves can be applied apart.
-pub(crate) fn weight_half(layer: &Linear, cols: usize, from_end: bool) -> Result<Tensor> {
-    let w = layer.weight();
-    let start = if from_end { w.dim(1)? - cols } else { 0 };
-    Ok(w.narrow(1, start, cols)?.t()?.contiguous()?)
-}
-
-/// `relu(a_n + b_c)` for every pair: `a (N, H)`, `b (C, H)` -> `(N, C, H)`.
-pub(crate) fn pair_hidden(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    Ok(a.unsqueeze(1)?.broadcast_add(&b.unsqueeze(0)?)?.relu()?)
-}
-
-impl Estimator {
-    /// The first layer's visual half `W0_v v (N, H0)`, to be computed once for many texts
-    /// ([`Self::forward_from_half`]).
-    pub fn visual_half(&self, visual: &Tensor) -> Result<Tensor> {
-        Ok(visual.matmul(&weight_half(&self.l0, visual.dim(1)?, false)?)?)
-    }
-
-    /// The output for every pair of a sample (`visual_half (N, H0)`) and a text (`text (C, D)`): `(N, C)`, equal to
-    /// [`Self::forward`] on the broadcast pairs.
-    pub fn forward_from_half(&self, visual_half: &Tensor, text: &Tensor) -> Result<Tensor> {
-        let mut b = text.matmul(&weight_half(&self.l0, text.dim(1)?, true)?)?;
-        if let Some(bias) = self.l0.bias() {
-            b = b.broadcast_add(bias)?;
-        }
-        self.head(&pair_hidden(visual_half, &b)?)
-    }
-
-    pub fn new(input: usize, hidden: [usize; 2], vb: VarBuilder) -> Result<Self> {
-        Ok(Self {
-            l0: candle_nn::linear(input, hidden[0], vb.pp("l0"))?,
-            l1: candle_nn::linear(hidden[0], hidden[1], vb.pp("l1"))?,
-            l2: candle_nn::linear(hidden[1], 1, vb.pp("l2"))?,
-        })
-    }
-
-    /// # Shapes
-    /// `visual (..., Cv)`, `text (..., D)` with the same leading dims -> `(...)`.
-    pub fn forward(&self, visual: &Tensor, text: &Tensor) -> Result<Tensor> {
-        let x = Tensor::cat(&[visual, text], D::Minus1)?;
-        let x = relu(&linear(&self.l0, &x)?)?;
-        self.head(&x)
-    }
-
-    /// Layers 1 and 2 on the first hidden layer's activations `(..., H0)` -> `(...)`.
-    fn head(&self, x: &Tensor) -> Result<Tensor> {
-        let x = relu(&linear(&self.l1, x)?)?;
-        Ok(linear(&self.l2, &x)?.squeeze(D::Minus1)?)
-    }
-
-    /// The estimator on every pair of a visual feature and an attention-weighted text of each class, without
-    /// building the `N x C` concatenated pairs (see [`pair_linear`]). Equal to [`Self::forward`] on the
-    /// materialised pairs `(visual_n, sum_k weights_{c,n,k} bank_{c,k})`.
-    ///
-    /// # Shapes
-    /// `visual (N, Cv)`, `weights (C, N, K)`, `bank (C, K, D)` -> `(N, C)`.
-    pub fn forward_attended(
-        &self,
-        visual: &Tensor,
-        weights: &Tensor,
-        bank: &Tensor,
-    ) -> Result<Tensor> {
-        let x = relu(&pair_linear(&self.l0, visual, weights, bank)?)?;
-        Ok(self.head(&x)?.t()?)
-    }
-
-    /// The estimator on every (visual, text) pair: `visual (N, Cv)`, `texts (C, D)` -> `(N, C)`.
-    pub fn forward_pairs(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        let (c, _) = texts.dims2()?;
-        let n = visual.dim(0)?;
-        let ones = Tensor::ones((c, n, 1), texts.dtype(), texts.device())?;
-        self.forward_attended(visual, &ones, &texts.unsqueeze(1)?)
-    }
-}
-
+/// SMIE: the estimation network `T(v, t)` ([`Estimator`], `Cv+D -> 1024 -> 512 -> 1`) over `[LN(v), t]`.
 pub struct Smie {
     estimator: Estimator,
     cfg: SmieConfig,
-}
-
-/// The Jensen-Shannon MI lower bound from the estimator outputs of positive and negative pairs (any equal shapes).
-pub fn jsd_mi(pos: &Tensor, neg: &Tensor) -> Result<Tensor> {
-    let ej = softplus(&pos.neg()?)?.neg()?.mean_all()?;
-    let em = softplus(neg)?.mean_all()?;
-    Ok((ej - em)?)
-}
-
-/// SMIE's total loss from the global and masked MI estimates: `-I + lambda * max(0, margin - (I - I_m))`.
-pub fn smie_loss(mi: &Tensor, mi_masked: &Tensor, lambda: f64, margin: f64) -> Result<Tensor> {
-    let hinge = ((mi - mi_masked)?.neg()? + margin)?.relu()?;
-    Ok((mi.neg()? + (hinge * lambda)?)?)
-}
-
-/// Rolls rows by one: row `i` of the result is row `i+1 mod N` (the reference's negatives).
-fn roll_rows(x: &Tensor) -> Result<Tensor> {
-    let n = x.dim(0)?;
-    if n < 2 {
-        return Ok(x.clone());
-    }
-    Ok(Tensor::cat(
-        &[x.narrow(0, 1, n - 1)?, x.narrow(0, 0, 1)?],
-        0,
-    )?)
 }
 
 impl Smie {
@@ -172,70 +67,18 @@ impl Smie {
         })
     }
 
-    /// Global MI estimate, and the masked one when `masked` is given.
-    fn mi(
-        &self,
-        visual: &Tensor,
-        masked: Option<&Tensor>,
-        texts: &Tensor,
-    ) -> Result<(Tensor, Option<Tensor>)> {
-        let v0 = layer_norm_plain(visual)?;
-        let fake = roll_rows(&v0)?;
-        let neg = self.estimator.forward(&fake, texts)?;
-        let pos = self.estimator.forward(&v0, texts)?;
-        let mi = jsd_mi(&pos, &neg)?;
-        let mi_masked = match masked {
-            Some(m) => {
-                let v1 = layer_norm_plain(m)?;
-                let pos1 = self.estimator.forward(&v1, texts)?;
-                Some(jsd_mi(&pos1, &neg)?)
-            }
-            None => None,
-        };
-        Ok((mi, mi_masked))
-    }
-}
-
-impl ZslMethod for Smie {
-    fn kind(&self) -> MethodKind {
-        MethodKind::Smie
-    }
-
-    fn loss(
-        &self,
-        batch: &FeatureBatch,
-        labels: &Tensor,
-        classes: &ClassEmbeddings,
-        _ctx: &mut StepContext<'_>,
-    ) -> Result<Tensor> {
-        super::loss::check_labels(&labels_vec(labels)?, classes.num_classes())?;
-        let texts = classes.sentences.index_select(labels, 0)?;
-        let (mi, mi_masked) = self.mi(&batch.pooled, batch.masked.as_ref(), &texts)?;
-        match mi_masked {
-            Some(m) => smie_loss(&mi, &m, self.cfg.lambda, self.cfg.margin),
-            None => Ok(mi.neg()?),
-        }
-    }
-
-    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let v = layer_norm_plain(&batch.pooled)?;
-        let t = self.estimator.forward_pairs(&v, &classes.sentences)?;
+    /// Prediction scores `-softplus(-T(LN(v_n), t_c))`.
+    ///
+    /// # Shapes
+    /// `visual (N, Cv)`, `texts (C, D)` -> `(N, C)`.
+    pub fn forward(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        let v = layer_norm_plain(visual)?;
+        let t = self.estimator.forward_pairs(&v, texts)?;
         Ok(softplus(&t.neg()?)?.neg()?)
     }
-
-    /// The estimator's first-layer visual half of the normalised features (its largest input).
-    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        let v = layer_norm_plain(&batch.pooled)?;
-        Ok(Some(self.estimator.visual_half(&v)?))
-    }
-
-    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let e = self
-            .estimator
-            .forward_from_half(visual, &classes.sentences)?;
-        Ok(softplus(&e.neg()?)?.neg()?)
-    }
 }
+
+// The temporally masked view the temporal constraint compares with, built once per sample at feature extraction.
 
 /// Bidirectional motion attention of each frame: the mean over joints, bodies and coordinates of the squared
 /// displacement to the previous and the next frame (the reference `motion_att_temp_mask2`; the first frame has no
@@ -303,4 +146,107 @@ pub fn keyframe_masked(
         data.extend_from_slice(&seq.data()[t * per..(t + 1) * per]);
     }
     crate::skeleton::Sequence::new(seq.layout_id(), keep.len(), seq.bodies(), data)
+}
+
+// Loss.
+
+/// The Jensen-Shannon MI lower bound from the estimator outputs of positive and negative pairs (any equal shapes).
+pub fn jsd_mi(pos: &Tensor, neg: &Tensor) -> Result<Tensor> {
+    let ej = softplus(&pos.neg()?)?.neg()?.mean_all()?;
+    let em = softplus(neg)?.mean_all()?;
+    Ok((ej - em)?)
+}
+
+/// SMIE's total loss from the global and masked MI estimates: `-I + lambda * max(0, margin - (I - I_m))`.
+pub fn smie_loss(mi: &Tensor, mi_masked: &Tensor, lambda: f64, margin: f64) -> Result<Tensor> {
+    let hinge = ((mi - mi_masked)?.neg()? + margin)?.relu()?;
+    Ok((mi.neg()? + (hinge * lambda)?)?)
+}
+
+/// Rolls rows by one: row `i` of the result is row `i+1 mod N` (the reference's negatives).
+fn roll_rows(x: &Tensor) -> Result<Tensor> {
+    let n = x.dim(0)?;
+    if n < 2 {
+        return Ok(x.clone());
+    }
+    Ok(Tensor::cat(
+        &[x.narrow(0, 1, n - 1)?, x.narrow(0, 0, 1)?],
+        0,
+    )?)
+}
+
+impl Smie {
+    /// Global MI estimate, and the masked one when `masked` is given.
+    fn mi(
+        &self,
+        visual: &Tensor,
+        masked: Option<&Tensor>,
+        texts: &Tensor,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let v0 = layer_norm_plain(visual)?;
+        let fake = roll_rows(&v0)?;
+        let neg = self.estimator.forward(&fake, texts)?;
+        let pos = self.estimator.forward(&v0, texts)?;
+        let mi = jsd_mi(&pos, &neg)?;
+        let mi_masked = match masked {
+            Some(m) => {
+                let v1 = layer_norm_plain(m)?;
+                let pos1 = self.estimator.forward(&v1, texts)?;
+                Some(jsd_mi(&pos1, &neg)?)
+            }
+            None => None,
+        };
+        Ok((mi, mi_masked))
+    }
+}
+
+impl ZslMethod for Smie {
+    fn kind(&self) -> MethodKind {
+        MethodKind::Smie
+    }
+
+    fn loss(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        _ctx: &mut StepContext<'_>,
+    ) -> Result<Tensor> {
+        check_labels(&labels_vec(labels)?, classes.num_classes())?;
+        let texts = classes.sentences.index_select(labels, 0)?;
+        let (mi, mi_masked) = self.mi(&batch.pooled, batch.masked.as_ref(), &texts)?;
+        match mi_masked {
+            Some(m) => smie_loss(&mi, &m, self.cfg.lambda, self.cfg.margin),
+            None => Ok(mi.neg()?),
+        }
+    }
+
+    fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        self.forward(&batch.pooled, &classes.sentences)
+    }
+
+    fn as_rescoring(&self) -> Option<&dyn Rescoring> {
+        Some(self)
+    }
+}
+
+// ---- Re-scoring and explorer helpers ----
+
+/// Re-scoring after a class-text edit from the estimator's first-layer visual half of the normalised features,
+/// equal to [`ZslMethod::scores`]; checked by `one_class_columns_equal_a_full_rescoring_for_every_method`
+/// (src/pipeline/predict.rs).
+impl Rescoring for Smie {
+    /// The estimator's first-layer visual half of the normalised features (its largest input).
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor> {
+        let v = layer_norm_plain(&batch.pooled)?;
+        self.estimator.visual_half(&v)
+    }
+
+    /// `-softplus(-T(v, t_c))` from the cached visual half, equal to [`ZslMethod::scores`].
+    fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let e = self
+            .estimator
+            .forward_from_half(visual, &classes.sentences)?;
+        Ok(softplus(&e.neg()?)?.neg()?)
+    }
 }

@@ -27,13 +27,12 @@ use candle_core::{D, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::loss::{
-    check_labels, cosine_matrix, cross_entropy, l2_normalize, labels_vec, linear,
-    linear_frozen_input, relu,
-};
+use super::blocks::{cosine_matrix, l2_normalize, linear, linear_frozen_input, relu};
+use super::loss::{check_labels, cross_entropy, labels_vec};
 use super::{
-    ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
-    ScoreComponents, StepContext, ZslError, ZslMethod,
+    ClassEmbeddings, ComponentKind, ComponentScores, Dims, FeatureBatch, JointEmbedding,
+    JointSpace, MethodKind, ParamInit, Rescoring, Result, ScoreComponents, StepContext, ZslError,
+    ZslMethod,
 };
 use crate::nn::ops::{repeat_rows, softmax_last_dim};
 use crate::skeleton::PartScheme;
@@ -113,6 +112,28 @@ pub struct Star {
     cfg: StarConfig,
 }
 
+/// STAR's parameters that are not linear layers, by name and shape, and how they are drawn: the visual-attribute
+/// prompts `prompts (m, d)` `N(0, 1)`, the bilinear read-out `w (d, d)` `N(0, 1/d)`, the semantic-part prompt
+/// `text_prompt (D)` zeros. Stated once: [`Star::new`] hands them to candle as hints and
+/// [`super::seeded_init`] draws them from the seed.
+pub fn param_init(leaf: &str, dims: &[usize]) -> Option<ParamInit> {
+    match (leaf, dims) {
+        ("prompts", _) => Some(ParamInit::Normal { std: 1.0 }),
+        ("w", &[d, _]) => Some(ParamInit::Normal {
+            std: 1.0 / (d as f32).sqrt(),
+        }),
+        ("text_prompt", _) => Some(ParamInit::Zeros),
+        _ => None,
+    }
+}
+
+/// The parameter `name` of shape `dims` under `vb`, initialised as [`param_init`] says.
+fn own_param(vb: &VarBuilder, dims: &[usize], name: &str) -> Result<Tensor> {
+    let init = param_init(name, dims)
+        .ok_or_else(|| ZslError::Invalid(format!("STAR has no parameter `{name}`")))?;
+    Ok(vb.get_with_hints(dims, name, init.hint())?)
+}
+
 impl Star {
     pub fn new(cfg: &StarConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
         let scheme = PartScheme::from_count(cfg.parts).ok_or_else(|| {
@@ -124,14 +145,6 @@ impl Star {
                 cfg.dim, cfg.heads
             )));
         }
-        let init = candle_nn::Init::Randn {
-            mean: 0.0,
-            stdev: 1.0,
-        };
-        let small = candle_nn::Init::Randn {
-            mean: 0.0,
-            stdev: 1.0 / (cfg.dim as f64).sqrt(),
-        };
         let parts = scheme
             .parts()
             .iter()
@@ -140,19 +153,15 @@ impl Star {
                 let vb = vb.pp(format!("part.{p}"));
                 Ok(PartBranch {
                     joints: part.joints,
-                    queries: vb.get_with_hints((cfg.prompts, cfg.dim), "prompts", init)?,
+                    queries: own_param(&vb, &[cfg.prompts, cfg.dim], "prompts")?,
                     wq: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.q"))?,
                     wk: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.k"))?,
                     wv: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.v"))?,
                     wo: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.out"))?,
                     ffn1: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.0"))?,
                     ffn2: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.1"))?,
-                    w: vb.get_with_hints((cfg.dim, cfg.dim), "w", small)?,
-                    text_prompt: vb.get_with_hints(
-                        dims.text,
-                        "text_prompt",
-                        candle_nn::Init::Const(0.0),
-                    )?,
+                    w: own_param(&vb, &[cfg.dim, cfg.dim], "w")?,
+                    text_prompt: own_param(&vb, &[dims.text], "text_prompt")?,
                     text1: candle_nn::linear(dims.text, cfg.hidden, vb.pp("text.0"))?,
                     text2: candle_nn::linear(cfg.hidden, cfg.prompts, vb.pp("text.1"))?,
                 })
@@ -237,11 +246,19 @@ impl Star {
         Ok(Tensor::stack(&gs, 0)?)
     }
 
+    /// Prediction scores `cos(sum_p z_p, h_c)` `(N, C)`.
+    pub fn forward(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
+        let z = self.visual(batch)?;
+        cosine_matrix(&z.sum(1)?, &self.names(classes)?)
+    }
+
     /// Projected class names `h (C, m)`.
     fn names(&self, classes: &ClassEmbeddings) -> Result<Tensor> {
         linear(&self.name2, &relu(&linear(&self.name1, &classes.names)?)?)
     }
 }
+
+// Loss.
 
 /// STAR's three losses from its projected features, returned as `(mpce, sce, gce)`.
 ///
@@ -294,43 +311,47 @@ impl ZslMethod for Star {
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let z = self.visual(batch)?;
-        cosine_matrix(&z.sum(1)?, &self.names(classes)?)
+        self.forward(batch, classes)
     }
 
-    /// `sum_p z_p` and the projected class names `h_c`, both unit length: the score is their cosine, so a sample's
-    /// nearest class point is its prediction.
-    fn joint_embedding(
-        &self,
-        batch: &FeatureBatch,
-        classes: &ClassEmbeddings,
-    ) -> Result<Option<JointEmbedding>> {
-        Ok(Some(JointEmbedding {
-            space: format!(
-                "STAR's semantic space ({}-d): summed part features sum_p z_p; class points: class names through \
-                 the name projector H; both unit length, so a sample's nearest class point is its prediction",
-                self.cfg.prompts
-            ),
-            samples: l2_normalize(&self.visual(batch)?.sum(1)?)?,
-            classes: l2_normalize(&self.names(classes)?)?,
-        }))
+    fn as_rescoring(&self) -> Option<&dyn Rescoring> {
+        Some(self)
     }
 
+    fn as_component_scores(&self) -> Option<&dyn ComponentScores> {
+        Some(self)
+    }
+
+    fn as_joint_space(&self) -> Option<&dyn JointSpace> {
+        Some(self)
+    }
+}
+
+// ---- Re-scoring and explorer helpers ----
+
+/// Re-scoring after a class-text edit from `sum_p z_p`, equal to [`ZslMethod::scores`]; checked by
+/// `one_class_columns_equal_a_full_rescoring_for_every_method` (src/pipeline/predict.rs).
+impl Rescoring for Star {
     /// `sum_p z_p (N, m)`: the part transformers over the feature map, all of the cost.
-    fn visual_part(&self, batch: &FeatureBatch) -> Result<Option<Tensor>> {
-        Ok(Some(self.visual(batch)?.sum(1)?))
+    fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor> {
+        Ok(self.visual(batch)?.sum(1)?)
     }
 
+    /// `cos(v, h_c)`, equal to [`ZslMethod::scores`].
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
         cosine_matrix(visual, &self.names(classes)?)
     }
+}
 
+/// Per-part scores that add up to [`ZslMethod::scores`]; checked by `components_add_up_to_the_score`
+/// (tests/zsl_components.rs).
+impl ComponentScores for Star {
     /// Each part's share of the score: `cos(sum_p z_p, h_c) = sum_p <z_p, h_c / |h_c|> / |sum_p z_p|`.
     fn score_components(
         &self,
         batch: &FeatureBatch,
         classes: &ClassEmbeddings,
-    ) -> Result<Option<ScoreComponents>> {
+    ) -> Result<ScoreComponents> {
         let z = self.visual(batch)?; // (N, P, m)
         let (n, p, m) = z.dims3()?;
         let h = l2_normalize(&self.names(classes)?)?; // (C, m)
@@ -349,12 +370,35 @@ impl ZslMethod for Star {
             .contiguous()?; // (N, C, P)
         let scheme = PartScheme::from_count(self.parts.len())
             .ok_or_else(|| ZslError::Invalid(format!("STAR: {} body parts", self.parts.len())))?;
-        Ok(Some(ScoreComponents {
+        Ok(ScoreComponents {
             kind: ComponentKind::BodyParts {
                 joints: self.parts.iter().map(|b| b.joints.to_vec()).collect(),
             },
             names: scheme.parts().iter().map(|q| q.name.to_owned()).collect(),
             scores: parts,
-        }))
+        })
+    }
+}
+
+/// The semantic space the score is a cosine in; its sample points are [`Rescoring::visual_part`] made unit length.
+/// Exported by `method_analysis` (src/eval/analysis.rs), whose class points `refresh_class_points`
+/// (src/pipeline/predict.rs) recomputes after an edit.
+impl JointSpace for Star {
+    /// `sum_p z_p` and the projected class names `h_c`, both unit length: the score is their cosine, so a sample's
+    /// nearest class point is its prediction.
+    fn joint_embedding(
+        &self,
+        batch: &FeatureBatch,
+        classes: &ClassEmbeddings,
+    ) -> Result<JointEmbedding> {
+        Ok(JointEmbedding {
+            space: format!(
+                "STAR's semantic space ({}-d): summed part features sum_p z_p; class points: class names through \
+                 the name projector H; both unit length, so a sample's nearest class point is its prediction",
+                self.cfg.prompts
+            ),
+            samples: l2_normalize(&self.visual(batch)?.sum(1)?)?,
+            classes: l2_normalize(&self.names(classes)?)?,
+        })
     }
 }
