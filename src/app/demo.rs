@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use crate::dataset::Dataset;
+use crate::dataset::synthetic::{SynthConfig, generate_dataset, synthetic_texts};
 use crate::dataset::texts::ClassTexts;
 use crate::pipeline::{EncoderModel, PipelineError};
-use crate::skeleton::synthetic::{SynthConfig, generate_dataset, synthetic_texts};
 use crate::zsl::ZslError;
 use crate::zsl::run::{LoadedRun, load_run_bytes};
 

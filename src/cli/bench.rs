@@ -126,7 +126,7 @@ impl RawData {
     fn load(args: &Args, kind: DatasetKind, path: Option<&Path>) -> anyhow::Result<Self> {
         let dataset = super::pretrain::load_data(kind, path)?;
         let texts = if kind == DatasetKind::Synthetic && path.is_none() {
-            crate::skeleton::synthetic::synthetic_texts()
+            crate::dataset::synthetic::synthetic_texts()
         } else {
             args.class_texts.load(&dataset)?
         };

@@ -80,8 +80,8 @@ pub struct Args {
 /// Loads `kind` from `data` (or generates the synthetic set).
 pub(crate) fn load_data(kind: DatasetKind, data: Option<&Path>) -> anyhow::Result<Dataset> {
     match (kind, data) {
-        (DatasetKind::Synthetic, None) => Ok(crate::skeleton::synthetic::generate_dataset(
-            &crate::skeleton::synthetic::SynthConfig::default(),
+        (DatasetKind::Synthetic, None) => Ok(crate::dataset::synthetic::generate_dataset(
+            &crate::dataset::synthetic::SynthConfig::default(),
         )),
         (_, Some(path)) => Ok(crate::dataset::load::load_dataset(path, Some(kind))?),
         (_, None) => anyhow::bail!("--data is required for {kind:?}"),

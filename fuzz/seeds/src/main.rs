@@ -583,7 +583,7 @@ fn predictions_seeds(s: &mut Seeds) -> Result<()> {
 
 fn description_set_seeds(s: &mut Seeds) -> Result<()> {
     let set = skelzero::dataset::description_set::DescriptionSet::from_class_texts(
-        &skelzero::skeleton::synthetic::synthetic_texts(),
+        &skelzero::dataset::synthetic::synthetic_texts(),
     );
     s.put("description_set", "demo", set.to_toml(Some("demo")).as_bytes())?;
     Ok(())

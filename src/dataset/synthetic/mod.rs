@@ -17,11 +17,11 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::LayoutId;
-use super::sequence::{KINECT_FPS, Sequence};
-use crate::dataset::texts::ClassTexts;
-use crate::dataset::{Dataset, DatasetKind, Sample, SampleMeta};
+use super::texts::ClassTexts;
+use super::{Dataset, DatasetKind, Sample, SampleMeta};
 use crate::formats::ReadError;
+use crate::skeleton::LayoutId;
+use crate::skeleton::sequence::{KINECT_FPS, Sequence};
 
 /// The synthetic action classes, in label order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -591,10 +591,10 @@ pub fn generate_dataset(cfg: &SynthConfig) -> Dataset {
     }
 }
 
-const CLASSES_TSV: &str = include_str!("../../assets/synthetic/classes.tsv");
-const SENTENCE_TSV: &str = include_str!("../../assets/synthetic/sentence.tsv");
-const PARTS_TSV: &str = include_str!("../../assets/synthetic/parts.tsv");
-const PHRASES_TSV: &str = include_str!("../../assets/synthetic/phrases.tsv");
+const CLASSES_TSV: &str = include_str!("../../../assets/synthetic/classes.tsv");
+const SENTENCE_TSV: &str = include_str!("../../../assets/synthetic/sentence.tsv");
+const PARTS_TSV: &str = include_str!("../../../assets/synthetic/parts.tsv");
+const PHRASES_TSV: &str = include_str!("../../../assets/synthetic/phrases.tsv");
 
 /// Names, sentences, part descriptions and phrases of the synthetic classes (written for this project), in
 /// [`Action::ALL`] order.
