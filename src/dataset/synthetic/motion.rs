@@ -1,0 +1,503 @@
+//! The synthetic actions' motion: joint angles over time per action, and forward kinematics from a rest pose to
+//! joint positions.
+
+use std::f32::consts::{PI, TAU};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+
+use super::{Action, SynthConfig};
+use crate::skeleton::LayoutId;
+use crate::skeleton::sequence::{KINECT_FPS, Sequence};
+
+type Mat3 = [[f32; 3]; 3];
+type Vec3 = [f32; 3];
+
+const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+fn mul(a: &Mat3, b: &Mat3) -> Mat3 {
+    std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| a[i][k] * b[k][j]).sum()))
+}
+
+fn apply(m: &Mat3, v: Vec3) -> Vec3 {
+    std::array::from_fn(|i| m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2])
+}
+
+/// Rotation about x: positive angles swing a downward bone forward (toward -z).
+fn rot_x(deg: f32) -> Mat3 {
+    let (s, c) = deg.to_radians().sin_cos();
+    [[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]
+}
+
+/// Rotation about y: positive angles turn +x toward -z (the right shoulder forward).
+fn rot_y(deg: f32) -> Mat3 {
+    let (s, c) = deg.to_radians().sin_cos();
+    [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]]
+}
+
+/// Rotation about z: positive angles swing a downward bone toward +x (the right arm outward).
+fn rot_z(deg: f32) -> Mat3 {
+    let (s, c) = deg.to_radians().sin_cos();
+    [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]
+}
+
+/// Parent of each joint in the kinematic tree (hand tips and thumbs hang from the hands).
+const PARENT: [usize; 25] = [
+    0, 0, 20, 2, 20, 4, 5, 6, 20, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18, 1, 7, 7, 11, 11,
+];
+
+/// Joints in an order where every parent comes before its children.
+const ORDER: [usize; 25] = [
+    0, 1, 20, 2, 3, 4, 5, 6, 7, 21, 22, 8, 9, 10, 11, 23, 24, 12, 13, 14, 15, 16, 17, 18, 19,
+];
+
+/// Rest offsets from the parent, metres, for an average adult (x right, y up, z back).
+const REST: [Vec3; 25] = [
+    [0.0, 0.0, 0.0],
+    [0.0, 0.25, 0.0],
+    [0.0, 0.07, 0.0],
+    [0.0, 0.13, 0.0],
+    [-0.17, -0.04, 0.0],
+    [0.0, -0.27, 0.0],
+    [0.0, -0.24, 0.0],
+    [0.0, -0.07, 0.0],
+    [0.17, -0.04, 0.0],
+    [0.0, -0.27, 0.0],
+    [0.0, -0.24, 0.0],
+    [0.0, -0.07, 0.0],
+    [-0.09, -0.06, 0.0],
+    [0.0, -0.42, 0.0],
+    [0.0, -0.40, 0.0],
+    [0.0, -0.06, -0.10],
+    [0.09, -0.06, 0.0],
+    [0.0, -0.42, 0.0],
+    [0.0, -0.40, 0.0],
+    [0.0, -0.06, -0.10],
+    [0.0, 0.24, 0.0],
+    [0.0, -0.07, 0.0],
+    [0.02, -0.03, -0.03],
+    [0.0, -0.07, 0.0],
+    [-0.02, -0.03, -0.03],
+];
+
+/// Joints whose bone (from the parent) a rotation at that index turns; see [`Pose::local`].
+const L_SPINE: usize = 1;
+const L_HEAD: usize = 3;
+const L_L_UPPER_ARM: usize = 5;
+const L_L_FOREARM: usize = 6;
+const L_R_UPPER_ARM: usize = 9;
+const L_R_FOREARM: usize = 10;
+const L_L_THIGH: usize = 13;
+const L_L_SHIN: usize = 14;
+const L_L_FOOT: usize = 15;
+const L_R_THIGH: usize = 17;
+const L_R_SHIN: usize = 18;
+const L_R_FOOT: usize = 19;
+
+/// One frame's joint angles: `local[j]` turns the bone from `PARENT[j]` to `j` and everything below it, relative
+/// to the parent bone; `root` moves the pelvis (body frame; its height is the lift of the lowest foot off the floor)
+/// and `yaw` turns the whole body (degrees).
+struct Pose {
+    local: [Mat3; 25],
+    root: Vec3,
+    yaw: f32,
+}
+
+impl Pose {
+    fn rest() -> Self {
+        let mut local = [IDENTITY; 25];
+        // Arms hang slightly away from the body.
+        local[L_L_UPPER_ARM] = rot_z(-8.0);
+        local[L_R_UPPER_ARM] = rot_z(8.0);
+        Self {
+            local,
+            root: [0.0; 3],
+            yaw: 0.0,
+        }
+    }
+
+    /// Turns bone `j` by `m` on top of what it has.
+    fn turn(&mut self, j: usize, m: Mat3) {
+        self.local[j] = mul(&m, &self.local[j]);
+    }
+}
+
+/// Per-sample motion parameters.
+struct Style {
+    amp: f32,
+    /// Scales how many repetitions fit in the sequence.
+    reps: f32,
+    phase: f32,
+}
+
+/// 0 -> 1 -> 0 over `t` in [0, 1], with 15 % ramps, so repeated motions start and end at rest.
+fn envelope(t: f32) -> f32 {
+    let r = (t / 0.15).min((1.0 - t) / 0.15).clamp(0.0, 1.0);
+    r * r * (3.0 - 2.0 * r)
+}
+
+/// 0 -> 1 -> 0 once per cycle.
+fn cycle(t: f32, cycles: f32) -> f32 {
+    0.5 - 0.5 * (TAU * cycles * t).cos()
+}
+
+fn smoothstep(t: f32) -> f32 {
+    let t = t.clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// Both thighs flex by `thigh` degrees; the shins lean forward by half that and the feet stay flat. The pelvis
+/// moves back to keep the feet under it (ground contact in [`Body::joints`] takes care of the height).
+fn crouch(pose: &mut Pose, thigh: f32) {
+    for (t, s, f) in [
+        (L_L_THIGH, L_L_SHIN, L_L_FOOT),
+        (L_R_THIGH, L_R_SHIN, L_R_FOOT),
+    ] {
+        pose.turn(t, rot_x(thigh));
+        pose.turn(s, rot_x(-1.5 * thigh));
+        pose.turn(f, rot_x(0.5 * thigh));
+    }
+    pose.root[2] += 0.42 * thigh.to_radians().sin() - 0.40 * (0.5 * thigh).to_radians().sin();
+    // Lean forward to keep balance.
+    pose.turn(L_SPINE, rot_x(-0.5 * thigh));
+}
+
+fn wave(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let up = envelope(t);
+    let (upper, fore) = if side > 0.0 {
+        (L_R_UPPER_ARM, L_R_FOREARM)
+    } else {
+        (L_L_UPPER_ARM, L_L_FOREARM)
+    };
+    let swing = 25.0 * st.amp * (TAU * 3.0 * st.reps * t + st.phase).sin();
+    pose.turn(upper, rot_z(side * 100.0 * up));
+    pose.turn(fore, rot_z(side * up * (75.0 + swing)));
+}
+
+fn punch(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let guard = envelope(t);
+    let k = cycle(t, (3.0 * st.reps).round().max(1.0)).powf(0.6) * guard;
+    let (hit_u, hit_f, other_u, other_f) = if side > 0.0 {
+        (L_R_UPPER_ARM, L_R_FOREARM, L_L_UPPER_ARM, L_L_FOREARM)
+    } else {
+        (L_L_UPPER_ARM, L_L_FOREARM, L_R_UPPER_ARM, L_R_FOREARM)
+    };
+    pose.turn(L_SPINE, rot_y(side * 12.0 * k * st.amp));
+    pose.turn(hit_u, rot_x(40.0 * guard + 50.0 * k));
+    pose.turn(hit_f, rot_x(110.0 * guard * (1.0 - k)));
+    pose.turn(other_u, rot_x(40.0 * guard));
+    pose.turn(other_f, rot_x(110.0 * guard));
+}
+
+fn kick(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let k = cycle(t, (2.0 * st.reps).round().max(1.0));
+    let (thigh, shin) = if side > 0.0 {
+        (L_R_THIGH, L_R_SHIN)
+    } else {
+        (L_L_THIGH, L_L_SHIN)
+    };
+    pose.turn(thigh, rot_x(75.0 * st.amp * k));
+    // The knee is bent halfway through the swing and straight at the top.
+    pose.turn(shin, rot_x(-70.0 * 4.0 * k * (1.0 - k)));
+    let e = envelope(t);
+    pose.turn(L_L_UPPER_ARM, rot_z(-20.0 * e));
+    pose.turn(L_R_UPPER_ARM, rot_z(20.0 * e));
+}
+
+fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
+    let mut p = Pose::rest();
+    // Breathing sway, so even still parts move a little.
+    p.root[0] += 0.01 * (TAU * 0.7 * t + st.phase).sin();
+    match action {
+        Action::WaveRightHand => wave(&mut p, t, st, 1.0),
+        Action::WaveLeftHand => wave(&mut p, t, st, -1.0),
+        Action::RaiseBothArms => {
+            let k = cycle(t, st.reps.round().max(1.0));
+            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+                p.turn(j, rot_x(165.0 * st.amp.min(1.05) * k));
+            }
+        }
+        Action::ClapHands => {
+            let base = envelope(t);
+            let close = 0.5 + 0.5 * (TAU * 4.0 * st.reps * t + st.phase).sin();
+            let gamma = base * (8.0 + 12.0 * close);
+            p.turn(L_R_UPPER_ARM, mul(&rot_y(gamma), &rot_x(75.0 * base)));
+            p.turn(L_L_UPPER_ARM, mul(&rot_y(-gamma), &rot_x(75.0 * base)));
+            p.turn(L_R_FOREARM, rot_x(25.0 * base));
+            p.turn(L_L_FOREARM, rot_x(25.0 * base));
+        }
+        Action::PunchRight => punch(&mut p, t, st, 1.0),
+        Action::PunchLeft => punch(&mut p, t, st, -1.0),
+        Action::KickLeftLeg => kick(&mut p, t, st, -1.0),
+        Action::KickRightLeg => kick(&mut p, t, st, 1.0),
+        Action::Squat => {
+            let k = cycle(t, st.reps.round().max(1.0));
+            crouch(&mut p, 80.0 * st.amp.min(1.1) * k);
+            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+                p.turn(j, rot_x(70.0 * k));
+            }
+        }
+        Action::Bow => {
+            let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
+            let bend = 60.0 * st.amp * k;
+            p.turn(L_SPINE, rot_x(-bend));
+            p.turn(L_HEAD, rot_x(-15.0 * k));
+            // The arms keep hanging down while the torso bends.
+            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+                p.turn(j, rot_x(0.9 * bend));
+            }
+        }
+        Action::Jump => {
+            let u = (t * (2.0 * st.reps).round().max(1.0)).fract();
+            let bump = |a: f32, b: f32| {
+                if (a..b).contains(&u) {
+                    (PI * (u - a) / (b - a)).sin()
+                } else {
+                    0.0
+                }
+            };
+            let crouch_depth = bump(0.0, 0.35) + bump(0.75, 1.0);
+            let flight = bump(0.35, 0.75);
+            crouch(&mut p, 45.0 * crouch_depth);
+            p.root[1] += 0.25 * st.amp * flight;
+            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+                p.turn(j, rot_x(-30.0 * crouch_depth + 150.0 * flight));
+            }
+        }
+        Action::TurnAround => {
+            p.yaw = 180.0 * smoothstep(t);
+            let step = (TAU * 3.0 * st.reps * t).sin() * envelope(t);
+            p.turn(L_L_THIGH, rot_x(20.0 * step.max(0.0)));
+            p.turn(L_L_SHIN, rot_x(-35.0 * step.max(0.0)));
+            p.turn(L_R_THIGH, rot_x(20.0 * (-step).max(0.0)));
+            p.turn(L_R_SHIN, rot_x(-35.0 * (-step).max(0.0)));
+        }
+        Action::StepForward => {
+            p.root[2] -= 0.6 * st.amp * smoothstep(t);
+            let s = (TAU * 2.0 * t).sin() * envelope(t);
+            p.turn(L_L_THIGH, rot_x(25.0 * s));
+            p.turn(L_R_THIGH, rot_x(-25.0 * s));
+            p.turn(L_L_SHIN, rot_x(-30.0 * (-s).max(0.0)));
+            p.turn(L_R_SHIN, rot_x(-30.0 * s.max(0.0)));
+            p.turn(L_L_UPPER_ARM, rot_x(-20.0 * s));
+            p.turn(L_R_UPPER_ARM, rot_x(20.0 * s));
+        }
+        Action::NodHead => {
+            let k = cycle(t, (3.0 * st.reps).round().max(1.0)) * envelope(t).max(0.3);
+            p.turn(L_HEAD, rot_x(-35.0 * st.amp * k));
+        }
+    }
+    p
+}
+
+/// A person's proportions and placement.
+#[derive(Clone, Debug)]
+struct Body {
+    offsets: [Vec3; 25],
+    /// Pelvis height when standing.
+    hip_height: f32,
+    position: Vec3,
+    facing: f32,
+    tempo: f32,
+}
+
+impl Body {
+    fn random(rng: &mut StdRng) -> Self {
+        let height = rng.random_range(0.88..1.12_f32);
+        let arm = height * rng.random_range(0.94..1.06_f32);
+        let leg = height * rng.random_range(0.94..1.06_f32);
+        let torso = height * rng.random_range(0.94..1.06_f32);
+        let width = height * rng.random_range(0.92..1.08_f32);
+        let mut offsets = REST;
+        for (j, o) in offsets.iter_mut().enumerate() {
+            let s = match j {
+                5..=7 | 9..=11 | 21..=24 => arm,
+                13..=15 | 17..=19 => leg,
+                4 | 8 | 12 | 16 => width,
+                _ => torso,
+            };
+            *o = o.map(|v| v * s);
+        }
+        let hip_height = -(offsets[12][1] + offsets[13][1] + offsets[14][1] + offsets[15][1]);
+        Self {
+            offsets,
+            hip_height,
+            position: [rng.random_range(-0.3..0.3), 0.0, rng.random_range(2.6..3.4)],
+            facing: rng.random_range(-15.0..15.0),
+            tempo: rng.random_range(0.8..1.25),
+        }
+    }
+
+    /// Joint positions (camera frame) for one pose.
+    fn joints(&self, pose: &Pose) -> [Vec3; 25] {
+        let mut global = [IDENTITY; 25];
+        let mut local_pos = [[0.0f32; 3]; 25];
+        local_pos[0] = [pose.root[0], self.hip_height, pose.root[2]];
+        global[0] = IDENTITY;
+        for &j in &ORDER[1..] {
+            let p = PARENT[j];
+            global[j] = mul(&global[p], &pose.local[j]);
+            let d = apply(&global[j], self.offsets[j]);
+            local_pos[j] = std::array::from_fn(|k| local_pos[p][k] + d[k]);
+        }
+        // Ground contact: the lowest foot joint rests on the floor, lifted by the pose's root height.
+        let lowest = [14, 15, 18, 19]
+            .iter()
+            .map(|&j| local_pos[j][1])
+            .fold(f32::INFINITY, f32::min);
+        for p in &mut local_pos {
+            p[1] += pose.root[1] - lowest;
+        }
+        // Turn about the pelvis: the body's yaw plus its facing; then place it (yaw turns +x toward -z).
+        let turn = rot_y(pose.yaw + self.facing);
+        let pelvis = local_pos[0];
+        std::array::from_fn(|j| {
+            let rel = std::array::from_fn(|k| local_pos[j][k] - pelvis[k]);
+            let r = apply(&turn, rel);
+            let moved = apply(&rot_y(self.facing), [pelvis[0], 0.0, pelvis[2]]);
+            [
+                self.position[0] + moved[0] + r[0],
+                pelvis[1] + r[1],
+                self.position[2] + moved[2] + r[2],
+            ]
+        })
+    }
+}
+
+/// splitmix64: independent seeds from (seed, a, b).
+fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One sequence of `action` by a subject; `sample` picks the repetition's own randomness.
+pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthConfig) -> Sequence {
+    let mut subject_rng = StdRng::seed_from_u64(mix(cfg.seed, 1 + u64::from(subject), 0));
+    let body = Body::random(&mut subject_rng);
+    let mut rng = StdRng::seed_from_u64(mix(cfg.seed, 1000 + action.label() as u64, sample));
+    let tempo = body.tempo * rng.random_range(0.9..1.1_f32);
+    let frames = ((action.base_frames() * tempo).round() as usize).max(20);
+    let style = Style {
+        amp: rng.random_range(0.85..1.15),
+        reps: rng.random_range(0.8..1.25),
+        phase: rng.random_range(0.0..TAU),
+    };
+    let partner = cfg.second_person.then(|| {
+        let mut b = body.clone();
+        b.position[0] += 0.9;
+        b.facing = rng.random_range(-30.0..0.0);
+        b
+    });
+    let bodies = if partner.is_some() { 2 } else { 1 };
+    // A NaN or negative noise level means no noise.
+    let noise = Normal::new(0.0, cfg.noise).ok().filter(|_| cfg.noise > 0.0);
+    let mut data = Vec::with_capacity(frames * bodies * 25 * 3);
+    for f in 0..frames {
+        let t = f as f32 / (frames - 1) as f32;
+        let actor = body.joints(&pose_at(action, t, &style));
+        let idle = partner.as_ref().map(|b| {
+            let mut p = Pose::rest();
+            p.root[0] += 0.015 * (TAU * 0.5 * t + 1.0).sin();
+            b.joints(&p)
+        });
+        for joints in std::iter::once(actor).chain(idle) {
+            for xyz in joints {
+                for v in xyz {
+                    let jitter = noise.as_ref().map_or(0.0, |n| n.sample(&mut rng));
+                    data.push(v + jitter);
+                }
+            }
+        }
+    }
+    // Finite by construction and sized frames * bodies * 25 * 3.
+    let mut seq = match Sequence::new(LayoutId::Ntu25, frames, bodies, data) {
+        Ok(seq) => seq,
+        Err(e) => unreachable!("synthetic sequence is well-formed: {e}"),
+    };
+    seq.fps = KINECT_FPS;
+    seq
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist(a: Vec3, b: Vec3) -> f32 {
+        (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
+    }
+
+    #[test]
+    fn bones_keep_their_length_through_the_motion() {
+        let cfg = SynthConfig {
+            noise: 0.0,
+            ..Default::default()
+        };
+        for action in Action::ALL {
+            let seq = generate_sequence(action, 2, 0, &cfg);
+            for f in [0, seq.frames() / 3, seq.frames() - 1] {
+                for (j, &p) in PARENT.iter().enumerate().skip(1) {
+                    let l0 = dist(seq.joint(0, 0, j), seq.joint(0, 0, p));
+                    let lf = dist(seq.joint(f, 0, j), seq.joint(f, 0, p));
+                    assert!((l0 - lf).abs() < 1e-4, "{action:?} joint {j} frame {f}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn moving_parts_match_the_action() {
+        let cfg = SynthConfig {
+            noise: 0.0,
+            ..Default::default()
+        };
+        // Path length of a joint relative to the pelvis.
+        let travel = |seq: &Sequence, j: usize| -> f32 {
+            (1..seq.frames())
+                .map(|f| {
+                    let rel = |f: usize| {
+                        let (a, b) = (seq.joint(f, 0, j), seq.joint(f, 0, 0));
+                        [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+                    };
+                    dist(rel(f), rel(f - 1))
+                })
+                .sum()
+        };
+        let right_hand = 11;
+        let left_hand = 7;
+        let left_foot = 15;
+        let right_foot = 19;
+        let s = generate_sequence(Action::WaveRightHand, 1, 0, &cfg);
+        assert!(travel(&s, right_hand) > 5.0 * travel(&s, left_hand));
+        let s = generate_sequence(Action::WaveLeftHand, 1, 0, &cfg);
+        assert!(travel(&s, left_hand) > 5.0 * travel(&s, right_hand));
+        let s = generate_sequence(Action::KickLeftLeg, 1, 0, &cfg);
+        assert!(travel(&s, left_foot) > 5.0 * travel(&s, right_foot));
+        // The wave lifts the hand above the head.
+        let s = generate_sequence(Action::WaveRightHand, 1, 0, &cfg);
+        let mid = s.frames() / 2;
+        assert!(s.joint(mid, 0, right_hand)[1] > s.joint(mid, 0, 3)[1]);
+        // The squat lowers the pelvis by a good part of the leg length.
+        let s = generate_sequence(Action::Squat, 1, 0, &cfg);
+        let ys: Vec<f32> = (0..s.frames()).map(|f| s.joint(f, 0, 0)[1]).collect();
+        let (lo, hi) = ys
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &y| (l.min(y), h.max(y)));
+        assert!(hi - lo > 0.3, "{lo} {hi}");
+        // Both feet stay flat on the floor through the squat, and the pelvis stays above them (balanced).
+        for f in 0..s.frames() {
+            for foot in [left_foot, right_foot] {
+                assert!(s.joint(f, 0, foot)[1].abs() < 0.03, "frame {f}");
+            }
+            let (pelvis, feet) = (s.joint(f, 0, 0), s.joint(f, 0, left_foot));
+            let horizontal = ((pelvis[0] - feet[0]).powi(2) + (pelvis[2] - feet[2]).powi(2)).sqrt();
+            assert!(horizontal < 0.3, "frame {f}: {horizontal}");
+        }
+        // The jump leaves the floor.
+        let s = generate_sequence(Action::Jump, 1, 0, &cfg);
+        assert!((0..s.frames()).any(|f| s.joint(f, 0, left_foot)[1] > 0.1));
+    }
+}
