@@ -13,7 +13,7 @@ pub fn torch_uniform(fan_in: usize) -> Init {
 
 /// `BatchNorm{1,2}d` on channels-last data. Keys `weight`, `bias`, `running_mean`, `running_var` as in PyTorch;
 /// the running statistics are `Var`s of the same `VarMap`, so they are checkpointed (and must be kept out of the
-/// optimizer: see [`super::train::trainable_vars`]).
+/// optimizer: see [`super::optim::trainable_vars`]).
 #[derive(Clone, Debug)]
 pub struct BatchNorm {
     weight: Tensor,

@@ -1,4 +1,5 @@
-//! Skeleton encoders (ST-GCN, Shift-GCN) in candle, with fast channels-last CPU kernels, and their training.
+//! Skeleton encoders (ST-GCN, Shift-GCN) in candle, with fast channels-last CPU kernels. Their pretraining loop sits
+//! one floor up, in `pretrain/`.
 
 pub mod checkpoint;
 pub mod device;
@@ -7,12 +8,10 @@ pub mod gemm;
 pub mod graph;
 pub mod layers;
 pub mod ops;
+pub mod optim;
 pub mod pointwise;
-pub mod recipe;
-pub mod run;
 pub mod shift_ops;
 pub mod shiftgcn;
 pub mod spatial_conv;
 pub mod stgcn;
 pub mod temporal_conv;
-pub mod train;

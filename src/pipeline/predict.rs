@@ -14,7 +14,7 @@ use crate::eval::analysis::method_analysis;
 use crate::eval::predictions::Predictions;
 use crate::nn::checkpoint::{load_varmap, load_varmap_bytes};
 use crate::nn::encoder::Encoder;
-use crate::nn::run::{RunConfig, RunDir};
+use crate::pretrain::run::{RunConfig, RunDir};
 use crate::skeleton::preprocess::PreprocessConfig;
 use crate::zsl::run::LoadedRun;
 use crate::zsl::{ClassEmbeddings, FeatureBatch, MethodKind};
