@@ -3,10 +3,10 @@
 
 use candle_core::{Device, Tensor, Var};
 use skelzero::nn::graph::Graph;
-use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
-use skelzero::nn::pointwise::{pointwise_conv, pointwise_conv_reference};
-use skelzero::nn::spatial_conv::{spatial_conv, spatial_conv_reference};
-use skelzero::nn::temporal_conv::{temporal_conv, temporal_conv_reference};
+use skelzero::nn::kernels::ops::{self, GraphPattern, TemporalGeom};
+use skelzero::nn::kernels::pointwise::{pointwise_conv, pointwise_conv_reference};
+use skelzero::nn::kernels::spatial_conv::{spatial_conv, spatial_conv_reference};
+use skelzero::nn::kernels::temporal_conv::{temporal_conv, temporal_conv_reference};
 
 mod tensors;
 use tensors::{grad_diffs, max_diff, rand};

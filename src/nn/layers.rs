@@ -3,7 +3,7 @@
 use candle_core::{D, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder};
 
-use super::ops;
+use super::kernels::ops;
 
 /// PyTorch's default init for conv/linear weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 pub fn torch_uniform(fan_in: usize) -> Init {
@@ -172,7 +172,7 @@ impl Pointwise {
         let rows = x.elem_count() / c_in.max(1);
         let x = x.reshape((rows, c_in))?;
         let y = match &self.bias {
-            Some(b) => super::pointwise::pointwise_conv(&x, &self.weight, b)?,
+            Some(b) => super::kernels::pointwise::pointwise_conv(&x, &self.weight, b)?,
             None => x.matmul(&self.weight.reshape((c_out, c_in))?.t()?)?,
         };
         if let Some(last) = dims.last_mut() {

@@ -24,10 +24,10 @@ use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
+use super::kernels::ops::{self, GraphPattern, TemporalGeom};
+use super::kernels::spatial_conv::spatial_conv;
+use super::kernels::temporal_conv::temporal_conv;
 use super::layers::{BatchNorm, Linear, Pointwise, fold_affine, mean_middle, torch_uniform};
-use super::ops::{self, GraphPattern, TemporalGeom};
-use super::spatial_conv::spatial_conv;
-use super::temporal_conv::temporal_conv;
 
 /// Hyper-parameters of the SMIE ST-GCN.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

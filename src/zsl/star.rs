@@ -35,7 +35,7 @@ use super::{
     ClassEmbeddings, ComponentKind, Dims, FeatureBatch, JointEmbedding, MethodKind, Result,
     ScoreComponents, StepContext, ZslError, ZslMethod,
 };
-use crate::nn::ops::{repeat_rows, softmax_last_dim};
+use crate::nn::kernels::ops::{repeat_rows, softmax_last_dim};
 use crate::skeleton::PartScheme;
 
 const NAME: &str = "STAR";
