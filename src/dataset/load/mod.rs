@@ -13,9 +13,9 @@ use crate::formats::{ReadError, msr_action3d, npy, ntu_array, ntu_skeleton, pku_
 use crate::skeleton::Sequence;
 
 /// NTU RGB+D 120 class names (`idx0`, `ntu_code`, `name`); the first 60 are NTU RGB+D 60.
-const NTU120_CLASSES: &str = include_str!("../../assets/ntu120_classes.tsv");
+const NTU120_CLASSES: &str = include_str!("../../../assets/ntu120_classes.tsv");
 /// The official list of NTU RGB+D 120 samples whose skeletons are missing (a superset of the NTU 60 list).
-const NTU_MISSING: &str = include_str!("../../assets/ntu120_missing_skeletons.txt");
+const NTU_MISSING: &str = include_str!("../../../assets/ntu120_missing_skeletons.txt");
 
 /// What a file in a dataset folder is, judged by its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
