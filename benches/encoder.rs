@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
+use skelzero::nn::optim::trainable_vars;
 use skelzero::nn::stgcn::{StGcn, StGcnConfig};
-use skelzero::nn::train::trainable_vars;
 
 /// Forward FLOPs of the SMIE ST-GCN for one sequence of 50 frames (multiply-adds x 2), GEMMs only.
 fn stgcn_flops_per_sequence(cfg: &StGcnConfig) -> f64 {

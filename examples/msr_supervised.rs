@@ -20,9 +20,10 @@ use candle_nn::VarMap;
 use skelzero::dataset::DatasetKind;
 use skelzero::nn::device::{DeviceChoice, device_from_choice};
 use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
-use skelzero::nn::recipe::Recipe;
-use skelzero::nn::run::RunDir;
-use skelzero::nn::train::{Splits, TensorSet, TrainOptions, evaluate, train};
+use skelzero::pretrain::options::TrainOptions;
+use skelzero::pretrain::recipe::Recipe;
+use skelzero::pretrain::run::RunDir;
+use skelzero::pretrain::train::{Splits, TensorSet, evaluate, train};
 use skelzero::skeleton::preprocess::{PreprocessConfig, batch_from_sequences};
 
 fn main() -> anyhow::Result<()> {

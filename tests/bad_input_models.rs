@@ -10,8 +10,8 @@ use std::path::Path;
 use bad_files::{pretrain_run, small_stgcn, wide_stgcn};
 use candle_core::Device;
 use skelzero::nn::encoder::EncoderConfig;
-use skelzero::nn::run::RunDir;
 use skelzero::nn::shiftgcn::ShiftGcnConfig;
+use skelzero::pretrain::run::RunDir;
 mod cli;
 use cli::{skelzero, succeeded};
 

@@ -3,10 +3,11 @@
 
 use candle_core::{Device, Tensor, Var};
 use skelzero::nn::graph::Graph;
-use skelzero::nn::ops::{self, GraphPattern, TemporalGeom};
-use skelzero::nn::pointwise::{pointwise_conv, pointwise_conv_reference};
-use skelzero::nn::spatial_conv::{spatial_conv, spatial_conv_reference};
-use skelzero::nn::temporal_conv::{temporal_conv, temporal_conv_reference};
+use skelzero::nn::kernels::batch_norm::{self, BnMode};
+use skelzero::nn::kernels::ops;
+use skelzero::nn::kernels::pointwise::{pointwise_conv, pointwise_conv_reference};
+use skelzero::nn::kernels::spatial_conv::{GraphPattern, spatial_conv, spatial_conv_reference};
+use skelzero::nn::kernels::temporal_conv::{TemporalGeom, temporal_conv, temporal_conv_reference};
 
 mod tensors;
 use tensors::{grad_diffs, max_diff, rand};
@@ -150,14 +151,14 @@ impl BnInputs {
         ]
     }
 
-    fn fast(&self, stats: (&[f32], &[f32]), mode: ops::BnMode) -> Tensor {
+    fn fast(&self, stats: (&[f32], &[f32]), mode: BnMode) -> Tensor {
         let [x, gamma, beta] = self.vars();
-        ops::batch_norm_cl(x, gamma, beta, stats, 1e-5, mode).unwrap()
+        batch_norm::batch_norm_cl(x, gamma, beta, stats, 1e-5, mode).unwrap()
     }
 
     fn plain(&self, relu: bool, stats: Option<(&[f32], &[f32])>) -> Tensor {
         let [x, gamma, beta] = self.vars();
-        ops::batch_norm_cl_reference(x, gamma, beta, 1e-5, relu, stats).unwrap()
+        batch_norm::batch_norm_cl_reference(x, gamma, beta, 1e-5, relu, stats).unwrap()
     }
 }
 
@@ -166,11 +167,11 @@ fn batch_norm_matches_reference_and_grads() {
     for (relu, train) in [(false, true), (true, true), (true, false)] {
         let bn = BnInputs::new(300, 6, 5, (3.0, 2.0));
         let (mean, var) = if train {
-            ops::channel_stats(bn.x.as_tensor()).unwrap()
+            batch_norm::channel_stats(bn.x.as_tensor()).unwrap()
         } else {
             (vec![0.5; 6], vec![4.0; 6])
         };
-        let mode = ops::BnMode {
+        let mode = BnMode {
             relu,
             train,
             dropout: 0.0,
@@ -196,8 +197,8 @@ fn batch_norm_dropout_masks_and_scales() {
     let p = 0.3f32;
     for relu in [false, true] {
         let bn = BnInputs::new(1000, 7, 21, (2.0, -1.0));
-        let (mean, var) = ops::channel_stats(bn.x.as_tensor()).unwrap();
-        let mode = ops::BnMode {
+        let (mean, var) = batch_norm::channel_stats(bn.x.as_tensor()).unwrap();
+        let mode = BnMode {
             relu,
             train: true,
             dropout: p,
@@ -237,7 +238,7 @@ fn batch_norm_dropout_masks_and_scales() {
         // Eval ignores dropout.
         let eval = bn.fast(
             (&mean, &var),
-            ops::BnMode {
+            BnMode {
                 train: false,
                 ..mode
             },

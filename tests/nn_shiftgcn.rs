@@ -3,12 +3,12 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use skelzero::nn::shift_ops::{
+use skelzero::nn::kernels::shift_ops::{
     spatial_shift, spatial_shift_index, spatial_shift_reference, temporal_shift,
     temporal_shift_reference,
 };
+use skelzero::nn::optim::trainable_vars;
 use skelzero::nn::shiftgcn::{ShiftGcn, ShiftGcnConfig};
-use skelzero::nn::train::trainable_vars;
 
 mod tensors;
 use tensors::max_diff;

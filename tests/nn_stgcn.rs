@@ -3,8 +3,8 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
+use skelzero::nn::optim::trainable_vars;
 use skelzero::nn::stgcn::{StGcn, StGcnConfig};
-use skelzero::nn::train::trainable_vars;
 
 fn tiny_cfg() -> StGcnConfig {
     StGcnConfig {

@@ -7,11 +7,11 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use skelzero::nn::checkpoint::{CheckpointError, load_varmap, save_varmap};
 use skelzero::nn::encoder::{Encoder, EncoderConfig};
-use skelzero::nn::run::{DataInfo, RunConfig, RunDir, RunError};
+use skelzero::nn::optim::cosine_lr;
 use skelzero::nn::stgcn::StGcnConfig;
-use skelzero::nn::train::{
-    Splits, TensorSet, TrainOptions, TrainOutcome, cosine_lr, holdout_split, train,
-};
+use skelzero::pretrain::options::TrainOptions;
+use skelzero::pretrain::run::{DataInfo, RunConfig, RunDir, RunError};
+use skelzero::pretrain::train::{Splits, TensorSet, TrainOutcome, holdout_split, train};
 
 fn tiny() -> EncoderConfig {
     EncoderConfig::Stgcn(StGcnConfig {

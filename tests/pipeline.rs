@@ -5,11 +5,11 @@
 use candle_core::Device;
 use candle_nn::VarMap;
 use skelzero::dataset::protocol::{ProtocolInputs, SplitArgs};
+use skelzero::dataset::synthetic::{self, SynthConfig};
 use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
 use skelzero::pipeline::{
     FeatureOptions, TextEmbedder, class_embeddings_from_texts, split_features_from_dataset,
 };
-use skelzero::skeleton::synthetic::{self, SynthConfig};
 
 /// A deterministic stand-in for a sentence encoder: a normalised bag of character trigrams. The pipeline only
 /// needs "same text, same vector"; the real encoders have their own tests.

@@ -6,7 +6,7 @@
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use skelzero::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
-use skelzero::nn::ops::with_portable_ops;
+use skelzero::nn::kernels::ops::with_portable_ops;
 use skelzero::nn::stgcn::StGcnConfig;
 use skelzero::pipeline::demo::{demo_dataset, demo_encoder, demo_run};
 use skelzero::pipeline::predict_dataset;

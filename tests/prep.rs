@@ -9,10 +9,10 @@ use clap::Parser;
 use skelzero::dataset::protocol::{
     Partition, PkuVideoSplit, ProtocolInputs, SplitArgs, SplitError,
 };
+use skelzero::dataset::synthetic::{self, SynthConfig};
 use skelzero::dataset::texts::{self, ClassTexts};
 use skelzero::dataset::{Dataset, DatasetKind, Sample, SampleMeta};
 use skelzero::skeleton::preprocess::{self, PreprocessConfig};
-use skelzero::skeleton::synthetic::{self, SynthConfig};
 use skelzero::skeleton::{LayoutId, Sequence};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use skelzero::nn::encoder::EncoderConfig;
-use skelzero::nn::run::RunDir;
+use skelzero::pretrain::run::RunDir;
 use skelzero::skeleton::preprocess::Rotation;
 use skelzero::zsl::features::SplitFeatures;
 mod cli;

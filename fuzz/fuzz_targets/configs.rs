@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let path = Path::new("config.toml");
     with_alloc_limit(rest.len(), 64, || {
         let err = match which % 4 {
-            0 => skelzero::nn::run::RunConfig::from_toml(text, path)
+            0 => skelzero::pretrain::run::RunConfig::from_toml(text, path)
                 .err()
                 .map(|e| e.to_string()),
             1 => skelzero::experiment::run::config_from_toml(text, path)

@@ -126,7 +126,7 @@ impl RawData {
     fn load(args: &Args, kind: DatasetKind, path: Option<&Path>) -> anyhow::Result<Self> {
         let dataset = super::pretrain::load_data(kind, path)?;
         let texts = if kind == DatasetKind::Synthetic && path.is_none() {
-            crate::skeleton::synthetic::synthetic_texts()
+            crate::dataset::synthetic::synthetic_texts()
         } else {
             args.class_texts.load(&dataset)?
         };
@@ -175,7 +175,7 @@ impl RawData {
             !crate::util::interrupt::stop_requested(),
             "stopped; run the same command to resume"
         );
-        let run_dir = crate::nn::run::RunDir::new(&enc_dir);
+        let run_dir = crate::pretrain::run::RunDir::new(&enc_dir);
         let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
         let fresh = match (modified(&feats_path), modified(&run_dir.checkpoint_path())) {
             (Some(f), Some(c)) => f >= c,
@@ -228,12 +228,12 @@ impl RawData {
 /// to the new count and overwrite the checkpoint, so the benchmark would silently compare a different encoder.
 /// (`pretrain` itself allows that on purpose, to train longer.)
 fn check_reused_encoder(enc_dir: &Path, epochs: Option<usize>) -> anyhow::Result<()> {
-    let run_dir = crate::nn::run::RunDir::new(enc_dir);
+    let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
     if !run_dir.config_path().exists() {
         return Ok(());
     }
     let stored = run_dir.load_config()?.train.epochs;
-    let asked = epochs.unwrap_or(crate::nn::train::TrainOptions::default().epochs);
+    let asked = epochs.unwrap_or(crate::pretrain::options::TrainOptions::default().epochs);
     anyhow::ensure!(
         stored == asked,
         "{} holds an encoder run of {stored} epochs and this bench asks for {asked}{}: pass --encoder-epochs {stored} \

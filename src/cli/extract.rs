@@ -8,8 +8,8 @@ use candle_nn::VarMap;
 use crate::dataset::DatasetKind;
 use crate::nn::checkpoint::load_varmap;
 use crate::nn::encoder::Encoder;
-use crate::nn::run::RunDir;
-use crate::nn::train::extract_features;
+use crate::pretrain::run::RunDir;
+use crate::pretrain::train::extract_features;
 use crate::skeleton::preprocess::PreprocessConfig;
 
 #[derive(Debug, clap::Args)]

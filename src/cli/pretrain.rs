@@ -10,9 +10,10 @@ use crate::dataset::protocol::SplitArgs;
 use crate::dataset::{Dataset, DatasetKind};
 use crate::nn::checkpoint::load_varmap;
 use crate::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
-use crate::nn::recipe::Recipe;
-use crate::nn::run::{DataInfo, RunConfig, RunDir, RunSplit};
-use crate::nn::train::{Splits, TensorSet, TrainOptions, TrainOutcome, holdout_split, train};
+use crate::pretrain::options::TrainOptions;
+use crate::pretrain::recipe::Recipe;
+use crate::pretrain::run::{DataInfo, RunConfig, RunDir, RunSplit};
+use crate::pretrain::train::{Splits, TensorSet, TrainOutcome, holdout_split, train};
 use crate::skeleton::preprocess::{PreprocessConfig, Rotation, batch_from_sequences};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,8 +81,8 @@ pub struct Args {
 /// Loads `kind` from `data` (or generates the synthetic set).
 pub(crate) fn load_data(kind: DatasetKind, data: Option<&Path>) -> anyhow::Result<Dataset> {
     match (kind, data) {
-        (DatasetKind::Synthetic, None) => Ok(crate::skeleton::synthetic::generate_dataset(
-            &crate::skeleton::synthetic::SynthConfig::default(),
+        (DatasetKind::Synthetic, None) => Ok(crate::dataset::synthetic::generate_dataset(
+            &crate::dataset::synthetic::SynthConfig::default(),
         )),
         (_, Some(path)) => Ok(crate::dataset::load::load_dataset(path, Some(kind))?),
         (_, None) => anyhow::bail!("--data is required for {kind:?}"),

@@ -1,7 +1,7 @@
 //! `skelzero splits`: lists every named split and protocol with its seen and unseen classes.
 
 use crate::dataset::protocol::{NamedSplit, named_splits};
-use crate::skeleton::synthetic::synthetic_texts;
+use crate::dataset::synthetic::synthetic_texts;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,4 +1,5 @@
-//! Datasets: labelled samples read from a folder or file, zero-shot splits, and class texts.
+//! Datasets: labelled samples read from a folder or file or generated (the synthetic demo), zero-shot splits, and
+//! class texts.
 
 pub mod description_set;
 pub mod inspect;
@@ -6,6 +7,7 @@ pub mod load;
 pub mod protocol;
 pub mod sample;
 pub mod splits;
+pub mod synthetic;
 pub mod texts;
 
 pub use load::load_dataset;

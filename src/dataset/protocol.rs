@@ -16,7 +16,7 @@
 //!   of the other side. The papers differ slightly: SynSE and PURLS train on seen-class features and test on all
 //!   unseen-class samples, as here; SMIE and InfoCPL (`split.py`) cut both from the cross-subject arrays, so their
 //!   ZSL test holds only the unseen samples of the cross-subject *test* side.
-//! - `synth-demo`: the built-in synthetic demo (see [`crate::skeleton::synthetic`]).
+//! - `synth-demo`: the built-in synthetic demo (see [`super::synthetic`]).
 //!
 //! Custom splits: `--unseen 3,7,9` (1-based class ids) or `--split-file` (see [`SplitFile`]). They use the
 //! dataset's default sample sides: MSR odd/even subjects (with the MSR ZSL scope), NTU cross-subject subjects,
@@ -316,7 +316,7 @@ pub fn named_splits() -> Vec<NamedSplit> {
                 "PKU-MMD interactions 6/2: train cross-subject training videos; ZSL test all unseen instances".into(),
         });
     }
-    let demo = crate::skeleton::synthetic::demo_split();
+    let demo = super::synthetic::demo_split();
     out.push(NamedSplit {
         name: demo.name.clone(),
         kind: DatasetKind::Synthetic,
@@ -409,7 +409,7 @@ fn named_protocol(
             zsl: ZslScope::All,
         });
     }
-    let demo = crate::skeleton::synthetic::demo_split();
+    let demo = super::synthetic::demo_split();
     if normalize_split_name(&demo.name) == wanted {
         check_kind(&demo.name, DatasetKind::Synthetic, dataset)?;
         check_classes(&demo.name, demo.seen.len() + demo.unseen.len(), dataset)?;
@@ -543,7 +543,7 @@ pub fn default_split_name(kind: DatasetKind) -> Option<&'static str> {
         DatasetKind::Pku => Some("pku-inter1"),
         DatasetKind::Ntu60 => Some("synse-ntu60-55-5"),
         DatasetKind::Ntu120 => Some("synse-ntu120-110-10"),
-        DatasetKind::Synthetic => Some(crate::skeleton::synthetic::DEMO_SPLIT_NAME),
+        DatasetKind::Synthetic => Some(super::synthetic::DEMO_SPLIT_NAME),
         DatasetKind::Utkinect | DatasetKind::Custom => None,
     }
 }

@@ -1,7 +1,7 @@
 //! Where inference runs: the CPU, or a CUDA GPU when skelzero is built with the `cuda` feature.
 //!
 //! The custom CPU kernels of [`super::ops`] and [`super::shift_ops`] each have a plain-candle implementation that
-//! other devices take; [`super::ops::with_portable_ops`] runs that path on the CPU so tests can check it.
+//! other devices take; [`super::kernels::ops::with_portable_ops`] runs that path on the CPU so tests can check it.
 
 use candle_core::Device;
 

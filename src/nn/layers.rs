@@ -3,7 +3,7 @@
 use candle_core::{D, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder};
 
-use super::ops;
+use super::kernels::batch_norm;
 
 /// PyTorch's default init for conv/linear weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 pub fn torch_uniform(fan_in: usize) -> Init {
@@ -13,7 +13,7 @@ pub fn torch_uniform(fan_in: usize) -> Init {
 
 /// `BatchNorm{1,2}d` on channels-last data. Keys `weight`, `bias`, `running_mean`, `running_var` as in PyTorch;
 /// the running statistics are `Var`s of the same `VarMap`, so they are checkpointed (and must be kept out of the
-/// optimizer: see [`super::train::trainable_vars`]).
+/// optimizer: see [`super::optim::trainable_vars`]).
 #[derive(Clone, Debug)]
 pub struct BatchNorm {
     weight: Tensor,
@@ -63,7 +63,7 @@ impl BatchNorm {
     pub fn forward(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         self.forward_mode(
             x,
-            ops::BnMode {
+            batch_norm::BnMode {
                 relu,
                 train,
                 dropout: 0.0,
@@ -72,10 +72,10 @@ impl BatchNorm {
     }
 
     /// [`Self::forward`] with dropout fused after the normalisation (and the ReLU) in training.
-    pub fn forward_mode(&self, x: &Tensor, mode: ops::BnMode) -> Result<Tensor> {
+    pub fn forward_mode(&self, x: &Tensor, mode: batch_norm::BnMode) -> Result<Tensor> {
         let train = mode.train;
         let (mean, var) = if train {
-            let (mean, var) = ops::channel_stats(x)?;
+            let (mean, var) = batch_norm::channel_stats(x)?;
             let n = (x.elem_count() / mean.len().max(1)) as f64;
             let unbias = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
             let m = self.momentum;
@@ -103,7 +103,7 @@ impl BatchNorm {
                 self.running_var.as_tensor().to_vec1()?,
             )
         };
-        ops::batch_norm_cl(x, &self.weight, &self.bias, (&mean, &var), self.eps, mode)
+        batch_norm::batch_norm_cl(x, &self.weight, &self.bias, (&mean, &var), self.eps, mode)
     }
 }
 
@@ -172,7 +172,7 @@ impl Pointwise {
         let rows = x.elem_count() / c_in.max(1);
         let x = x.reshape((rows, c_in))?;
         let y = match &self.bias {
-            Some(b) => super::pointwise::pointwise_conv(&x, &self.weight, b)?,
+            Some(b) => super::kernels::pointwise::pointwise_conv(&x, &self.weight, b)?,
             None => x.matmul(&self.weight.reshape((c_out, c_in))?.t()?)?,
         };
         if let Some(last) = dims.last_mut() {

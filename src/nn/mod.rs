@@ -1,18 +1,12 @@
-//! Skeleton encoders (ST-GCN, Shift-GCN) in candle, with fast channels-last CPU kernels, and their training.
+//! Skeleton encoders (ST-GCN, Shift-GCN) in candle: the models, their layers, the fast channels-last CPU kernels
+//! (`kernels/`), checkpoints and devices. Their pretraining loop sits one floor up, in `pretrain/`.
 
 pub mod checkpoint;
 pub mod device;
 pub mod encoder;
-pub mod gemm;
 pub mod graph;
+pub mod kernels;
 pub mod layers;
-pub mod ops;
-pub mod pointwise;
-pub mod recipe;
-pub mod run;
-pub mod shift_ops;
+pub mod optim;
 pub mod shiftgcn;
-pub mod spatial_conv;
 pub mod stgcn;
-pub mod temporal_conv;
-pub mod train;

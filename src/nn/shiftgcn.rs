@@ -15,9 +15,9 @@ use candle_core::{Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use super::kernels::ops;
+use super::kernels::shift_ops::{spatial_shift, spatial_shift_index, temporal_shift};
 use super::layers::{BatchNorm, Linear, Pointwise, mean_middle};
-use super::ops;
-use super::shift_ops::{spatial_shift, spatial_shift_index, temporal_shift};
 use super::stgcn::EncoderOutput;
 
 /// Hyper-parameters of Shift-GCN.

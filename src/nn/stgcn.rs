@@ -24,10 +24,11 @@ use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
+use super::kernels::batch_norm::BnMode;
+use super::kernels::ops;
+use super::kernels::spatial_conv::{GraphPattern, spatial_conv};
+use super::kernels::temporal_conv::{TemporalGeom, temporal_conv};
 use super::layers::{BatchNorm, Linear, Pointwise, fold_affine, mean_middle, torch_uniform};
-use super::ops::{self, GraphPattern, TemporalGeom};
-use super::spatial_conv::spatial_conv;
-use super::temporal_conv::temporal_conv;
 
 /// Hyper-parameters of the SMIE ST-GCN.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -216,7 +217,7 @@ impl Block {
         };
         let y = if train {
             let y = temporal_conv(&y, &self.tcn_weight, &self.tcn_bias, g)?;
-            let mode = ops::BnMode {
+            let mode = BnMode {
                 relu: false,
                 train: true,
                 dropout: self.dropout,

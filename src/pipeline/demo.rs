@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use crate::dataset::Dataset;
+use crate::dataset::synthetic::{SynthConfig, generate_dataset, synthetic_texts};
 use crate::dataset::texts::ClassTexts;
 use crate::experiment::run::{LoadedRun, load_run_bytes};
 use crate::pipeline::{EncoderModel, PipelineError};
-use crate::skeleton::synthetic::{SynthConfig, generate_dataset, synthetic_texts};
 use crate::zsl::ZslError;
 
 /// Where the embedded files live in the repository (named in errors).

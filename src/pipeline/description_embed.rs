@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn only_changed_texts_are_encoded_and_rows_match_a_full_embedding() {
-        let texts = crate::skeleton::synthetic::synthetic_texts();
+        let texts = crate::dataset::synthetic::synthetic_texts();
         let set = DescriptionSet::from_class_texts(&texts);
         let mut e = Hash { asked: Vec::new() };
         let base = EmbeddedSet {

@@ -15,8 +15,8 @@ use crate::eval::GzslLayout;
 use crate::experiment::run::LoadedRun;
 use crate::nn::checkpoint::{load_varmap, load_varmap_bytes};
 use crate::nn::encoder::Encoder;
-use crate::nn::run::{RunConfig, RunDir};
 use crate::pipeline::analysis::method_analysis;
+use crate::pretrain::run::{RunConfig, RunDir};
 use crate::skeleton::preprocess::PreprocessConfig;
 use crate::zsl::{ClassEmbeddings, FeatureBatch, MethodKind};
 

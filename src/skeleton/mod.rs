@@ -1,9 +1,8 @@
-//! The skeleton model: joint layouts, sequences, preprocessing and synthetic actions.
+//! The skeleton model: joint layouts, sequences and preprocessing.
 
 pub mod layout;
 pub mod preprocess;
 pub mod sequence;
-pub mod synthetic;
 
 pub use layout::{BodyPart, JointLayout, LayoutId, PartScheme};
 pub use preprocess::{PreprocessConfig, PreprocessError};

@@ -8,7 +8,7 @@ use std::process::Command;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use super::store::{StoreError, io_err};
+use super::store_error::{StoreError, io_err};
 
 pub(super) fn bytes_bar(progress: bool) -> ProgressBar {
     let bar = ProgressBar::new(0);

@@ -11,10 +11,12 @@ pub mod mpnet;
 pub mod pooling;
 pub mod precomputed;
 pub mod store;
+pub mod store_error;
 
 pub use cache::EmbeddingCache;
 pub use encoder::{Embeddings, TextEncoder};
-pub use store::{KnownModel, ModelStore, StoreError};
+pub use store::{KnownModel, ModelStore};
+pub use store_error::StoreError;
 
 use crate::formats::ReadError;
 

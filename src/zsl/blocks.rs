@@ -40,7 +40,7 @@ pub fn cosine_matrix(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// `x W^T + b` over the last dimension of `x (..., in)`: one 2-D matrix multiply and the bias added by
-/// [`crate::nn::ops::add_bias`], whose backward is a contiguous column sum (candle's broadcast add reduces over
+/// [`crate::nn::kernels::ops::add_bias`], whose backward is a contiguous column sum (candle's broadcast add reduces over
 /// the leading dimensions with an integer division per element, the largest cost of these small models' backward
 /// pass). Same values and gradients as `candle_nn::Linear::forward`.
 pub fn linear(layer: &Linear, x: &Tensor) -> Result<Tensor> {
@@ -48,9 +48,9 @@ pub fn linear(layer: &Linear, x: &Tensor) -> Result<Tensor> {
 }
 
 /// [`linear`] on a constant input (frozen encoder features): no gradient is computed for `x`
-/// ([`crate::nn::ops::matmul_const_input`]).
+/// ([`crate::nn::kernels::ops::matmul_const_input`]).
 pub fn linear_frozen_input(layer: &Linear, x: &Tensor) -> Result<Tensor> {
-    linear_rows(layer, x, crate::nn::ops::matmul_const_input)
+    linear_rows(layer, x, crate::nn::kernels::ops::matmul_const_input)
 }
 
 /// `x (..., in)` flattened to rows, `matmul(rows, W)` = `rows W^T`, the bias added, and the leading dimensions
@@ -67,7 +67,7 @@ fn linear_rows(
     let rows: usize = lead.iter().product();
     let y = matmul(&x.reshape((rows, k))?, layer.weight())?;
     let y = match layer.bias() {
-        Some(b) => crate::nn::ops::add_bias(&y, b)?,
+        Some(b) => crate::nn::kernels::ops::add_bias(&y, b)?,
         None => y,
     };
     let mut out = lead.to_vec();
@@ -75,9 +75,9 @@ fn linear_rows(
     Ok(y.reshape(out)?)
 }
 
-/// ReLU with a cheap backward ([`crate::nn::ops::relu`]).
+/// ReLU with a cheap backward ([`crate::nn::kernels::ops::relu`]).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    Ok(crate::nn::ops::relu(x)?)
+    Ok(crate::nn::kernels::ops::relu(x)?)
 }
 
 /// A linear layer over the concatenation `[a_n; t_{c,n}]` for every pair `(n, c)`, where
@@ -99,9 +99,9 @@ pub fn pair_linear(layer: &Linear, a: &Tensor, weights: &Tensor, bank: &Tensor) 
         .reshape((c * k, db))?
         .matmul(&wb.t()?)?
         .reshape((c, k, h))?;
-    let x = (weights.contiguous()?.matmul(&pb)? + crate::nn::ops::repeat_rows(&pa, c)?)?;
+    let x = (weights.contiguous()?.matmul(&pb)? + crate::nn::kernels::ops::repeat_rows(&pa, c)?)?;
     Ok(match layer.bias() {
-        Some(b) => crate::nn::ops::add_bias(&x, b)?,
+        Some(b) => crate::nn::kernels::ops::add_bias(&x, b)?,
         None => x,
     })
 }

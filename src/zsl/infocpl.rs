@@ -111,7 +111,9 @@ fn codebook_weights(u: &Tensor, phrases: &Tensor, k: usize, rho: f64) -> Result<
         .transpose(1, 2)?
         .contiguous()?;
     let att = (att * (rho / (d as f64).sqrt()))?;
-    Ok(crate::nn::ops::softmax_last_dim(&topk_mask(&att, k)?)?)
+    Ok(crate::nn::kernels::ops::softmax_last_dim(&topk_mask(
+        &att, k,
+    )?)?)
 }
 
 impl InfoCpl {

@@ -34,7 +34,7 @@ use super::{
     JointSpace, MethodKind, ParamInit, Rescoring, Result, ScoreComponents, StepContext, ZslError,
     ZslMethod,
 };
-use crate::nn::ops::{repeat_rows, softmax_last_dim};
+use crate::nn::kernels::ops::{repeat_rows, softmax_last_dim};
 use crate::skeleton::PartScheme;
 
 const NAME: &str = "STAR";

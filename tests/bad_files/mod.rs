@@ -8,8 +8,8 @@ use candle_core::Device;
 use candle_nn::VarMap;
 use skelzero::nn::checkpoint::save_varmap;
 use skelzero::nn::encoder::{Encoder, EncoderConfig};
-use skelzero::nn::run::{DataInfo, RunConfig, RunDir};
 use skelzero::nn::stgcn::StGcnConfig;
+use skelzero::pretrain::run::{DataInfo, RunConfig, RunDir};
 
 /// A path under ../shared/data.
 pub fn data(rel: &str) -> PathBuf {

@@ -248,8 +248,8 @@ fn config_seeds(s: &mut Seeds) -> Result<()> {
         .into_iter()
         .enumerate()
     {
-        let cfg = skelzero::nn::run::RunConfig {
-            data: skelzero::nn::run::DataInfo {
+        let cfg = skelzero::pretrain::run::RunConfig {
+            data: skelzero::pretrain::run::DataInfo {
                 dataset: "msr".into(),
                 split: "msr1".into(),
                 frames: 64,
@@ -260,7 +260,7 @@ fn config_seeds(s: &mut Seeds) -> Result<()> {
             classes: vec![0, 1, 2, 5, 7],
             encoder: EncoderConfig::default_for(kind),
         };
-        let run = skelzero::nn::run::RunDir::new(&dir);
+        let run = skelzero::pretrain::run::RunDir::new(&dir);
         run.save_config(&cfg).map_err(|e| e.to_string())?;
         s.put(
             "configs",
@@ -583,7 +583,7 @@ fn predictions_seeds(s: &mut Seeds) -> Result<()> {
 
 fn description_set_seeds(s: &mut Seeds) -> Result<()> {
     let set = skelzero::dataset::description_set::DescriptionSet::from_class_texts(
-        &skelzero::skeleton::synthetic::synthetic_texts(),
+        &skelzero::dataset::synthetic::synthetic_texts(),
     );
     s.put("description_set", "demo", set.to_toml(Some("demo")).as_bytes())?;
     Ok(())

@@ -13,7 +13,40 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_matrix};
-use super::ops::{TemporalGeom, col_sums, f32_slice, is_cpu, summed, temporal_im2col_reference};
+use super::ops::{col_sums, f32_slice, is_cpu, summed};
+
+/// Geometry of a temporal convolution over channels-last (B, T, V, C) data.
+#[derive(Clone, Copy, Debug)]
+pub struct TemporalGeom {
+    pub b: usize,
+    pub t: usize,
+    pub v: usize,
+    pub c: usize,
+    pub kernel: usize,
+    pub pad: usize,
+    pub stride: usize,
+}
+
+impl TemporalGeom {
+    pub fn t_out(&self) -> usize {
+        (self.t + 2 * self.pad - self.kernel) / self.stride + 1
+    }
+}
+
+/// Temporal im2col with pad/index-select/stack (differentiable candle ops): (B, T, V, C) -> (B, T_out, V, kernel * C),
+/// column `k * C + c`, zero padding. The reference the CPU temporal conv is tested against, and its path off the CPU.
+pub fn temporal_im2col_reference(x: &Tensor, g: TemporalGeom) -> Result<Tensor> {
+    let xp = x.pad_with_zeros(1, g.pad, g.pad)?;
+    let to = g.t_out();
+    let mut cols = Vec::with_capacity(g.kernel);
+    for k in 0..g.kernel {
+        let idx: Vec<u32> = (0..to).map(|t| (t * g.stride + k) as u32).collect();
+        let idx = Tensor::new(idx.as_slice(), x.device())?;
+        cols.push(xp.index_select(&idx, 1)?);
+    }
+    // (B, To, V, K, C) -> (B, To, V, K*C)
+    Tensor::stack(&cols, 3)?.reshape((g.b, to, g.v, g.kernel * g.c))
+}
 
 struct TemporalConv {
     g: TemporalGeom,

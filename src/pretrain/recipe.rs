@@ -1,6 +1,7 @@
 //! Pretraining defaults that depend on the dataset.
 
 use crate::dataset::DatasetKind;
+use crate::nn::stgcn::StGcnConfig;
 use crate::skeleton::preprocess::Rotation;
 use crate::skeleton::sequence::MAX_BODIES;
 
@@ -28,7 +29,7 @@ impl Recipe {
             _ => Self {
                 bodies: MAX_BODIES,
                 rotation: Rotation::PerFrameY,
-                dropout: crate::nn::stgcn::StGcnConfig::default().dropout,
+                dropout: StGcnConfig::default().dropout,
             },
         }
     }

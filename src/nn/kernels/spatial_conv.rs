@@ -11,7 +11,44 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 use super::gemm::{gemm_rows, linear_rows, unpack_layer_grads};
-use super::ops::{GraphPattern, add_assign, f32_slice, graph_aggregate_reference, is_cpu, summed};
+use super::ops::{add_assign, f32_slice, is_cpu, summed};
+
+/// The nonzero pattern of the partitioned adjacency (fixed by the graph; edge importance only rescales entries).
+#[derive(Clone, Debug)]
+pub struct GraphPattern {
+    pub k: usize,
+    pub v: usize,
+    /// (k, v, w) with `a[k, v, w] != 0`, sorted by w.
+    pub entries: Vec<(usize, usize, usize)>,
+}
+
+impl GraphPattern {
+    /// Pattern of a (K, V, V) row-major adjacency.
+    pub fn from_dense(a: &[f32], k: usize, v: usize) -> Self {
+        let mut entries = Vec::new();
+        for w in 0..v {
+            for kk in 0..k {
+                for vv in 0..v {
+                    if a[(kk * v + vv) * v + w] != 0.0 {
+                        entries.push((kk, vv, w));
+                    }
+                }
+            }
+        }
+        Self { k, v, entries }
+    }
+}
+
+/// Graph aggregation `out[n, w, c] = sum_{k,v} a[k, v, w] y[n, v, k, c]` with `y` (N, V, K, C) and `a` (K, V, V), as
+/// one broadcast matmul (N, W, V*K) x (N, V*K, C) with plain candle ops. The CPU path fuses it with the convolution
+/// before it (see `spatial_conv`).
+pub fn graph_aggregate_reference(y: &Tensor, a: &Tensor) -> Result<Tensor> {
+    let (n, v, k, c) = y.dims4()?;
+    // ar[w, v*K + k] = a[k, v, w]
+    let ar = a.permute((2, 1, 0))?.contiguous()?.reshape((1, v, v * k))?;
+    let ar = ar.broadcast_as((n, v, v * k))?;
+    ar.matmul(&y.reshape((n, v * k, c))?)
+}
 
 /// Floats of convolution output a block of frames may hold (1 MiB: stays in L2 while it is aggregated).
 const BLOCK_FLOATS: usize = 1 << 18;

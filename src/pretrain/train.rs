@@ -7,70 +7,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Tensor};
 use candle_nn::{Optimizer, VarMap};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
-use super::checkpoint;
-use super::encoder::Encoder;
+use super::options::{EpochMetrics, TrainOptions};
 use super::run::{Progress, RunDir, RunError};
-
-/// The optimiser's variables: every var of `vm` except batch-norm running statistics, sorted by name so that runs
-/// are reproducible.
-pub fn trainable_vars(vm: &VarMap) -> Vec<Var> {
-    let data = match vm.data().lock() {
-        Ok(d) => d,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let mut named: Vec<(&String, &Var)> =
-        data.iter().filter(|(k, _)| !is_running_stat(k)).collect();
-    named.sort_by(|a, b| a.0.cmp(b.0));
-    named.into_iter().map(|(_, v)| v.clone()).collect()
-}
-
-/// Whether `name` is a batch-norm running statistic (a buffer, not a parameter).
-pub fn is_running_stat(name: &str) -> bool {
-    name.ends_with("running_mean") || name.ends_with("running_var")
-}
-
-/// Cosine learning-rate schedule from `base` at step 0 down to 0 at `total` steps.
-pub fn cosine_lr(base: f64, step: usize, total: usize) -> f64 {
-    if total == 0 {
-        return base;
-    }
-    let p = (step.min(total) as f64) / total as f64;
-    0.5 * base * (1.0 + (std::f64::consts::PI * p).cos())
-}
-
-/// Training hyper-parameters (stored in the run's `config.toml`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainOptions {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub weight_decay: f64,
-    /// Fraction of the seen-class training samples held out for validation.
-    pub val_fraction: f64,
-    pub seed: u64,
-    /// Random per-sample scaling of each axis (x0.9-1.1) and a small rotation about the vertical axis.
-    pub augment: bool,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        Self {
-            epochs: 60,
-            batch_size: 32,
-            lr: 1e-3,
-            weight_decay: 1e-4,
-            val_fraction: 0.1,
-            seed: 0,
-            augment: true,
-        }
-    }
-}
+use crate::nn::checkpoint;
+use crate::nn::encoder::Encoder;
+use crate::nn::optim::{cosine_lr, trainable_vars};
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
@@ -163,18 +109,6 @@ fn augment(s: &mut [f32], plane: usize, rng: &mut rand::rngs::StdRng) {
         *y = b;
         *z = -sn * a + cs * c;
     }
-}
-
-/// One epoch's figures (a line of `metrics.jsonl`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    pub epoch: usize,
-    pub lr: f64,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub val_loss: Option<f64>,
-    pub val_acc: Option<f64>,
-    pub seconds: f64,
 }
 
 /// The training and validation samples of [`train`].

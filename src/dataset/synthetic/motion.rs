@@ -1,140 +1,15 @@
-//! Procedural, labelled NTU25 actions for tests and the built-in demo.
-//!
-//! Each action is a function from normalised time to joint angles; forward kinematics from a rest pose turns the
-//! angles into joint positions, so bones keep their lengths and the motion looks right in a 3D player. Subjects
-//! differ in bone lengths, tempo, amplitude, position and facing; samples add sensor-like jitter. Everything is
-//! drawn from `StdRng`s seeded from `(seed, subject)` and `(seed, class, sample)`, so a dataset is reproducible and
-//! each sample independent of how many others are generated.
-//!
-//! Coordinates follow Kinect: metres, y up, the person faces the camera (toward -z), their right side at +x; the
-//! floor is at y = 0.
+//! The synthetic actions' motion: joint angles over time per action, and forward kinematics from a rest pose to
+//! joint positions.
 
 use std::f32::consts::{PI, TAU};
-use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use serde::{Deserialize, Serialize};
 
-use super::LayoutId;
-use super::sequence::{KINECT_FPS, Sequence};
-use crate::dataset::texts::ClassTexts;
-use crate::dataset::{Dataset, DatasetKind, Sample, SampleMeta};
-use crate::formats::ReadError;
-
-/// The synthetic action classes, in label order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Action {
-    WaveRightHand,
-    WaveLeftHand,
-    RaiseBothArms,
-    ClapHands,
-    PunchRight,
-    PunchLeft,
-    KickLeftLeg,
-    KickRightLeg,
-    Squat,
-    Bow,
-    Jump,
-    TurnAround,
-    StepForward,
-    NodHead,
-}
-
-impl Action {
-    pub const ALL: [Action; 14] = [
-        Self::WaveRightHand,
-        Self::WaveLeftHand,
-        Self::RaiseBothArms,
-        Self::ClapHands,
-        Self::PunchRight,
-        Self::PunchLeft,
-        Self::KickLeftLeg,
-        Self::KickRightLeg,
-        Self::Squat,
-        Self::Bow,
-        Self::Jump,
-        Self::TurnAround,
-        Self::StepForward,
-        Self::NodHead,
-    ];
-
-    pub fn label(self) -> usize {
-        self as usize
-    }
-
-    /// Frames of one performance at tempo 1 (30 fps).
-    fn base_frames(self) -> f32 {
-        match self {
-            Self::NodHead | Self::ClapHands | Self::PunchRight | Self::PunchLeft => 60.0,
-            Self::TurnAround | Self::StepForward | Self::Bow | Self::Squat => 90.0,
-            _ => 75.0,
-        }
-    }
-}
-
-/// Name of the demo's seen/unseen split.
-pub const DEMO_SPLIT_NAME: &str = "synth-demo";
-
-/// The demo's unseen classes: each shares body parts and motions with seen ones (left wave and punch mirror the
-/// right ones, the right kick mirrors the left, the jump combines the squat's crouch with raised arms).
-pub const DEMO_UNSEEN: [Action; 4] = [
-    Action::WaveLeftHand,
-    Action::PunchLeft,
-    Action::KickRightLeg,
-    Action::Jump,
-];
-
-/// The demo's class split (0-based, ascending).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DemoSplit {
-    pub name: String,
-    pub seen: Vec<usize>,
-    pub unseen: Vec<usize>,
-}
-
-pub fn demo_split() -> DemoSplit {
-    let mut unseen: Vec<usize> = DEMO_UNSEEN.iter().map(|a| a.label()).collect();
-    unseen.sort_unstable();
-    let seen = (0..Action::ALL.len())
-        .filter(|c| !unseen.contains(c))
-        .collect();
-    DemoSplit {
-        name: DEMO_SPLIT_NAME.into(),
-        seen,
-        unseen,
-    }
-}
-
-/// What to generate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SynthConfig {
-    pub seed: u64,
-    /// Samples per class; sample `k` of a class is performed by subject `1 + k % subjects`.
-    pub per_class: usize,
-    pub subjects: u32,
-    /// Standard deviation of the per-joint jitter, metres.
-    pub noise: f32,
-    /// Add a second, idle person beside the actor.
-    pub second_person: bool,
-    /// Only these classes (all when empty).
-    pub classes: Vec<Action>,
-}
-
-impl Default for SynthConfig {
-    fn default() -> Self {
-        Self {
-            seed: 0,
-            per_class: 10,
-            subjects: 6,
-            noise: 0.004,
-            second_person: false,
-            classes: Vec::new(),
-        }
-    }
-}
+use super::{Action, SynthConfig};
+use crate::skeleton::LayoutId;
+use crate::skeleton::sequence::{KINECT_FPS, Sequence};
 
 type Mat3 = [[f32; 3]; 3];
 type Vec3 = [f32; 3];
@@ -547,89 +422,12 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
     seq
 }
 
-/// A labelled synthetic dataset (kind [`DatasetKind::Synthetic`]).
-pub fn generate_dataset(cfg: &SynthConfig) -> Dataset {
-    let actions: Vec<Action> = if cfg.classes.is_empty() {
-        Action::ALL.to_vec()
-    } else {
-        cfg.classes.clone()
-    };
-    let texts = synthetic_texts();
-    let subjects = cfg.subjects.max(1);
-    let mut samples = Vec::with_capacity(actions.len() * cfg.per_class);
-    for (label, &action) in actions.iter().enumerate() {
-        for k in 0..cfg.per_class {
-            let subject = 1 + (k as u32) % subjects;
-            let rep = k as u32 / subjects + 1;
-            let seq = generate_sequence(action, subject, k as u64, cfg);
-            let id = format!("synth_a{:02}_s{subject:02}_e{rep:02}", action.label() + 1);
-            samples.push(Sample {
-                meta: SampleMeta {
-                    id: id.clone(),
-                    label,
-                    subject: Some(subject),
-                    camera: None,
-                    setup: None,
-                    repetition: Some(rep),
-                    video: id,
-                    source: PathBuf::from("synthetic"),
-                    frames: Some((0, seq.frames())),
-                },
-                seq,
-            });
-        }
-    }
-    Dataset {
-        kind: DatasetKind::Synthetic,
-        root: PathBuf::from("synthetic"),
-        classes: actions
-            .iter()
-            .map(|a| texts.names.get(a.label()).cloned().unwrap_or_default())
-            .collect(),
-        samples,
-        skipped: Vec::new(),
-    }
-}
-
-const CLASSES_TSV: &str = include_str!("../../assets/synthetic/classes.tsv");
-const SENTENCE_TSV: &str = include_str!("../../assets/synthetic/sentence.tsv");
-const PARTS_TSV: &str = include_str!("../../assets/synthetic/parts.tsv");
-const PHRASES_TSV: &str = include_str!("../../assets/synthetic/phrases.tsv");
-
-/// Names, sentences, part descriptions and phrases of the synthetic classes (written for this project), in
-/// [`Action::ALL`] order.
-pub fn synthetic_texts() -> ClassTexts {
-    match try_synthetic_texts() {
-        Ok(texts) => texts,
-        // The files are compiled in and checked by a test; this only fires on a broken build.
-        Err(e) => unreachable!("assets/synthetic texts: {e}"),
-    }
-}
-
-fn try_synthetic_texts() -> Result<ClassTexts, ReadError> {
-    ClassTexts::from_tsv_strs(
-        Path::new("assets/synthetic"),
-        CLASSES_TSV,
-        Some(SENTENCE_TSV),
-        Some(PARTS_TSV),
-        Some(PHRASES_TSV),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn dist(a: Vec3, b: Vec3) -> f32 {
         (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>().sqrt()
-    }
-
-    #[test]
-    fn texts_cover_every_action() {
-        let texts = try_synthetic_texts().unwrap();
-        assert_eq!(texts.names.len(), Action::ALL.len());
-        assert!(texts.phrases.as_ref().unwrap().iter().all(|p| p.len() >= 8));
-        assert_eq!(texts.names[0], "wave right hand");
     }
 
     #[test]
@@ -701,34 +499,5 @@ mod tests {
         // The jump leaves the floor.
         let s = generate_sequence(Action::Jump, 1, 0, &cfg);
         assert!((0..s.frames()).any(|f| s.joint(f, 0, left_foot)[1] > 0.1));
-    }
-
-    #[test]
-    fn generation_is_reproducible_and_seed_dependent() {
-        let cfg = SynthConfig {
-            per_class: 3,
-            second_person: true,
-            ..Default::default()
-        };
-        let a = generate_dataset(&cfg);
-        let b = generate_dataset(&cfg);
-        assert_eq!(a.samples.len(), 14 * 3);
-        for (x, y) in a.samples.iter().zip(&b.samples) {
-            assert_eq!(x.seq, y.seq);
-            assert_eq!(x.meta, y.meta);
-        }
-        assert_eq!(a.samples[0].seq.bodies(), 2);
-        assert!(a.samples[0].seq.body_present(0, 1));
-        let c = generate_dataset(&SynthConfig { seed: 7, ..cfg });
-        assert_ne!(a.samples[0].seq, c.samples[0].seq);
-        // Sample k of a class is by subject 1 + k % subjects.
-        assert_eq!(a.samples[2].meta.subject, Some(3));
-    }
-
-    #[test]
-    fn demo_split_is_consistent() {
-        let d = demo_split();
-        assert_eq!(d.unseen, [1, 5, 7, 10]);
-        assert_eq!(d.seen.len() + d.unseen.len(), Action::ALL.len());
     }
 }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::CheckpointError;
-use super::encoder::EncoderConfig;
-use super::train::{EpochMetrics, TrainOptions};
+use super::options::{EpochMetrics, TrainOptions};
+use crate::nn::checkpoint::CheckpointError;
+use crate::nn::encoder::EncoderConfig;
 use crate::skeleton::preprocess::{PreprocessConfig, Rotation};
 use crate::util::format_version::{check_toml_format, toml_with_format};
 

@@ -1,0 +1,44 @@
+//! The pretraining options and per-epoch figures, which both the training loop and the run folder (`config.toml`,
+//! `metrics.jsonl`) use.
+
+use serde::{Deserialize, Serialize};
+
+/// Training hyper-parameters (stored in the run's `config.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// Fraction of the seen-class training samples held out for validation.
+    pub val_fraction: f64,
+    pub seed: u64,
+    /// Random per-sample scaling of each axis (x0.9-1.1) and a small rotation about the vertical axis.
+    pub augment: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 60,
+            batch_size: 32,
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            val_fraction: 0.1,
+            seed: 0,
+            augment: true,
+        }
+    }
+}
+
+/// One epoch's figures (a line of `metrics.jsonl`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub val_loss: Option<f64>,
+    pub val_acc: Option<f64>,
+    pub seconds: f64,
+}
