@@ -44,6 +44,23 @@ pub struct RunConfig {
     pub evaluation: Option<crate::experiment::select::Evaluation>,
 }
 
+impl RunConfig {
+    /// A run of `method` on `split` with the default training options, before model selection: gamma 0 (no
+    /// calibrated stacking), epoch 0, and no feature file or evaluation recorded.
+    pub fn new(method: MethodConfig, dims: Dims, split: SplitInfo) -> Self {
+        Self {
+            method,
+            train: TrainConfig::default(),
+            dims,
+            split,
+            gamma: 0.0,
+            epoch: 0,
+            features: None,
+            evaluation: None,
+        }
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
     move |source| ZslError::Io {
         path: path.to_owned(),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::options::{EpochMetrics, TrainOptions};
 use crate::nn::checkpoint::CheckpointError;
 use crate::nn::encoder::EncoderConfig;
-use crate::skeleton::preprocess::{PreprocessConfig, Rotation};
+use crate::skeleton::preprocess::{NUM_JOINTS, PreprocessConfig, Rotation};
 use crate::util::format_version::{check_toml_format, toml_with_format};
 
 /// Why a run folder could not be read or written.
@@ -48,6 +48,22 @@ fn per_frame_y() -> Rotation {
     Rotation::PerFrameY
 }
 
+/// No dataset or split named yet; the sizes and rotation of [`PreprocessConfig::default`] (NTU's 25 joints), so
+/// `DataInfo::default().preprocess()` is the default preprocessing. Fill the rest with struct update syntax.
+impl Default for DataInfo {
+    fn default() -> Self {
+        let pre = PreprocessConfig::default();
+        Self {
+            dataset: String::new(),
+            split: String::new(),
+            frames: pre.frames,
+            joints: NUM_JOINTS,
+            bodies: pre.bodies,
+            rotation: pre.rotation,
+        }
+    }
+}
+
 impl DataInfo {
     /// The preprocessing the encoder was trained with, which its inputs must get too.
     pub fn preprocess(&self) -> PreprocessConfig {
@@ -71,6 +87,16 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// A run of `encoder` on `data`, classifying `classes`, with the default training options.
+    pub fn new(data: DataInfo, classes: Vec<usize>, encoder: EncoderConfig) -> Self {
+        Self {
+            data,
+            train: TrainOptions::default(),
+            classes,
+            encoder,
+        }
+    }
+
     /// Parses a run's `config.toml` text (refusing a newer format); `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, RunError> {
         let parse_err = |msg: String| RunError::Parse {
@@ -281,4 +307,20 @@ pub fn config_diff(have: &RunConfig, want: &RunConfig) -> Vec<String> {
             (x != y).then(|| format!("{k}: {x} -> {y}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_data_info_is_the_default_preprocessing_and_serde_default() {
+        let d = DataInfo::default();
+        assert_eq!(d.preprocess(), PreprocessConfig::default());
+        // The rotation a `config.toml` without one gets.
+        let parsed: DataInfo =
+            toml::from_str("dataset = \"\"\nsplit = \"\"\nframes = 50\njoints = 25\nbodies = 2\n")
+                .expect("a data table without rotation parses");
+        assert_eq!(parsed, d);
+    }
 }

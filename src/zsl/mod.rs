@@ -155,6 +155,17 @@ pub struct ClassEmbeddings {
 }
 
 impl ClassEmbeddings {
+    /// Names and sentences only (no parts, phrases or motion descriptions).
+    pub fn new(names: Tensor, sentences: Tensor) -> Self {
+        Self {
+            names,
+            sentences,
+            parts: None,
+            phrases: None,
+            motion: None,
+        }
+    }
+
     pub fn num_classes(&self) -> usize {
         self.names.dims().first().copied().unwrap_or(0)
     }

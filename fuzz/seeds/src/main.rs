@@ -248,18 +248,18 @@ fn config_seeds(s: &mut Seeds) -> Result<()> {
         .into_iter()
         .enumerate()
     {
-        let cfg = skelzero::pretrain::run::RunConfig {
-            data: skelzero::pretrain::run::DataInfo {
-                dataset: "msr".into(),
-                split: "msr1".into(),
-                frames: 64,
-                joints: 25,
-                bodies: 2,
-            },
-            train: Default::default(),
-            classes: vec![0, 1, 2, 5, 7],
-            encoder: EncoderConfig::default_for(kind),
+        // The crate's constructor and `Default` fill every field not set here (a new field cannot break this).
+        let data = skelzero::pretrain::run::DataInfo {
+            dataset: "msr".into(),
+            split: "msr1".into(),
+            frames: 64,
+            ..Default::default()
         };
+        let cfg = skelzero::pretrain::run::RunConfig::new(
+            data,
+            vec![0, 1, 2, 5, 7],
+            EncoderConfig::default_for(kind),
+        );
         let run = skelzero::pretrain::run::RunDir::new(&dir);
         run.save_config(&cfg).map_err(|e| e.to_string())?;
         s.put(
@@ -270,23 +270,21 @@ fn config_seeds(s: &mut Seeds) -> Result<()> {
     }
     for kind in skelzero::zsl::MethodKind::ALL {
         let method = skelzero::zsl::MethodConfig::default_for(kind);
+        let dims = skelzero::zsl::Dims {
+            visual: 256,
+            text: 384,
+        };
+        let split = skelzero::experiment::run::SplitInfo {
+            name: "split1".into(),
+            class_names: vec!["a".into(), "b".into(), "c".into()],
+            seen: vec![0, 1],
+            unseen: vec![2],
+        };
         let cfg = skelzero::experiment::run::RunConfig {
-            method: method.clone(),
-            train: Default::default(),
-            dims: skelzero::zsl::Dims {
-                visual: 256,
-                text: 384,
-            },
-            split: skelzero::experiment::run::SplitInfo {
-                name: "split1".into(),
-                class_names: vec!["a".into(), "b".into(), "c".into()],
-                seen: vec![0, 1],
-                unseen: vec![2],
-            },
             gamma: 0.1,
             epoch: 3,
             features: Some("features/split1.safetensors".into()),
-            evaluation: None,
+            ..skelzero::experiment::run::RunConfig::new(method.clone(), dims, split)
         };
         let text = toml::to_string_pretty(&cfg).map_err(|e| e.to_string())?;
         let text = skelzero::util::format_version::toml_with_format(&text, 1);
@@ -342,13 +340,7 @@ fn safetensors_seeds(s: &mut Seeds) -> Result<()> {
         "features",
         &[&[0u8], read(&p)?.as_slice()].concat(),
     )?;
-    let ce = skelzero::zsl::ClassEmbeddings {
-        names: t(3, 5)?,
-        sentences: t(3, 5)?,
-        parts: None,
-        phrases: None,
-        motion: None,
-    };
+    let ce = skelzero::zsl::ClassEmbeddings::new(t(3, 5)?, t(3, 5)?);
     skelzero::zsl::features::save_class_embeddings(&p, &ce).map_err(|e| err(&e))?;
     s.put(
         "zsl_safetensors",
@@ -585,7 +577,11 @@ fn description_set_seeds(s: &mut Seeds) -> Result<()> {
     let set = skelzero::dataset::description_set::DescriptionSet::from_class_texts(
         &skelzero::dataset::synthetic::synthetic_texts(),
     );
-    s.put("description_set", "demo", set.to_toml(Some("demo")).as_bytes())?;
+    s.put(
+        "description_set",
+        "demo",
+        set.to_toml(Some("demo")).as_bytes(),
+    )?;
     Ok(())
 }
 
