@@ -211,7 +211,7 @@ impl TsneView {
             .selected
             .and_then(|s| cx.joined.pred_row.get(s).copied().flatten());
         // A fixed height: a plot that fills a window makes the window grow every frame.
-        let response = Plot::new("tsne plot")
+        Plot::new("tsne plot")
             .height(420.0)
             .data_aspect(1.0)
             .show_axes(false)
@@ -304,8 +304,7 @@ impl TsneView {
                         .allow_hover(false),
                     );
                 }
-            });
-        response
+            })
     }
 
     /// Box and lasso selections (listed in the browser) and a click (plays the sample); returns the hovered row.
