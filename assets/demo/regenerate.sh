@@ -3,7 +3,7 @@
 # an ST-GCN encoder pretrained on the seen classes of the synthetic `synth-demo` split (unseen-class samples never
 # reach it), its features of the split, MiniLM embeddings of the class texts written for the project
 # (assets/synthetic/*.tsv), and a DeViSE run trained on them with seen-class model selection. The binary compiles
-# these files in (src/app/demo.rs): rebuild after running this. About 15 minutes on 2 CPU cores.
+# these files in (src/pipeline/demo.rs): rebuild after running this. About 15 minutes on 2 CPU cores.
 #
 # Usage: assets/demo/regenerate.sh [WORK_DIR]   (run from the repository root; WORK_DIR defaults to runs/demo)
 set -euo pipefail

@@ -114,7 +114,7 @@ impl Rescoring for Devise {
 }
 
 /// The text space the score is a dot product in; each sample's nearest class point is its best-scoring class,
-/// checked by `text_points_where_the_method_has_a_joint_space` (src/eval/analysis.rs); an edit moves only the
+/// checked by `text_points_where_the_method_has_a_joint_space` (src/pipeline/analysis.rs); an edit moves only the
 /// edited class's point, checked by `an_edit_moves_only_the_edited_class_text_point` (src/pipeline/predict.rs).
 impl JointSpace for Devise {
     /// `M v` and the class sentences, both unit length: a sample's score ranks classes as its cosine does (its own

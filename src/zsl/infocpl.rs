@@ -371,7 +371,7 @@ impl ZslMethod for InfoCpl {
 /// The branch choice the explorer's branch editor makes and a run folder's saved branch set restores
 /// (`load_run`); InfoCPL's own, reached through [`ZslMethod::as_infocpl`]. A set of one enabled branch scores as
 /// that branch, checked by `one_enabled_branch_scores_as_that_branch` (below); a cancelled re-scoring keeps the
-/// old set, checked by `rescoring_follows_the_set_and_a_cancel_keeps_the_old_one` (src/app/branch_editor.rs).
+/// old set, checked by `rescoring_follows_the_set_and_a_cancel_keeps_the_old_one` (src/pipeline/branch_rescore.rs).
 impl InfoCpl {
     /// The branch set scoring uses.
     pub fn branch_set(&self) -> &BranchSet {

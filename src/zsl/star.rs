@@ -381,7 +381,7 @@ impl ComponentScores for Star {
 }
 
 /// The semantic space the score is a cosine in; its sample points are [`Rescoring::visual_part`] made unit length.
-/// Exported by `method_analysis` (src/eval/analysis.rs), whose class points `refresh_class_points`
+/// Exported by `method_analysis` (src/pipeline/analysis.rs), whose class points `refresh_class_points`
 /// (src/pipeline/predict.rs) recomputes after an edit.
 impl JointSpace for Star {
     /// `sum_p z_p` and the projected class names `h_c`, both unit length: the score is their cosine, so a sample's
