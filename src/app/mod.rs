@@ -1,7 +1,10 @@
 //! The explorer: an eframe app over a dataset and, optionally, a run's predictions.
 //!
-//! Views (`*_ui` functions) read the state and push [`Command`]s; [`ExplorerApp::apply`] is the one place that
-//! changes it. Loading happens on worker threads ([`workers`]); failures become notifications.
+//! egui only. Views (`*_ui` functions) read the state and push [`Command`]s; [`ExplorerApp::apply`] (in
+//! `controller.rs`) is the one place that changes it. Work that takes time runs on worker threads ([`workers`]) as
+//! GUI-free job bodies from `crate::pipeline`; each feature takes back its own result type, and failures become
+//! notifications. The fixed panels are in `panels.rs`, the analysis windows in [`views`], the scripted
+//! screenshot/bench runs in `harness.rs`.
 
 pub mod branch_editor;
 pub mod browser;
