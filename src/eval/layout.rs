@@ -54,9 +54,7 @@ impl GzslLayout {
     /// Per column: what calibrated stacking subtracts from the scores (`gamma` on seen classes, as
     /// [`crate::eval::gzsl`] applies it), for [`crate::eval::ScoreMatrix::predictions_with_offset`].
     pub fn stacking_offsets(&self, gamma: f32) -> Vec<f32> {
-        (0..self.len())
-            .map(|j| if j < self.num_seen { gamma } else { 0.0 })
-            .collect()
+        super::metrics::stacking_offsets(&self.seen_mask(), gamma)
     }
 
     /// `labels[r]` for each of `rows` as a column index of this layout ([`NOT_IN_SET`] where the class is absent).

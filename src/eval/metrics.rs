@@ -122,6 +122,12 @@ pub fn harmonic(s: f64, u: f64) -> f64 {
     }
 }
 
+/// What calibrated stacking subtracts from each column's scores: `gamma` where `seen[j]`, else 0 (for
+/// [`ScoreMatrix::predictions_with_offset`]).
+pub fn stacking_offsets(seen: &[bool], gamma: f32) -> Vec<f32> {
+    seen.iter().map(|&s| if s { gamma } else { 0.0 }).collect()
+}
+
 /// GZSL accuracy with calibrated stacking: `gamma` is subtracted from the scores of the seen classes
 /// (`seen[j]`), then each sample is assigned its argmax over all classes. `s` and `u` are per-sample accuracies over
 /// the samples whose true class is seen, respectively unseen.
@@ -138,11 +144,7 @@ pub fn gzsl(
             c: scores.c,
         });
     }
-    let offset: Vec<f32> = seen
-        .iter()
-        .map(|&s| if s { gamma as f32 } else { 0.0 })
-        .collect();
-    let pred = scores.predictions_with_offset(&offset);
+    let pred = scores.predictions_with_offset(&stacking_offsets(seen, gamma as f32));
     let (mut sh, mut sn, mut uh, mut un) = (0usize, 0usize, 0usize, 0usize);
     for (p, &l) in pred.iter().zip(labels) {
         let hit = usize::from(*p == l);

@@ -9,7 +9,7 @@ use candle_nn::{VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
 use crate::util::format_version::{check_toml_format, toml_with_format};
-use crate::zsl::tensor_file::{save_tensors, tensors_from_bytes};
+use crate::zsl::tensor_file::{io_err, save_tensors, tensors_from_bytes};
 use crate::zsl::trainer::TrainConfig;
 use crate::zsl::{ClassEmbeddings, Dims, MethodConfig, Result, ZslError, ZslMethod};
 
@@ -58,13 +58,6 @@ impl RunConfig {
             features: None,
             evaluation: None,
         }
-    }
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
-    move |source| ZslError::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 

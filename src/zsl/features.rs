@@ -13,7 +13,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::tensor_file::{save_tensors, save_tensors_with_metadata};
+use super::tensor_file::{io_err, save_tensors, save_tensors_with_metadata};
 use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
 
 /// The features of one split.
@@ -38,10 +38,7 @@ fn file_err(path: &Path, message: impl Into<String>) -> ZslError {
 }
 
 fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
-    let bytes = std::fs::read(path).map_err(|source| ZslError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
     load_buffer(&bytes, path)
 }
 
@@ -130,10 +127,7 @@ fn batch(
 
 impl SplitFeatures {
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| ZslError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(io_err(path))?;
         Self::from_bytes(&bytes, path)
     }
 

@@ -8,7 +8,8 @@ use candle_core::{Device, Tensor};
 
 use super::{Result, ZslError};
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
+/// An I/O error on `path` as the zero-shot layer's error, naming the file.
+pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ZslError + '_ {
     move |source| ZslError::Io {
         path: path.to_owned(),
         source,
