@@ -9,13 +9,13 @@ use candle_nn::VarMap;
 
 use super::features::{FeatureOptions, features_of_rows};
 use super::predictions::Predictions;
+use super::run_predictions::scored_predictions;
 use super::{PipelineError, Result};
 use crate::dataset::Dataset;
 use crate::eval::GzslLayout;
 use crate::experiment::run::LoadedRun;
 use crate::nn::checkpoint::{load_varmap, load_varmap_bytes};
 use crate::nn::encoder::Encoder;
-use crate::pipeline::analysis::method_analysis;
 use crate::pretrain::run::{RunConfig, RunDir};
 use crate::skeleton::preprocess::PreprocessConfig;
 use crate::zsl::{ClassEmbeddings, FeatureBatch, MethodKind};
@@ -151,32 +151,20 @@ pub fn predictions_from_features(
         )));
     }
     let samples = super::features::samples_of_rows(ds, rows)?;
-    let layout = GzslLayout::new(&split.seen, &split.unseen);
-    let a = method_analysis(
-        run.method.as_ref(),
+    let method = format!(
+        "{} on {} (gamma {:.2})",
+        run.config.method.kind().title(),
+        split.name,
+        run.config.gamma
+    );
+    let p = scored_predictions(
+        run,
         feats,
-        &run.classes.select(layout.classes())?,
-        256,
-        &mut |_, _| true,
+        GzslLayout::new(&split.seen, &split.unseen),
+        method,
+        samples.iter().map(|s| s.meta.id.clone()).collect(),
+        samples.iter().map(|s| s.meta.label).collect(),
     )?;
-    let p = Predictions {
-        method: format!(
-            "{} on {} (gamma {:.2})",
-            run.config.method.kind().title(),
-            split.name,
-            run.config.gamma
-        ),
-        sample_ids: samples.iter().map(|s| s.meta.id.clone()).collect(),
-        labels: samples.iter().map(|s| s.meta.label).collect(),
-        scores: a.scores,
-        unseen: layout.unseen_mask(),
-        classes: layout.into_classes(),
-        class_names: split.class_names.clone(),
-        gamma: run.config.gamma as f32,
-        features: Some(a.features),
-        star: a.star,
-        infocpl: a.infocpl,
-    };
     p.validate(&run.dir.display().to_string())
         .map_err(invalid)?;
     Ok(p)
@@ -387,6 +375,7 @@ pub fn predict_dataset(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::analysis::method_analysis;
     use crate::zsl::MethodConfig;
 
     /// `ce` with class `k`'s rows of every field scaled and shifted.

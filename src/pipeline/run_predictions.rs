@@ -8,7 +8,7 @@ use super::predictions::Predictions;
 use crate::eval::GzslLayout;
 use crate::experiment::run::LoadedRun;
 use crate::zsl::features::SplitFeatures;
-use crate::zsl::{Result, ZslError};
+use crate::zsl::{FeatureBatch, Result, ZslError};
 
 const BATCH: usize = 256;
 
@@ -16,23 +16,47 @@ const BATCH: usize = 256;
 /// [`SplitFeatures::test_ids_or_fallback`] for files without them); `gamma` is the run's validation-chosen
 /// calibration.
 pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predictions> {
+    let method = format!(
+        "{} ({})",
+        run.config.method.kind().title(),
+        run.dir.display()
+    );
     let layout = GzslLayout::new(&f.seen, &f.unseen);
-    let classes = run.classes.select(layout.classes())?;
+    let p = scored_predictions(
+        run,
+        &f.test,
+        layout,
+        method,
+        f.test_ids_or_fallback(),
+        f.test_labels.clone(),
+    )?;
+    p.validate("run")
+        .map_err(|e| ZslError::Invalid(e.to_string()))?;
+    Ok(p)
+}
+
+/// `feats` (one row per sample of `sample_ids` / `labels`) scored by the run against the classes of `layout`, with
+/// the method's analysis (joint-space features, STAR parts, InfoCPL branches) and the run's class names and gamma.
+/// Not yet validated: the caller names the source in [`Predictions::validate`]'s errors.
+pub fn scored_predictions(
+    run: &LoadedRun,
+    feats: &FeatureBatch,
+    layout: GzslLayout,
+    method: String,
+    sample_ids: Vec<String>,
+    labels: Vec<usize>,
+) -> Result<Predictions> {
     let a = method_analysis(
         run.method.as_ref(),
-        &f.test,
-        &classes,
+        feats,
+        &run.classes.select(layout.classes())?,
         BATCH,
         &mut |_, _| true,
     )?;
-    let p = Predictions {
-        method: format!(
-            "{} ({})",
-            run.config.method.kind().title(),
-            run.dir.display()
-        ),
-        sample_ids: f.test_ids_or_fallback(),
-        labels: f.test_labels.clone(),
+    Ok(Predictions {
+        method,
+        sample_ids,
+        labels,
         unseen: layout.unseen_mask(),
         classes: layout.into_classes(),
         scores: a.scores,
@@ -41,8 +65,5 @@ pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predic
         features: Some(a.features),
         star: a.star,
         infocpl: a.infocpl,
-    };
-    p.validate("run")
-        .map_err(|e| ZslError::Invalid(e.to_string()))?;
-    Ok(p)
+    })
 }
