@@ -174,7 +174,7 @@ fn batch_norm_matches_reference_and_grads() {
         let mode = BnMode {
             relu,
             train,
-            dropout: 0.0,
+            ..Default::default()
         };
         let fast = bn.fast((&mean, &var), mode);
         let slow = bn.plain(relu, (!train).then_some((mean.as_slice(), var.as_slice())));
@@ -202,6 +202,7 @@ fn batch_norm_dropout_masks_and_scales() {
             relu,
             train: true,
             dropout: p,
+            dropout_seed: 11,
         };
         let fast = bn.fast((&mean, &var), mode);
         let plain = bn.plain(relu, None);

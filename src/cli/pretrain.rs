@@ -244,7 +244,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let vm = VarMap::new();
     let device = crate::nn::device::device_from_choice(args.device)?;
     tracing::info!(device = %crate::nn::device::device_label(&device), "training device");
-    let enc = Encoder::new(&cfg.encoder, seen.len(), &vm, &device)?;
+    let enc = Encoder::new_seeded(&cfg.encoder, seen.len(), &vm, &device, opts.seed)?;
     let progress = run_dir.load_progress()?;
     if progress.epochs_done > 0 {
         load_varmap(&vm, &run_dir.checkpoint_path())?;

@@ -178,8 +178,11 @@ pub fn train(
             if idx.len() < 2 {
                 continue;
             }
-            lr = cosine_lr(opts.lr, epoch * steps_per_epoch + b, total_steps);
+            let step = epoch * steps_per_epoch + b;
+            lr = cosine_lr(opts.lr, step, total_steps);
             opt.set_learning_rate(lr);
+            // Dropout masks from the seed and the step, not from thread-local state: reproducible, also on resume.
+            enc.set_dropout_key(crate::nn::init::mix64(opts.seed) ^ step as u64);
             let (x, y) = train_set.batch(idx, opts.augment.then_some(&mut rng), &dev)?;
             let logits = enc.classify(&enc.encode(&x, true)?.pooled)?;
             let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
