@@ -185,7 +185,10 @@ fn zero_shot_training_twice_with_one_seed_gives_identical_weights_and_metrics() 
         };
         let (wa, ea) = run();
         let (wb, eb) = run();
-        assert!(wa == wb, "{kind}: two fits with seed 5 gave different weights");
+        assert!(
+            wa == wb,
+            "{kind}: two fits with seed 5 gave different weights"
+        );
         assert_eq!(ea, eb, "{kind}");
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+use crate::dataset::split_args::{ClassIds, parse_class_ids};
 use crate::dataset::texts::ClassTexts;
 use crate::dataset::{Dataset, DatasetKind};
 use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
@@ -27,9 +28,17 @@ pub struct Args {
     /// Comma-separated methods.
     #[arg(long, default_value = "devise,relationnet,smie,infocpl,star")]
     pub methods: String,
-    /// Comma-separated split names.
-    #[arg(long)]
-    pub splits: String,
+    /// Comma-separated split names (`skelzero splits` lists them).
+    #[arg(long, required_unless_present_any = ["unseen", "split_file"])]
+    pub splits: Option<String>,
+    /// A custom split's unseen classes, 1-based ids as `skelzero splits` prints them (`--unseen 3,7,9`); every
+    /// other class is seen. Repeatable: each is one split, named `unseen-3-7-9`.
+    #[arg(long, value_name = "IDS", value_parser = parse_class_ids)]
+    pub unseen: Vec<ClassIds>,
+    /// A split file (TOML or JSON: `unseen`, optional `seen`, `train_subjects`, `name`; see `skelzero pretrain
+    /// --help`). Repeatable: each is one split, named by its `name` or file stem.
+    #[arg(long, value_name = "PATH")]
+    pub split_file: Vec<PathBuf>,
     /// Class text embeddings (safetensors) or a folder holding `embeddings.safetensors`.
     #[arg(long)]
     pub texts: Option<PathBuf>,
@@ -147,7 +156,12 @@ impl RawData {
 
     /// Pretrains (or resumes) the split's encoder and extracts its features, reusing a feature file written after
     /// the encoder's last checkpoint.
-    fn split(&self, args: &Args, split: &str) -> anyhow::Result<BenchSplit> {
+    fn split(
+        &self,
+        args: &Args,
+        split_args: &SplitArgs,
+        split: &str,
+    ) -> anyhow::Result<BenchSplit> {
         let enc_dir = self
             .work
             .join(format!("{split}-{:?}", args.encoder).to_lowercase());
@@ -156,7 +170,7 @@ impl RawData {
         super::pretrain::run(&super::pretrain::Args {
             dataset: self.kind,
             data: self.path.clone(),
-            split: SplitArgs::named(split),
+            split: split_args.clone(),
             encoder: args.encoder,
             epochs: args.encoder_epochs,
             batch_size: None,
@@ -193,7 +207,7 @@ impl RawData {
                 &candle_core::Device::Cpu,
             )?;
             crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
-            let part = SplitArgs::named(split)
+            let part = split_args
                 .partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
             let opts = crate::pipeline::FeatureOptions {
                 preprocess: cfg.data.preprocess(),
@@ -248,9 +262,41 @@ fn check_reused_encoder(enc_dir: &Path, epochs: Option<usize>) -> anyhow::Result
     Ok(())
 }
 
-fn split_inputs(args: &Args, raw: Option<&RawData>, split: &str) -> anyhow::Result<BenchSplit> {
+/// The splits a bench runs, each with the name its table row, JSON entry and files go by: `--splits` in order,
+/// then each `--unseen`, then each `--split-file`.
+fn bench_splits(args: &Args) -> anyhow::Result<Vec<(SplitArgs, String)>> {
+    let named = args
+        .splits
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(SplitArgs::named);
+    let unseen = args.unseen.iter().map(|ids| SplitArgs::unseen_ids(&ids.0));
+    let files = args.split_file.iter().map(|p| SplitArgs::file(p));
+    let mut out: Vec<(SplitArgs, String)> = Vec::new();
+    for split in named.chain(unseen).chain(files) {
+        let name = split.name()?.context("a split without a name")?;
+        anyhow::ensure!(
+            !out.iter().any(|(_, n)| *n == name),
+            "two splits are named `{name}`: give the split files different `name`s"
+        );
+        out.push((split, name));
+    }
+    anyhow::ensure!(
+        !out.is_empty(),
+        "no split: give --splits, --unseen or --split-file"
+    );
+    Ok(out)
+}
+
+fn split_inputs(
+    args: &Args,
+    raw: Option<&RawData>,
+    (split_args, split): (&SplitArgs, &str),
+) -> anyhow::Result<BenchSplit> {
     if let Some(raw) = raw {
-        return raw.split(args, split);
+        return raw.split(args, split_args, split);
     }
     let dir = args
         .features_dir
@@ -285,6 +331,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             args.dataset
         )
     })?;
+    let splits = bench_splits(args)?;
     let raw = match (&args.data, kind) {
         (Some(path), _) if args.features_dir.is_none() => {
             Some(RawData::load(args, kind, Some(path))?)
@@ -294,6 +341,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    if let Some(raw) = &raw {
+        // Every split checked against the data before the first one trains: a bad id fails now, not an hour in.
+        let inputs = ProtocolInputs::for_dataset(&raw.dataset)?;
+        for (split_args, name) in &splits {
+            split_args
+                .partition(&raw.dataset, &inputs)
+                .with_context(|| format!("split `{name}`"))?;
+        }
+    }
     let methods = args
         .methods
         .split(',')
@@ -320,13 +376,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Some(lr) => vec![lr],
         None => super::train::default_lrs(k),
     };
-    for split in args
-        .splits
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let inputs = split_inputs(args, raw.as_ref(), split)?;
+    for (split_args, split) in splits {
+        let inputs = split_inputs(args, raw.as_ref(), (&split_args, &split))?;
         run_split(
             &mut report,
             &inputs,

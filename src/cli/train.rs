@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::extract::one_based;
+use crate::dataset::protocol::SplitArgs;
 use crate::experiment::run::{RunConfig, SplitInfo, save_run};
 use crate::experiment::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
@@ -22,9 +24,11 @@ pub struct Args {
     /// Class text embeddings (safetensors: names, sentences, parts, phrases, motion).
     #[arg(long)]
     pub texts: PathBuf,
-    /// Name of the split (recorded in the run).
-    #[arg(long)]
-    pub split: String,
+    /// The features' split, recorded in the run: `--split NAME` names it; `--unseen IDS` or `--split-file PATH`
+    /// (1-based ids, as `extract` took them) name it and are checked against the feature file's classes. Default:
+    /// the feature file's stem (`extract` names the file by its split).
+    #[command(flatten)]
+    pub split: SplitArgs,
     /// Run folder to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -100,6 +104,33 @@ pub fn read_class_names(path: Option<&PathBuf>, count: usize) -> anyhow::Result<
     }
 }
 
+/// The name the run records for the features' split (see [`Args::split`]); a custom split must hold the feature
+/// file's classes.
+fn split_name(args: &Args, features: &SplitFeatures, n_classes: usize) -> anyhow::Result<String> {
+    if let Some(c) = args.split.custom(n_classes)? {
+        anyhow::ensure!(
+            c.seen == features.seen && c.unseen == features.unseen,
+            "{} holds the split with unseen classes {} (seen {}), but the split given is `{}` with unseen {} (seen \
+             {}); class ids are 1-based",
+            args.features.display(),
+            one_based(&features.unseen),
+            one_based(&features.seen),
+            c.name,
+            one_based(&c.unseen),
+            one_based(&c.seen)
+        );
+        return Ok(c.name);
+    }
+    Ok(match args.split.name()? {
+        Some(name) => name,
+        None => args
+            .features
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "split".into()),
+    })
+}
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
     // Ctrl-C stops training after the current epoch; the run folder is only written at the end, atomically, so an
     // existing run there is left as it was.
@@ -143,6 +174,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.features.display(),
         args.texts.display()
     );
+    let split_name = split_name(args, &features, n_classes)?;
     let class_names = read_class_names(args.class_names.as_ref(), n_classes)?;
     let mut train = default_train_config(kind);
     train.seed = args.seed;
@@ -182,7 +214,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             text: classes.dim(),
         },
         split: SplitInfo {
-            name: args.split.clone(),
+            name: split_name.clone(),
             class_names,
             seen: features.seen.clone(),
             unseen: features.unseen.clone(),
@@ -196,7 +228,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     println!(
         "{} on {}: ZSL top-1 {:.1}%  GZSL S {:.1}% U {:.1}% H {:.1}% (gamma {:.3}, epoch {} chosen on seen-class validation)",
         kind.title(),
-        args.split,
+        split_name,
         100.0 * e.zsl_top1,
         100.0 * e.gzsl.s,
         100.0 * e.gzsl.u,

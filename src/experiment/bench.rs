@@ -95,7 +95,18 @@ pub struct BenchReport {
     pub mean: BTreeMap<String, MeanResult>,
     /// Split name -> chance level of ZSL top-1 (1 / unseen classes).
     pub chance: BTreeMap<String, f64>,
+    /// Split name -> its classes, so a custom split's row can be read back and rerun.
+    #[serde(default)]
+    pub split_classes: BTreeMap<String, SplitClasses>,
     pub wall_seconds: f64,
+}
+
+/// A split's definition in the report: seen and unseen classes as **1-based** ids, as `--unseen` and split files
+/// take them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SplitClasses {
+    pub seen: Vec<usize>,
+    pub unseen: Vec<usize>,
 }
 
 /// Runs `methods` on one split and adds the results to `report`.
@@ -112,6 +123,14 @@ pub fn run_split(
     report
         .chance
         .insert(split.name.clone(), 1.0 / f.unseen.len().max(1) as f64);
+    let one_based = |v: &[usize]| v.iter().map(|c| c + 1).collect();
+    report.split_classes.insert(
+        split.name.clone(),
+        SplitClasses {
+            seen: one_based(&f.seen),
+            unseen: one_based(&f.unseen),
+        },
+    );
     let protocol = Protocol {
         classes: &split.classes,
         seen: &f.seen,

@@ -107,9 +107,6 @@ impl SimpleBackend for SeededVars {
     }
 
     fn contains_tensor(&self, name: &str) -> bool {
-        self.vm
-            .data()
-            .lock()
-            .is_ok_and(|d| d.contains_key(name))
+        self.vm.data().lock().is_ok_and(|d| d.contains_key(name))
     }
 }
