@@ -231,6 +231,17 @@ fn batch_norm_dropout_masks_and_scales() {
         let live = q.iter().filter(|q| q.abs() > 1e-6).count();
         let rate = dropped as f32 / live as f32;
         assert!((rate - p).abs() < 0.03, "dropped {rate}, expected {p}");
+        // The mask is a function of the seed: the same seed draws it again, another seed draws another.
+        let again = bn.fast((&mean, &var), mode);
+        assert_eq!(max_diff(&fast, &again), 0.0);
+        let other = bn.fast(
+            (&mean, &var),
+            BnMode {
+                dropout_seed: 12,
+                ..mode
+            },
+        );
+        assert!(max_diff(&fast, &other) > 0.0);
         let slow = (plain * Tensor::from_vec(mask, (1000, 7), &Device::Cpu).unwrap()).unwrap();
         let w = rand(&[1000, 7], 24);
         for d in grad_diffs(&fast, &slow, &w, &bn.vars()) {

@@ -17,6 +17,7 @@ use skelzero::pretrain::train::{Splits, TensorSet, TrainOutcome, train};
 use skelzero::zsl::trainer::TrainConfig;
 use skelzero::zsl::{MethodConfig, MethodKind};
 
+mod cli;
 mod zsl_synth;
 
 /// `n` samples of shape (3, 16, 25, 2) in 3 classes, a smooth per-class motion plus a per-sample wobble.
@@ -191,4 +192,39 @@ fn zero_shot_training_twice_with_one_seed_gives_identical_weights_and_metrics() 
         );
         assert_eq!(ea, eb, "{kind}");
     }
+}
+
+/// The `pretrain` command end to end (its seeded encoder, dropout 0.5 on the synthetic set) with 1 and 2 threads:
+/// the same checkpoint bytes.
+#[test]
+fn pretrain_command_gives_one_checkpoint_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("run{threads}"));
+        cli::succeeded(
+            cli::skelzero()
+                .env("RAYON_NUM_THREADS", threads)
+                .args([
+                    "pretrain",
+                    "--dataset",
+                    "synthetic",
+                    "--epochs",
+                    "1",
+                    "--batch-size",
+                    "16",
+                    "--dropout",
+                    "0.5",
+                    "--seed",
+                    "3",
+                    "--out",
+                ])
+                .arg(&out),
+        );
+        std::fs::read(out.join("checkpoint.safetensors")).unwrap()
+    };
+    let one = run("1");
+    assert!(
+        one == run("2"),
+        "1 and 2 threads wrote different checkpoints"
+    );
 }
