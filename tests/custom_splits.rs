@@ -224,3 +224,35 @@ fn bad_split_files_name_the_file_and_line() {
     ]));
     assert!(err.contains("`x` is not a class id"), "{err}");
 }
+
+/// A run records its split as a name and 0-based classes; the explorer and `predict` get the split's test samples
+/// back from that record, for a named split and for a custom one alike.
+#[test]
+fn a_runs_recorded_custom_split_finds_its_test_samples() {
+    use skelzero::dataset::protocol::ProtocolInputs;
+    use skelzero::dataset::split_args::recorded_partition;
+    let dataset = skelzero::dataset::synthetic::generate_dataset(&Default::default());
+    let inputs = ProtocolInputs::default();
+    for split in [
+        SplitArgs::named("synth-demo"),
+        SplitArgs::unseen_ids(&[2, 5]),
+    ] {
+        let p = split.partition(&dataset, &inputs).unwrap();
+        let back = recorded_partition(&p.name, &p.seen, &p.unseen, &dataset, &inputs).unwrap();
+        assert_eq!(back, p, "{split:?}");
+        assert!(!p.gzsl_test.is_empty() && p.gzsl_test.len() < dataset.samples.len());
+    }
+    // A record whose classes no longer match its name's split is taken by its classes.
+    let demo = SplitArgs::named("synth-demo")
+        .partition(&dataset, &inputs)
+        .unwrap();
+    let custom = SplitArgs::unseen_ids(&[2, 5])
+        .partition(&dataset, &inputs)
+        .unwrap();
+    let back =
+        recorded_partition(&demo.name, &custom.seen, &custom.unseen, &dataset, &inputs).unwrap();
+    assert_eq!(
+        (back.unseen, back.gzsl_test),
+        (custom.unseen, custom.gzsl_test)
+    );
+}
