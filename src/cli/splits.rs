@@ -78,7 +78,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             })
             .collect();
         println!("    unseen: {}", unseen.join(", "));
-        println!("    --unseen {}", ids(&s.unseen));
+        if s.seen.len() + s.unseen.len() == s.num_classes {
+            println!("    --unseen {}", ids(&s.unseen));
+        } else {
+            // Classes in neither set are left out: a split file with `seen` gives the same classes.
+            println!("    seen: {}", ids(&s.seen));
+        }
     }
     Ok(())
 }
