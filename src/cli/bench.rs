@@ -14,6 +14,7 @@ use crate::dataset::{Dataset, DatasetKind};
 use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
 use crate::zsl::ClassEmbeddings;
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
+use crate::zsl::preset::{self, PaperDataset};
 use crate::zsl::{MethodConfig, MethodKind};
 
 #[derive(Debug, clap::Args)]
@@ -63,6 +64,10 @@ pub struct Args {
     pub text_model: String,
     #[command(flatten)]
     pub class_texts: ClassTextArgs,
+    /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded
+    /// in the JSON report as `"preset"`.
+    #[arg(long, default_value = "default")]
+    pub preset: String,
 }
 
 /// Where a dataset's class texts come from (the dataset's own names when none is given).
@@ -294,22 +299,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let methods = args
+    let preset = super::train::parse_preset(&args.preset)?;
+    let kinds = args
         .methods
         .split(',')
-        .map(|m| {
-            MethodKind::from_name(m)
-                .map(MethodConfig::default_for)
-                .with_context(|| format!("unknown method `{m}`"))
-        })
+        .map(|m| MethodKind::from_name(m).with_context(|| format!("unknown method `{m}`")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let dataset = PaperDataset::from_name(&args.dataset);
     let mut report = BenchReport {
         dataset: args.dataset.clone(),
+        preset,
         ..Default::default()
     };
     let epochs = args.epochs;
     let train = |k: MethodKind| {
-        let mut t = super::train::default_train_config(k);
+        let mut t = preset::train_config(k, preset, super::train::default_train_config(k));
         if let Some(e) = epochs {
             t.epochs = e;
         }
@@ -318,8 +322,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let lrs = |k: MethodKind| match args.lr {
         Some(lr) => vec![lr],
-        None => super::train::default_lrs(k),
+        None => super::train::preset_lrs(k, preset),
     };
+    for k in &kinds {
+        for note in preset::limitations(*k, preset) {
+            eprintln!("{}: {note}", k.title());
+        }
+    }
     for split in args
         .splits
         .split(',')
@@ -327,6 +336,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .filter(|s| !s.is_empty())
     {
         let inputs = split_inputs(args, raw.as_ref(), split)?;
+        let codebook = inputs
+            .classes
+            .phrases
+            .as_ref()
+            .and_then(|p| p.dims().get(1).copied());
+        let methods: Vec<MethodConfig> = kinds
+            .iter()
+            .map(|&k| preset::method_config(k, preset, dataset, codebook))
+            .collect();
         run_split(
             &mut report,
             &inputs,

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use crate::experiment::run::{RunConfig, SplitInfo, save_run};
 use crate::experiment::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
+use crate::zsl::preset::{PaperDataset, Preset};
 use crate::zsl::trainer::TrainConfig;
 use crate::zsl::{Dims, MethodConfig, MethodKind};
 
@@ -46,6 +47,33 @@ pub struct Args {
     /// Disjoint pseudo-unseen validation folds the selection averages over (default: 3 where the seen classes allow).
     #[arg(long)]
     pub folds: Option<usize>,
+    /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded in
+    /// the run's config.toml (`[train] preset`).
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// DeViSE's loss: `softmax` (cosine with a temperature on standardised features) or `hinge` (the paper's rank
+    /// loss). Default: the preset's.
+    #[arg(long)]
+    pub loss: Option<String>,
+}
+
+/// Parses `--preset`.
+pub fn parse_preset(name: &str) -> anyhow::Result<Preset> {
+    Preset::from_name(name).with_context(|| format!("unknown preset `{name}` (default or paper)"))
+}
+
+/// The learning rates seen-class validation chooses among: the default preset's grid ([`default_lrs`]), or the
+/// official code's single rate for the paper preset.
+pub fn preset_lrs(kind: MethodKind, preset: Preset) -> Vec<f64> {
+    match preset {
+        Preset::Default => default_lrs(kind),
+        Preset::Paper => match kind {
+            MethodKind::Smie | MethodKind::InfoCpl | MethodKind::Star => {
+                vec![crate::zsl::preset::train_config(kind, preset, default_train_config(kind)).lr]
+            }
+            _ => default_lrs(kind),
+        },
+    }
 }
 
 /// Learning rates tried on the seen-class validation split when none is given.
@@ -111,8 +139,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             MethodKind::ALL.map(MethodKind::name).join(", ")
         )
     })?;
-    let method = match &args.method_config {
-        None => MethodConfig::default_for(kind),
+    let preset = parse_preset(&args.preset)?;
+    let features = SplitFeatures::load(&args.features)?;
+    let classes = load_class_embeddings(&args.texts)?;
+    let codebook = classes
+        .phrases
+        .as_ref()
+        .and_then(|p| p.dims().get(1).copied());
+    let mut method = match &args.method_config {
+        None => crate::zsl::preset::method_config(
+            kind,
+            preset,
+            PaperDataset::from_name(&args.split),
+            codebook,
+        ),
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -127,8 +167,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             cfg
         }
     };
-    let features = SplitFeatures::load(&args.features)?;
-    let classes = load_class_embeddings(&args.texts)?;
+    if let Some(name) = &args.loss {
+        let loss = crate::zsl::devise::DeviseLoss::from_name(name)
+            .with_context(|| format!("unknown --loss `{name}` (softmax or hinge)"))?;
+        match &mut method {
+            MethodConfig::Devise(c) => c.loss = loss,
+            _ => anyhow::bail!("--loss applies to devise only, not {kind}"),
+        }
+    }
+    for note in crate::zsl::preset::limitations(kind, preset) {
+        eprintln!("{}: {note}", kind.title());
+    }
     let n_classes = classes.num_classes();
     let max_id = features
         .seen
@@ -144,7 +193,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.texts.display()
     );
     let class_names = read_class_names(args.class_names.as_ref(), n_classes)?;
-    let mut train = default_train_config(kind);
+    let mut train = crate::zsl::preset::train_config(kind, preset, default_train_config(kind));
     train.seed = args.seed;
     if let Some(e) = args.epochs {
         train.epochs = e;
@@ -161,7 +210,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         sel.folds = f;
     }
     if args.lr.is_none() {
-        sel.lrs = default_lrs(kind);
+        sel.lrs = preset_lrs(kind, preset);
     }
     let protocol = Protocol {
         classes: &classes,

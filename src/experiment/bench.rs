@@ -86,6 +86,9 @@ pub struct MeanResult {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
     pub dataset: String,
+    /// The preset every method ran with (`"default"` or `"paper"`).
+    #[serde(default)]
+    pub preset: crate::zsl::preset::Preset,
     /// Split name -> method name -> result.
     pub splits: BTreeMap<String, BTreeMap<String, MethodResult>>,
     /// Split name -> method name -> error, for methods that could not run (e.g. missing texts).

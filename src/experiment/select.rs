@@ -306,7 +306,9 @@ pub fn fit_and_evaluate(
         };
         let mut per_fold = Vec::with_capacity(folds.len());
         for fold in &folds {
-            let (method, varmap) = method_cfg.build_trainable(dims, &device, cfg.seed)?;
+            let (method, varmap) =
+                method_cfg.build_trainable_with(dims, &device, cfg.seed, cfg.init)?;
+            method_cfg.fit_statistics(&varmap, &fold.train)?;
             let set = TrainSet {
                 features: &fold.train,
                 labels: &fold.train_labels,
@@ -377,7 +379,9 @@ pub fn fit_and_evaluate(
     };
 
     // 2. Final run on all seen classes, weights taken at the selected epoch.
-    let (method, varmap) = method_cfg.build_trainable(dims, &device, final_cfg.seed)?;
+    let (method, varmap) =
+        method_cfg.build_trainable_with(dims, &device, final_cfg.seed, final_cfg.init)?;
+    method_cfg.fit_statistics(&varmap, p.train)?;
     let seen_classes = p.classes.select(p.seen)?;
     let all_rows: Vec<usize> = (0..p.train_labels.len()).collect();
     let labels = local_labels(p.train_labels, &all_rows, p.seen);

@@ -57,6 +57,9 @@ pub struct StarConfig {
     pub beta: f64,
     /// Logit scale applied to the cosine similarities in MPCE and GCE (the reference uses 1).
     pub logit_scale: f64,
+    /// Draw the bilinear read-out `w` from `N(0, 1)` as the official code does (`torch.randn`) instead of
+    /// `N(0, 1/d)`, which keeps `z = q w` at the scale of `q` at any width.
+    pub w_unit_init: bool,
 }
 
 impl Default for StarConfig {
@@ -70,6 +73,7 @@ impl Default for StarConfig {
             alpha: 0.1,
             beta: 0.1,
             logit_scale: 1.0,
+            w_unit_init: false,
         }
     }
 }
@@ -127,9 +131,18 @@ pub fn param_init(leaf: &str, dims: &[usize]) -> Option<ParamInit> {
     }
 }
 
-/// The parameter `name` of shape `dims` under `vb`, initialised as [`param_init`] says.
-fn own_param(vb: &VarBuilder, dims: &[usize], name: &str) -> Result<Tensor> {
-    let init = param_init(name, dims)
+/// [`param_init`] for a configuration: `w` from `N(0, 1)` with [`StarConfig::w_unit_init`].
+pub fn param_init_for(cfg: &StarConfig) -> impl Fn(&str, &[usize]) -> Option<ParamInit> + use<> {
+    let unit = cfg.w_unit_init;
+    move |leaf, dims| match leaf {
+        "w" if unit => Some(ParamInit::Normal { std: 1.0 }),
+        _ => param_init(leaf, dims),
+    }
+}
+
+/// The parameter `name` of shape `dims` under `vb`, initialised as [`param_init_for`] says.
+fn own_param(cfg: &StarConfig, vb: &VarBuilder, dims: &[usize], name: &str) -> Result<Tensor> {
+    let init = param_init_for(cfg)(name, dims)
         .ok_or_else(|| ZslError::Invalid(format!("STAR has no parameter `{name}`")))?;
     Ok(vb.get_with_hints(dims, name, init.hint())?)
 }
@@ -153,15 +166,15 @@ impl Star {
                 let vb = vb.pp(format!("part.{p}"));
                 Ok(PartBranch {
                     joints: part.joints,
-                    queries: own_param(&vb, &[cfg.prompts, cfg.dim], "prompts")?,
+                    queries: own_param(cfg, &vb, &[cfg.prompts, cfg.dim], "prompts")?,
                     wq: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.q"))?,
                     wk: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.k"))?,
                     wv: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.v"))?,
                     wo: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.out"))?,
                     ffn1: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.0"))?,
                     ffn2: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.1"))?,
-                    w: own_param(&vb, &[cfg.dim, cfg.dim], "w")?,
-                    text_prompt: own_param(&vb, &[dims.text], "text_prompt")?,
+                    w: own_param(cfg, &vb, &[cfg.dim, cfg.dim], "w")?,
+                    text_prompt: own_param(cfg, &vb, &[dims.text], "text_prompt")?,
                     text1: candle_nn::linear(dims.text, cfg.hidden, vb.pp("text.0"))?,
                     text2: candle_nn::linear(cfg.hidden, cfg.prompts, vb.pp("text.1"))?,
                 })
