@@ -9,7 +9,7 @@ use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use serde_json::Value;
 use skelzero::zsl::blocks::layer_norm_plain;
-use skelzero::zsl::preset::{PaperDataset, Preset, method_config};
+use skelzero::zsl::preset::{PaperDataset, Preset, TextShape, method_config};
 use skelzero::zsl::{
     ClassEmbeddings, Dims, FeatureBatch, MethodConfig, MethodKind, StepContext, ZslMethod,
     index_tensor, infocpl, smie,
@@ -129,9 +129,12 @@ fn smie_setup(o: &Value, margin: f64) -> SmieSetup {
         dim(o, "text"),
         dim(o, "classes"),
     );
-    let MethodConfig::Smie(mut cfg) =
-        method_config(MethodKind::Smie, Preset::Paper, PaperDataset::Ntu60, None)
-    else {
+    let MethodConfig::Smie(mut cfg) = method_config(
+        MethodKind::Smie,
+        Preset::Paper,
+        PaperDataset::Ntu60,
+        TextShape::default(),
+    ) else {
         panic!("paper SMIE config")
     };
     cfg.margin = margin;
@@ -293,7 +296,10 @@ fn infocpl_setup(o: &Value) -> InfoSetup {
         MethodKind::InfoCpl,
         Preset::Paper,
         PaperDataset::Ntu60,
-        Some(k),
+        TextShape {
+            codebook: Some(k),
+            parts: None,
+        },
     ) else {
         panic!("paper InfoCPL config")
     };

@@ -119,8 +119,11 @@ fn ctx_rng() -> rand::rngs::StdRng {
 fn devise_hinge_rank_loss_matches_oracle() {
     let o = oracle();
     let c = common(&o);
+    // The oracle checks the hinge rank loss on raw dot products.
     let cfg = devise::DeviseConfig {
+        loss: devise::DeviseLoss::Hinge,
         margin: o["devise"]["margin"].as_f64().unwrap(),
+        ..Default::default()
     };
     let m = MethodConfig::Devise(cfg)
         .build(
@@ -209,6 +212,7 @@ fn smie_method(o: &Value, c: &Common) -> Box<dyn skelzero::zsl::ZslMethod> {
         lambda: s["lambda"].as_f64().unwrap(),
         margin: s["margin"].as_f64().unwrap(),
         mask_frames: 1,
+        ..Default::default()
     };
     MethodConfig::Smie(cfg)
         .build(
@@ -301,6 +305,7 @@ fn infocpl_setup(o: &Value, c: &Common) -> (infocpl::InfoCpl, ClassEmbeddings, u
             s["hidden"][0].as_u64().unwrap() as usize,
             s["hidden"][1].as_u64().unwrap() as usize,
         ],
+        ..Default::default()
     };
     let m = infocpl::InfoCpl::new(
         &cfg,
@@ -374,6 +379,7 @@ fn star_losses_match_oracle() {
         alpha: 0.1,
         beta: 0.1,
         logit_scale: s["logit_scale"].as_f64().unwrap(),
+        ..Default::default()
     };
     let m = MethodConfig::Star(cfg)
         .build(

@@ -336,14 +336,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .filter(|s| !s.is_empty())
     {
         let inputs = split_inputs(args, raw.as_ref(), split)?;
-        let codebook = inputs
-            .classes
-            .phrases
-            .as_ref()
-            .and_then(|p| p.dims().get(1).copied());
+        let shape = preset::TextShape::of(&inputs.classes);
         let methods: Vec<MethodConfig> = kinds
             .iter()
-            .map(|&k| preset::method_config(k, preset, dataset, codebook))
+            .map(|&k| preset::method_config(k, preset, dataset, shape))
             .collect();
         run_split(
             &mut report,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::experiment::run::{RunConfig, SplitInfo, save_run};
 use crate::experiment::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
-use crate::zsl::preset::{PaperDataset, Preset};
+use crate::zsl::preset::{PaperDataset, Preset, TextShape};
 use crate::zsl::trainer::TrainConfig;
 use crate::zsl::{Dims, MethodConfig, MethodKind};
 
@@ -142,16 +142,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let preset = parse_preset(&args.preset)?;
     let features = SplitFeatures::load(&args.features)?;
     let classes = load_class_embeddings(&args.texts)?;
-    let codebook = classes
-        .phrases
-        .as_ref()
-        .and_then(|p| p.dims().get(1).copied());
     let mut method = match &args.method_config {
         None => crate::zsl::preset::method_config(
             kind,
             preset,
             PaperDataset::from_name(&args.split),
-            codebook,
+            TextShape::of(&classes),
         ),
         Some(p) => {
             let text =

@@ -122,7 +122,7 @@ pub fn set_feature_statistics(varmap: &candle_nn::VarMap, train: &FeatureBatch) 
 
 impl Devise {
     pub fn new(cfg: &DeviseConfig, dims: Dims, vb: VarBuilder) -> Result<Self> {
-        if cfg.loss == DeviseLoss::Softmax && !(cfg.temperature > 0.0) {
+        if cfg.loss == DeviseLoss::Softmax && (cfg.temperature.is_nan() || cfg.temperature <= 0.0) {
             return Err(ZslError::Invalid(format!(
                 "DeViSE: temperature must be positive, got {}",
                 cfg.temperature
@@ -272,5 +272,142 @@ impl JointSpace for Devise {
             samples: l2_normalize(&self.project(&batch.pooled)?)?,
             classes: l2_normalize(&classes.sentences)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zsl::MethodConfig;
+    use candle_core::{DType, Device};
+
+    const DIMS: Dims = Dims { visual: 5, text: 3 };
+
+    fn features(scale: &[f32; 5], shift: &[f32; 5]) -> FeatureBatch {
+        let v: Vec<f32> = (0..8 * 5)
+            .map(|i| {
+                let c = i % 5;
+                ((i as f32 * 0.37).sin() + 0.1 * c as f32) * scale[c] + shift[c]
+            })
+            .collect();
+        FeatureBatch::from_pooled(Tensor::from_vec(v, (8, 5), &Device::Cpu).unwrap())
+    }
+
+    fn texts() -> ClassEmbeddings {
+        let t: Vec<f32> = (0..4 * 3).map(|i| (i as f32 * 0.91).cos()).collect();
+        let t = l2_normalize(&Tensor::from_vec(t, (4, 3), &Device::Cpu).unwrap()).unwrap();
+        ClassEmbeddings::new(t.clone(), t)
+    }
+
+    fn softmax_cfg() -> MethodConfig {
+        MethodConfig::Devise(DeviseConfig {
+            loss: DeviseLoss::Softmax,
+            ..Default::default()
+        })
+    }
+
+    fn flat(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    #[test]
+    fn softmax_loss_is_cross_entropy_of_cosines_over_the_temperature() -> Result<()> {
+        let cos = Tensor::new(&[[0.5f32, -0.2, 0.1], [0.0, 0.3, 0.9]], &Device::Cpu)?;
+        let labels = Tensor::new(&[0u32, 2], &Device::Cpu)?;
+        let got = softmax_cosine_loss(&cos, &labels, 0.5)?.to_scalar::<f32>()?;
+        let ce = |row: [f32; 3], y: usize| {
+            let z: Vec<f32> = row.iter().map(|c| c / 0.5).collect();
+            let lse = z.iter().map(|x| x.exp()).sum::<f32>().ln();
+            lse - z[y]
+        };
+        let want = (ce([0.5, -0.2, 0.1], 0) + ce([0.0, 0.3, 0.9], 2)) / 2.0;
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        Ok(())
+    }
+
+    #[test]
+    fn standardised_scores_ignore_a_per_channel_affine_change_of_the_features() -> Result<()> {
+        let cfg = softmax_cfg();
+        let (m, vm) = cfg.build_trainable(DIMS, &Device::Cpu, 7)?;
+        let a = features(&[1.0; 5], &[0.0; 5]);
+        cfg.fit_statistics(&vm, &a)?;
+        let s_a = flat(&m.scores(&a, &texts())?);
+        let b = features(&[3.0, 0.5, 10.0, 2.0, 0.1], &[5.0, -2.0, 40.0, 0.0, 1.0]);
+        cfg.fit_statistics(&vm, &b)?;
+        let s_b = flat(&m.scores(&b, &texts())?);
+        for (x, y) in s_a.iter().zip(&s_b) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+        }
+        // The hinge scores raw features: the same change moves them.
+        let hinge = MethodConfig::default_for(crate::zsl::MethodKind::Devise);
+        let MethodConfig::Devise(mut h) = hinge else {
+            unreachable!()
+        };
+        h.loss = DeviseLoss::Hinge;
+        let hinge = MethodConfig::Devise(h);
+        let (m, _) = hinge.build_trainable(DIMS, &Device::Cpu, 7)?;
+        let (h_a, h_b) = (
+            flat(&m.scores(&a, &texts())?),
+            flat(&m.scores(&b, &texts())?),
+        );
+        assert!(h_a.iter().zip(&h_b).any(|(x, y)| (x - y).abs() > 1e-2));
+        Ok(())
+    }
+
+    #[test]
+    fn statistics_are_saved_with_the_weights_and_never_trained() -> Result<()> {
+        let cfg = softmax_cfg();
+        let (m, vm) = cfg.build_trainable(DIMS, &Device::Cpu, 3)?;
+        let x = features(&[2.0; 5], &[1.0; 5]);
+        cfg.fit_statistics(&vm, &x)?;
+        let stats = |vm: &candle_nn::VarMap| -> Vec<f32> {
+            let d = vm.data().lock().unwrap();
+            [&d["standardize.mean"], &d["standardize.std"]]
+                .iter()
+                .flat_map(|v| flat(v.as_tensor()))
+                .collect()
+        };
+        let before = stats(&vm);
+        assert!(
+            before[..5].iter().all(|m| (m - 1.0).abs() > 1e-3),
+            "mean set"
+        );
+        let labels = Tensor::new(&[0u32, 1, 2, 3, 0, 1, 2, 3], &Device::Cpu)?;
+        let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(0);
+        let mut ctx = StepContext {
+            epoch: 0,
+            rng: &mut rng,
+        };
+        let mut opt = candle_nn::AdamW::new_lr(vm.all_vars(), 1e-2)?;
+        use candle_nn::Optimizer as _;
+        opt.backward_step(&m.loss(&x, &labels, &texts(), &mut ctx)?)?;
+        assert_eq!(stats(&vm), before, "the statistics are not trained");
+        // Reloaded from the saved tensors (as inference does), the method scores the same.
+        let saved: std::collections::HashMap<String, Tensor> = vm
+            .data()
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().copy().unwrap()))
+            .collect();
+        let vb = VarBuilder::from_tensors(saved, DType::F32, &Device::Cpu);
+        let reloaded = cfg.build(DIMS, vb)?;
+        assert_eq!(
+            flat(&reloaded.scores(&x, &texts())?),
+            flat(&m.scores(&x, &texts())?)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_config_without_loss_reads_as_the_hinge_it_was_trained_with() {
+        let old: DeviseConfig = toml::from_str("margin = 0.1").unwrap();
+        assert_eq!(old.loss, DeviseLoss::Hinge);
+        assert_eq!(DeviseConfig::default().loss, DeviseLoss::Softmax);
+        assert_eq!(
+            DeviseLoss::from_name(" Softmax "),
+            Some(DeviseLoss::Softmax)
+        );
+        assert_eq!(DeviseLoss::from_name("triplet"), None);
     }
 }

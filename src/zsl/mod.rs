@@ -489,7 +489,7 @@ impl MethodConfig {
     }
 
     /// How the method's parameters other than linear layers are drawn (see [`seeded_init`]).
-    fn own_params(&self) -> Box<dyn Fn(&str, &[usize]) -> Option<ParamInit>> {
+    fn own_params(&self) -> Box<OwnParams> {
         match self {
             Self::Star(c) => Box::new(star::param_init_for(c)),
             Self::Devise(_) => Box::new(devise::param_init),
@@ -506,6 +506,9 @@ impl MethodConfig {
         }
     }
 }
+
+/// A method's statement of how its own (non-linear-layer) parameters are drawn, by leaf name and shape.
+type OwnParams = dyn Fn(&str, &[usize]) -> Option<ParamInit>;
 
 /// How [`seeded_init`] draws a parameter that is not a linear layer's `weight` or `bias`. A method with such
 /// parameters states them once, in its file, by name and shape (STAR: [`star::param_init`]), and builds them with

@@ -108,13 +108,33 @@ pub fn infocpl_series(max_k: usize, codebook: Option<usize>) -> Vec<usize> {
     ks
 }
 
-/// The method configuration of `preset` (the default preset is each method's `Default`). `codebook` is the
-/// number of phrases per class of the texts the run trains with (InfoCPL's series is capped by it).
+/// The sizes of the class texts a run trains with that the paper preset adapts to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextShape {
+    /// Phrases per class (InfoCPL's series is capped by it).
+    pub codebook: Option<usize>,
+    /// Body-part texts per class (STAR's part count: the official code has 6 for NTU, 2 or 4 for PKU-MMD
+    /// variants, each matching its part descriptions).
+    pub parts: Option<usize>,
+}
+
+impl TextShape {
+    pub fn of(classes: &super::ClassEmbeddings) -> Self {
+        let second =
+            |t: &Option<candle_core::Tensor>| t.as_ref().and_then(|t| t.dims().get(1).copied());
+        Self {
+            codebook: second(&classes.phrases),
+            parts: second(&classes.parts),
+        }
+    }
+}
+
+/// The method configuration of `preset` (the default preset is each method's `Default`) for texts of `shape`.
 pub fn method_config(
     kind: MethodKind,
     preset: Preset,
     dataset: PaperDataset,
-    codebook: Option<usize>,
+    shape: TextShape,
 ) -> MethodConfig {
     use super::{devise, infocpl, smie, star};
     match (preset, kind) {
@@ -134,14 +154,14 @@ pub fn method_config(
             text: smie::SmieText::Names,
         }),
         (Preset::Paper, MethodKind::InfoCpl) => MethodConfig::InfoCpl(infocpl::InfoCplConfig {
-            topk: infocpl_series(dataset.infocpl_max_k(), codebook),
+            topk: infocpl_series(dataset.infocpl_max_k(), shape.codebook),
             warmup_epochs: 15,
             negatives: 8,
             hidden: [1024, 512],
             shared_negatives: true,
         }),
         (Preset::Paper, MethodKind::Star) => MethodConfig::Star(star::StarConfig {
-            parts: 6,
+            parts: shape.parts.unwrap_or(6),
             prompts: 100,
             dim: 768,
             heads: 4,
