@@ -54,7 +54,8 @@ pub struct DeviseConfig {
     pub loss: DeviseLoss,
     /// Hinge margin (0.1 in the DeViSE paper).
     pub margin: f64,
-    /// Softmax temperature on the cosine.
+    /// Softmax temperature on the cosine. 4 is the best of {0.05, 0.1, 0.2, 0.5, 1, 2, 4} on msr1's seen-class
+    /// validation; from 0.5 up the figures differ by under one point (the README's DeViSE paragraph).
     pub temperature: f64,
 }
 
@@ -63,7 +64,7 @@ impl Default for DeviseConfig {
         Self {
             loss: DeviseLoss::default(),
             margin: 0.1,
-            temperature: 0.1,
+            temperature: 4.0,
         }
     }
 }
