@@ -201,6 +201,7 @@ fn official_parity_smie_mi_temp_constrain_and_loss_with_gradients() {
         let mut ctx = StepContext {
             epoch: 0,
             rng: &mut rng,
+            all_classes: None,
         };
         let loss = s
             .method
@@ -350,6 +351,7 @@ fn official_parity_infocpl_info_nce_loss_and_gradients() {
         let mut ctx = StepContext {
             epoch,
             rng: &mut rng,
+            all_classes: None,
         };
         let loss = s
             .method

@@ -71,6 +71,8 @@ fn paper_preset_trains_every_method_on_a_feature_file_and_records_it() {
                 assert_eq!(m["dim"].as_integer(), Some(768));
                 assert_eq!(m["prompts"].as_integer(), Some(100));
                 assert_eq!(m["w_unit_init"].as_bool(), Some(true));
+                // Never transductive unless asked for.
+                assert_eq!(m["transductive_text"].as_bool(), Some(false));
                 assert_eq!(train["optimizer"]["kind"].as_str(), Some("sgd"));
                 assert_eq!(train["optimizer"]["nesterov"].as_bool(), Some(true));
                 assert!(
@@ -152,4 +154,59 @@ fn an_unknown_preset_or_loss_is_one_clear_error() {
         assert!(err.contains(want), "{err}");
         assert!(!d.join("bad").exists(), "nothing written on bad input");
     }
+}
+
+#[test]
+fn transductive_text_is_an_explicit_labelled_star_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    // A small STAR for the synthetic texts' 2 body parts.
+    let small = d.join("star.toml");
+    std::fs::write(
+        &small,
+        "method = \"star\"\nparts = 2\nprompts = 4\ndim = 8\nheads = 2\nhidden = 8\n",
+    )
+    .unwrap();
+    let run = |method: &str, out: &str| {
+        let mut cmd = skelzero();
+        cmd.args([
+            "train",
+            "--method",
+            method,
+            "--split",
+            "split1",
+            "--epochs",
+            "1",
+            "--folds",
+            "1",
+            "--transductive-text",
+        ]);
+        if method == "star" {
+            cmd.arg("--method-config").arg(&small);
+        }
+        cmd.arg("--features")
+            .arg(d.join("features/split1.safetensors"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join(out))
+            .output()
+            .unwrap()
+    };
+    let out = run("star", "star");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TRANSDUCTIVE on the text side"));
+    let cfg: toml::Value =
+        toml::from_str(&std::fs::read_to_string(d.join("star/config.toml")).unwrap()).unwrap();
+    assert_eq!(cfg["method"]["transductive_text"].as_bool(), Some(true));
+    let out = run("smie", "smie");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--transductive-text applies to star only")
+    );
 }

@@ -44,6 +44,7 @@ fn loss(m: &dyn ZslMethod, epoch: usize) -> Tensor {
         &mut StepContext {
             epoch,
             rng: &mut rng,
+            all_classes: None,
         },
     )
     .unwrap()

@@ -144,6 +144,7 @@ fn devise_hinge_rank_loss_matches_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -187,6 +188,7 @@ fn relationnet_mse_loss_matches_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -240,6 +242,7 @@ fn smie_jsd_mi_and_temporal_hinge_match_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -257,6 +260,7 @@ fn smie_jsd_mi_and_temporal_hinge_match_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -417,6 +421,7 @@ fn star_losses_match_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();

@@ -68,6 +68,10 @@ pub struct Args {
     /// in the JSON report as `"preset"`.
     #[arg(long, default_value = "default")]
     pub preset: String,
+    /// STAR only: SCE over every class's texts, unseen included (transductive on the text side, as the official
+    /// code); recorded in the JSON as `"transductive_text": true`.
+    #[arg(long)]
+    pub transductive_text: bool,
 }
 
 /// Where a dataset's class texts come from (the dataset's own names when none is given).
@@ -306,9 +310,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map(|m| MethodKind::from_name(m).with_context(|| format!("unknown method `{m}`")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let dataset = PaperDataset::from_name(&args.dataset);
+    anyhow::ensure!(
+        !args.transductive_text || kinds.contains(&MethodKind::Star),
+        "--transductive-text applies to star, which is not among --methods"
+    );
     let mut report = BenchReport {
         dataset: args.dataset.clone(),
         preset,
+        transductive_text: args.transductive_text,
         ..Default::default()
     };
     let epochs = args.epochs;
@@ -339,7 +348,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let shape = preset::TextShape::of(&inputs.classes);
         let methods: Vec<MethodConfig> = kinds
             .iter()
-            .map(|&k| preset::method_config(k, preset, dataset, shape))
+            .map(|&k| {
+                let mut m = preset::method_config(k, preset, dataset, shape);
+                if let MethodConfig::Star(c) = &mut m {
+                    c.transductive_text = args.transductive_text;
+                }
+                m
+            })
             .collect();
         run_split(
             &mut report,

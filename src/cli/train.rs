@@ -55,6 +55,10 @@ pub struct Args {
     /// loss). Default: the preset's.
     #[arg(long)]
     pub loss: Option<String>,
+    /// STAR only: compute SCE over every class's texts, unseen included, as the official code does. Transductive on
+    /// the text side (the unseen class texts shape training); the run's config.toml and output say so.
+    #[arg(long)]
+    pub transductive_text: bool,
 }
 
 /// Parses `--preset`.
@@ -171,6 +175,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             _ => anyhow::bail!("--loss applies to devise only, not {kind}"),
         }
     }
+    if args.transductive_text {
+        match &mut method {
+            MethodConfig::Star(c) => c.transductive_text = true,
+            _ => anyhow::bail!("--transductive-text applies to star only, not {kind}"),
+        }
+    }
     for note in crate::zsl::preset::limitations(kind, preset) {
         eprintln!("{}: {note}", kind.title());
     }
@@ -217,6 +227,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         test: &features.test,
         test_labels: &features.test_labels,
     };
+    let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;
     let e = fitted.evaluation.clone();
     let cfg = RunConfig {
@@ -249,6 +260,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         e.gzsl.gamma,
         e.epoch
     );
+    if method_is_transductive {
+        println!(
+            "TRANSDUCTIVE on the text side: SCE was trained over the unseen classes' texts too (--transductive-text)"
+        );
+    }
     println!("run saved to {}", args.out.display());
     Ok(())
 }

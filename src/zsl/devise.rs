@@ -378,6 +378,7 @@ mod tests {
         let mut ctx = StepContext {
             epoch: 0,
             rng: &mut rng,
+            all_classes: None,
         };
         let mut opt = candle_nn::AdamW::new_lr(vm.all_vars(), 1e-2)?;
         use candle_nn::Optimizer as _;

@@ -289,6 +289,9 @@ pub struct StepContext<'a> {
     pub epoch: usize,
     /// Randomness for negative sampling.
     pub rng: &'a mut StdRng,
+    /// The texts of every class of the run, seen and unseen, for a method that was explicitly asked to train on
+    /// them (STAR's `--transductive-text`); `None` otherwise.
+    pub all_classes: Option<&'a ClassEmbeddings>,
 }
 
 /// A zero-shot method: trainable on seen classes, scoring any class set.
@@ -495,6 +498,12 @@ impl MethodConfig {
             Self::Devise(_) => Box::new(devise::param_init),
             Self::RelationNet(_) | Self::Smie(_) | Self::InfoCpl(_) => Box::new(|_, _| None),
         }
+    }
+
+    /// Whether the method was explicitly asked to train on the unseen classes' texts (STAR's
+    /// `transductive_text`); such a run is labelled as transductive wherever it is reported.
+    pub fn transductive_text(&self) -> bool {
+        matches!(self, Self::Star(c) if c.transductive_text)
     }
 
     /// Sets the parameters a method computes from its training features rather than learns (DeViSE's

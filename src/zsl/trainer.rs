@@ -110,6 +110,9 @@ pub struct TrainSet<'a> {
     pub features: &'a FeatureBatch,
     pub labels: &'a [usize],
     pub classes: &'a ClassEmbeddings,
+    /// Every class text of the run (seen and unseen), handed to methods that train transductively on the text side
+    /// (STAR with `transductive_text`); `None` keeps training on the seen classes only.
+    pub all_classes: Option<&'a ClassEmbeddings>,
 }
 
 /// Trains `method` (whose parameters are `varmap`) on `set`; calls `on_epoch(epoch, mean_loss)` after each epoch.
@@ -152,6 +155,7 @@ pub fn train(
             let mut ctx = StepContext {
                 epoch,
                 rng: &mut rng,
+                all_classes: set.all_classes,
             };
             let loss = method.loss(&batch, &labels, set.classes, &mut ctx)?;
             let value = loss.to_scalar::<f32>()?;
