@@ -15,6 +15,7 @@ use crate::dataset::{Dataset, DatasetKind};
 use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
 use crate::zsl::ClassEmbeddings;
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
+use crate::zsl::preset::{self, PaperDataset};
 use crate::zsl::{MethodConfig, MethodKind};
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +73,14 @@ pub struct Args {
     pub text_model: String,
     #[command(flatten)]
     pub class_texts: ClassTextArgs,
+    /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded
+    /// in the JSON report as `"preset"`.
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// STAR only: SCE over every class's texts, unseen included (transductive on the text side, as the official
+    /// code); recorded in the JSON as `"transductive_text": true`.
+    #[arg(long)]
+    pub transductive_text: bool,
 }
 
 /// Where a dataset's class texts come from (the dataset's own names when none is given).
@@ -350,22 +359,26 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 .with_context(|| format!("split `{name}`"))?;
         }
     }
-    let methods = args
+    let preset = super::train::parse_preset(&args.preset)?;
+    let kinds = args
         .methods
         .split(',')
-        .map(|m| {
-            MethodKind::from_name(m)
-                .map(MethodConfig::default_for)
-                .with_context(|| format!("unknown method `{m}`"))
-        })
+        .map(|m| MethodKind::from_name(m).with_context(|| format!("unknown method `{m}`")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let dataset = PaperDataset::from_name(&args.dataset);
+    anyhow::ensure!(
+        !args.transductive_text || kinds.contains(&MethodKind::Star),
+        "--transductive-text applies to star, which is not among --methods"
+    );
     let mut report = BenchReport {
         dataset: args.dataset.clone(),
+        preset,
+        transductive_text: args.transductive_text,
         ..Default::default()
     };
     let epochs = args.epochs;
     let train = |k: MethodKind| {
-        let mut t = super::train::default_train_config(k);
+        let mut t = preset::train_config(k, preset, super::train::default_train_config(k));
         if let Some(e) = epochs {
             t.epochs = e;
         }
@@ -374,10 +387,26 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let lrs = |k: MethodKind| match args.lr {
         Some(lr) => vec![lr],
-        None => super::train::default_lrs(k),
+        None => super::train::preset_lrs(k, preset),
     };
+    for k in &kinds {
+        for note in preset::limitations(*k, preset) {
+            eprintln!("{}: {note}", k.title());
+        }
+    }
     for (split_args, split) in splits {
         let inputs = split_inputs(args, raw.as_ref(), (&split_args, &split))?;
+        let shape = preset::TextShape::of(&inputs.classes);
+        let methods: Vec<MethodConfig> = kinds
+            .iter()
+            .map(|&k| {
+                let mut m = preset::method_config(k, preset, dataset, shape);
+                if let MethodConfig::Star(c) = &mut m {
+                    c.transductive_text = args.transductive_text;
+                }
+                m
+            })
+            .collect();
         run_split(
             &mut report,
             &inputs,

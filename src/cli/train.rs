@@ -10,6 +10,7 @@ use crate::dataset::protocol::SplitArgs;
 use crate::experiment::run::{RunConfig, SplitInfo, save_run};
 use crate::experiment::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
+use crate::zsl::preset::{PaperDataset, Preset, TextShape};
 use crate::zsl::trainer::TrainConfig;
 use crate::zsl::{Dims, MethodConfig, MethodKind};
 
@@ -50,6 +51,37 @@ pub struct Args {
     /// Disjoint pseudo-unseen validation folds the selection averages over (default: 3 where the seen classes allow).
     #[arg(long)]
     pub folds: Option<usize>,
+    /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded in
+    /// the run's config.toml (`[train] preset`).
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// DeViSE's loss: `softmax` (cosine with a temperature on standardised features) or `hinge` (the paper's rank
+    /// loss). Default: the preset's.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// STAR only: compute SCE over every class's texts, unseen included, as the official code does. Transductive on
+    /// the text side (the unseen class texts shape training); the run's config.toml and output say so.
+    #[arg(long)]
+    pub transductive_text: bool,
+}
+
+/// Parses `--preset`.
+pub fn parse_preset(name: &str) -> anyhow::Result<Preset> {
+    Preset::from_name(name).with_context(|| format!("unknown preset `{name}` (default or paper)"))
+}
+
+/// The learning rates seen-class validation chooses among: the default preset's grid ([`default_lrs`]), or the
+/// official code's single rate for the paper preset.
+pub fn preset_lrs(kind: MethodKind, preset: Preset) -> Vec<f64> {
+    match preset {
+        Preset::Default => default_lrs(kind),
+        Preset::Paper => match kind {
+            MethodKind::Smie | MethodKind::InfoCpl | MethodKind::Star => {
+                vec![crate::zsl::preset::train_config(kind, preset, default_train_config(kind)).lr]
+            }
+            _ => default_lrs(kind),
+        },
+    }
 }
 
 /// Learning rates tried on the seen-class validation split when none is given.
@@ -142,8 +174,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             MethodKind::ALL.map(MethodKind::name).join(", ")
         )
     })?;
-    let method = match &args.method_config {
-        None => MethodConfig::default_for(kind),
+    let preset = parse_preset(&args.preset)?;
+    let features = SplitFeatures::load(&args.features)?;
+    let classes = load_class_embeddings(&args.texts)?;
+    let mut method = match &args.method_config {
+        None => crate::zsl::preset::method_config(
+            kind,
+            preset,
+            // The dataset-dependent paper settings (SMIE's margin) read the split's name; a custom split is named
+            // by its feature file, which `extract` names after the dataset's split.
+            PaperDataset::from_name(args.split.split.as_deref().unwrap_or_else(|| {
+                args.features
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+            })),
+            TextShape::of(&classes),
+        ),
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -158,8 +205,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             cfg
         }
     };
-    let features = SplitFeatures::load(&args.features)?;
-    let classes = load_class_embeddings(&args.texts)?;
+    if let Some(name) = &args.loss {
+        let loss = crate::zsl::devise::DeviseLoss::from_name(name)
+            .with_context(|| format!("unknown --loss `{name}` (softmax or hinge)"))?;
+        match &mut method {
+            MethodConfig::Devise(c) => c.loss = loss,
+            _ => anyhow::bail!("--loss applies to devise only, not {kind}"),
+        }
+    }
+    if args.transductive_text {
+        match &mut method {
+            MethodConfig::Star(c) => c.transductive_text = true,
+            _ => anyhow::bail!("--transductive-text applies to star only, not {kind}"),
+        }
+    }
+    for note in crate::zsl::preset::limitations(kind, preset) {
+        eprintln!("{}: {note}", kind.title());
+    }
     let n_classes = classes.num_classes();
     let max_id = features
         .seen
@@ -176,7 +238,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let split_name = split_name(args, &features, n_classes)?;
     let class_names = read_class_names(args.class_names.as_ref(), n_classes)?;
-    let mut train = default_train_config(kind);
+    let mut train = crate::zsl::preset::train_config(kind, preset, default_train_config(kind));
     train.seed = args.seed;
     if let Some(e) = args.epochs {
         train.epochs = e;
@@ -193,7 +255,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         sel.folds = f;
     }
     if args.lr.is_none() {
-        sel.lrs = default_lrs(kind);
+        sel.lrs = preset_lrs(kind, preset);
     }
     let protocol = Protocol {
         classes: &classes,
@@ -204,6 +266,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         test: &features.test,
         test_labels: &features.test_labels,
     };
+    let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;
     let e = fitted.evaluation.clone();
     let cfg = RunConfig {
@@ -236,6 +299,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         e.gzsl.gamma,
         e.epoch
     );
+    if method_is_transductive {
+        println!(
+            "TRANSDUCTIVE on the text side: SCE was trained over the unseen classes' texts too (--transductive-text)"
+        );
+    }
     println!("run saved to {}", args.out.display());
     Ok(())
 }

@@ -86,6 +86,12 @@ pub struct MeanResult {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
     pub dataset: String,
+    /// The preset every method ran with (`"default"` or `"paper"`).
+    #[serde(default)]
+    pub preset: crate::zsl::preset::Preset,
+    /// STAR trained its SCE over the unseen classes' texts too (`--transductive-text`).
+    #[serde(default)]
+    pub transductive_text: bool,
     /// Split name -> method name -> result.
     pub splits: BTreeMap<String, BTreeMap<String, MethodResult>>,
     /// Split name -> method name -> error, for methods that could not run (e.g. missing texts).
@@ -231,6 +237,13 @@ pub fn table(report: &BenchReport) -> String {
         "{} — ZSL top-1 and GZSL S/U/H (%), model selection on seen-class validation only",
         report.dataset
     );
+    let _ = writeln!(out, "preset: {}", report.preset);
+    if report.transductive_text {
+        let _ = writeln!(
+            out,
+            "STAR is TRANSDUCTIVE on the text side: SCE trained over the unseen classes' texts (--transductive-text)"
+        );
+    }
     let header = format!(
         "{:<12} {:<12} {:>8} {:>7} {:>7} {:>7} {:>8} {:>12}",
         "split", "method", "ZSL", "S", "U", "H", "gamma", "oracle ZSL*"

@@ -306,11 +306,15 @@ pub fn fit_and_evaluate(
         };
         let mut per_fold = Vec::with_capacity(folds.len());
         for fold in &folds {
-            let (method, varmap) = method_cfg.build_trainable(dims, &device, cfg.seed)?;
+            let (method, varmap) =
+                method_cfg.build_trainable_with(dims, &device, cfg.seed, cfg.init)?;
+            method_cfg.fit_statistics(&varmap, &fold.train)?;
+            // A transductive run sees the fold's own pseudo-unseen texts, never the real unseen ones.
             let set = TrainSet {
                 features: &fold.train,
                 labels: &fold.train_labels,
                 classes: &fold.seen_classes,
+                all_classes: method_cfg.transductive_text().then_some(&fold.all_classes),
             };
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
@@ -377,24 +381,27 @@ pub fn fit_and_evaluate(
     };
 
     // 2. Final run on all seen classes, weights taken at the selected epoch.
-    let (method, varmap) = method_cfg.build_trainable(dims, &device, final_cfg.seed)?;
+    let (method, varmap) =
+        method_cfg.build_trainable_with(dims, &device, final_cfg.seed, final_cfg.init)?;
+    method_cfg.fit_statistics(&varmap, p.train)?;
     let seen_classes = p.classes.select(p.seen)?;
     let all_rows: Vec<usize> = (0..p.train_labels.len()).collect();
     let labels = local_labels(p.train_labels, &all_rows, p.seen);
     let own_rows = p
         .train
         .select(&capped_rows(all_rows.clone(), SPREAD_ROWS, sel.seed))?;
+    let layout = GzslLayout::new(p.seen, p.unseen);
+    let all_classes = p.classes.select(layout.classes())?;
     let set = TrainSet {
         features: p.train,
         labels: &labels,
         classes: &seen_classes,
+        all_classes: method_cfg.transductive_text().then_some(&all_classes),
     };
     let zsl_rows = rows_of_classes(p.test_labels, p.unseen);
     let zsl_test = p.test.select(&zsl_rows)?;
     let zsl_labels = local_labels(p.test_labels, &zsl_rows, p.unseen);
     let unseen_classes = p.classes.select(p.unseen)?;
-    let layout = GzslLayout::new(p.seen, p.unseen);
-    let all_classes = p.classes.select(layout.classes())?;
     let test_rows: Vec<usize> = (0..p.test_labels.len()).collect();
     let g_labels = layout.local_labels(p.test_labels, &test_rows);
     let g_seen = layout.seen_mask();
