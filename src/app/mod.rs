@@ -349,7 +349,12 @@ impl eframe::App for ExplorerApp {
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }
-        if let Some(id) = self.notifications.ui(&ctx, &self.palette) {
+        let player = self
+            .panel_rects
+            .iter()
+            .find(|(n, _)| *n == "player")
+            .map(|(_, r)| *r);
+        if let Some(id) = self.notifications.ui(&ctx, player, &self.palette) {
             self.pending.push(Command::Dismiss(id));
         }
         self.apply_pending();

@@ -39,7 +39,8 @@ pub fn metrics_ui(
         ui.strong(pct(metrics.harmonic));
         ui.end_row();
         ui.label("gamma");
-        ui.label(gamma_text(predictions.gamma, opened_gamma));
+        let (short, long) = gamma_text(predictions.gamma, opened_gamma);
+        ui.label(short).on_hover_text(long);
         ui.end_row();
     });
     ui.weak(format!(
@@ -48,12 +49,21 @@ pub fn metrics_ui(
     ));
 }
 
-/// Where the gamma in use comes from: the run's validation choice, or the user (calibration slider).
-pub fn gamma_text(gamma: f32, opened_gamma: f32) -> String {
+/// Where the gamma in use comes from, short and long: the run's validation choice, or the user (calibration
+/// slider).
+pub fn gamma_text(gamma: f32, opened_gamma: f32) -> (String, String) {
     if gamma == opened_gamma {
-        format!("{gamma:.3} (the run's, chosen on seen-class validation)")
+        (
+            format!("{gamma:.3} (validation)"),
+            "The run's gamma, chosen on the seen-class validation split".to_owned(),
+        )
     } else {
-        format!("{gamma:.3} (set by you; the run's validation choice is {opened_gamma:.3})")
+        (
+            format!("{gamma:.3} (set by you)"),
+            format!(
+                "Set with the calibration slider; the run's validation choice is {opened_gamma:.3}"
+            ),
+        )
     }
 }
 
