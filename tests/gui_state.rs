@@ -85,7 +85,7 @@ fn assert_figures_have_a_basis(figures: &Value) {
 #[test]
 fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     let xvfb = xvfb::Xvfb::start();
-    let demo = dump_state(&xvfb, &[]);
+    let demo = dump_state(&xvfb, &["--view".as_ref(), "calibration".as_ref()]);
     assert_eq!(demo["dataset"]["classes"], 14, "{demo}");
     assert_eq!(demo["run"]["name"], "demo");
     assert_eq!(demo["run"]["matches_dataset"], true, "{demo}");
@@ -94,7 +94,7 @@ fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     assert!(demo["player"]["frames"].as_u64().unwrap() > 0);
     assert_eq!(demo["player"]["preprocessed"], false);
     let views = view_names(&demo);
-    for v in ["browser", "player", "predictions"] {
+    for v in ["browser", "player", "predictions", "GZSL calibration"] {
         assert!(views.iter().any(|n| n == v), "{v}: {views:?}");
     }
     assert!(!views.iter().any(|n| n.contains("mismatch")), "{views:?}");

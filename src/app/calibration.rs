@@ -140,7 +140,11 @@ impl CalibrationView {
                     let slider = egui::Slider::new(&mut gamma, lo..=hi)
                         .text("gamma")
                         .fixed_decimals(3);
-                    if ui.add(slider).changed() {
+                    // Only the user moves gamma: the slider also reports a change when it merely rounds (3
+                    // decimals) or clamps the run's own value, which would pass it off as a user's choice.
+                    let shown = p.gamma.clamp(lo, hi);
+                    let moved = |g: f32| (g - shown).abs() > 6e-4;
+                    if ui.add(slider).changed() && moved(gamma) {
                         commands.push(Command::SetGamma(gamma));
                     }
                     if ui.button("Run's (validation)").clicked() {

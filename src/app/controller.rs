@@ -60,10 +60,19 @@ impl ExplorerApp {
         }
         let rows = 0..self.joined.rows.len();
         let unseen_test = |i: &usize| scored(*i) && self.joined.rows[*i].unseen == Some(true);
+        let recognised = |i: &usize| unseen_test(i) && self.joined.rows[*i].correct == Some(true);
+        // Some recordings start with empty frames (MSR a07_s04_e01): the first view should show a skeleton.
+        let drawn = |i: &usize| {
+            self.dataset
+                .as_ref()
+                .and_then(|d| d.samples.get(*i))
+                .is_some_and(|s| s.seq.frames() > 0 && !s.seq.frame_empty(0))
+        };
         let first = rows
             .clone()
-            .filter(unseen_test)
-            .find(|&i| self.joined.rows[i].correct == Some(true))
+            .find(|i| recognised(i) && drawn(i))
+            .or_else(|| rows.clone().find(|i| unseen_test(i) && drawn(i)))
+            .or_else(|| rows.clone().find(recognised))
             .or_else(|| rows.clone().find(unseen_test))
             .or_else(|| rows.clone().find(|&i| scored(i)));
         if let Some(i) = first {

@@ -77,11 +77,20 @@ impl ExplorerApp {
             .collect();
         ctx.memory(|mem| {
             for title in WINDOWS {
-                let id = egui::Id::unique(title);
-                let layer = egui::LayerId::new(egui::Order::Middle, id);
-                if mem.areas().is_visible(&layer)
-                    && let Some(r) = mem.area_rect(id)
-                {
+                // `Window::new(title)` keys its area by the title as an `Option<Cow<str>>` (its atoms' text); the
+                // plain title is tried too, for other egui versions.
+                let ids = [
+                    egui::Id::unique(Some(std::borrow::Cow::Borrowed(title))),
+                    egui::Id::unique(title),
+                ];
+                let shown = ids.into_iter().find_map(|id| {
+                    let layer = egui::LayerId::new(egui::Order::Middle, id);
+                    mem.areas()
+                        .is_visible(&layer)
+                        .then(|| mem.area_rect(id))
+                        .flatten()
+                });
+                if let Some(r) = shown {
                     views.push(json!({"name": title, "rect": rect_json(r)}));
                 }
             }
