@@ -79,7 +79,7 @@ fn typed_path_opens_the_demo_and_selecting_a_sample_plays_it() {
     let selected = app.selected.expect("a sample is selected");
     assert_eq!(app.dataset.as_ref().unwrap().samples[selected].meta.id, id);
     assert!(
-        h.query_by_label_contains(&format!("{id} · squat down · 1 bodies"))
+        h.query_by_label_contains(&format!("{id} · squat down · 1 body"))
             .is_some()
     );
     let frames = pick.seq.frames();
@@ -388,7 +388,7 @@ fn real_datasets_open_and_play() {
         app.dataset.as_ref().is_some_and(|d| d.classes.len() == 20)
     });
     assert!(
-        h.query_by_label_contains("high arm wave · 1 bodies · 15 fps")
+        h.query_by_label_contains("high arm wave · 1 body · 15 fps")
             .is_some()
     );
     let image = h.render().unwrap();

@@ -42,6 +42,9 @@ fn train_then_eval_then_bench() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let zsl = v["zsl_top1"].as_f64().unwrap();
     assert!(zsl > 0.5, "{v}");
+    // The gamma is the run's own validation choice; only InfoCPL runs name a branch set.
+    assert_eq!(v["gamma_source"], "validation", "{v}");
+    assert!(v.get("branch_set").is_none(), "{v}");
     // The evaluation stored at training time is what eval recomputes.
     let cfg = std::fs::read_to_string(d.join("run/config.toml")).unwrap();
     let cfg: toml::Value = toml::from_str(&cfg).unwrap();

@@ -13,6 +13,7 @@ pub mod command;
 pub mod confusion;
 mod controller;
 pub mod dialogs;
+mod dump;
 pub mod editor;
 pub mod export;
 mod harness;
@@ -58,6 +59,8 @@ pub struct AppOptions {
     pub fresh: bool,
     /// Analysis windows to open at start.
     pub views: Vec<command::AnalysisView>,
+    /// Write what the window shows as JSON here (at the last frame of a scripted run, see `harness.rs`).
+    pub dump_state: Option<PathBuf>,
 }
 
 /// UI state kept between sessions.
@@ -103,6 +106,15 @@ pub struct ExplorerApp {
     pub device: candle_core::Device,
     pub dataset: Option<Dataset>,
     pub predictions: Option<Predictions>,
+    /// Where the shown run was opened from (`demo` for the built-in one).
+    run_path: Option<PathBuf>,
+    /// Why the run does not belong to the open dataset (its figures are hidden while this is set).
+    pub mismatch: Option<String>,
+    /// The run's class names (its own when it records them), indexed by dataset class: every class label of the
+    /// run's views comes from here.
+    class_names: Vec<String>,
+    /// The run's gamma as opened (chosen on seen-class validation); the calibration slider may move it.
+    opened_gamma: f32,
     metrics: Option<predictions::Metrics>,
     confusion: [Option<predictions::Confusion>; 2],
     joined: browser::Joined,
@@ -125,6 +137,8 @@ pub struct ExplorerApp {
     frame_count: u64,
     screenshot_rx: Option<std::sync::mpsc::Receiver<std::sync::Arc<egui::ColorImage>>>,
     bench: Option<Bench>,
+    /// Screen rectangle of each fixed panel last frame (for `--dump-state`).
+    panel_rects: Vec<(&'static str, egui::Rect)>,
 }
 
 impl ExplorerApp {
@@ -145,6 +159,10 @@ impl ExplorerApp {
             device: candle_core::Device::Cpu,
             dataset: None,
             predictions: None,
+            run_path: None,
+            mismatch: None,
+            class_names: Vec::new(),
+            opened_gamma: 0.0,
             metrics: None,
             confusion: [None, None],
             joined: browser::Joined::default(),
@@ -169,6 +187,7 @@ impl ExplorerApp {
                 frame_ms: Vec::new(),
                 last: None,
             }),
+            panel_rects: Vec::new(),
             options,
         };
         app.apply_theme();
@@ -237,10 +256,18 @@ impl eframe::App for ExplorerApp {
         self.player
             .advance(dt, fps, self.settings.speed, self.settings.looping, frames);
 
-        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.panel_rects.clear();
+        let r = egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        self.panel_rects.push(("menu", r.response.rect));
+        if let Some(why) = self.mismatch.clone() {
+            let r = egui::Panel::top("run mismatch").show(ui, |ui| self.mismatch_ui(ui, &why));
+            self.panel_rects
+                .push(("run mismatch banner", r.response.rect));
+        }
+        let r = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.panel_rects.push(("status", r.response.rect));
         if self.settings.show_browser {
-            egui::Panel::left("browser")
+            let r = egui::Panel::left("browser")
                 .resizable(true)
                 .default_size(480.0)
                 .show(ui, |ui| match &self.dataset {
@@ -266,14 +293,16 @@ impl eframe::App for ExplorerApp {
                         ui.weak("No dataset open.");
                     }
                 });
+            self.panel_rects.push(("browser", r.response.rect));
         }
         if self.settings.show_predictions {
-            egui::Panel::right("predictions")
+            let r = egui::Panel::right("predictions")
                 .resizable(true)
                 .default_size(320.0)
                 .show(ui, |ui| self.predictions_ui(ui));
+            self.panel_rects.push(("predictions", r.response.rect));
         }
-        egui::CentralPanel::default().show(ui, |ui| {
+        let r = egui::CentralPanel::default().show(ui, |ui| {
             let settings = player::PlayerSettings {
                 speed: self.settings.speed,
                 looping: self.settings.looping,
@@ -283,11 +312,12 @@ impl eframe::App for ExplorerApp {
             let title = match (&self.dataset, self.selected) {
                 (Some(d), Some(i)) => {
                     let s = &d.samples[i];
+                    let bodies = s.seq.bodies();
                     format!(
-                        "{} · {} · {} bodies · {} fps",
+                        "{} · {} · {bodies} {} · {} fps",
                         s.meta.id,
                         d.classes.get(s.meta.label).map_or("?", String::as_str),
-                        s.seq.bodies(),
+                        if bodies == 1 { "body" } else { "bodies" },
                         s.seq.fps
                     )
                 }
@@ -311,6 +341,7 @@ impl eframe::App for ExplorerApp {
                 &mut self.pending,
             );
         });
+        self.panel_rects.push(("player", r.response.rect));
 
         self.editor
             .window_ui(&ctx, &mut self.workers, &self.palette);
@@ -318,7 +349,12 @@ impl eframe::App for ExplorerApp {
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }
-        if let Some(id) = self.notifications.ui(&ctx, &self.palette) {
+        let player = self
+            .panel_rects
+            .iter()
+            .find(|(n, _)| *n == "player")
+            .map(|(_, r)| *r);
+        if let Some(id) = self.notifications.ui(&ctx, player, &self.palette) {
             self.pending.push(Command::Dismiss(id));
         }
         self.apply_pending();

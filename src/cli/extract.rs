@@ -40,6 +40,12 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     crate::util::tune_malloc();
+    crate::experiment::run_kind::expect_run(
+        &args.run,
+        crate::experiment::run_kind::RunKind::Pretrain,
+        "--run",
+    )
+    .map_err(anyhow::Error::msg)?;
     let run_dir = RunDir::new(&args.run);
     let cfg = run_dir.load_config()?;
     let kind = match args.dataset {

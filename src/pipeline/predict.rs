@@ -36,6 +36,8 @@ pub struct EncoderModel {
 impl EncoderModel {
     /// Loads a `skelzero pretrain` run folder (`config.toml`, `checkpoint.safetensors`) onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        use crate::experiment::run_kind::{RunKind, expect_run};
+        expect_run(dir, RunKind::Pretrain, "--encoder").map_err(PipelineError::Invalid)?;
         let run = RunDir::new(dir);
         let config = run.load_config().map_err(invalid)?;
         let vm = VarMap::new();
