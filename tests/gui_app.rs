@@ -85,14 +85,20 @@ fn typed_path_opens_the_demo_and_selecting_a_sample_plays_it() {
     let frames = pick.seq.frames();
     assert!(h.query_by_label(&format!("Frame 1 / {frames}")).is_some());
 
+    // The toolbar does not reflow on Play/Pause or as the frame number grows.
+    let start = h.get_by_label("Start").rect();
+    let looping = h.get_by_label("Loop").rect();
     h.get_by_label("Play").click();
     h.run_steps(10);
     assert!(h.state().player.playing);
     assert!(h.state().player.position > 1.0);
     assert!(h.query_by_label("Pause").is_some());
+    assert_eq!(h.get_by_label("Start").rect(), start);
+    assert_eq!(h.get_by_label("Loop").rect(), looping);
     h.get_by_label("Pause").click();
     h.run_steps(2);
     assert!(!h.state().player.playing);
+    assert_eq!(h.get_by_label("Start").rect(), start);
 
     // Another search replaces the list.
     h.state_mut().browser.search.clear();
