@@ -142,8 +142,8 @@ mod tests {
         };
         let floor = Floor::under_feet(&tilted(17.0)).unwrap();
         let expect = [0.0, 17f32.to_radians().cos(), -17f32.to_radians().sin()];
-        for k in 0..3 {
-            assert!((floor.up[k] - expect[k]).abs() < 1e-4, "{:?}", floor.up);
+        for (got, want) in floor.up.iter().zip(expect) {
+            assert!((got - want).abs() < 1e-4, "{:?}", floor.up);
         }
         // The feet stand on it, the spine base is 0.9 above it.
         assert!(floor.above(tilted(17.0).joint(0, 0, 15)).abs() < 1e-4);
