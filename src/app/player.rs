@@ -350,7 +350,14 @@ pub fn viewport_ui(
         paint_scene_with_egui(ui.painter(), rect, ppp, &view, &player.scene);
     }
 
-    legend_ui(ui.painter(), rect, seq, palette, joint_colors.is_some());
+    legend_ui(
+        ui.painter(),
+        rect,
+        seq,
+        frame,
+        palette,
+        joint_colors.is_some(),
+    );
 
     if let Some((body, joint)) = player.hovered
         && let Some(pos) = response.hover_pos()
@@ -422,6 +429,7 @@ fn legend_ui(
     painter: &egui::Painter,
     rect: egui::Rect,
     seq: &Sequence,
+    frame: usize,
     palette: &Palette,
     painted: bool,
 ) {
@@ -467,9 +475,13 @@ fn legend_ui(
         )]);
         return;
     }
-    for body in (0..seq.bodies()).rev() {
+    // The persons on screen (a preprocessed one-person clip keeps an empty second body).
+    let shown: Vec<usize> = (0..seq.bodies())
+        .filter(|&b| frame < seq.frames() && seq.body_present(frame, b))
+        .collect();
+    for &body in shown.iter().rev() {
         let [l, r, c] = palette.bodies[body.min(1)];
-        let who = if seq.bodies() > 1 {
+        let who = if shown.len() > 1 {
             format!("Person {}:", body + 1)
         } else {
             "Side:".to_owned()
