@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::dialogs::{self, PickTarget, Picked};
 use super::notifications::Level;
 use super::workers::{JobOutput, take};
-use super::{Command, ExplorerApp, browser, editor};
+use super::{Command, ExplorerApp, browser, editor, player};
 use crate::dataset::Dataset;
 use crate::pipeline::binding;
 use crate::pipeline::predictions::{Predictions, Setting};
@@ -95,7 +95,33 @@ impl ExplorerApp {
         self.selected = Some(i);
         self.preprocessed_seq = None;
         let seq = seq.clone();
-        self.player.show_sequence(&seq);
+        if self.preprocessed {
+            self.build_preprocessed();
+        }
+        let shown = self.current_sequence().cloned().unwrap_or(seq);
+        self.player.show_sequence(&shown);
+    }
+
+    /// Builds the preprocessed view of the selected sample; when that fails the raw sequence stays on screen and
+    /// the reason is shown.
+    fn build_preprocessed(&mut self) {
+        let Some((i, seq)) = self
+            .selected
+            .and_then(|i| Some((i, &self.dataset.as_ref()?.samples.get(i)?.seq)))
+        else {
+            return;
+        };
+        match player::preprocessed_view(seq, &self.preprocess) {
+            Ok(pre) => self.preprocessed_seq = Some((i, pre)),
+            Err(e) => {
+                self.preprocessed = false;
+                self.preprocessed_seq = None;
+                self.notifications.push(
+                    Level::Warning,
+                    format!("Cannot preprocess this sample: {e}"),
+                );
+            }
+        }
     }
 
     /// Applies one command; the only place app state changes in response to the user.
@@ -185,6 +211,10 @@ impl ExplorerApp {
             }
             Command::ToggleLoop => self.settings.looping = !self.settings.looping,
             Command::TogglePreprocessed => self.toggle_preprocessed(),
+            Command::ToggleTrails => {
+                self.settings.trails = !self.settings.trails;
+                self.player.trails = self.settings.trails;
+            }
             Command::ResetView => self.player.reset_view(),
             Command::Orbit { dx, dy } => self.player.camera.orbit(dx, dy),
             Command::Pan { dx, dy, height_px } => self.player.camera.pan(dx, dy, height_px),
@@ -253,8 +283,9 @@ impl ExplorerApp {
 
     pub(super) fn toggle_preprocessed(&mut self) {
         self.preprocessed = !self.preprocessed;
-        if !self.preprocessed {
-            self.preprocessed_seq = None;
+        self.preprocessed_seq = None;
+        if self.preprocessed {
+            self.build_preprocessed();
         }
         let frames = self.current_sequence().map_or(0, Sequence::frames);
         if let Some(seq) = self.current_sequence().cloned() {

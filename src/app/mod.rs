@@ -76,6 +76,8 @@ pub struct Settings {
     pub matrix_gzsl: bool,
     pub top_k: usize,
     pub path_input: String,
+    /// Hand and foot trails in the player.
+    pub trails: bool,
 }
 
 impl Default for Settings {
@@ -90,6 +92,7 @@ impl Default for Settings {
             matrix_gzsl: false,
             top_k: 5,
             path_input: String::new(),
+            trails: false,
         }
     }
 }
@@ -125,6 +128,8 @@ pub struct ExplorerApp {
     pub joint_colors: Option<Vec<egui::Color32>>,
     pub preprocessed: bool,
     preprocessed_seq: Option<(usize, Sequence)>,
+    /// The preprocessing behind the *Preprocessed* view: the pipeline's default (AimCLR's 50-frame NTU25 tensor).
+    preprocess: crate::skeleton::PreprocessConfig,
     pub player: player::Player,
     pub browser: browser::BrowserState,
     pub workers: Workers,
@@ -171,6 +176,7 @@ impl ExplorerApp {
             joint_colors: None,
             preprocessed: false,
             preprocessed_seq: None,
+            preprocess: crate::skeleton::PreprocessConfig::default(),
             player: player::Player::default(),
             browser: browser::BrowserState::default(),
             workers: Workers::default(),
@@ -190,6 +196,7 @@ impl ExplorerApp {
             panel_rects: Vec::new(),
             options,
         };
+        app.player.trails = app.settings.trails;
         app.apply_theme();
         app.choose_device(app.options.device);
         for &view in &app.options.views {
@@ -210,14 +217,12 @@ impl ExplorerApp {
 
     /// The sequence the player shows (the preprocessed tensor when that view is on).
     fn current_sequence(&self) -> Option<&Sequence> {
-        let i = self.selected?;
-        if self.preprocessed
-            && let Some((j, seq)) = &self.preprocessed_seq
-            && *j == i
-        {
-            return Some(seq);
-        }
-        self.dataset.as_ref()?.samples.get(i).map(|s| &s.seq)
+        shown_sequence(
+            self.dataset.as_ref(),
+            self.selected,
+            self.preprocessed,
+            &self.preprocessed_seq,
+        )
     }
 
     fn apply_theme(&mut self) {
@@ -308,6 +313,7 @@ impl eframe::App for ExplorerApp {
                 looping: self.settings.looping,
                 preprocessed: self.preprocessed,
                 can_preprocess: self.selected.is_some(),
+                trails: self.player.trails,
             };
             let title = match (&self.dataset, self.selected) {
                 (Some(d), Some(i)) => {
@@ -330,11 +336,17 @@ impl eframe::App for ExplorerApp {
                     .and_then(|s| s.layout().joints.get(j).copied())
             });
             ui.label(format!("Joint: {}", hovered.unwrap_or("–")));
-            let seq = self.current_sequence().cloned();
+            // Borrowed, not cloned: a 300-frame two-person clip is ~180 kB to copy every frame.
+            let seq = shown_sequence(
+                self.dataset.as_ref(),
+                self.selected,
+                self.preprocessed,
+                &self.preprocessed_seq,
+            );
             player::viewport_ui(
                 ui,
                 &mut self.player,
-                seq.as_ref(),
+                seq,
                 self.joint_colors.as_deref(),
                 &self.palette,
                 self.gpu,
@@ -369,6 +381,23 @@ impl eframe::App for ExplorerApp {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);
         }
     }
+}
+
+/// The sequence the player shows, from the app's fields (so the viewport can borrow it beside the mutable player).
+fn shown_sequence<'a>(
+    dataset: Option<&'a Dataset>,
+    selected: Option<usize>,
+    preprocessed: bool,
+    preprocessed_seq: &'a Option<(usize, Sequence)>,
+) -> Option<&'a Sequence> {
+    let i = selected?;
+    if preprocessed
+        && let Some((j, seq)) = preprocessed_seq
+        && *j == i
+    {
+        return Some(seq);
+    }
+    dataset?.samples.get(i).map(|s| &s.seq)
 }
 
 impl ExplorerApp {

@@ -161,7 +161,7 @@ impl StarView {
         ));
         ui.checkbox(&mut self.paint, "Paint on the skeleton");
         if layout_joints != 25 {
-            ui.weak("Part joints are NTU25; this sequence has another layout.");
+            ui.weak("Part joints are NTU25: tick Preprocessed (P) under the player to paint them on this layout.");
             return None;
         }
         let colors = joint_colors_from_parts(star, scores, range, layout_joints, palette);

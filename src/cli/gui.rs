@@ -45,6 +45,9 @@ pub struct Args {
     /// Open an analysis window at start (repeatable); `tsne` also computes the map once the run is loaded.
     #[arg(long = "view", value_enum)]
     pub views: Vec<crate::app::command::AnalysisView>,
+    /// Open with playback paused (by default the first sample plays as soon as the data is open).
+    #[arg(long)]
+    pub paused: bool,
 }
 
 fn parse_size(s: &str) -> anyhow::Result<[f32; 2]> {
@@ -91,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exit_after_frames: args.exit_after_frames,
         bench_frames: args.bench_frames,
         device: args.device,
-        autoplay: args.bench_frames.is_some(),
+        autoplay: args.bench_frames.is_some() || !args.paused,
         fresh: args.fresh || scripted,
         views: args.views,
         dump_state: args.dump_state,
