@@ -171,6 +171,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         train_labels: &features.train_labels,
         test: &features.test,
         test_labels: &features.test_labels,
+        fold_train: None,
     };
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;
     let e = fitted.evaluation.clone();
