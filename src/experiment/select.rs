@@ -290,17 +290,16 @@ pub fn fit_and_evaluate(
         sel.holdout,
         sel.seed,
     )?;
-    if let Some(fold_train) = p.fold_train {
-        if fold_train.len() != splits.len()
-            || fold_train.iter().any(|b| b.len() != p.train_labels.len())
-        {
-            return Err(ZslError::Invalid(format!(
-                "{} fold feature sets for {} folds (each must hold the {} training rows)",
-                fold_train.len(),
-                splits.len(),
-                p.train_labels.len()
-            )));
-        }
+    if let Some(fold_train) = p.fold_train
+        && (fold_train.len() != splits.len()
+            || fold_train.iter().any(|b| b.len() != p.train_labels.len()))
+    {
+        return Err(ZslError::Invalid(format!(
+            "{} fold feature sets for {} folds (each must hold the {} training rows)",
+            fold_train.len(),
+            splits.len(),
+            p.train_labels.len()
+        )));
     }
     let folds = splits
         .iter()
