@@ -8,15 +8,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+use crate::dataset::protocol::{Partition, ProtocolInputs, SplitArgs, SplitFile};
 use crate::dataset::split_args::{ClassIds, parse_class_ids};
 use crate::dataset::texts::ClassTexts;
 use crate::dataset::{Dataset, DatasetKind};
-use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
+use crate::experiment::bench::{
+    BenchReport, BenchSplit, EncoderResult, run_split, selection_for, summarize, table,
+};
+use crate::experiment::select::validation_folds;
 use crate::zsl::ClassEmbeddings;
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
 use crate::zsl::preset::{self, PaperDataset};
-use crate::zsl::{MethodConfig, MethodKind};
+use crate::zsl::{FeatureBatch, MethodConfig, MethodKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -62,12 +65,20 @@ pub struct Args {
     /// With --data: skeleton encoder pretrained per split.
     #[arg(long, value_enum, default_value = "stgcn")]
     pub encoder: super::pretrain::EncoderArg,
-    /// With --data: encoder pretraining epochs (default: pretrain's).
+    /// With --data: encoder pretraining epochs (default: pretrain's for the dataset).
     #[arg(long)]
     pub encoder_epochs: Option<usize>,
     /// With --data: folder for the per-split encoder runs and feature files (reused when present).
     #[arg(long)]
     pub work: Option<PathBuf>,
+    /// With --data: pretrain one encoder per validation fold without the fold's pseudo-unseen classes, so that
+    /// selection sees pseudo-unseen classes as unfamiliar as the test's unseen ones [default: on for the small
+    /// datasets msr, pku, utkinect and synthetic; off for NTU, where it multiplies a long pretraining by 1 + folds].
+    #[arg(long, overrides_with = "no_fold_encoders")]
+    pub fold_encoders: bool,
+    /// With --data: the folds read the split encoder's features (faster, biased towards early epochs).
+    #[arg(long, overrides_with = "fold_encoders")]
+    pub no_fold_encoders: bool,
     /// With --data: sentence encoder for the class texts (`minilm`, `mpnet` or a model folder).
     #[arg(long, default_value = "minilm")]
     pub text_model: String,
@@ -81,6 +92,22 @@ pub struct Args {
     /// code); recorded in the JSON as `"transductive_text": true`.
     #[arg(long)]
     pub transductive_text: bool,
+}
+
+impl Args {
+    /// Whether `bench --data` pretrains fold encoders on `kind` (see `--fold-encoders`).
+    pub fn use_fold_encoders(&self, kind: DatasetKind) -> bool {
+        if self.fold_encoders {
+            return true;
+        }
+        if self.no_fold_encoders {
+            return false;
+        }
+        matches!(
+            kind,
+            DatasetKind::Msr | DatasetKind::Pku | DatasetKind::Utkinect | DatasetKind::Synthetic
+        )
+    }
 }
 
 /// Where a dataset's class texts come from (the dataset's own names when none is given).
@@ -163,23 +190,19 @@ impl RawData {
         })
     }
 
-    /// Pretrains (or resumes) the split's encoder and extracts its features, reusing a feature file written after
-    /// the encoder's last checkpoint.
-    fn split(
+    /// `pretrain` of `split` into `out` with this benchmark's encoder, seed and epochs (the dataset's recipe
+    /// otherwise).
+    fn pretrain(
         &self,
         args: &Args,
-        split_args: &SplitArgs,
-        split: &str,
-    ) -> anyhow::Result<BenchSplit> {
-        let enc_dir = self
-            .work
-            .join(format!("{split}-{:?}", args.encoder).to_lowercase());
-        let feats_path = self.work.join(format!("{split}.safetensors"));
-        check_reused_encoder(&enc_dir, args.encoder_epochs)?;
-        super::pretrain::run(&super::pretrain::Args {
+        split: SplitArgs,
+        out: &Path,
+    ) -> anyhow::Result<super::pretrain::PretrainSummary> {
+        check_reused_encoder(out, args.encoder_epochs, self.kind)?;
+        let summary = super::pretrain::pretrain(&super::pretrain::Args {
             dataset: self.kind,
             data: self.path.clone(),
-            split: split_args.clone(),
+            split,
             encoder: args.encoder,
             epochs: args.encoder_epochs,
             batch_size: None,
@@ -192,71 +215,197 @@ impl RawData {
             rotation: None,
             dropout: None,
             device: crate::nn::device::DeviceChoice::Auto,
-            out: enc_dir.clone(),
+            out: out.to_owned(),
         })?;
         anyhow::ensure!(
             !crate::util::interrupt::stop_requested(),
             "stopped; run the same command to resume"
         );
-        let run_dir = crate::pretrain::run::RunDir::new(&enc_dir);
+        Ok(summary)
+    }
+
+    /// The features of `part` from the encoder run in `enc_dir`, reusing `feats_path` when it was written after the
+    /// run's last checkpoint.
+    fn features(
+        &self,
+        args: &Args,
+        enc_dir: &Path,
+        feats_path: &Path,
+        part: &Partition,
+    ) -> anyhow::Result<SplitFeatures> {
+        let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
         let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let fresh = match (modified(&feats_path), modified(&run_dir.checkpoint_path())) {
+        let fresh = match (modified(feats_path), modified(&run_dir.checkpoint_path())) {
             (Some(f), Some(c)) => f >= c,
             _ => false,
         };
-        let features = if fresh {
-            SplitFeatures::load(&feats_path)?
-        } else {
-            let cfg = run_dir.load_config()?;
-            let vm = candle_nn::VarMap::new();
-            let enc = crate::nn::encoder::Encoder::new(
-                &cfg.encoder,
-                cfg.classes.len(),
-                &vm,
-                &candle_core::Device::Cpu,
-            )?;
-            crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
-            let part = split_args
-                .partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
-            let opts = crate::pipeline::FeatureOptions {
-                preprocess: cfg.data.preprocess(),
-                seed: args.seed,
-                ..Default::default()
-            };
-            let total = part.train.len() + part.gzsl_test.len();
-            let bar = crate::util::progress::bar(total as u64, "extracting");
-            let f = crate::pipeline::split_features_from_dataset(
-                &enc,
-                &self.dataset,
-                &part,
-                &opts,
-                &mut |done, _| {
-                    bar.set_position(done as u64);
-                    !crate::util::interrupt::stop_requested()
-                },
-            )?;
-            bar.finish_and_clear();
-            f.save(&feats_path)?;
-            f
+        if fresh {
+            return Ok(SplitFeatures::load(feats_path)?);
+        }
+        let cfg = run_dir.load_config()?;
+        let vm = candle_nn::VarMap::new();
+        let enc = crate::nn::encoder::Encoder::new(
+            &cfg.encoder,
+            cfg.classes.len(),
+            &vm,
+            &candle_core::Device::Cpu,
+        )?;
+        crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+        let opts = crate::pipeline::FeatureOptions {
+            preprocess: cfg.data.preprocess(),
+            seed: args.seed,
+            ..Default::default()
         };
+        let total = part.train.len() + part.gzsl_test.len();
+        let bar = crate::util::progress::bar(total as u64, "extracting");
+        let f = crate::pipeline::split_features_from_dataset(
+            &enc,
+            &self.dataset,
+            part,
+            &opts,
+            &mut |done, _| {
+                bar.set_position(done as u64);
+                !crate::util::interrupt::stop_requested()
+            },
+        )?;
+        bar.finish_and_clear();
+        f.save(feats_path)?;
+        Ok(f)
+    }
+
+    /// Pretrains (or resumes) the split's encoder and extracts its features; with fold encoders, also one encoder
+    /// per validation fold and the training rows' features from each.
+    fn split(
+        &self,
+        args: &Args,
+        split_args: &SplitArgs,
+        split: &str,
+    ) -> anyhow::Result<BenchSplit> {
+        let enc_name = format!("{:?}", args.encoder).to_lowercase();
+        let enc_dir = self.work.join(format!("{split}-{enc_name}"));
+        let t0 = std::time::Instant::now();
+        let summary = self.pretrain(args, split_args.clone(), &enc_dir)?;
+        let pretrain_seconds = t0.elapsed().as_secs_f64();
+        let part =
+            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
+        let features = self.features(
+            args,
+            &enc_dir,
+            &self.work.join(format!("{split}.safetensors")),
+            &part,
+        )?;
+        let t1 = std::time::Instant::now();
+        let (fold_train, fold_top1) = if args.use_fold_encoders(self.kind) {
+            let (f, t) = self.fold_features(args, split, &enc_name, &part, &features)?;
+            (Some(f), t)
+        } else {
+            (None, Vec::new())
+        };
+        let fold_seconds = fold_train.as_ref().map(|_| t1.elapsed().as_secs_f64());
         Ok(BenchSplit {
             name: split.to_owned(),
             classes: self.classes.clone(),
             features,
+            encoder: summary.seen_test_top1.map(|top1| EncoderResult {
+                encoder_seen_test_top1: top1,
+                seen_test_samples: summary.seen_test_samples,
+                updates: summary.updates,
+                pretrain_seconds,
+                fold_encoders_seen_test_top1: fold_top1,
+                fold_encoders_seconds: fold_seconds,
+            }),
+            fold_train,
         })
+    }
+
+    /// One encoder per validation fold of the split's model selection, pretrained on the fold's pseudo-seen classes
+    /// only (the fold's pseudo-unseen classes join the split's unseen ones in a split file; the samples' sides stay
+    /// the dataset's), and the split's training rows as each extracts them. Returns the features and each fold
+    /// encoder's top-1 on its seen classes of the test side.
+    fn fold_features(
+        &self,
+        args: &Args,
+        split: &str,
+        enc_name: &str,
+        part: &Partition,
+        features: &SplitFeatures,
+    ) -> anyhow::Result<(Vec<FeatureBatch>, Vec<f64>)> {
+        let sel = selection_for(features, args.seed, args.folds);
+        let folds = validation_folds(
+            &features.train_labels,
+            &features.seen,
+            sel.pseudo_unseen,
+            sel.folds,
+            sel.holdout,
+            sel.seed,
+        )?;
+        let (mut out, mut top1) = (Vec::new(), Vec::new());
+        for (f, fold) in folds.iter().enumerate() {
+            let one_based = |v: &[usize]| v.iter().map(|c| c + 1).collect::<Vec<_>>();
+            let mut unseen: Vec<usize> = part
+                .unseen
+                .iter()
+                .chain(&fold.pseudo_unseen)
+                .copied()
+                .collect();
+            unseen.sort_unstable();
+            let file = SplitFile {
+                name: Some(format!("{split}-fold{f}")),
+                unseen: one_based(&unseen),
+                seen: Some(one_based(&fold.pseudo_seen)),
+                train_subjects: None,
+            };
+            std::fs::create_dir_all(&self.work)
+                .with_context(|| format!("creating {}", self.work.display()))?;
+            let file_path = self.work.join(format!("{split}-fold{f}-split.json"));
+            crate::util::write_bytes_atomic(&file_path, serde_json::to_string(&file)?.as_bytes())
+                .with_context(|| format!("writing {}", file_path.display()))?;
+            let dir = self.work.join(format!("{split}-fold{f}-{enc_name}"));
+            eprintln!(
+                "{split} fold {f}: pretraining an encoder without the pseudo-unseen classes {:?}",
+                one_based(&fold.pseudo_unseen)
+            );
+            let summary = self.pretrain(
+                args,
+                SplitArgs {
+                    split_file: Some(file_path),
+                    ..Default::default()
+                },
+                &dir,
+            )?;
+            top1.extend(summary.seen_test_top1);
+            let feats = self.features(
+                args,
+                &dir,
+                &self.work.join(format!("{split}-fold{f}.safetensors")),
+                // The folds read only the training rows; the test rows come along because a feature file holds
+                // both (extraction is a small share of the cost: one forward pass each).
+                part,
+            )?;
+            anyhow::ensure!(
+                feats.train_labels == features.train_labels,
+                "fold {f} of {split}: its encoder's features hold other training rows than the split's"
+            );
+            out.push(feats.train);
+        }
+        Ok((out, top1))
     }
 }
 
 /// Refuses a work folder's encoder run that was started for another number of epochs: `pretrain` would resume it
 /// to the new count and overwrite the checkpoint, so the benchmark would silently compare a different encoder.
 /// (`pretrain` itself allows that on purpose, to train longer.)
-fn check_reused_encoder(enc_dir: &Path, epochs: Option<usize>) -> anyhow::Result<()> {
+fn check_reused_encoder(
+    enc_dir: &Path,
+    epochs: Option<usize>,
+    kind: DatasetKind,
+) -> anyhow::Result<()> {
     let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
     if !run_dir.config_path().exists() {
         return Ok(());
     }
     let stored = run_dir.load_config()?.train.epochs;
-    let asked = epochs.unwrap_or(crate::pretrain::options::TrainOptions::default().epochs);
+    let asked = epochs.unwrap_or(super::pretrain::default_epochs(kind));
     anyhow::ensure!(
         stored == asked,
         "{} holds an encoder run of {stored} epochs and this bench asks for {asked}{}: pass --encoder-epochs {stored} \
@@ -326,6 +475,8 @@ fn split_inputs(
         name: split.to_owned(),
         classes,
         features,
+        encoder: None,
+        fold_train: None,
     })
 }
 

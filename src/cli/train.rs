@@ -265,6 +265,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         train_labels: &features.train_labels,
         test: &features.test,
         test_labels: &features.test_labels,
+        fold_train: None,
     };
     let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;
