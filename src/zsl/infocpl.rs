@@ -276,16 +276,21 @@ pub fn x_sampling_infonce(
     Ok(logp.narrow(1, 0, 1)?.neg()?.mean_all()?)
 }
 
+/// Each anchor's batch rows of another class, in batch order.
+fn other_class_rows(labels: &[usize]) -> Vec<Vec<usize>> {
+    labels
+        .iter()
+        .map(|&y| (0..labels.len()).filter(|&j| labels[j] != y).collect())
+        .collect()
+}
+
 /// Draws each anchor's negatives: distinct batch rows of another class, `min(want, fewest available)` each.
 pub fn sample_negatives(
     labels: &[usize],
     want: usize,
     rng: &mut impl rand::Rng,
 ) -> Vec<Vec<usize>> {
-    let pools: Vec<Vec<usize>> = labels
-        .iter()
-        .map(|&y| (0..labels.len()).filter(|&j| labels[j] != y).collect())
-        .collect();
+    let pools = other_class_rows(labels);
     let m = pools.iter().map(Vec::len).min().unwrap_or(0).min(want);
     pools
         .into_iter()
@@ -305,10 +310,7 @@ pub fn sample_negatives_shared(
     want: usize,
     rng: &mut impl rand::Rng,
 ) -> Vec<Vec<usize>> {
-    let pools: Vec<Vec<usize>> = labels
-        .iter()
-        .map(|&y| (0..labels.len()).filter(|&j| labels[j] != y).collect())
-        .collect();
+    let pools = other_class_rows(labels);
     let pool = pools.iter().map(Vec::len).min().unwrap_or(0);
     let mut ranks: Vec<usize> = (0..pool).collect();
     ranks.shuffle(rng);
