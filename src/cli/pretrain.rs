@@ -159,17 +159,18 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         .partition(&ds, &ProtocolInputs::for_dataset(&ds)?)?;
     let seen = part.seen.clone();
     let head_of = |label: usize| seen.iter().position(|&c| c == label).map(|p| p as u32);
-    // Only seen-class training samples ever reach the encoder.
-    let train_idx: Vec<usize> = part
-        .train
-        .iter()
-        .copied()
-        .filter(|&i| {
-            ds.samples
-                .get(i)
-                .is_some_and(|s| seen.contains(&s.meta.label))
-        })
-        .collect();
+    // Only seen-class samples ever reach the encoder: for training here, and for its test-side figure after.
+    let seen_only = |idx: &[usize]| -> Vec<usize> {
+        idx.iter()
+            .copied()
+            .filter(|&i| {
+                ds.samples
+                    .get(i)
+                    .is_some_and(|s| seen.contains(&s.meta.label))
+            })
+            .collect()
+    };
+    let train_idx = seen_only(&part.train);
     anyhow::ensure!(
         !train_idx.is_empty(),
         "split `{}` has no training samples in {}",
@@ -316,16 +317,7 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         TrainOutcome::Finished { epochs_done } => {
             // The seen classes' samples of the test side (other subjects / videos / views); unseen-class samples
             // never reach the encoder, not even here.
-            let test_idx: Vec<usize> = part
-                .gzsl_test
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    ds.samples
-                        .get(i)
-                        .is_some_and(|s| seen.contains(&s.meta.label))
-                })
-                .collect();
+            let test_idx = seen_only(&part.gzsl_test);
             summary.seen_test_samples = test_idx.len();
             if !test_idx.is_empty() {
                 let test_set = tensor_set(&ds, &test_idx, &pre, head_of)?;
