@@ -129,4 +129,15 @@ fn ctrl_c_stops_pretrain_keeping_the_last_checkpoint_and_it_resumes() {
         "{stderr}"
     );
     assert_eq!(epochs_done(&run), done + 1);
+
+    // Once more on the complete run: nothing to resume, and it says so instead of announcing a resume.
+    let out = pretrain(&run, &more).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("already trained for {} epochs", done + 1))
+            && !stderr.contains("resuming after"),
+        "{stderr}"
+    );
+    assert_eq!(epochs_done(&run), done + 1);
 }

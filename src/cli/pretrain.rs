@@ -288,10 +288,19 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
     let progress = run_dir.load_progress()?;
     if progress.epochs_done > 0 {
         load_varmap(&vm, &run_dir.checkpoint_path())?;
-        eprintln!(
-            "resuming after epoch {} (AdamW moments restart: candle cannot save them)",
-            progress.epochs_done
-        );
+        if progress.epochs_done >= opts.epochs {
+            // Nothing left to train: say so rather than announce a resume that will not happen.
+            eprintln!(
+                "{} is already trained for {} epochs; evaluating it without training",
+                run_dir.checkpoint_path().display(),
+                progress.epochs_done
+            );
+        } else {
+            eprintln!(
+                "resuming after epoch {} (AdamW moments restart: candle cannot save them)",
+                progress.epochs_done
+            );
+        }
     }
     let stop = crate::util::interrupt::stop_flag();
     let t0 = std::time::Instant::now();
