@@ -127,7 +127,10 @@ fn the_branch_window_shows_a_validation_figure_and_a_saved_set_records_its_basis
     assert!((0.0..=1.0).contains(&v), "{val}");
     assert!(val["samples"].as_u64().unwrap() > 0, "{val}");
     assert!(figures["branch_set_validation_absent"].is_null(), "{state}");
-    assert!(figures["branch_sets_tried"].as_u64().unwrap() >= 1, "{state}");
+    assert!(
+        figures["branch_sets_tried"].as_u64().unwrap() >= 1,
+        "{state}"
+    );
     // The run's other figures stay on the test split.
     assert_eq!(figures["zsl_accuracy"]["basis"], "test", "{state}");
     assert!(
@@ -163,7 +166,9 @@ fn the_branch_window_shows_a_validation_figure_and_a_saved_set_records_its_basis
     // The same folder trained again with another method drops the fold models of the old weights.
     succeeded(
         skelzero()
-            .args(["train", "--method", "devise", "--split", "msr1", "--epochs", "1", "--lr", "1e-2"])
+            .args([
+                "train", "--method", "devise", "--split", "msr1", "--epochs", "1", "--lr", "1e-2",
+            ])
             .arg("--features")
             .arg(&features)
             .arg("--texts")

@@ -33,10 +33,12 @@ fn kept_fold_models_reproduce_the_selection_figures() {
     };
     let mut sel = SelectionConfig::for_split(SEEN, C - SEEN);
     sel.lrs = vec![1e-2];
-    assert!(fit_and_evaluate(&cfg, &tc, &sel, &p)
-        .unwrap()
-        .fold_models
-        .is_none());
+    assert!(
+        fit_and_evaluate(&cfg, &tc, &sel, &p)
+            .unwrap()
+            .fold_models
+            .is_none()
+    );
     sel.keep_fold_models = true;
     let fitted = fit_and_evaluate(&cfg, &tc, &sel, &p).unwrap();
     let e = &fitted.evaluation;

@@ -54,6 +54,9 @@ enum Validation {
     Ready(Arc<Mutex<BranchValidation>>),
 }
 
+/// A cheap key of a predictions' scores: its method label and a checksum.
+type ScoresKey = (String, u64);
+
 /// The label of test-split figures wherever they appear.
 pub const TEST_LABEL: &str = "test split (unseen classes: do not tune on this)";
 
@@ -87,7 +90,7 @@ pub struct BranchEditor {
     pub history: History,
     pub sweep: SweepView,
     /// Each branch alone on the test split, for the predictions with this method label and score checksum.
-    test_alone: Option<((String, u64), Vec<(String, f64)>)>,
+    test_alone: Option<(ScoresKey, Vec<(String, f64)>)>,
 }
 
 impl BranchEditor {

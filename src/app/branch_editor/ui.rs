@@ -2,7 +2,7 @@
 //! list with each branch's accuracy alone, the editing controls, the history table and the ZSL-vs-k sweep. A
 //! function of `ui`, so the window can become a tab.
 
-use super::{BranchEditor, TEST_LABEL, Validation};
+use super::{BranchEditor, ScoresKey, TEST_LABEL, Validation};
 use crate::app::branch_sweep::TrainedMarks;
 use crate::app::palette::Palette;
 use crate::app::workers::Workers;
@@ -15,7 +15,7 @@ fn pct(v: f64) -> String {
 }
 
 /// A cheap key of `p`'s scores: the per-branch test accuracies are recomputed when it changes.
-fn scores_key(p: &Predictions) -> (String, u64) {
+fn scores_key(p: &Predictions) -> ScoresKey {
     let sum = p
         .scores
         .iter()
