@@ -87,7 +87,7 @@ impl SweepView {
         let val = s.validation.as_deref().map(series);
         Plot::new("zsl vs k")
             .legend(Legend::default())
-            .height(170.0)
+            .height(230.0)
             .x_axis_label(format!("k (top-k attention, branch {} weights)", s.weights))
             .y_axis_label("ZSL top-1 %")
             .include_y(0.0)
@@ -97,11 +97,11 @@ impl SweepView {
                 if let Some(val) = val {
                     plot.line(
                         Line::new("validation (seen classes)", PlotPoints::from(val.clone()))
-                            .color(palette.seen),
+                            .color(palette.correct),
                     );
                     plot.points(
                         Points::new("validation (seen classes)", val)
-                            .color(palette.seen)
+                            .color(palette.correct)
                             .radius(2.5),
                     );
                 }
@@ -120,7 +120,7 @@ impl SweepView {
                 );
                 if let Some(v) = marks.validation {
                     plot.hline(
-                        HLine::new("trained set (validation)", 100.0 * v).color(palette.seen),
+                        HLine::new("trained set (validation)", 100.0 * v).color(palette.correct),
                     );
                 }
                 if let Some(t) = marks.test {
