@@ -196,4 +196,22 @@ fn branch_sets_are_tuned_on_validation_with_a_history_and_a_k_sweep() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("validation_zsl"), "{text}");
     let _ = h.render().unwrap();
+
+    // A run without fold models (trained before they were kept) says so, and a save there counts as chosen on test.
+    std::fs::remove_file(run.join("validation.safetensors")).unwrap();
+    h.state_mut()
+        .apply(skelzero::app::Command::OpenRun(run.clone()));
+    wait_for(&mut h, |app| {
+        let e = &app.views.branches.editor;
+        !e.busy()
+            && e.state_json()
+                .is_some_and(|s| s["branch_set_validation_absent"].is_string())
+    });
+    let state = h.state().views.branches.editor.state_json().unwrap();
+    let why = state["branch_set_validation_absent"].as_str().unwrap();
+    assert!(why.contains("no validation data in this run"), "{why}");
+    assert!(state["branch_set_validation_zsl"].is_null(), "{state}");
+    h.get_by_label("Save with the run").click();
+    h.run_steps(2);
+    assert_eq!(BranchSet::chosen_on(&path).unwrap(), ChosenOn::Test);
 }
