@@ -1,26 +1,64 @@
 //! Editing an InfoCPL run's branch set in the explorer: enable or disable each branch, change or add top-k values
 //! (a new k re-uses a chosen trained branch's projection and estimator, see [`crate::zsl::branch_set`]), and score
 //! the whole dataset again with the trained weights on a worker (progress, cancel); the accuracy, confusion matrix
-//! and predictions follow. The set can be saved with the run as `branch_set.toml`.
+//! and predictions follow. The set can be saved with the run as `branch_set.toml`, recording the figure it was chosen
+//! on.
+//!
+//! The figure to tune on is the set's seen-class validation ZSL ([`crate::pipeline::branch_validation`], from the
+//! run's fold models), measured on a worker for each set applied; the test-split figures are shown labelled as such.
+//! A history table ([`super::branch_history`]), each branch's accuracy alone and a ZSL-vs-k sweep
+//! ([`super::branch_sweep`]) sit in the same window contents.
 //!
 //! A run opened from its folder (`predictions.json` written by `skelzero eval --predictions`) is scored again from
 //! the feature file its `config.toml` names; a run scored live keeps its features already.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
+mod ui;
+
+use super::branch_history::History;
+use super::branch_sweep::SweepView;
 use super::workers::Workers;
-use crate::pipeline::branch_rescore::{BranchSession, load_session, rescore_job, session_from_run};
+use crate::pipeline::branch_rescore::{
+    BranchSession, feature_file_of, load_session, rescore_job, session_from_run,
+};
+use crate::pipeline::branch_validation::{
+    BranchValidation, NO_VALIDATION, SetFigures, Sweep, SweepInput, sweep_job,
+};
 use crate::pipeline::predictions::{Metrics, Predictions};
 use crate::pipeline::scoring::Scored;
 use crate::zsl::ClassEmbeddings;
-use crate::zsl::branch_set::{BranchSet, BranchSpec};
+use crate::zsl::branch_set::BranchSet;
 
 /// What the branch workers send back, tagged with the editor epoch (the run) they were started for.
 pub enum BranchOutput {
     Loaded(u64, Result<Box<BranchSession>, String>),
     /// The set, the predictions scored with it and the seconds it took.
     Rescored(u64, Result<Box<(BranchSet, Predictions, f32)>, String>),
+    /// The run's validation fold models (`None`: the run has none).
+    ValidationLoaded(u64, Result<Option<Box<BranchValidation>>, String>),
+    /// A set's validation figures.
+    Validated(u64, BranchSet, Result<SetFigures, String>),
+    Swept(u64, Result<Sweep, String>),
 }
+
+/// The run's validation fold models, as far as known.
+#[derive(Default)]
+enum Validation {
+    #[default]
+    Unknown,
+    Loading(u64),
+    /// Why there is no validation figure.
+    Absent(String),
+    Ready(Arc<Mutex<BranchValidation>>),
+}
+
+/// A cheap key of a predictions' scores: its method label and a checksum.
+type ScoresKey = (String, u64);
+
+/// The label of test-split figures wherever they appear.
+pub const TEST_LABEL: &str = "test split (unseen classes: do not tune on this)";
 
 /// Each opened run gets a new epoch, so a result for a run no longer shown is dropped.
 static EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -45,6 +83,14 @@ pub struct BranchEditor {
     new_k: usize,
     new_weights: usize,
     pub message: Option<String>,
+    validation: Validation,
+    /// Validation figures of the sets measured so far (with the class embeddings in effect).
+    val_cache: Vec<(BranchSet, SetFigures)>,
+    validating: Option<(u64, BranchSet)>,
+    pub history: History,
+    pub sweep: SweepView,
+    /// Each branch alone on the test split, for the predictions with this method label and score checksum.
+    test_alone: Option<(ScoresKey, Vec<(String, f64)>)>,
 }
 
 impl BranchEditor {
@@ -67,6 +113,44 @@ impl BranchEditor {
         if let Some(s) = &mut self.session {
             s.set_class_embeddings(classes.clone());
         }
+        // Validation figures were measured against the old texts.
+        self.val_cache.clear();
+        self.sweep.result = None;
+    }
+
+    /// The validation figures of `set`, when measured.
+    pub fn validation_of(&self, set: &BranchSet) -> Option<&SetFigures> {
+        self.val_cache
+            .iter()
+            .find(|(s, _)| s == set)
+            .map(|(_, f)| f)
+    }
+
+    /// The figures the window shows for `--dump-state`: the applied set's validation ZSL (basis "validation") and
+    /// whether the run has validation data; `None` while no branch session is open.
+    pub fn state_json(&self) -> Option<serde_json::Value> {
+        let applied = self.applied.as_ref()?;
+        self.session.as_ref()?;
+        let val = self.validation_of(applied).map(
+            |f| serde_json::json!({"value": f.zsl, "basis": "validation", "samples": f.samples}),
+        );
+        let absent = match &self.validation {
+            Validation::Absent(why) => Some(why.clone()),
+            _ => None,
+        };
+        Some(serde_json::json!({
+            "branch_set_validation_zsl": val,
+            "branch_set_validation_absent": absent,
+            "branch_sets_tried": self.history.entries.len(),
+        }))
+    }
+
+    fn name_of(&self, set: &BranchSet) -> String {
+        let trained = self.session.as_ref().map_or(&[][..], |s| &s.trained[..]);
+        set.enabled()
+            .map(|b| BranchSet::name(b, trained))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A run scored live: its features and weights are at hand.
@@ -94,9 +178,14 @@ impl BranchEditor {
     fn start(&mut self, s: BranchSession, p: &Predictions) {
         self.draft = Some(s.opened.clone());
         self.applied = Some(s.opened.clone());
-        self.opened_metrics = Some(p.metrics());
+        let m = p.metrics();
+        self.opened_metrics = Some(m);
         self.new_k = s.codebook;
+        let opened = s.opened.clone();
         self.session = Some(s);
+        let name = self.name_of(&opened);
+        self.history
+            .tested(&opened, || name, m.zsl_accuracy, m.harmonic);
     }
 
     pub fn available(&self) -> bool {
@@ -104,7 +193,11 @@ impl BranchEditor {
     }
 
     pub fn busy(&self) -> bool {
-        self.loading.is_some() || self.scoring.is_some()
+        self.loading.is_some()
+            || self.scoring.is_some()
+            || self.validating.is_some()
+            || self.sweep.job.is_some()
+            || matches!(self.validation, Validation::Loading(_))
     }
 
     /// Applies a worker's result; returns predictions for the app to show.
@@ -114,7 +207,11 @@ impl BranchEditor {
         current: Option<&Predictions>,
     ) -> Option<Predictions> {
         let epoch = match &out {
-            BranchOutput::Loaded(e, _) | BranchOutput::Rescored(e, _) => *e,
+            BranchOutput::Loaded(e, _)
+            | BranchOutput::Rescored(e, _)
+            | BranchOutput::ValidationLoaded(e, _)
+            | BranchOutput::Validated(e, _, _)
+            | BranchOutput::Swept(e, _) => *e,
         };
         if epoch != self.epoch {
             return None;
@@ -134,6 +231,10 @@ impl BranchEditor {
                 match result {
                     Ok(r) => {
                         let (set, p, seconds) = *r;
+                        let m = p.metrics();
+                        let name = self.name_of(&set);
+                        self.history
+                            .tested(&set, || name, m.zsl_accuracy, m.harmonic);
                         self.applied = Some(set);
                         self.message = Some(format!(
                             "Re-scored {} samples in {seconds:.2} s",
@@ -147,7 +248,134 @@ impl BranchEditor {
                     }
                 }
             }
+            BranchOutput::ValidationLoaded(_, result) => {
+                self.validation = match result {
+                    Ok(Some(v)) => Validation::Ready(Arc::new(Mutex::new(*v))),
+                    Ok(None) => Validation::Absent(NO_VALIDATION.into()),
+                    Err(e) => Validation::Absent(format!("validation data unreadable: {e}")),
+                };
+                None
+            }
+            BranchOutput::Validated(_, set, result) => {
+                self.validating = None;
+                match result {
+                    Ok(f) => {
+                        let name = self.name_of(&set);
+                        self.history.validated(&set, || name, f.zsl);
+                        self.val_cache.retain(|(s, _)| s != &set);
+                        self.val_cache.push((set, f));
+                    }
+                    Err(e) => self.message = Some(format!("Validation failed: {e}")),
+                }
+                None
+            }
+            BranchOutput::Swept(_, result) => {
+                self.sweep.job = None;
+                match result {
+                    Ok(s) => {
+                        self.sweep.message = None;
+                        self.sweep.result = Some(s);
+                    }
+                    Err(e) => self.sweep.message = Some(format!("Sweep failed: {e}")),
+                }
+                None
+            }
         }
+    }
+
+    /// Starts the validation jobs the state asks for: reading the fold models, measuring the applied set, a sweep.
+    fn update_validation(&mut self, ctx: &egui::Context, workers: &mut Workers, p: &Predictions) {
+        let Some(s) = &self.session else {
+            return;
+        };
+        if matches!(self.validation, Validation::Unknown) {
+            let Some(dir) = s.dir.clone() else {
+                self.validation =
+                    Validation::Absent("no validation data: this run has no run folder".into());
+                return;
+            };
+            let (run, epoch) = (s.run.clone(), self.epoch);
+            let id = workers.spawn(ctx, "Loading the validation folds", move |_| {
+                let loaded = run
+                    .lock()
+                    .map_err(|_| "the run is poisoned".to_owned())
+                    .and_then(|r| {
+                        let features = feature_file_of(&r, &dir)?;
+                        BranchValidation::load(&r, &dir, &features)
+                    });
+                BranchOutput::ValidationLoaded(epoch, loaded.map(|v| v.map(Box::new)))
+            });
+            self.validation = Validation::Loading(id);
+            return;
+        }
+        let Validation::Ready(v) = &self.validation else {
+            if self.sweep.requested {
+                self.spawn_sweep(ctx, workers, p, None);
+            }
+            return;
+        };
+        let v = v.clone();
+        if self.sweep.requested {
+            self.spawn_sweep(ctx, workers, p, Some(v.clone()));
+        }
+        let Some(applied) = self.applied.clone() else {
+            return;
+        };
+        if self.validating.is_some() || self.validation_of(&applied).is_some() {
+            return;
+        }
+        let Some(classes) = self.session.as_ref().map(|s| s.classes.clone()) else {
+            return;
+        };
+        let (epoch, set) = (self.epoch, applied.clone());
+        let id = workers.spawn(ctx, "Validating the branch set", move |handle| {
+            let result = v
+                .lock()
+                .map_err(|_| "the validation models are poisoned".to_owned())
+                .and_then(|mut v| {
+                    v.score(&classes, &set, &mut |done, n| {
+                        handle.set_progress(done as f32 / n.max(1) as f32);
+                        !handle.cancelled()
+                    })
+                });
+            BranchOutput::Validated(epoch, set, result)
+        });
+        self.validating = Some((id, applied));
+    }
+
+    fn spawn_sweep(
+        &mut self,
+        ctx: &egui::Context,
+        workers: &mut Workers,
+        p: &Predictions,
+        validation: Option<Arc<Mutex<BranchValidation>>>,
+    ) {
+        self.sweep.requested = false;
+        let Some(s) = &self.session else {
+            return;
+        };
+        let (run, classes, features, base) = (
+            s.run.clone(),
+            s.classes.clone(),
+            s.features.clone(),
+            p.clone(),
+        );
+        let (weights, ks, epoch) = (
+            self.sweep.weights,
+            (1..=s.codebook.max(1)).collect::<Vec<_>>(),
+            self.epoch,
+        );
+        let id = workers.spawn(ctx, "Sweeping InfoCPL k", move |handle| {
+            let input = SweepInput {
+                run: &run,
+                validation: validation.as_deref(),
+                classes: &classes,
+                features: &features,
+                base: &base,
+            };
+            BranchOutput::Swept(epoch, sweep_job(&input, weights, &ks, handle))
+        });
+        self.sweep.job = Some(id);
     }
 
     /// Starts the jobs the state asks for: loading the run's weights, or scoring an edited set.
@@ -164,6 +392,7 @@ impl BranchEditor {
             }
             return;
         }
+        self.update_validation(ctx, workers, p);
         let (Some(s), Some(draft)) = (&self.session, &self.draft) else {
             return;
         };
@@ -202,6 +431,20 @@ impl BranchEditor {
         if self.loading.is_some_and(gone) {
             self.loading = None;
         }
+        if self.validating.as_ref().is_some_and(|(id, _)| gone(*id)) {
+            // Cancelled: measured again when next needed.
+            self.validating = None;
+        }
+        if let Validation::Loading(id) = self.validation
+            && gone(id)
+        {
+            self.validation =
+                Validation::Absent("loading the validation folds was cancelled".into());
+        }
+        if self.sweep.job.is_some_and(gone) {
+            self.sweep.job = None;
+            self.sweep.message = Some("Sweep cancelled".into());
+        }
         if self.scoring.as_ref().is_some_and(|(id, _)| gone(*id)) {
             self.scoring = None;
             // Cancelled: show the set the predictions were scored with.
@@ -209,143 +452,5 @@ impl BranchEditor {
             self.message =
                 Some("Re-scoring cancelled; the predictions keep the previous set".into());
         }
-    }
-
-    /// The editing controls (under the branch table); returns a job the user cancelled.
-    pub fn ui(&mut self, ui: &mut egui::Ui, workers: &Workers, p: &Predictions) -> Option<u64> {
-        ui.separator();
-        ui.strong("Branch set");
-        let Some(s) = &self.session else {
-            if self.loading.is_some() {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Loading the run's weights…");
-                });
-            } else if let Some(m) = &self.message {
-                ui.colored_label(ui.visuals().warn_fg_color, m);
-            } else {
-                ui.weak(
-                    "Open an InfoCPL run folder (with its weights and feature file) or score one live to edit its branches.",
-                );
-            }
-            return None;
-        };
-        let draft = self.draft.as_mut()?;
-        let mut cancel = None;
-        let trained = s.trained.clone();
-        let weights_name = |b: usize| format!("branch {b} (top-{})", trained[b]);
-        let mut remove = None;
-        egui::Grid::new("branch set")
-            .num_columns(4)
-            .striped(true)
-            .show(ui, |ui| {
-                ui.weak("branch");
-                ui.weak("top-k");
-                ui.weak("weights of");
-                ui.end_row();
-                for (i, b) in draft.branches.iter_mut().enumerate() {
-                    let name = BranchSet::name(b, &trained);
-                    ui.checkbox(&mut b.enabled, name);
-                    ui.add(egui::DragValue::new(&mut b.k).range(1..=s.codebook.max(1)));
-                    egui::ComboBox::from_id_salt(("branch weights", i))
-                        .selected_text(weights_name(b.weights))
-                        .show_ui(ui, |ui| {
-                            for w in 0..trained.len() {
-                                ui.selectable_value(&mut b.weights, w, weights_name(w));
-                            }
-                        });
-                    if ui.small_button("Remove").clicked() {
-                        remove = Some(i);
-                    }
-                    ui.end_row();
-                }
-            });
-        if let Some(i) = remove {
-            draft.branches.remove(i);
-        }
-        let add_help = "InfoCPL trains one projection and estimator per branch; only k is free when scoring. A new \
-                        k re-uses the chosen trained branch's weights with that top-k (an ablation: those weights \
-                        were trained for their own k).";
-        ui.horizontal(|ui| {
-            ui.label("Add k");
-            ui.add(egui::DragValue::new(&mut self.new_k).range(1..=s.codebook.max(1)));
-            ui.label("on the weights of");
-            self.new_weights = self.new_weights.min(trained.len().saturating_sub(1));
-            egui::ComboBox::from_id_salt("new branch weights")
-                .selected_text(weights_name(self.new_weights))
-                .show_ui(ui, |ui| {
-                    for w in 0..trained.len() {
-                        ui.selectable_value(&mut self.new_weights, w, weights_name(w));
-                    }
-                });
-            if ui.button("Add").on_hover_text(add_help).clicked() {
-                draft.branches.push(BranchSpec {
-                    weights: self.new_weights,
-                    k: self.new_k.max(1),
-                    enabled: true,
-                });
-            }
-        });
-        if let Err(e) = draft.check(trained.len()) {
-            ui.colored_label(ui.visuals().warn_fg_color, e);
-        }
-        ui.horizontal(|ui| {
-            if ui.button("Trained set").clicked() {
-                *draft = BranchSet::trained(&trained);
-            }
-            if ui.button("Opened set").clicked() {
-                *draft = s.opened.clone();
-            }
-            let saved_ok = s.dir.is_some() && self.applied.as_ref() == Some(draft);
-            let save = ui
-                .add_enabled(saved_ok, egui::Button::new("Save with the run"))
-                .on_hover_text("Writes branch_set.toml into the run folder; opening the run (and skelzero eval) uses it")
-                .on_disabled_hover_text("Wait for the re-score; the embedded demo cannot be saved");
-            if save.clicked()
-                && let Some(dir) = &s.dir
-            {
-                self.message = Some(match draft.save(dir) {
-                    Ok(path) => format!("Saved {}", path.display()),
-                    Err(e) => format!("Save failed: {e}"),
-                });
-            }
-        });
-        if let Some((id, _)) = &self.scoring {
-            let progress = workers
-                .jobs
-                .iter()
-                .find(|j| j.id == *id)
-                .map_or(0.0, |j| j.handle.progress());
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::ProgressBar::new(progress)
-                        .desired_width(160.0)
-                        .show_percentage(),
-                );
-                if ui.button("Cancel re-scoring").clicked() {
-                    cancel = Some(*id);
-                }
-            });
-        }
-        let m = p.metrics();
-        let opened = self.opened_metrics.unwrap_or_default();
-        ui.label(format!(
-            "Test split now: ZSL {:.1} % · H {:.1} % (opened set: ZSL {:.1} % · H {:.1} %)",
-            100.0 * m.zsl_accuracy,
-            100.0 * m.harmonic,
-            100.0 * opened.zsl_accuracy,
-            100.0 * opened.harmonic
-        ));
-        // No seen-class validation figure exists for an edited set (the run keeps only test predictions): say that
-        // choosing by these numbers tunes on the unseen test classes, and what a saved set is recorded as.
-        ui.colored_label(
-            ui.visuals().warn_fg_color,
-            "These figures are on the test split: a set chosen by them is tuned on the unseen test classes. A saved \
-             set is reported by `skelzero eval --json` as \"branch_set_source\": \"user\".",
-        );
-        if let Some(msg) = &self.message {
-            ui.weak(msg);
-        }
-        cancel
     }
 }

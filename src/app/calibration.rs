@@ -128,13 +128,29 @@ impl CalibrationView {
                     curve.gammas.first().copied().unwrap_or(-1.0),
                     curve.gammas.last().copied().unwrap_or(1.0),
                 );
+                let m = p.metrics();
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
-                    "These curves are on the test split: for inspection, not for choosing gamma (that would tune on unseen test classes).",
+                    format!(
+                        "Computed on the test split ({} seen-class and {} unseen-class samples): for inspection, not \
+                         for choosing gamma (that would tune on the unseen test classes).",
+                        m.seen_samples, m.unseen_samples
+                    ),
                 );
                 ui.label(format!(
                     "The run's gamma {opened_gamma:.3} was chosen on the seen-class validation split; that is the one to report."
                 ));
+                if p.gamma != opened_gamma {
+                    // Say what a moved gamma is: `--dump-state` records it as source "user", basis "test".
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "Gamma in use {:.3} is your choice, made looking at test-split curves (source: user, \
+                             basis: test); \"Run's (validation)\" restores the validation choice.",
+                            p.gamma
+                        ),
+                    );
+                }
                 let mut gamma = p.gamma;
                 ui.horizontal(|ui| {
                     let slider = egui::Slider::new(&mut gamma, lo..=hi)
@@ -173,7 +189,7 @@ impl CalibrationView {
                 Plot::new("gzsl curve")
                     .legend(Legend::default())
                     .x_axis_label("gamma (subtracted from seen-class scores)")
-                    .y_axis_label("test accuracy %")
+                    .y_axis_label("accuracy % (test split)")
                     .include_y(0.0)
                     .include_y(100.0)
                     .allow_scroll(false)

@@ -62,6 +62,15 @@ impl ExplorerApp {
             }
             _ => Value::Null,
         };
+        // The InfoCPL branch window's figures: the applied set's validation ZSL (basis "validation").
+        let mut figures = figures;
+        if let (Some(f), Some(b)) = (
+            figures.as_object_mut(),
+            self.views.branches.editor.state_json(),
+        ) && let Some(b) = b.as_object()
+        {
+            f.extend(b.clone());
+        }
         let selected = self.selected.and_then(|i| {
             let d = self.dataset.as_ref()?;
             let s = d.samples.get(i)?;

@@ -7,6 +7,8 @@
 //! screenshot/bench runs in `harness.rs`.
 
 pub mod branch_editor;
+pub mod branch_history;
+pub mod branch_sweep;
 pub mod browser;
 pub mod calibration;
 pub mod command;

@@ -222,7 +222,7 @@ impl BranchView {
                     return;
                 };
                 branch_table_ui(ui, p, b, names, row, palette);
-                cancel = self.editor.ui(ui, workers, p);
+                cancel = self.editor.ui(ui, workers, p, palette);
             });
         self.open = open;
         cancel
@@ -250,13 +250,11 @@ fn branch_table_ui(
     };
     let top = p.top_k(row, 5, setting);
     let c = p.num_classes();
-    let all: Vec<f32> = top
+    let cols: Vec<usize> = top
         .iter()
         .filter_map(|&(k, _)| p.classes.iter().position(|&x| x == k))
-        .flat_map(|col| b.of(row, col, c).iter().copied())
         .collect();
-    let lo = all.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let ranges = branch_ranges(b, row, &cols, c);
     ui.label(format!("Top {} classes of the run, per branch", top.len()));
     egui::Grid::new("branches")
         .num_columns(b.branches.len() + 1)
@@ -277,17 +275,55 @@ fn branch_table_ui(
                 } else {
                     text
                 });
-                for &s in b.of(row, col, c) {
-                    ui.horizontal(|ui| heat_bar_ui(ui, s, (lo, hi), 50.0, palette));
+                for (&s, &range) in b.of(row, col, c).iter().zip(&ranges) {
+                    ui.horizontal(|ui| heat_bar_ui(ui, s, range, 50.0, palette));
                 }
                 ui.end_row();
             }
         });
+    ui.weak(
+        "Each branch's column is coloured on its own range (the branches score on different scales), so the colours \
+         show each branch's ranking of these classes; compare branches by the numbers.",
+    );
+}
+
+/// Each branch's score range over the classes `cols` of prediction row `row` (its own colour scale).
+pub fn branch_ranges(
+    b: &crate::pipeline::analysis::BranchScores,
+    row: usize,
+    cols: &[usize],
+    num_classes: usize,
+) -> Vec<(f32, f32)> {
+    (0..b.branches.len())
+        .map(|bi| {
+            cols.iter()
+                .map(|&col| b.of(row, col, num_classes)[bi])
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_branch_is_coloured_on_its_own_range() {
+        // 1 sample, 3 classes, 2 branches: branch 0 scores near 0, branch 1 near -5.
+        let b = crate::pipeline::analysis::BranchScores {
+            branches: vec!["top-1".into(), "top-5".into()],
+            scores: vec![0.1, -5.0, 0.3, -4.0, 0.2, -6.0],
+        };
+        let r = branch_ranges(&b, 0, &[0, 1, 2], 3);
+        assert_eq!(r, [(0.1, 0.3), (-6.0, -4.0)]);
+        // Each branch's best class is at the top of its own scale.
+        assert_eq!(scaled(0.3, r[0]), 1.0);
+        assert_eq!(scaled(-4.0, r[1]), 1.0);
+        // Only the listed classes set the range.
+        assert_eq!(branch_ranges(&b, 0, &[0, 2], 3), [(0.1, 0.2), (-6.0, -5.0)]);
+    }
 
     #[test]
     fn part_colours_follow_the_scores() {

@@ -146,9 +146,11 @@ impl ExplorerApp {
                 let names: Vec<String> = (0..d.classes.len().max(p.class_names.len()))
                     .map(|c| p.class_name(c, &d.classes))
                     .collect();
+                let run_gamma = self.opened_gamma;
                 self.workers.spawn(&self.ctx, "Exporting", move |_| {
                     Exported(
-                        super::export::export_tables(&dir, &p, &names).map_err(|e| e.to_string()),
+                        super::export::export_tables(&dir, &p, &names, run_gamma)
+                            .map_err(|e| e.to_string()),
                     )
                 });
             }

@@ -46,8 +46,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let f = SplitFeatures::load(&path)?;
     if let Some(set) = &run.branch_set {
         eprintln!(
-            "note: scoring with the InfoCPL branch set of {}",
-            set.display()
+            "note: scoring with the InfoCPL branch set of {} (chosen on {} figures)",
+            set.display(),
+            crate::zsl::branch_set::BranchSet::chosen_on(set)?.name()
         );
     }
     let split = &run.config.split;
@@ -97,6 +98,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         .into();
         json["branch_set_file"] = serde_json::to_value(&run.branch_set)?;
+        // The figure the saved set was chosen on ("validation": the run's seen-class folds; "test": the unseen test
+        // classes); null for the trained set, which no figure chose.
+        json["branch_set_basis"] = match &run.branch_set {
+            Some(path) => crate::zsl::branch_set::BranchSet::chosen_on(path)?
+                .name()
+                .into(),
+            None => serde_json::Value::Null,
+        };
     }
     if !args.json {
         println!(

@@ -257,6 +257,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if args.lr.is_none() {
         sel.lrs = preset_lrs(kind, preset);
     }
+    // InfoCPL's branch set is a scoring-time choice: its fold models let the explorer measure a set on the seen-class
+    // validation folds (validation.safetensors) rather than on the unseen test classes.
+    sel.keep_fold_models = kind == MethodKind::InfoCpl;
     let protocol = Protocol {
         classes: &classes,
         seen: &features.seen,
@@ -289,6 +292,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         evaluation: Some(e.clone()),
     };
     save_run(&args.out, &cfg, &fitted.varmap, &classes)?;
+    match &fitted.fold_models {
+        Some(fm) => fm.save(&args.out)?,
+        None => {
+            // A validation file left by an earlier run in this folder belongs to other weights.
+            let stale = args
+                .out
+                .join(crate::experiment::fold_models::VALIDATION_FILE);
+            if stale.is_file() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("removing the stale {}", stale.display()))?;
+            }
+        }
+    }
     println!(
         "{} on {}: ZSL top-1 {:.1}%  GZSL S {:.1}% U {:.1}% H {:.1}% (gamma {:.3}, epoch {} chosen on seen-class validation)",
         kind.title(),

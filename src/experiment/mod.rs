@@ -3,6 +3,8 @@
 //! ([`bench`]) that trains and evaluates every method over a protocol's splits.
 
 pub mod bench;
+pub mod fold_models;
 pub mod run;
 pub mod run_kind;
 pub mod select;
+mod val_fold;

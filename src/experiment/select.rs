@@ -20,6 +20,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::fold_models::{FoldModel, FoldModels};
+use super::val_fold::ValFold;
 use crate::eval::calibration::{best_gamma, score_spread};
 use crate::eval::layout::{local_labels, rows_of_classes};
 use crate::eval::{Gzsl, GzslLayout, gzsl, top1};
@@ -151,6 +153,11 @@ pub struct SelectionConfig {
     /// Disjoint pseudo-unseen folds the selection averages over (1 in configs saved before folds existed).
     #[serde(default = "one_fold")]
     pub folds: usize,
+    /// Retrain each fold's model at the chosen (lr, epoch) and return it ([`Fitted::fold_models`]), so that a
+    /// scoring-time choice (InfoCPL's branch set) can later be measured on the folds' pseudo-unseen classes. Costs
+    /// one more fold training per fold, up to the chosen epoch.
+    #[serde(default)]
+    pub keep_fold_models: bool,
 }
 
 fn one_fold() -> usize {
@@ -169,6 +176,7 @@ impl SelectionConfig {
             gamma_steps: 101,
             seed: 0,
             folds: Self::DEFAULT_FOLDS.min(seen / pseudo_unseen).max(1),
+            keep_fold_models: false,
         }
     }
 
@@ -229,7 +237,7 @@ pub const GZSL_VAL_ROWS_CAP: usize = 2048;
 pub const SPREAD_ROWS: usize = 64;
 
 /// `rows` itself when it has at most `cap` entries, else a fixed-seed uniform subsample of that size (sorted).
-fn capped_rows(mut rows: Vec<usize>, cap: usize, seed: u64) -> Vec<usize> {
+pub(super) fn capped_rows(mut rows: Vec<usize>, cap: usize, seed: u64) -> Vec<usize> {
     if rows.len() > cap {
         rows.shuffle(&mut StdRng::seed_from_u64(seed));
         rows.truncate(cap);
@@ -238,7 +246,7 @@ fn capped_rows(mut rows: Vec<usize>, cap: usize, seed: u64) -> Vec<usize> {
     rows
 }
 
-fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
+pub(super) fn snapshot(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
     let data = varmap
         .data()
         .lock()
@@ -266,6 +274,9 @@ pub struct Fitted {
     pub method: Box<dyn crate::zsl::ZslMethod>,
     pub varmap: VarMap,
     pub evaluation: Evaluation,
+    /// The fold models at the chosen (lr, epoch) when [`SelectionConfig::keep_fold_models`] asked for them (and the
+    /// folds read `train` itself, so that the feature file gives their rows back).
+    pub fold_models: Option<FoldModels>,
 }
 
 /// Validation-selected training and one evaluation on the test classes (see the module doc).
@@ -321,28 +332,15 @@ pub fn fit_and_evaluate(
     for &lr in &lrs {
         let mut per_fold = Vec::with_capacity(folds.len());
         for fold in &folds {
-            // The same optimiser steps per epoch as the final model, so that the chosen epoch index means the same
-            // amount of training in both (a fold trains on about half the rows: at one batch size it would take
-            // half the steps per epoch, and its best epoch would land early in the final model's curve).
-            let cfg = TrainConfig {
+            let (method, varmap, cfg) = fold.model(
+                method_cfg,
+                train_cfg,
                 lr,
-                batch_size: fold_batch_size(
-                    fold.train_labels.len(),
-                    p.train_labels.len(),
-                    train_cfg.batch_size,
-                ),
-                ..train_cfg.clone()
-            };
-            let (method, varmap) =
-                method_cfg.build_trainable_with(dims, &device, cfg.seed, cfg.init)?;
-            method_cfg.fit_statistics(&varmap, &fold.train)?;
-            // A transductive run sees the fold's own pseudo-unseen texts, never the real unseen ones.
-            let set = TrainSet {
-                features: &fold.train,
-                labels: &fold.train_labels,
-                classes: &fold.seen_classes,
-                all_classes: method_cfg.transductive_text().then_some(&fold.all_classes),
-            };
+                p.train_labels.len(),
+                dims,
+                &device,
+            )?;
+            let set = fold.train_set(method_cfg);
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
                 let g = score_matrix(method.as_ref(), &fold.gzsl, &fold.all_classes, 256)?;
@@ -400,6 +398,35 @@ pub fn fit_and_evaluate(
     // Gamma: the mean of the folds' best gammas, in units of each model's score spread. Each fold's grid spans its
     // own score range, so a common grid would need every fold's score matrix kept per epoch; the mean needs one
     // scalar per fold and averages out a fold whose few pseudo-unseen classes happen to be easy or hard.
+    let fold_models = if sel.keep_fold_models && p.fold_train.is_none() {
+        let folds = folds
+            .iter()
+            .zip(&splits)
+            .map(|(fold, split)| {
+                fold.model_at(
+                    method_cfg,
+                    train_cfg,
+                    lr,
+                    epoch,
+                    p.train_labels.len(),
+                    dims,
+                    &device,
+                )
+                .map(|weights| FoldModel {
+                    split: split.clone(),
+                    weights,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Some(FoldModels {
+            folds,
+            train_samples: p.train_labels.len(),
+            lr,
+            epoch,
+        })
+    } else {
+        None
+    };
     let n = val_folds.len() as f64;
     let val_h = val_folds.iter().map(|f| f.gzsl_h).sum::<f64>() / n;
     let final_cfg = TrainConfig {
@@ -492,6 +519,7 @@ pub fn fit_and_evaluate(
         method,
         varmap,
         evaluation,
+        fold_models,
     })
 }
 
@@ -552,68 +580,6 @@ struct EpochVal {
     gamma: f64,
     h: f64,
     spread: Option<f64>,
-}
-
-/// One validation fold's tensors, with labels local to its class sets.
-struct ValFold {
-    train: FeatureBatch,
-    train_labels: Vec<usize>,
-    seen_classes: ClassEmbeddings,
-    unseen: FeatureBatch,
-    unseen_labels: Vec<usize>,
-    unseen_classes: ClassEmbeddings,
-    /// GZSL validation rows (held-out pseudo-seen plus pseudo-unseen), at most GZSL_VAL_ROWS_CAP.
-    gzsl: FeatureBatch,
-    gzsl_labels: Vec<usize>,
-    /// Pseudo-seen classes first, then pseudo-unseen.
-    all_classes: ClassEmbeddings,
-    gzsl_seen: Vec<bool>,
-    /// Training rows the model's score spread is measured on, at most SPREAD_ROWS.
-    spread: FeatureBatch,
-    /// Where the ZSL block (pseudo-unseen rows, pseudo-unseen columns) lies in the GZSL score matrix, when every
-    /// pseudo-unseen row is among the GZSL rows (not capped): its rows and columns, in ZSL order.
-    unseen_in_gzsl: Option<(Vec<usize>, Vec<usize>)>,
-}
-
-impl ValFold {
-    /// `features`: the rows of `p.train` as this fold's encoder sees them.
-    fn new(
-        p: &Protocol<'_>,
-        features: &FeatureBatch,
-        split: &ValidationSplit,
-        seed: u64,
-    ) -> Result<Self> {
-        let layout = GzslLayout::new(&split.pseudo_seen, &split.pseudo_unseen);
-        let mut g_rows = split.val_seen_rows.clone();
-        g_rows.extend_from_slice(&split.val_unseen_rows);
-        let unseen_in_gzsl = (g_rows.len() <= GZSL_VAL_ROWS_CAP).then(|| {
-            let start = split.val_seen_rows.len();
-            (
-                (start..g_rows.len()).collect(),
-                (layout.num_seen()..layout.len()).collect(),
-            )
-        });
-        // A uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
-        let g_rows = capped_rows(g_rows, GZSL_VAL_ROWS_CAP, seed);
-        Ok(Self {
-            train: features.select(&split.train_rows)?,
-            train_labels: local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen),
-            seen_classes: p.classes.select(&split.pseudo_seen)?,
-            unseen: features.select(&split.val_unseen_rows)?,
-            unseen_labels: local_labels(
-                p.train_labels,
-                &split.val_unseen_rows,
-                &split.pseudo_unseen,
-            ),
-            unseen_classes: p.classes.select(&split.pseudo_unseen)?,
-            gzsl: features.select(&g_rows)?,
-            gzsl_labels: layout.local_labels(p.train_labels, &g_rows),
-            all_classes: p.classes.select(layout.classes())?,
-            gzsl_seen: layout.seen_mask(),
-            spread: features.select(&capped_rows(split.train_rows.clone(), SPREAD_ROWS, seed))?,
-            unseen_in_gzsl,
-        })
-    }
 }
 
 fn metric_err(e: crate::eval::MetricError) -> ZslError {

@@ -76,7 +76,7 @@ pub fn session_from_run(
 }
 
 /// The feature file a run records, as given or relative to the run folder.
-fn feature_file_of(run: &LoadedRun, dir: &Path) -> Result<PathBuf, String> {
+pub fn feature_file_of(run: &LoadedRun, dir: &Path) -> Result<PathBuf, String> {
     let recorded = run.config.features.clone().ok_or_else(|| {
         format!(
             "{}: the run records no feature file to score again",
@@ -186,7 +186,7 @@ pub fn rescore_job(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::experiment::run::{RunConfig, SplitInfo};
     use crate::zsl::infocpl::InfoCplConfig;
@@ -201,7 +201,21 @@ mod tests {
         Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
     }
 
-    fn small_run() -> (Mutex<LoadedRun>, FeatureBatch, Predictions) {
+    /// The weights of [`small_run`]'s method (built again from the same seed).
+    pub(crate) fn weights_of(run: &LoadedRun) -> std::collections::HashMap<String, Tensor> {
+        let (_, varmap) = run
+            .config
+            .method
+            .build_trainable(run.config.dims, &Device::Cpu, 2)
+            .unwrap();
+        let data = varmap.data().lock().unwrap();
+        data.iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect()
+    }
+
+    /// A two-branch InfoCPL run (top-1, top-3; untrained, seed 2) over 10 samples of 5 classes, 3 seen.
+    pub(crate) fn small_run() -> (Mutex<LoadedRun>, FeatureBatch, Predictions) {
         let method = MethodConfig::InfoCpl(InfoCplConfig {
             topk: vec![1, 3],
             hidden: [16, 8],

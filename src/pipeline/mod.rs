@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod binding;
 pub mod branch_rescore;
+pub mod branch_validation;
 pub mod class_texts;
 pub mod demo;
 pub mod description_embed;

@@ -16,11 +16,26 @@ const BATCH: usize = 256;
 /// [`SplitFeatures::test_ids_or_fallback`] for files without them); `gamma` is the run's validation-chosen
 /// calibration.
 pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predictions> {
-    let method = format!(
+    let mut method = format!(
         "{} ({})",
         run.config.method.kind().title(),
         run.dir.display()
     );
+    // A saved InfoCPL branch set is part of the run's label, with the figure it was chosen on.
+    if let (Some(path), Some(info)) = (&run.branch_set, run.method.as_infocpl()) {
+        let topk = info.trained_topk();
+        let names: Vec<String> = info
+            .branch_set()
+            .enabled()
+            .map(|b| crate::zsl::branch_set::BranchSet::name(b, &topk))
+            .collect();
+        let basis = crate::zsl::branch_set::BranchSet::chosen_on(path)?;
+        method.push_str(&format!(
+            " · saved branch set {} (chosen on {})",
+            names.join(", "),
+            basis.name()
+        ));
+    }
     let layout = GzslLayout::new(&f.seen, &f.unseen);
     let p = scored_predictions(
         run,

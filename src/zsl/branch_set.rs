@@ -34,6 +34,39 @@ fn enabled_default() -> bool {
     true
 }
 
+/// The figure a saved set was chosen on, recorded in `branch_set.toml` as `chosen_on` (and reported by `skelzero
+/// eval --json` as `branch_set_basis`). Files written before the field existed were chosen on test figures, the only
+/// ones the explorer showed then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChosenOn {
+    /// Seen-class validation (the run's fold models).
+    Validation,
+    /// The test split: unseen test classes.
+    Test,
+}
+
+impl ChosenOn {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Validation => "validation",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// What `branch_set.toml` records beside the set.
+#[derive(Serialize, Deserialize)]
+struct Recorded {
+    #[serde(default)]
+    chosen_on: Option<ChosenOn>,
+    /// The set's validation ZSL top-1 when it was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    validation_zsl: Option<f64>,
+    #[serde(rename = "branch", default)]
+    branches: Vec<BranchSpec>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BranchSet {
     #[serde(rename = "branch")]
@@ -107,16 +140,41 @@ impl BranchSet {
         Ok(toml_with_format(&text, BRANCH_SET_FORMAT))
     }
 
-    /// Writes `dir/branch_set.toml` atomically; returns its path.
-    pub fn save(&self, dir: &Path) -> Result<PathBuf> {
+    /// Writes `dir/branch_set.toml` atomically with the figure the set was chosen on (and its validation ZSL
+    /// top-1, where known); returns its path.
+    pub fn save(
+        &self,
+        dir: &Path,
+        chosen_on: ChosenOn,
+        validation_zsl: Option<f64>,
+    ) -> Result<PathBuf> {
         let path = dir.join(BRANCH_SET_FILE);
-        crate::util::write_bytes_atomic(&path, self.to_toml()?.as_bytes()).map_err(|source| {
-            ZslError::Io {
-                path: path.clone(),
-                source,
-            }
+        let recorded = Recorded {
+            chosen_on: Some(chosen_on),
+            validation_zsl,
+            branches: self.branches.clone(),
+        };
+        let text = toml::to_string_pretty(&recorded)
+            .map_err(|e| ZslError::Invalid(format!("branch set: {e}")))?;
+        let text = toml_with_format(&text, BRANCH_SET_FORMAT);
+        crate::util::write_bytes_atomic(&path, text.as_bytes()).map_err(|source| ZslError::Io {
+            path: path.clone(),
+            source,
         })?;
         Ok(path)
+    }
+
+    /// The figure the set in the file at `path` was chosen on: `Test` for files written before it was recorded.
+    pub fn chosen_on(path: &Path) -> Result<ChosenOn> {
+        let text = std::fs::read_to_string(path).map_err(|source| ZslError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let r: Recorded = toml::from_str(&text).map_err(|e| ZslError::File {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(r.chosen_on.unwrap_or(ChosenOn::Test))
     }
 
     /// Reads `dir/branch_set.toml` when there is one.
@@ -144,8 +202,19 @@ mod tests {
             enabled: true,
         });
         let dir = tempfile::tempdir().unwrap();
-        let path = set.save(dir.path()).unwrap();
+        let path = set.save(dir.path(), ChosenOn::Test, None).unwrap();
         assert_eq!(BranchSet::load(dir.path(), 2).unwrap(), Some(set.clone()));
+        assert_eq!(BranchSet::chosen_on(&path).unwrap(), ChosenOn::Test);
+        set.save(dir.path(), ChosenOn::Validation, Some(0.5))
+            .unwrap();
+        assert_eq!(BranchSet::load(dir.path(), 2).unwrap(), Some(set.clone()));
+        assert_eq!(BranchSet::chosen_on(&path).unwrap(), ChosenOn::Validation);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("validation_zsl = 0.5"), "{text}");
+        // A file written before `chosen_on` existed was chosen on the test figures.
+        std::fs::write(&path, "format = 1\n[[branch]]\nweights = 0\nk = 2\n").unwrap();
+        assert_eq!(BranchSet::chosen_on(&path).unwrap(), ChosenOn::Test);
+        set.save(dir.path(), ChosenOn::Validation, None).unwrap();
         assert_eq!(
             BranchSet::name(&set.branches[2], &[1, 5]),
             "top-3 (top-5 weights)"

@@ -1,0 +1,152 @@
+//! One pseudo-unseen validation fold of the selection ([`super::select`]): its tensors, with labels local to its
+//! class sets, and its model (trained during the selection, and again up to the chosen epoch when the run keeps
+//! its fold models, [`super::fold_models`]).
+
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+use candle_nn::VarMap;
+
+use super::select::{
+    GZSL_VAL_ROWS_CAP, Protocol, SPREAD_ROWS, ValidationSplit, capped_rows, fold_batch_size,
+    snapshot,
+};
+use crate::eval::GzslLayout;
+use crate::eval::layout::local_labels;
+use crate::zsl::trainer::{TrainConfig, TrainSet, train};
+use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
+
+/// One validation fold's tensors, with labels local to its class sets.
+pub(super) struct ValFold {
+    pub(super) train: FeatureBatch,
+    pub(super) train_labels: Vec<usize>,
+    pub(super) seen_classes: ClassEmbeddings,
+    pub(super) unseen: FeatureBatch,
+    pub(super) unseen_labels: Vec<usize>,
+    pub(super) unseen_classes: ClassEmbeddings,
+    /// GZSL validation rows (held-out pseudo-seen plus pseudo-unseen), at most GZSL_VAL_ROWS_CAP.
+    pub(super) gzsl: FeatureBatch,
+    pub(super) gzsl_labels: Vec<usize>,
+    /// Pseudo-seen classes first, then pseudo-unseen.
+    pub(super) all_classes: ClassEmbeddings,
+    pub(super) gzsl_seen: Vec<bool>,
+    /// Training rows the model's score spread is measured on, at most SPREAD_ROWS.
+    pub(super) spread: FeatureBatch,
+    /// Where the ZSL block (pseudo-unseen rows, pseudo-unseen columns) lies in the GZSL score matrix, when every
+    /// pseudo-unseen row is among the GZSL rows (not capped): its rows and columns, in ZSL order.
+    pub(super) unseen_in_gzsl: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+impl ValFold {
+    /// The fold's untrained model and its options at `lr`, with as many optimiser steps per epoch as the final model
+    /// on `final_rows` samples gets, so that a chosen epoch means the same training in both (at one batch size a
+    /// fold, on about half the rows, would take half the steps and its best epoch would land early).
+    pub(super) fn model(
+        &self,
+        method_cfg: &MethodConfig,
+        train_cfg: &TrainConfig,
+        lr: f64,
+        final_rows: usize,
+        dims: Dims,
+        device: &candle_core::Device,
+    ) -> Result<(Box<dyn crate::zsl::ZslMethod>, VarMap, TrainConfig)> {
+        let cfg = TrainConfig {
+            lr,
+            batch_size: fold_batch_size(self.train_labels.len(), final_rows, train_cfg.batch_size),
+            ..train_cfg.clone()
+        };
+        let (method, varmap) = method_cfg.build_trainable_with(dims, device, cfg.seed, cfg.init)?;
+        method_cfg.fit_statistics(&varmap, &self.train)?;
+        Ok((method, varmap, cfg))
+    }
+
+    /// The fold's training set; a transductive run sees the fold's own pseudo-unseen texts, never the real unseen
+    /// ones.
+    pub(super) fn train_set<'a>(&'a self, method_cfg: &MethodConfig) -> TrainSet<'a> {
+        TrainSet {
+            features: &self.train,
+            labels: &self.train_labels,
+            classes: &self.seen_classes,
+            all_classes: method_cfg.transductive_text().then_some(&self.all_classes),
+        }
+    }
+
+    /// The fold model's weights after `epoch` (0-based), trained as the selection trained it (same seed, options
+    /// and data, so the same weights), stopping there.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn model_at(
+        &self,
+        method_cfg: &MethodConfig,
+        train_cfg: &TrainConfig,
+        lr: f64,
+        epoch: usize,
+        final_rows: usize,
+        dims: Dims,
+        device: &candle_core::Device,
+    ) -> Result<HashMap<String, Tensor>> {
+        let (method, varmap, cfg) =
+            self.model(method_cfg, train_cfg, lr, final_rows, dims, device)?;
+        let mut snap = None;
+        // Training has no early stop: the callback ends it with `Stopped` once the weights are taken.
+        let ran = train(
+            method.as_ref(),
+            &varmap,
+            &self.train_set(method_cfg),
+            &cfg,
+            |e, _| {
+                if e == epoch {
+                    snap = Some(snapshot(&varmap)?);
+                    return Err(ZslError::Stopped { epochs_done: e + 1 });
+                }
+                Ok(())
+            },
+        );
+        match (snap, ran) {
+            (Some(weights), _) => Ok(weights),
+            (None, Err(e)) => Err(e),
+            (None, Ok(_)) => Err(ZslError::Invalid(format!(
+                "a fold model ran {} epochs, the chosen epoch is {epoch}",
+                cfg.epochs
+            ))),
+        }
+    }
+
+    /// `features`: the rows of `p.train` as this fold's encoder sees them.
+    pub(super) fn new(
+        p: &Protocol<'_>,
+        features: &FeatureBatch,
+        split: &ValidationSplit,
+        seed: u64,
+    ) -> Result<Self> {
+        let layout = GzslLayout::new(&split.pseudo_seen, &split.pseudo_unseen);
+        let mut g_rows = split.val_seen_rows.clone();
+        g_rows.extend_from_slice(&split.val_unseen_rows);
+        let unseen_in_gzsl = (g_rows.len() <= GZSL_VAL_ROWS_CAP).then(|| {
+            let start = split.val_seen_rows.len();
+            (
+                (start..g_rows.len()).collect(),
+                (layout.num_seen()..layout.len()).collect(),
+            )
+        });
+        // A uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
+        let g_rows = capped_rows(g_rows, GZSL_VAL_ROWS_CAP, seed);
+        Ok(Self {
+            train: features.select(&split.train_rows)?,
+            train_labels: local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen),
+            seen_classes: p.classes.select(&split.pseudo_seen)?,
+            unseen: features.select(&split.val_unseen_rows)?,
+            unseen_labels: local_labels(
+                p.train_labels,
+                &split.val_unseen_rows,
+                &split.pseudo_unseen,
+            ),
+            unseen_classes: p.classes.select(&split.pseudo_unseen)?,
+            gzsl: features.select(&g_rows)?,
+            gzsl_labels: layout.local_labels(p.train_labels, &g_rows),
+            all_classes: p.classes.select(layout.classes())?,
+            gzsl_seen: layout.seen_mask(),
+            spread: features.select(&capped_rows(split.train_rows.clone(), SPREAD_ROWS, seed))?,
+            unseen_in_gzsl,
+        })
+    }
+}
