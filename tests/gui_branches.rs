@@ -163,7 +163,8 @@ fn the_branch_window_shows_a_validation_figure_and_a_saved_set_records_its_basis
     .unwrap();
     assert_eq!(eval_json(&run)["branch_set_basis"], "test");
 
-    // The same folder trained again with another method drops the fold models of the old weights.
+    // The same folder trained again with another method drops the fold models and the saved branch set of the old
+    // weights.
     succeeded(
         skelzero()
             .args([
@@ -177,4 +178,5 @@ fn the_branch_window_shows_a_validation_figure_and_a_saved_set_records_its_basis
             .arg(&run),
     );
     assert!(!run.join("validation.safetensors").exists());
+    assert!(!run.join("branch_set.toml").exists());
 }

@@ -292,6 +292,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         evaluation: Some(e.clone()),
     };
     save_run(&args.out, &cfg, &fitted.varmap, &classes)?;
+    // A branch set saved with an earlier run in this folder was chosen for other weights (or another method):
+    // left in place, `eval` and the explorer would silently score the new weights with it.
+    let stale_set = args.out.join(crate::zsl::branch_set::BRANCH_SET_FILE);
+    if stale_set.is_file() {
+        std::fs::remove_file(&stale_set)
+            .with_context(|| format!("removing the stale {}", stale_set.display()))?;
+        eprintln!(
+            "removed {}: it was saved for the weights this run replaced",
+            stale_set.display()
+        );
+    }
     match &fitted.fold_models {
         Some(fm) => fm.save(&args.out)?,
         None => {
