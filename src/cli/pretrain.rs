@@ -122,6 +122,15 @@ pub(crate) fn load_data_for(
 }
 
 /// Preprocesses the samples `idx` of `ds` into (3, frames, 25, bodies) tensors with labels mapped through `label_of`.
+/// Frees the sequences of the samples `idx` (an empty sequence takes their place).
+fn release_sequences(ds: &mut Dataset, idx: &[usize]) {
+    for &i in idx {
+        if let Some(s) = ds.samples.get_mut(i) {
+            s.seq = s.seq.slice_frames(0, 0);
+        }
+    }
+}
+
 /// `preprocessed`: the samples hold sequences already preprocessed with `pre` ([`load_data_for`]).
 pub(crate) fn tensor_set(
     ds: &Dataset,
@@ -195,7 +204,7 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         rotation,
         ..PreprocessConfig::default()
     };
-    let (ds, preprocessed) = load_data_for(args.dataset, args.data.as_deref(), &early_pre)?;
+    let (mut ds, preprocessed) = load_data_for(args.dataset, args.data.as_deref(), &early_pre)?;
     let part = args
         .split
         .partition(&ds, &ProtocolInputs::for_dataset(&ds)?)?;
@@ -321,8 +330,27 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         va.len(),
         cfg.encoder.kind()
     );
+    // The seen classes' samples of the test side (other subjects / videos / views), for the figure after training;
+    // unseen-class samples never reach the encoder, not even there.
+    let test_idx = seen_only(&part.gzsl_test);
+    // Only the tensors are kept: each sample's sequence is freed once its tensor is built, and those of samples no
+    // set uses at once, so a sequence and its tensor are never both held for the whole dataset (issue 24).
+    let used: std::collections::HashSet<usize> =
+        tr.iter().chain(&va).chain(&test_idx).copied().collect();
+    let unused: Vec<usize> = (0..ds.samples.len())
+        .filter(|i| !used.contains(i))
+        .collect();
+    release_sequences(&mut ds, &unused);
     let train_set = tensor_set(&ds, &tr, &pre, preprocessed, head_of)?;
+    release_sequences(&mut ds, &tr);
     let val_set = tensor_set(&ds, &va, &pre, preprocessed, head_of)?;
+    release_sequences(&mut ds, &va);
+    let test_set = if test_idx.is_empty() {
+        None
+    } else {
+        Some(tensor_set(&ds, &test_idx, &pre, preprocessed, head_of)?)
+    };
+    drop(ds);
 
     let vm = VarMap::new();
     let device = crate::nn::device::device_from_choice(args.device)?;
@@ -358,13 +386,9 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
     };
     match outcome {
         TrainOutcome::Finished { epochs_done } => {
-            // The seen classes' samples of the test side (other subjects / videos / views); unseen-class samples
-            // never reach the encoder, not even here.
-            let test_idx = seen_only(&part.gzsl_test);
             summary.seen_test_samples = test_idx.len();
-            if !test_idx.is_empty() {
-                let test_set = tensor_set(&ds, &test_idx, &pre, preprocessed, head_of)?;
-                let (_, acc) = evaluate(&enc, &test_set, opts.batch_size.max(32))?;
+            if let Some(test_set) = &test_set {
+                let (_, acc) = evaluate(&enc, test_set, opts.batch_size.max(32))?;
                 summary.seen_test_top1 = Some(acc);
                 if let Some(last) = metrics.last_mut() {
                     last.seen_test_top1 = Some(acc);
