@@ -161,6 +161,10 @@ fn main() {
     let root = std::env::var_os("SKELZERO_SCALE_DIR")
         .map_or_else(|| PathBuf::from("../scale-data"), PathBuf::from);
     let data = root.join(format!("ntu120-{n}"));
+    if std::env::var("SKELZERO_SCALE_ONLY").is_ok_and(|v| v == "stream-read") {
+        stream_read(&data);
+        return;
+    }
     let work = tempfile::tempdir_in(&root).unwrap();
     let w = work.path();
     let mut rows: Vec<Row> = Vec::new();
@@ -539,4 +543,39 @@ fn torch_step(
         );
     }
     t
+}
+
+/// `SKELZERO_SCALE_ONLY=stream-read`: pretraining's streaming read alone (each sequence preprocessed as it is
+/// parsed), with the peak and current RSS after it, to tell what the data take from what the allocator keeps.
+fn stream_read(data: &Path) {
+    use skelzero::formats::ReadError;
+    use skelzero::skeleton::Sequence;
+    use skelzero::skeleton::preprocess::preprocessed_from_sequence;
+    let pre = PreprocessConfig::default();
+    let map = |seq: &Sequence, p: &Path| {
+        preprocessed_from_sequence(seq, &pre).map_err(|e| ReadError::file(p, e.to_string()))
+    };
+    let rss = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
+    let t0 = Instant::now();
+    let ds = skelzero::dataset::load::load_dataset_mapped(data, None, Some(&map)).unwrap();
+    println!(
+        "streaming read of {} sequences: {:.1} s, peak RSS {:.0} MB, RSS now {}; sequences hold {:.0} MB",
+        ds.samples.len(),
+        t0.elapsed().as_secs_f64(),
+        peak_mb(),
+        rss(),
+        ds.samples
+            .iter()
+            .map(|s| s.seq.data().len() * 4)
+            .sum::<usize>() as f64
+            / 1e6
+    );
 }
