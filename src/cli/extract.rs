@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         return write_split_features(args, &enc, &ds, &args.split, pre);
     }
     let all: Vec<usize> = (0..ds.samples.len()).collect();
-    let set = super::pretrain::tensor_set(&ds, &all, &pre, |l| Some(l as u32))?;
+    let set = super::pretrain::tensor_set(&ds, &all, &pre, false, |l| Some(l as u32))?;
     let feats = extract_features(&enc, &set, args.batch_size)?;
     let dim = cfg.encoder.feature_dim();
     let out = args

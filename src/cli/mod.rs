@@ -10,6 +10,7 @@ mod models;
 mod predict;
 mod pretrain;
 mod splits;
+pub mod synth;
 mod text;
 mod train;
 
@@ -52,6 +53,8 @@ pub enum Command {
     Text(text::Args),
     /// Install and list the sentence-encoder models.
     Models(models::Args),
+    /// Write NTU-shaped .skeleton files (class count, names, bodies, frame lengths) from the synthetic generator.
+    Synth(synth::Args),
 }
 
 /// Runs one parsed command line.
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Text(args)) => text::run(&args),
         Some(Command::Models(args)) => models::run(&args),
+        Some(Command::Synth(args)) => synth::run(&args),
         Some(Command::Gui(args)) => gui::run(args),
         None => gui::run(gui::Args::default()),
     }

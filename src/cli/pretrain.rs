@@ -16,7 +16,9 @@ use crate::pretrain::run::{DataInfo, RunConfig, RunDir, RunSplit};
 use crate::pretrain::train::{
     Splits, TensorSet, TrainOutcome, evaluate, holdout_by_subject, train,
 };
-use crate::skeleton::preprocess::{PreprocessConfig, Rotation, batch_from_sequences};
+use crate::skeleton::preprocess::{
+    PreprocessConfig, Rotation, batch_from_preprocessed, batch_from_sequences,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EncoderArg {
@@ -95,11 +97,46 @@ pub(crate) fn load_data(kind: DatasetKind, data: Option<&Path>) -> anyhow::Resul
     }
 }
 
+/// [`load_data`] for a job that only needs the preprocessed tensors (`pre`): NTU `.skeleton` folders are read
+/// streaming, each raw sequence replaced by its preprocessed 50-frame form as soon as it is parsed, so the raw
+/// sequences (about 1.6x the preprocessed ones on NTU) are never all in memory (issue 24). The flag says whether
+/// the samples hold preprocessed sequences; pass it to [`tensor_set`]. Other sources are read whole, as before: a
+/// sample there may fail preprocessing, which must stay an error only when the sample is used.
+pub(crate) fn load_data_for(
+    kind: DatasetKind,
+    data: Option<&Path>,
+    pre: &PreprocessConfig,
+) -> anyhow::Result<(Dataset, bool)> {
+    match (kind, data) {
+        (DatasetKind::Ntu60 | DatasetKind::Ntu120, Some(path)) => {
+            let map = |seq: &crate::skeleton::Sequence, file: &Path| {
+                crate::skeleton::preprocess::preprocessed_from_sequence(seq, pre).map_err(|e| {
+                    crate::formats::ReadError::file(file, format!("preprocessing: {e}"))
+                })
+            };
+            let ds = crate::dataset::load::load_dataset_mapped(path, Some(kind), Some(&map))?;
+            Ok((ds, true))
+        }
+        _ => Ok((load_data(kind, data)?, false)),
+    }
+}
+
 /// Preprocesses the samples `idx` of `ds` into (3, frames, 25, bodies) tensors with labels mapped through `label_of`.
+/// Frees the sequences of the samples `idx` (an empty sequence takes their place).
+fn release_sequences(ds: &mut Dataset, idx: &[usize]) {
+    for &i in idx {
+        if let Some(s) = ds.samples.get_mut(i) {
+            s.seq = s.seq.slice_frames(0, 0);
+        }
+    }
+}
+
+/// `preprocessed`: the samples hold sequences already preprocessed with `pre` ([`load_data_for`]).
 pub(crate) fn tensor_set(
     ds: &Dataset,
     idx: &[usize],
     pre: &PreprocessConfig,
+    preprocessed: bool,
     label_of: impl Fn(usize) -> Option<u32>,
 ) -> anyhow::Result<TensorSet> {
     let mut seqs = Vec::with_capacity(idx.len());
@@ -115,7 +152,12 @@ pub(crate) fn tensor_set(
         seqs.push(&s.seq);
         labels.push(l);
     }
-    let x = batch_from_sequences(seqs, pre).map_err(|e| match &e {
+    let x = if preprocessed {
+        batch_from_preprocessed(seqs, pre)
+    } else {
+        batch_from_sequences(seqs, pre)
+    };
+    let x = x.map_err(|e| match &e {
         crate::skeleton::preprocess::PreprocessError::Sample { index, .. } => {
             let id = idx
                 .get(*index)
@@ -153,7 +195,16 @@ pub fn default_epochs(dataset: DatasetKind) -> usize {
 /// Trains (or resumes) the run, then measures the encoder on the seen classes of the test side.
 pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
     crate::util::tune_malloc();
-    let ds = load_data(args.dataset, args.data.as_deref())?;
+    let recipe = Recipe::for_dataset(args.dataset);
+    let bodies = args.bodies.unwrap_or(recipe.bodies);
+    PreprocessConfig::check_bodies(bodies).map_err(|e| anyhow::anyhow!("--bodies: {e}"))?;
+    let rotation = args.rotation.unwrap_or(recipe.rotation);
+    let early_pre = PreprocessConfig {
+        bodies,
+        rotation,
+        ..PreprocessConfig::default()
+    };
+    let (mut ds, preprocessed) = load_data_for(args.dataset, args.data.as_deref(), &early_pre)?;
     let part = args
         .split
         .partition(&ds, &ProtocolInputs::for_dataset(&ds)?)?;
@@ -178,7 +229,6 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         ds.root.display()
     );
 
-    let recipe = Recipe::for_dataset(args.dataset);
     let defaults = recipe.train.clone();
     let opts = TrainOptions {
         epochs: args.epochs.unwrap_or(defaults.epochs),
@@ -189,8 +239,6 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         seed: args.seed.unwrap_or(defaults.seed),
         augment: !args.no_augment,
     };
-    let bodies = args.bodies.unwrap_or(recipe.bodies);
-    PreprocessConfig::check_bodies(bodies).map_err(|e| anyhow::anyhow!("--bodies: {e}"))?;
     let mut encoder = EncoderConfig::default_for(args.encoder.into());
     match &mut encoder {
         EncoderConfig::Stgcn(c) => c.dropout = args.dropout.unwrap_or(recipe.dropout),
@@ -205,9 +253,13 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         frames: PreprocessConfig::default().frames,
         joints: 25,
         bodies,
-        rotation: args.rotation.unwrap_or(recipe.rotation),
+        rotation,
     };
     let pre = data.preprocess();
+    anyhow::ensure!(
+        pre == early_pre,
+        "internal: the run's preprocessing differs from the reader's"
+    );
     let cfg = RunConfig {
         data,
         train: opts.clone(),
@@ -278,8 +330,27 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         va.len(),
         cfg.encoder.kind()
     );
-    let train_set = tensor_set(&ds, &tr, &pre, head_of)?;
-    let val_set = tensor_set(&ds, &va, &pre, head_of)?;
+    // The seen classes' samples of the test side (other subjects / videos / views), for the figure after training;
+    // unseen-class samples never reach the encoder, not even there.
+    let test_idx = seen_only(&part.gzsl_test);
+    // Only the tensors are kept: each sample's sequence is freed once its tensor is built, and those of samples no
+    // set uses at once, so a sequence and its tensor are never both held for the whole dataset (issue 24).
+    let used: std::collections::HashSet<usize> =
+        tr.iter().chain(&va).chain(&test_idx).copied().collect();
+    let unused: Vec<usize> = (0..ds.samples.len())
+        .filter(|i| !used.contains(i))
+        .collect();
+    release_sequences(&mut ds, &unused);
+    let train_set = tensor_set(&ds, &tr, &pre, preprocessed, head_of)?;
+    release_sequences(&mut ds, &tr);
+    let val_set = tensor_set(&ds, &va, &pre, preprocessed, head_of)?;
+    release_sequences(&mut ds, &va);
+    let test_set = if test_idx.is_empty() {
+        None
+    } else {
+        Some(tensor_set(&ds, &test_idx, &pre, preprocessed, head_of)?)
+    };
+    drop(ds);
 
     let vm = VarMap::new();
     let device = crate::nn::device::device_from_choice(args.device)?;
@@ -324,13 +395,9 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
     };
     match outcome {
         TrainOutcome::Finished { epochs_done } => {
-            // The seen classes' samples of the test side (other subjects / videos / views); unseen-class samples
-            // never reach the encoder, not even here.
-            let test_idx = seen_only(&part.gzsl_test);
             summary.seen_test_samples = test_idx.len();
-            if !test_idx.is_empty() {
-                let test_set = tensor_set(&ds, &test_idx, &pre, head_of)?;
-                let (_, acc) = evaluate(&enc, &test_set, opts.batch_size.max(32))?;
+            if let Some(test_set) = &test_set {
+                let (_, acc) = evaluate(&enc, test_set, opts.batch_size.max(32))?;
                 summary.seen_test_top1 = Some(acc);
                 if let Some(last) = metrics.last_mut() {
                     last.seen_test_top1 = Some(acc);

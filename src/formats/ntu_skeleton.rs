@@ -272,6 +272,52 @@ pub fn parse_allow_empty(bytes: &[u8], path: &Path) -> Result<Option<NtuSkeleton
     }))
 }
 
+/// Writes `seq` (NTU25 joints in Kinect v2 camera coordinates, metres) as a raw `.skeleton` text that [`parse`] reads
+/// back: a present body gets a body-info line (id `body_ids[body]`) and 25 tracked joints; a frame lists only its
+/// present bodies. The pixel columns are a pinhole projection with Kinect v2's depth and colour intrinsics and the
+/// orientation is the identity quaternion, so a file has the real files' columns and about their size per frame.
+pub fn write(
+    seq: &Sequence,
+    body_ids: &[u64],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    if seq.joints() != JOINTS || body_ids.len() < seq.bodies() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "an NTU file holds 25 joints with one id per body, not {} joints and {} ids for {} bodies",
+                seq.joints(),
+                body_ids.len(),
+                seq.bodies()
+            ),
+        ));
+    }
+    writeln!(out, "{}", seq.frames())?;
+    for f in 0..seq.frames() {
+        let present: Vec<usize> = (0..seq.bodies())
+            .filter(|&b| seq.body_present(f, b))
+            .collect();
+        writeln!(out, "{}", present.len())?;
+        for b in present {
+            writeln!(out, "{} 0 1 1 1 1 0 0.1105 -0.2317 2", body_ids[b])?;
+            writeln!(out, "{JOINTS}")?;
+            for j in 0..JOINTS {
+                let [x, y, z] = seq.joint(f, b, j);
+                // Kinect v2: depth 512x424 (f = 365.5 px), colour 1920x1080 (f = 1081.4 px).
+                let depth = z.max(0.1);
+                let (dx, dy) = (256.0 + 365.5 * x / depth, 212.0 - 365.5 * y / depth);
+                let (cx, cy) = (960.0 + 1081.4 * x / depth, 540.0 - 1081.4 * y / depth);
+                writeln!(
+                    out,
+                    "{x:.7} {y:.7} {z:.7} {dx:.4} {dy:.4} {cx:.3} {cy:.3} 1.0000000 0.0000000 0.0000000 0.0000000 2"
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Denoises the tracks and packs them into two actor slots (see the module docs).
 fn pick_actors(mut tracks: Vec<Track>) -> [Vec<Track>; 2] {
     if tracks.len() > 1 {

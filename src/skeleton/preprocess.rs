@@ -40,6 +40,8 @@ pub enum PreprocessError {
     ZeroFrames,
     #[error("bodies per sample must be 1 or {MAX_BODIES}, not {0}")]
     Bodies(usize),
+    #[error("the sequence has {frames} frames, not the {want} of a preprocessed sample")]
+    NotPreprocessed { frames: usize, want: usize },
     #[error("sample {index}: {source}")]
     Sample {
         index: usize,
@@ -207,7 +209,8 @@ pub fn tensor_from_sequence(
     Ok(ctvm_of_bodies(&pre, cfg.bodies))
 }
 
-/// A batch `(N, 3, T, 25, M)` from `N` sequences, processed in parallel; the output order is the input order.
+/// A batch `(N, 3, T, 25, M)` from `N` sequences, processed in parallel; the output order is the input order. Each
+/// sample is written straight into the one output buffer, so the batch is never held twice.
 ///
 /// # Shapes
 /// - returns `N * 3 * cfg.frames * 25 * cfg.bodies` values.
@@ -219,17 +222,61 @@ where
     I: IntoParallelIterator<Item = &'a Sequence>,
     I::Iter: IndexedParallelIterator,
 {
-    let samples: Vec<Vec<f32>> = seqs
-        .into_par_iter()
+    fill_batch(seqs, cfg.sample_len(), |seq| {
+        preprocessed_from_sequence(seq, cfg).map(|pre| ctvm_of_bodies(&pre, cfg.bodies))
+    })
+}
+
+/// [`batch_from_sequences`] for sequences already run through [`preprocessed_from_sequence`] with `cfg` (e.g. by a
+/// streaming reader): only the layout step is left, and the result is the same, value for value.
+///
+/// # Shapes
+/// - returns `N * 3 * cfg.frames * 25 * cfg.bodies` values.
+pub fn batch_from_preprocessed<'a, I>(
+    seqs: I,
+    cfg: &PreprocessConfig,
+) -> Result<Vec<f32>, PreprocessError>
+where
+    I: IntoParallelIterator<Item = &'a Sequence>,
+    I::Iter: IndexedParallelIterator,
+{
+    cfg.validate()?;
+    fill_batch(seqs, cfg.sample_len(), |seq| {
+        if seq.frames() == cfg.frames && seq.joints() == NUM_JOINTS {
+            Ok(ctvm_of_bodies(seq, cfg.bodies))
+        } else {
+            Err(PreprocessError::NotPreprocessed {
+                frames: seq.frames(),
+                want: cfg.frames,
+            })
+        }
+    })
+}
+
+fn fill_batch<'a, I>(
+    seqs: I,
+    per: usize,
+    sample: impl Fn(&Sequence) -> Result<Vec<f32>, PreprocessError> + Sync,
+) -> Result<Vec<f32>, PreprocessError>
+where
+    I: IntoParallelIterator<Item = &'a Sequence>,
+    I::Iter: IndexedParallelIterator,
+{
+    let seqs = seqs.into_par_iter();
+    let mut out = vec![0.0f32; seqs.len() * per];
+    out.par_chunks_mut(per)
+        .zip(seqs)
         .enumerate()
-        .map(|(index, seq)| {
-            tensor_from_sequence(seq, cfg).map_err(|e| PreprocessError::Sample {
+        .try_for_each(|(index, (dst, seq))| {
+            let wrap = |e| PreprocessError::Sample {
                 index,
                 source: Box::new(e),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(samples.concat())
+            };
+            let values = sample(seq).map_err(wrap)?;
+            dst.copy_from_slice(&values);
+            Ok(())
+        })?;
+    Ok(out)
 }
 
 /// A sequence with `[frame][body][joint][xyz]` data as `(C, T, V, M)`; joints beyond 25 or bodies beyond 2 are not

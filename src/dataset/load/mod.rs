@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::{Dataset, DatasetKind};
 use crate::formats::ntu_skeleton::NtuName;
 use crate::formats::{self, ReadError};
+use crate::skeleton::Sequence;
 
 mod common;
 mod msr;
@@ -83,9 +84,23 @@ const KNOWN_FORMATS: &str = "NTU .skeleton, PKU-MMD NNNN-V.txt with label/, MSR 
 /// Reads the dataset at `path` (a dataset root, a folder of files, or one file). `kind` forces the dataset family
 /// when the file names cannot tell (NTU-style `.npy` batches), and picks one format in a folder that holds several.
 pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadError> {
+    load_dataset_mapped(path, kind, None)
+}
+
+/// Turns each sequence, as it is read, into the one the caller keeps (e.g. its preprocessed 50-frame form), so the
+/// raw sequences of a large dataset are never all held at once. Gets the sequence and the file it came from.
+pub type SequenceMap<'a> = &'a (dyn Fn(&Sequence, &Path) -> Result<Sequence, ReadError> + Sync);
+
+/// [`load_dataset`] with every sample's sequence replaced by `map`'s: NTU `.skeleton` files are mapped as each is
+/// read (streaming: one raw sequence per reading thread at a time), other sources after the whole set is read.
+pub fn load_dataset_mapped(
+    path: &Path,
+    kind: Option<DatasetKind>,
+    map: Option<SequenceMap<'_>>,
+) -> Result<Dataset, ReadError> {
     let meta = std::fs::metadata(path).map_err(|e| ReadError::io(path, e))?;
     if meta.is_file() {
-        return load_file(path, kind);
+        return load_file(path, kind, map);
     }
     let skeleton_dir =
         existing_dir(path, &["skeleton", "skeletons"]).unwrap_or_else(|| path.to_path_buf());
@@ -125,8 +140,8 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
             .partition(|(k, _)| *k == FileKind::NtuSkeleton);
         let raw: Vec<PathBuf> = raw.into_iter().map(|(_, p)| p).collect();
         let arrays: Vec<PathBuf> = arrays.into_iter().map(|(_, p)| p).collect();
-        let mut ds = load_ntu(root.clone(), &raw, Some(kind), true)?;
-        let more = load_npy_files(root, &arrays, Some(kind))?;
+        let mut ds = load_ntu(root.clone(), &raw, Some(kind), true, map)?;
+        let more = map_all(load_npy_files(root, &arrays, Some(kind))?, map)?;
         ds.samples.extend(more.samples);
         ds.samples.sort_by(|a, b| a.meta.source.cmp(&b.meta.source));
         ds.skipped.extend(more.skipped);
@@ -169,20 +184,31 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
         }
     };
     let files: Vec<PathBuf> = by_kind.into_iter().map(|(_, p)| p).collect();
-    match file_kind {
-        FileKind::NtuSkeleton => load_ntu(root, &files, kind, true),
-        FileKind::Npy => load_npy_files(root, &files, kind),
+    let ds = match file_kind {
+        FileKind::NtuSkeleton => return load_ntu(root, &files, kind, true, map),
+        FileKind::Npy => load_npy_files(root, &files, kind)?,
         FileKind::Pku => {
             let label_dir =
                 existing_dir(path, &["label", "labels", "Label"]).unwrap_or(skeleton_dir);
-            load_pku(root, &files, &label_dir, path)
+            load_pku(root, &files, &label_dir, path)?
         }
-        FileKind::Msr => load_msr(root, &files, path),
+        FileKind::Msr => load_msr(root, &files, path)?,
         FileKind::UtkJoints => {
             let labels = find_utk_labels(path, &skeleton_dir)?;
-            load_utk(root, &files, &labels)
+            load_utk(root, &files, &labels)?
+        }
+    };
+    map_all(ds, map)
+}
+
+/// Replaces every sample's sequence with `map`'s.
+fn map_all(mut ds: Dataset, map: Option<SequenceMap<'_>>) -> Result<Dataset, ReadError> {
+    if let Some(map) = map {
+        for s in &mut ds.samples {
+            s.seq = map(&s.seq, &s.meta.source)?;
         }
     }
+    Ok(ds)
 }
 
 fn file_kind_fits(file: FileKind, kind: DatasetKind) -> bool {
@@ -197,7 +223,11 @@ fn file_kind_fits(file: FileKind, kind: DatasetKind) -> bool {
     }
 }
 
-fn load_file(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadError> {
+fn load_file(
+    path: &Path,
+    kind: Option<DatasetKind>,
+    map: Option<SequenceMap<'_>>,
+) -> Result<Dataset, ReadError> {
     // A file in `root/skeleton/` belongs to the dataset `root`, whose `label/` and `text/` it may need.
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -212,8 +242,8 @@ fn load_file(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadErro
     } else {
         FileKind::of(path)
     };
-    match file_kind {
-        Some(FileKind::NtuSkeleton) => load_ntu(root, &files, kind, false),
+    let ds = match file_kind {
+        Some(FileKind::NtuSkeleton) => return load_ntu(root, &files, kind, false, map),
         Some(FileKind::Npy) => load_npy_files(root, &files, kind),
         Some(FileKind::Pku) => {
             let name = path.file_name().unwrap_or_default();
@@ -236,7 +266,8 @@ fn load_file(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, ReadErro
             load_utk(root, &files, &labels)
         }
         None => Err(unknown_file(path)),
-    }
+    }?;
+    map_all(ds, map)
 }
 
 /// The error for a file whose format is not recognised, with a hint from its first bytes.

@@ -44,6 +44,7 @@ pub(super) fn load_ntu(
     files: &[PathBuf],
     kind: Option<DatasetKind>,
     honour_missing_list: bool,
+    map: Option<super::SequenceMap<'_>>,
 ) -> Result<Dataset, ReadError> {
     let missing = ntu_missing_skeletons();
     let mut skipped = Vec::new();
@@ -64,7 +65,11 @@ pub(super) fn load_ntu(
     let paths: Vec<PathBuf> = keep.iter().map(|(p, _)| p.clone()).collect();
     let read = read_all(&paths, |p| {
         let bytes = std::fs::read(p).map_err(|e| ReadError::io(p, e))?;
-        ntu_skeleton::parse_allow_empty(&bytes, p)
+        let mut sk = ntu_skeleton::parse_allow_empty(&bytes, p)?;
+        if let (Some(sk), Some(map)) = (sk.as_mut(), map) {
+            sk.seq = map(&sk.seq, p)?;
+        }
+        Ok(sk)
     })?;
     let max_action = keep.iter().map(|(_, n)| n.action).max().unwrap_or(0);
     let kind = kind.unwrap_or(ntu_kind_from_action(max_action));

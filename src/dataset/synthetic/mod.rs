@@ -19,6 +19,7 @@ use super::{Dataset, DatasetKind, Sample, SampleMeta};
 use crate::formats::ReadError;
 
 mod motion;
+pub mod ntu_like;
 
 pub use motion::generate_sequence;
 
