@@ -128,3 +128,73 @@ fn predictions_name_the_datasets_samples() {
     assert_eq!(p.sample_ids[0], "test-00000");
     assert_eq!(p.num_samples(), ids.len());
 }
+
+/// `extract --no-map` leaves STAR's pre-pooling feature map out of the split's feature file (the part that makes it
+/// ~38 GB at NTU-120 size): the file is smaller, holds no map, and a method that does not read the map trains on it.
+/// Without a split the flag is refused, since the plain .npy never holds a map.
+#[test]
+fn extract_no_map_writes_a_feature_file_without_stars_map() {
+    let data = root().join("../shared/data/msr-action3d");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let extract = |out: &Path, no_map: bool| {
+        let mut cmd = skelzero();
+        cmd.args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
+            .arg(root().join("assets/demo/encoder"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(out);
+        if no_map {
+            cmd.arg("--no-map");
+        }
+        succeeded(&mut cmd);
+    };
+    let (with, without) = (d.join("with.safetensors"), d.join("without.safetensors"));
+    extract(&with, false);
+    extract(&without, true);
+    let (a, b) = (
+        SplitFeatures::load(&with).unwrap(),
+        SplitFeatures::load(&without).unwrap(),
+    );
+    assert!(a.train.map.is_some() && a.test.map.is_some());
+    assert!(b.train.map.is_none() && b.test.map.is_none());
+    // Same pooled features either way.
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(flat(&a.train.pooled), flat(&b.train.pooled));
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&without) * 10 < size(&with),
+        "{} vs {} bytes",
+        size(&without),
+        size(&with)
+    );
+    texts(&d.join("texts.safetensors"));
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "msr1", "--epochs", "1", "--lr", "1e-2",
+            ])
+            .arg("--features")
+            .arg(&without)
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join("run")),
+    );
+
+    let out = skelzero()
+        .args(["extract", "--dataset", "msr", "--no-map", "--run"])
+        .arg(root().join("assets/demo/encoder"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(d.join("plain.npy"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--no-map applies to a split"),
+        "{stderr}"
+    );
+}

@@ -36,6 +36,11 @@ pub struct Args {
     /// train`; `skelzero eval --predictions` names the samples by these ids.
     #[command(flatten)]
     pub split: SplitArgs,
+    /// With a split: leave STAR's input, the encoder's pre-pooling feature map (T' x V x C per sequence, 335 KB
+    /// each with NTU's sizes, about 38 GB for NTU-120), out of the feature file. Every other method trains and
+    /// evaluates without it; STAR refuses such a file.
+    #[arg(long)]
+    pub no_map: bool,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -46,6 +51,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--run",
     )
     .map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        !args.no_map || args.split.is_given(),
+        "--no-map applies to a split's feature file (--split, --unseen or --split-file); without one, extract \
+         writes pooled features only"
+    );
     let run_dir = RunDir::new(&args.run);
     let cfg = run_dir.load_config()?;
     let kind = match args.dataset {
@@ -110,6 +120,7 @@ fn write_split_features(
     let opts = FeatureOptions {
         preprocess,
         batch_size: args.batch_size,
+        with_map: !args.no_map,
         ..FeatureOptions::default()
     };
     let total = part.train.len() + part.gzsl_test.len();

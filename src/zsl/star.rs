@@ -225,7 +225,7 @@ impl Star {
     fn visual(&self, batch: &FeatureBatch) -> Result<Tensor> {
         let map = batch.map.as_ref().ok_or(ZslError::Missing {
             method: NAME,
-            what: "the encoder's spatio-temporal feature map",
+            what: "the encoder's spatio-temporal feature map (a feature file from `extract --no-map` has none)",
         })?;
         let zs = self
             .parts
