@@ -79,7 +79,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exit_after_frames: args.exit_after_frames,
         bench_frames: args.bench_frames,
         device: args.device,
-        autoplay: args.bench_frames.is_some(),
+        // The demo opens playing its first unseen-class test sample.
+        autoplay: demo || args.bench_frames.is_some(),
         fresh: args.fresh || scripted,
         views: args.views,
     };

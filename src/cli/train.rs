@@ -46,6 +46,10 @@ pub struct Args {
     /// Disjoint pseudo-unseen validation folds the selection averages over (default: 3 where the seen classes allow).
     #[arg(long)]
     pub folds: Option<usize>,
+    /// Validate gamma on whole held-out training subjects instead of random samples (needs sample ids that name
+    /// the subject, as the synthetic set's `synth_a01_s03_e01` and NTU's `S001C001P003R001A001` do).
+    #[arg(long)]
+    pub val_subjects: bool,
 }
 
 /// Learning rates tried on the seen-class validation split when none is given.
@@ -162,6 +166,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if args.lr.is_none() {
         sel.lrs = default_lrs(kind);
+    }
+    if args.val_subjects {
+        let ids = features.train_ids.as_ref().with_context(|| {
+            format!(
+                "{}: --val-subjects needs the training sample ids, and the file has none",
+                args.features.display()
+            )
+        })?;
+        let subjects = ids
+            .iter()
+            .map(|id| {
+                crate::dataset::subject_from_id(id).with_context(|| {
+                    format!("{}: sample id `{id}` names no subject", args.features.display())
+                })
+            })
+            .collect::<anyhow::Result<Vec<u32>>>()?;
+        sel.train_subjects = Some(subjects);
     }
     let protocol = Protocol {
         classes: &classes,

@@ -22,53 +22,81 @@ mod motion;
 
 pub use motion::generate_sequence;
 
-/// The synthetic action classes, in label order.
+/// The synthetic action classes, in label order. Most are one body part (right or left arm, right or left leg, head,
+/// torso) doing one motion (wave, punch, raise, circle, kick, raise the knee, step aside, nod, shake, bend, twist), so
+/// a class left unseen is a new combination of a part and a motion both seen in other classes; a few use the whole
+/// body, and two are two-person interactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     WaveRightHand,
     WaveLeftHand,
-    RaiseBothArms,
-    ClapHands,
     PunchRight,
     PunchLeft,
-    KickLeftLeg,
+    RaiseRightArm,
+    RaiseLeftArm,
+    CircleRightArm,
+    CircleLeftArm,
     KickRightLeg,
-    Squat,
-    Bow,
-    Jump,
-    TurnAround,
-    StepForward,
+    KickLeftLeg,
+    RaiseRightKnee,
+    RaiseLeftKnee,
+    StepRight,
+    StepLeft,
     NodHead,
+    ShakeHead,
+    Bow,
+    TwistTorso,
+    RaiseBothArms,
+    ClapHands,
+    Squat,
+    Jump,
+    ShakeHands,
+    Push,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 24] = [
         Self::WaveRightHand,
         Self::WaveLeftHand,
-        Self::RaiseBothArms,
-        Self::ClapHands,
         Self::PunchRight,
         Self::PunchLeft,
-        Self::KickLeftLeg,
+        Self::RaiseRightArm,
+        Self::RaiseLeftArm,
+        Self::CircleRightArm,
+        Self::CircleLeftArm,
         Self::KickRightLeg,
-        Self::Squat,
-        Self::Bow,
-        Self::Jump,
-        Self::TurnAround,
-        Self::StepForward,
+        Self::KickLeftLeg,
+        Self::RaiseRightKnee,
+        Self::RaiseLeftKnee,
+        Self::StepRight,
+        Self::StepLeft,
         Self::NodHead,
+        Self::ShakeHead,
+        Self::Bow,
+        Self::TwistTorso,
+        Self::RaiseBothArms,
+        Self::ClapHands,
+        Self::Squat,
+        Self::Jump,
+        Self::ShakeHands,
+        Self::Push,
     ];
 
     pub fn label(self) -> usize {
         self as usize
     }
 
+    /// Whether a second person takes part (the two-person interactions).
+    pub fn two_person(self) -> bool {
+        matches!(self, Self::ShakeHands | Self::Push)
+    }
+
     /// Frames of one performance at tempo 1 (30 fps).
     fn base_frames(self) -> f32 {
         match self {
-            Self::NodHead | Self::ClapHands | Self::PunchRight | Self::PunchLeft => 60.0,
-            Self::TurnAround | Self::StepForward | Self::Bow | Self::Squat => 90.0,
-            _ => 75.0,
+            Self::NodHead | Self::ShakeHead | Self::ClapHands | Self::PunchRight | Self::PunchLeft => 60.0,
+            Self::Bow | Self::Squat | Self::StepRight | Self::StepLeft | Self::Push => 80.0,
+            _ => 70.0,
         }
     }
 }
@@ -76,13 +104,15 @@ impl Action {
 /// Name of the demo's seen/unseen split.
 pub const DEMO_SPLIT_NAME: &str = "synth-demo";
 
-/// The demo's unseen classes: each shares body parts and motions with seen ones (left wave and punch mirror the
-/// right ones, the right kick mirrors the left, the jump combines the squat's crouch with raised arms).
+/// The demo's unseen classes, each a new combination of a body part and a motion that are both seen: the left hand
+/// waves (the right hand waves, the left arm punches, raises and circles), the right arm circles (the left arm
+/// circles, the right one waves, punches and raises), the left leg kicks (the right leg kicks, the left knee rises,
+/// the left leg steps aside), the head shakes (the head nods, the torso twists left and right).
 pub const DEMO_UNSEEN: [Action; 4] = [
     Action::WaveLeftHand,
-    Action::PunchLeft,
-    Action::KickRightLeg,
-    Action::Jump,
+    Action::CircleRightArm,
+    Action::KickLeftLeg,
+    Action::ShakeHead,
 ];
 
 /// The demo's class split (0-based, ascending).
@@ -116,7 +146,7 @@ pub struct SynthConfig {
     pub subjects: u32,
     /// Standard deviation of the per-joint jitter, metres.
     pub noise: f32,
-    /// Add a second, idle person beside the actor.
+    /// Add a second, idle person beside the actor (the two-person interactions always have their partner).
     pub second_person: bool,
     /// Only these classes (all when empty).
     pub classes: Vec<Action>,
@@ -126,8 +156,8 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             seed: 0,
-            per_class: 10,
-            subjects: 6,
+            per_class: 16,
+            subjects: 8,
             noise: 0.004,
             second_person: false,
             classes: Vec::new(),
@@ -225,7 +255,7 @@ mod tests {
         };
         let a = generate_dataset(&cfg);
         let b = generate_dataset(&cfg);
-        assert_eq!(a.samples.len(), 14 * 3);
+        assert_eq!(a.samples.len(), Action::ALL.len() * 3);
         for (x, y) in a.samples.iter().zip(&b.samples) {
             assert_eq!(x.seq, y.seq);
             assert_eq!(x.meta, y.meta);
@@ -241,7 +271,7 @@ mod tests {
     #[test]
     fn demo_split_is_consistent() {
         let d = demo_split();
-        assert_eq!(d.unseen, [1, 5, 7, 10]);
+        assert_eq!(d.unseen, [1, 6, 9, 15]);
         assert_eq!(d.seen.len() + d.unseen.len(), Action::ALL.len());
     }
 }

@@ -165,11 +165,7 @@ fn crouch(pose: &mut Pose, thigh: f32) {
 
 fn wave(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     let up = envelope(t);
-    let (upper, fore) = if side > 0.0 {
-        (L_R_UPPER_ARM, L_R_FOREARM)
-    } else {
-        (L_L_UPPER_ARM, L_L_FOREARM)
-    };
+    let (upper, fore) = arm(side);
     let swing = 25.0 * st.amp * (TAU * 3.0 * st.reps * t + st.phase).sin();
     pose.turn(upper, rot_z(side * 100.0 * up));
     pose.turn(fore, rot_z(side * up * (75.0 + swing)));
@@ -192,17 +188,76 @@ fn punch(pose: &mut Pose, t: f32, st: &Style, side: f32) {
 
 fn kick(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     let k = cycle(t, (2.0 * st.reps).round().max(1.0));
-    let (thigh, shin) = if side > 0.0 {
-        (L_R_THIGH, L_R_SHIN)
-    } else {
-        (L_L_THIGH, L_L_SHIN)
-    };
+    let (thigh, shin) = leg(side);
     pose.turn(thigh, rot_x(75.0 * st.amp * k));
     // The knee is bent halfway through the swing and straight at the top.
     pose.turn(shin, rot_x(-70.0 * 4.0 * k * (1.0 - k)));
     let e = envelope(t);
     pose.turn(L_L_UPPER_ARM, rot_z(-20.0 * e));
     pose.turn(L_R_UPPER_ARM, rot_z(20.0 * e));
+}
+
+/// The upper arm and forearm of one side (`side` > 0: right).
+fn arm(side: f32) -> (usize, usize) {
+    if side > 0.0 {
+        (L_R_UPPER_ARM, L_R_FOREARM)
+    } else {
+        (L_L_UPPER_ARM, L_L_FOREARM)
+    }
+}
+
+/// The thigh and shin of one side (`side` > 0: right).
+fn leg(side: f32) -> (usize, usize) {
+    if side > 0.0 {
+        (L_R_THIGH, L_R_SHIN)
+    } else {
+        (L_L_THIGH, L_L_SHIN)
+    }
+}
+
+/// Whole repetitions in a sequence: `base` scaled by the sample's tempo of repetition, at least one.
+fn reps(base: f32, st: &Style) -> f32 {
+    (base * st.reps).round().max(1.0)
+}
+
+/// The straight arm lifts forward and up above the head, and back down.
+fn raise_arm(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let k = cycle(t, reps(1.0, st));
+    let (upper, fore) = arm(side);
+    pose.turn(upper, mul(&rot_z(side * 12.0 * k), &rot_x(160.0 * st.amp.min(1.05) * k)));
+    pose.turn(fore, rot_x(10.0 * k));
+}
+
+/// The straight arm draws big circles in front of the shoulder.
+fn circle_arm(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let e = envelope(t);
+    let a = TAU * reps(2.0, st) * t + st.phase;
+    let (upper, fore) = arm(side);
+    let lift = e * (90.0 + 55.0 * st.amp * a.sin());
+    let out = e * (30.0 + 30.0 * st.amp * a.cos());
+    pose.turn(upper, mul(&rot_z(side * out), &rot_x(lift)));
+    pose.turn(fore, rot_x(8.0 * e));
+}
+
+/// The thigh rises to horizontal with the shin hanging down, and lowers again.
+fn raise_knee(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let k = cycle(t, reps(1.5, st));
+    let (thigh, shin) = leg(side);
+    pose.turn(thigh, rot_x(95.0 * st.amp.min(1.05) * k));
+    pose.turn(shin, rot_x(-100.0 * k));
+    let e = envelope(t);
+    pose.turn(L_L_UPPER_ARM, rot_z(-15.0 * e));
+    pose.turn(L_R_UPPER_ARM, rot_z(15.0 * e));
+}
+
+/// The leg swings out to the side with the weight shifting over the other foot, and comes back.
+fn step_aside(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let k = cycle(t, reps(1.5, st));
+    let (thigh, shin) = leg(side);
+    pose.turn(thigh, rot_z(side * 32.0 * st.amp * k));
+    pose.turn(shin, rot_x(-15.0 * (PI * k).sin()));
+    pose.root[0] -= side * 0.06 * k;
+    pose.turn(L_SPINE, rot_z(-side * 5.0 * k));
 }
 
 fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
@@ -212,8 +267,48 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
     match action {
         Action::WaveRightHand => wave(&mut p, t, st, 1.0),
         Action::WaveLeftHand => wave(&mut p, t, st, -1.0),
+        Action::PunchRight => punch(&mut p, t, st, 1.0),
+        Action::PunchLeft => punch(&mut p, t, st, -1.0),
+        Action::RaiseRightArm => raise_arm(&mut p, t, st, 1.0),
+        Action::RaiseLeftArm => raise_arm(&mut p, t, st, -1.0),
+        Action::CircleRightArm => circle_arm(&mut p, t, st, 1.0),
+        Action::CircleLeftArm => circle_arm(&mut p, t, st, -1.0),
+        Action::KickRightLeg => kick(&mut p, t, st, 1.0),
+        Action::KickLeftLeg => kick(&mut p, t, st, -1.0),
+        Action::RaiseRightKnee => raise_knee(&mut p, t, st, 1.0),
+        Action::RaiseLeftKnee => raise_knee(&mut p, t, st, -1.0),
+        Action::StepRight => step_aside(&mut p, t, st, 1.0),
+        Action::StepLeft => step_aside(&mut p, t, st, -1.0),
+        Action::NodHead => {
+            let k = cycle(t, reps(3.0, st)) * envelope(t).max(0.3);
+            p.turn(L_HEAD, rot_x(-35.0 * st.amp * k));
+        }
+        Action::ShakeHead => {
+            let k = (TAU * reps(2.5, st) * t + st.phase).sin() * envelope(t);
+            p.turn(L_HEAD, rot_y(45.0 * st.amp.min(1.05) * k));
+        }
+        Action::Bow => {
+            let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
+            let bend = 60.0 * st.amp * k;
+            p.turn(L_SPINE, rot_x(-bend));
+            p.turn(L_HEAD, rot_x(-15.0 * k));
+            // The arms keep hanging down while the torso bends.
+            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+                p.turn(j, rot_x(0.9 * bend));
+            }
+        }
+        Action::TwistTorso => {
+            let e = envelope(t);
+            let k = (TAU * reps(2.0, st) * t + st.phase).sin() * e;
+            p.turn(L_SPINE, rot_y(40.0 * st.amp.min(1.1) * k));
+            // Hands on the chest, so the arms turn with the torso.
+            for (upper, fore, side) in [(L_L_UPPER_ARM, L_L_FOREARM, -1.0), (L_R_UPPER_ARM, L_R_FOREARM, 1.0)] {
+                p.turn(upper, mul(&rot_z(side * 15.0 * e), &rot_x(25.0 * e)));
+                p.turn(fore, rot_x(100.0 * e));
+            }
+        }
         Action::RaiseBothArms => {
-            let k = cycle(t, st.reps.round().max(1.0));
+            let k = cycle(t, reps(1.0, st));
             for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
                 p.turn(j, rot_x(165.0 * st.amp.min(1.05) * k));
             }
@@ -227,29 +322,15 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
             p.turn(L_R_FOREARM, rot_x(25.0 * base));
             p.turn(L_L_FOREARM, rot_x(25.0 * base));
         }
-        Action::PunchRight => punch(&mut p, t, st, 1.0),
-        Action::PunchLeft => punch(&mut p, t, st, -1.0),
-        Action::KickLeftLeg => kick(&mut p, t, st, -1.0),
-        Action::KickRightLeg => kick(&mut p, t, st, 1.0),
         Action::Squat => {
-            let k = cycle(t, st.reps.round().max(1.0));
+            let k = cycle(t, reps(1.0, st));
             crouch(&mut p, 80.0 * st.amp.min(1.1) * k);
             for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
                 p.turn(j, rot_x(70.0 * k));
             }
         }
-        Action::Bow => {
-            let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
-            let bend = 60.0 * st.amp * k;
-            p.turn(L_SPINE, rot_x(-bend));
-            p.turn(L_HEAD, rot_x(-15.0 * k));
-            // The arms keep hanging down while the torso bends.
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(0.9 * bend));
-            }
-        }
         Action::Jump => {
-            let u = (t * (2.0 * st.reps).round().max(1.0)).fract();
+            let u = (t * reps(2.0, st)).fract();
             let bump = |a: f32, b: f32| {
                 if (a..b).contains(&u) {
                     (PI * (u - a) / (b - a)).sin()
@@ -265,28 +346,47 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
                 p.turn(j, rot_x(-30.0 * crouch_depth + 150.0 * flight));
             }
         }
-        Action::TurnAround => {
-            p.yaw = 180.0 * smoothstep(t);
-            let step = (TAU * 3.0 * st.reps * t).sin() * envelope(t);
-            p.turn(L_L_THIGH, rot_x(20.0 * step.max(0.0)));
-            p.turn(L_L_SHIN, rot_x(-35.0 * step.max(0.0)));
-            p.turn(L_R_THIGH, rot_x(20.0 * (-step).max(0.0)));
-            p.turn(L_R_SHIN, rot_x(-35.0 * (-step).max(0.0)));
+        Action::ShakeHands => shake_hands(&mut p, t, st),
+        Action::Push => {
+            // Both hands come up to the chest and shove forward once, mid-sequence.
+            let e = envelope(t);
+            let shove = smoothstep((t - 0.35) / 0.15) * smoothstep((0.8 - t) / 0.15);
+            for (upper, fore) in [arm(1.0), arm(-1.0)] {
+                p.turn(upper, rot_x(e * (45.0 + 35.0 * shove)));
+                p.turn(fore, rot_x(e * 100.0 * (1.0 - shove)));
+            }
+            p.turn(L_SPINE, rot_x(-10.0 * shove));
+            p.root[2] -= 0.12 * shove;
         }
-        Action::StepForward => {
-            p.root[2] -= 0.6 * st.amp * smoothstep(t);
-            let s = (TAU * 2.0 * t).sin() * envelope(t);
-            p.turn(L_L_THIGH, rot_x(25.0 * s));
-            p.turn(L_R_THIGH, rot_x(-25.0 * s));
-            p.turn(L_L_SHIN, rot_x(-30.0 * (-s).max(0.0)));
-            p.turn(L_R_SHIN, rot_x(-30.0 * s.max(0.0)));
-            p.turn(L_L_UPPER_ARM, rot_x(-20.0 * s));
-            p.turn(L_R_UPPER_ARM, rot_x(20.0 * s));
+    }
+    p
+}
+
+/// Right hand held out toward the partner, pumping up and down.
+fn shake_hands(p: &mut Pose, t: f32, st: &Style) {
+    let e = envelope(t);
+    let pump = 10.0 * (TAU * reps(3.0, st) * t).sin() * e;
+    p.turn(L_R_UPPER_ARM, mul(&rot_y(-20.0 * e), &rot_x(45.0 * e + pump)));
+    p.turn(L_R_FOREARM, rot_x(35.0 * e + 0.5 * pump));
+}
+
+/// The second person of an interaction: shakes the hand back, or is pushed and steps back (its own +z is behind
+/// it) with the arms flung out.
+fn partner_pose(action: Action, t: f32, st: &Style) -> Pose {
+    let mut p = Pose::rest();
+    p.root[0] += 0.015 * (TAU * 0.5 * t + 1.0).sin();
+    match action {
+        Action::ShakeHands => shake_hands(&mut p, t, st),
+        Action::Push => {
+            let back = smoothstep((t - 0.45) / 0.25);
+            let stumble = (PI * back).sin();
+            p.root[2] += 0.35 * back;
+            p.turn(L_SPINE, rot_x(15.0 * stumble));
+            p.turn(L_L_UPPER_ARM, rot_z(-45.0 * stumble));
+            p.turn(L_R_UPPER_ARM, rot_z(45.0 * stumble));
+            p.turn(L_L_THIGH, rot_x(-20.0 * stumble));
         }
-        Action::NodHead => {
-            let k = cycle(t, (3.0 * st.reps).round().max(1.0)) * envelope(t).max(0.3);
-            p.turn(L_HEAD, rot_x(-35.0 * st.amp * k));
-        }
+        _ => {}
     }
     p
 }
@@ -324,7 +424,7 @@ impl Body {
             offsets,
             hip_height,
             position: [rng.random_range(-0.3..0.3), 0.0, rng.random_range(2.6..3.4)],
-            facing: rng.random_range(-15.0..15.0),
+            facing: rng.random_range(-30.0..30.0),
             tempo: rng.random_range(0.8..1.25),
         }
     }
@@ -386,12 +486,26 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
         reps: rng.random_range(0.8..1.25),
         phase: rng.random_range(0.0..TAU),
     };
-    let partner = cfg.second_person.then(|| {
-        let mut b = body.clone();
-        b.position[0] += 0.9;
-        b.facing = rng.random_range(-30.0..0.0);
-        b
-    });
+    // The viewpoint varies per sample as well as per subject.
+    let mut body = body;
+    body.facing += rng.random_range(-15.0..15.0_f32);
+    let partner = if action.two_person() {
+        // Face to face, each turned partly toward the camera, at arm's length.
+        let mut b = Body::random(&mut StdRng::seed_from_u64(mix(cfg.seed, 5000 + u64::from(subject), sample)));
+        let turn = rng.random_range(55.0..75.0_f32);
+        body.position[0] -= 0.45;
+        body.facing = -turn;
+        b.position = [body.position[0] + 0.9, 0.0, body.position[2]];
+        b.facing = turn;
+        Some(b)
+    } else {
+        cfg.second_person.then(|| {
+            let mut b = body.clone();
+            b.position[0] += 0.9;
+            b.facing = rng.random_range(-30.0..0.0);
+            b
+        })
+    };
     let bodies = if partner.is_some() { 2 } else { 1 };
     // A NaN or negative noise level means no noise.
     let noise = Normal::new(0.0, cfg.noise).ok().filter(|_| cfg.noise > 0.0);
@@ -399,11 +513,7 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
     for f in 0..frames {
         let t = f as f32 / (frames - 1) as f32;
         let actor = body.joints(&pose_at(action, t, &style));
-        let idle = partner.as_ref().map(|b| {
-            let mut p = Pose::rest();
-            p.root[0] += 0.015 * (TAU * 0.5 * t + 1.0).sin();
-            b.joints(&p)
-        });
+        let idle = partner.as_ref().map(|b| b.joints(&partner_pose(action, t, &style)));
         for joints in std::iter::once(actor).chain(idle) {
             for xyz in joints {
                 for v in xyz {
@@ -499,5 +609,39 @@ mod tests {
         // The jump leaves the floor.
         let s = generate_sequence(Action::Jump, 1, 0, &cfg);
         assert!((0..s.frames()).any(|f| s.joint(f, 0, left_foot)[1] > 0.1));
+        // Each one-part class moves its own part on its own side far more than the mirrored one.
+        for (action, moving, still) in [
+            (Action::CircleRightArm, right_hand, left_hand),
+            (Action::CircleLeftArm, left_hand, right_hand),
+            (Action::RaiseRightArm, right_hand, left_hand),
+            (Action::PunchLeft, left_hand, right_hand),
+            (Action::RaiseRightKnee, right_foot, left_foot),
+            (Action::StepLeft, left_foot, right_foot),
+            (Action::KickRightLeg, right_foot, left_foot),
+        ] {
+            let s = generate_sequence(action, 3, 1, &cfg);
+            assert!(
+                travel(&s, moving) > 3.0 * travel(&s, still),
+                "{action:?}: {} vs {}",
+                travel(&s, moving),
+                travel(&s, still)
+            );
+        }
+        // Head classes move the head and little else; the shake turns it (sideways travel), the nod tips it.
+        let head = 3;
+        for action in [Action::NodHead, Action::ShakeHead] {
+            let s = generate_sequence(action, 2, 0, &cfg);
+            assert!(travel(&s, head) > 2.0 * travel(&s, right_hand), "{action:?}");
+        }
+        // The interactions have a partner who moves too; a one-person class has none.
+        for action in [Action::ShakeHands, Action::Push] {
+            let s = generate_sequence(action, 4, 0, &cfg);
+            assert_eq!(s.bodies(), 2);
+            let partner_hand = (1..s.frames())
+                .map(|f| dist(s.joint(f, 1, right_hand), s.joint(f - 1, 1, right_hand)))
+                .sum::<f32>();
+            assert!(partner_hand > 0.2, "{action:?}: {partner_hand}");
+        }
+        assert_eq!(generate_sequence(Action::Bow, 1, 0, &cfg).bodies(), 1);
     }
 }
