@@ -144,7 +144,10 @@ fn the_predict_command_runs_on_the_gpu() {
     std::fs::create_dir_all(&run).unwrap();
     for (from, name) in [
         ("assets/demo/runs/devise/config.toml", "config.toml"),
-        ("assets/demo/runs/devise/weights.safetensors", "weights.safetensors"),
+        (
+            "assets/demo/runs/devise/weights.safetensors",
+            "weights.safetensors",
+        ),
         ("assets/demo/classes.safetensors", "classes.safetensors"),
     ] {
         std::fs::copy(from, run.join(name)).unwrap();

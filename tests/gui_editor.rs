@@ -88,10 +88,10 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
     let recovery = tempfile::tempdir().unwrap();
     let mut h = demo_app(recovery.path());
     let before = h.state().predictions.clone().unwrap();
-    open_editor_on(&mut h, "jump up");
+    open_editor_on(&mut h, "shake head");
     let original = sentence_shown(&h).unwrap();
-    // Describe "jump up" exactly as "wave left hand": the two unseen classes now tie, so accuracy must move.
-    let wave = h.state().editor.current_set().unwrap().classes[1]
+    // Describe "shake head" exactly as "kick with left leg": the two unseen classes now tie, so accuracy must move.
+    let wave = h.state().editor.current_set().unwrap().classes[9]
         .sentence
         .clone();
     type_sentence(&mut h, &wave);
@@ -109,7 +109,7 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
         .unwrap()
         .classes
         .iter()
-        .position(|c| c == "jump up")
+        .position(|c| c == "shake head")
         .unwrap();
     let col = before.classes.iter().position(|&c| c == jump).unwrap();
     let c = before.num_classes();
@@ -129,7 +129,7 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
     assert!(h.query_by_label(&shown).is_some(), "{shown}");
     // The change is shown beside the edit.
     let beside = format!(
-        "Last change (jump up: sentence): ZSL accuracy {} -> {} ({:+.1})",
+        "Last change (shake head: sentence): ZSL accuracy {} -> {} ({:+.1})",
         pct(m0.zsl_accuracy),
         pct(m1.zsl_accuracy),
         100.0 * (m1.zsl_accuracy - m0.zsl_accuracy)
@@ -176,7 +176,7 @@ fn unsaved_edits_are_autosaved_within_a_second_and_offered_after_a_crash() {
     let text = "A person crouches and springs straight up with both feet leaving the floor.";
     let path = {
         let mut h = demo_app(recovery.path());
-        open_editor_on(&mut h, "jump up");
+        open_editor_on(&mut h, "shake head");
         let path = h.state().editor.recovery_path().unwrap().to_path_buf();
         assert!(path.starts_with(recovery.path()));
         assert!(!path.exists());

@@ -250,7 +250,6 @@ fn demo_run_ui(ui: &mut egui::Ui, demo_run: Option<usize>, pending: &mut Vec<Com
             );
     });
     if chosen != current {
-        pending
-            .push(Command::OpenRun(demo_run_path(DEMO_RUNS[chosen].method)));
+        pending.push(Command::OpenRun(demo_run_path(DEMO_RUNS[chosen].method)));
     }
 }

@@ -178,7 +178,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .iter()
             .map(|id| {
                 crate::dataset::subject_from_id(id).with_context(|| {
-                    format!("{}: sample id `{id}` names no subject", args.features.display())
+                    format!(
+                        "{}: sample id `{id}` names no subject",
+                        args.features.display()
+                    )
                 })
             })
             .collect::<anyhow::Result<Vec<u32>>>()?;

@@ -85,7 +85,9 @@ pub fn subject_from_id(id: &str) -> Option<u32> {
         rest[..end].parse().ok()
     };
     if let Some(rest) = id.strip_prefix("synth_") {
-        return rest.split('_').find_map(|part| part.strip_prefix('s').and_then(digits));
+        return rest
+            .split('_')
+            .find_map(|part| part.strip_prefix('s').and_then(digits));
     }
     let p = id.find('P')?;
     let rest = &id[p + 1..];

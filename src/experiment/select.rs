@@ -154,8 +154,9 @@ pub fn hold_out_subjects(
     let pseudo_seen: Vec<usize> = (0..labels.len())
         .filter(|&i| split.pseudo_seen.contains(&labels[i]))
         .collect();
-    (split.val_seen_rows, split.train_rows) =
-        pseudo_seen.into_iter().partition(|&i| held.contains(&subjects[i]));
+    (split.val_seen_rows, split.train_rows) = pseudo_seen
+        .into_iter()
+        .partition(|&i| held.contains(&subjects[i]));
     Ok(())
 }
 

@@ -168,9 +168,7 @@ pub struct DemoRunScore {
 }
 
 /// Scores every embedded run live on the demo dataset (encoder on `device`), in [`DEMO_RUNS`] order.
-pub fn score_demo_runs(
-    device: &candle_core::Device,
-) -> Result<Vec<DemoRunScore>, PipelineError> {
+pub fn score_demo_runs(device: &candle_core::Device) -> Result<Vec<DemoRunScore>, PipelineError> {
     let ds = demo_dataset();
     let model = demo_encoder(device)?;
     let default = default_demo_run();
@@ -193,35 +191,35 @@ pub fn score_demo_runs(
         .collect()
 }
 
-/// The class the description editor's prepared "try an edit" rewrites: *wave left hand*, an unseen class.
-pub const TRY_EDIT_CLASS: usize = 1;
+/// The class the description editor's prepared "try an edit" rewrites: *kick with left leg*, an unseen class.
+pub const TRY_EDIT_CLASS: usize = 9;
 
-/// A wrong description of [`TRY_EDIT_CLASS`]: the left foot stamping instead of the left hand waving. Scored with
-/// it, the class's samples go to other classes (and leg motions may come to it); the shipped texts bring them back.
+/// A wrong description of [`TRY_EDIT_CLASS`]: both hands clapping overhead instead of the left leg kicking. Scored
+/// with it, the class's samples go to other classes; the shipped texts bring them back.
 fn bad_description() -> ClassDescription {
     ClassDescription {
-        name: "stamp left foot".into(),
-        sentence: "A person lifts the left foot a little off the floor and stamps it down hard several times while \
-                   both arms hang still at the sides."
+        name: "clap hands overhead".into(),
+        sentence: "A person raises both arms above the head and claps the hands together several times while both \
+                   feet stay flat on the floor and the legs do not move."
             .into(),
         parts: Some([
-            "the head stays upright and faces forward".into(),
-            "both hands hang relaxed at the sides".into(),
-            "both arms hang down beside the body".into(),
-            "the left hip lifts the thigh a little".into(),
-            "the left knee bends a little and straightens as the foot comes down".into(),
-            "the left foot lifts off the floor and stamps down while the right foot stays planted".into(),
+            "the head tilts back a little to look up at the hands".into(),
+            "both hands meet and separate high above the head".into(),
+            "both arms are raised straight up overhead".into(),
+            "the hips stay level and still".into(),
+            "both legs stand straight without moving".into(),
+            "both feet stay flat on the floor".into(),
         ]),
         phrases: Some(
             [
-                "a person stamps the left foot",
-                "the left foot hits the floor",
-                "the left leg lifts a little",
-                "stomping with the left foot",
-                "the right foot stays on the floor",
-                "the arms hang still",
-                "the hands stay down",
-                "the head stays still",
+                "a person claps above the head",
+                "both hands meet overhead",
+                "both arms are raised high",
+                "clapping with the arms up",
+                "the legs stay still",
+                "both feet stay on the floor",
+                "the palms come together and apart",
+                "the head looks up",
             ]
             .map(String::from)
             .to_vec(),

@@ -298,7 +298,9 @@ impl Editor {
                 ui.label(format!("Try an edit of “{class}”:"));
                 if ui
                     .button("Wrong description")
-                    .on_hover_text("Describe it as a left-foot stamp: watch its samples go elsewhere")
+                    .on_hover_text(
+                        "Describe it as clapping overhead: watch its samples go elsewhere",
+                    )
                     .clicked()
                 {
                     self.try_demo_edit(false);

@@ -94,7 +94,11 @@ impl Action {
     /// Frames of one performance at tempo 1 (30 fps).
     fn base_frames(self) -> f32 {
         match self {
-            Self::NodHead | Self::ShakeHead | Self::ClapHands | Self::PunchRight | Self::PunchLeft => 60.0,
+            Self::NodHead
+            | Self::ShakeHead
+            | Self::ClapHands
+            | Self::PunchRight
+            | Self::PunchLeft => 60.0,
             Self::Bow | Self::Squat | Self::StepRight | Self::StepLeft | Self::Push => 80.0,
             _ => 70.0,
         }

@@ -224,7 +224,13 @@ fn reps(base: f32, st: &Style) -> f32 {
 fn raise_arm(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     let k = cycle(t, reps(1.0, st));
     let (upper, fore) = arm(side);
-    pose.turn(upper, mul(&rot_z(side * 12.0 * k), &rot_x(160.0 * st.amp.min(1.05) * k)));
+    pose.turn(
+        upper,
+        mul(
+            &rot_z(side * 12.0 * k),
+            &rot_x(160.0 * st.amp.min(1.05) * k),
+        ),
+    );
     pose.turn(fore, rot_x(10.0 * k));
 }
 
@@ -284,8 +290,13 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
             p.turn(L_HEAD, rot_x(-35.0 * st.amp * k));
         }
         Action::ShakeHead => {
+            // The head joint sits on the neck's axis, so a pure turn would not move it: the shake swings it side to
+            // side as it turns, as a head shaken hard does.
             let k = (TAU * reps(2.5, st) * t + st.phase).sin() * envelope(t);
-            p.turn(L_HEAD, rot_y(45.0 * st.amp.min(1.05) * k));
+            p.turn(
+                L_HEAD,
+                mul(&rot_y(45.0 * k), &rot_z(30.0 * st.amp.min(1.05) * k)),
+            );
         }
         Action::Bow => {
             let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
@@ -302,7 +313,10 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
             let k = (TAU * reps(2.0, st) * t + st.phase).sin() * e;
             p.turn(L_SPINE, rot_y(40.0 * st.amp.min(1.1) * k));
             // Hands on the chest, so the arms turn with the torso.
-            for (upper, fore, side) in [(L_L_UPPER_ARM, L_L_FOREARM, -1.0), (L_R_UPPER_ARM, L_R_FOREARM, 1.0)] {
+            for (upper, fore, side) in [
+                (L_L_UPPER_ARM, L_L_FOREARM, -1.0),
+                (L_R_UPPER_ARM, L_R_FOREARM, 1.0),
+            ] {
                 p.turn(upper, mul(&rot_z(side * 15.0 * e), &rot_x(25.0 * e)));
                 p.turn(fore, rot_x(100.0 * e));
             }
@@ -366,7 +380,10 @@ fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
 fn shake_hands(p: &mut Pose, t: f32, st: &Style) {
     let e = envelope(t);
     let pump = 10.0 * (TAU * reps(3.0, st) * t).sin() * e;
-    p.turn(L_R_UPPER_ARM, mul(&rot_y(-20.0 * e), &rot_x(45.0 * e + pump)));
+    p.turn(
+        L_R_UPPER_ARM,
+        mul(&rot_y(-20.0 * e), &rot_x(45.0 * e + pump)),
+    );
     p.turn(L_R_FOREARM, rot_x(35.0 * e + 0.5 * pump));
 }
 
@@ -491,7 +508,11 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
     body.facing += rng.random_range(-15.0..15.0_f32);
     let partner = if action.two_person() {
         // Face to face, each turned partly toward the camera, at arm's length.
-        let mut b = Body::random(&mut StdRng::seed_from_u64(mix(cfg.seed, 5000 + u64::from(subject), sample)));
+        let mut b = Body::random(&mut StdRng::seed_from_u64(mix(
+            cfg.seed,
+            5000 + u64::from(subject),
+            sample,
+        )));
         let turn = rng.random_range(55.0..75.0_f32);
         body.position[0] -= 0.45;
         body.facing = -turn;
@@ -513,7 +534,9 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
     for f in 0..frames {
         let t = f as f32 / (frames - 1) as f32;
         let actor = body.joints(&pose_at(action, t, &style));
-        let idle = partner.as_ref().map(|b| b.joints(&partner_pose(action, t, &style)));
+        let idle = partner
+            .as_ref()
+            .map(|b| b.joints(&partner_pose(action, t, &style)));
         for joints in std::iter::once(actor).chain(idle) {
             for xyz in joints {
                 for v in xyz {
@@ -614,7 +637,7 @@ mod tests {
             (Action::CircleRightArm, right_hand, left_hand),
             (Action::CircleLeftArm, left_hand, right_hand),
             (Action::RaiseRightArm, right_hand, left_hand),
-            (Action::PunchLeft, left_hand, right_hand),
+            (Action::RaiseLeftArm, left_hand, right_hand),
             (Action::RaiseRightKnee, right_foot, left_foot),
             (Action::StepLeft, left_foot, right_foot),
             (Action::KickRightLeg, right_foot, left_foot),
@@ -631,7 +654,10 @@ mod tests {
         let head = 3;
         for action in [Action::NodHead, Action::ShakeHead] {
             let s = generate_sequence(action, 2, 0, &cfg);
-            assert!(travel(&s, head) > 2.0 * travel(&s, right_hand), "{action:?}");
+            assert!(
+                travel(&s, head) > 2.0 * travel(&s, right_hand),
+                "{action:?}"
+            );
         }
         // The interactions have a partner who moves too; a one-person class has none.
         for action in [Action::ShakeHands, Action::Push] {
