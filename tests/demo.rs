@@ -2,6 +2,7 @@
 //! assets/demo/regenerate.sh) score the synthetic dataset's unseen classes far above chance, `skelzero demo --json`
 //! reports every run, the prepared description edit flips the edited class's predictions, and the runs' files load
 //! from disk and from bytes alike.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::sync::{Arc, Mutex};
 
@@ -98,13 +99,13 @@ fn run_folder(i: usize, dir: &std::path::Path) -> std::path::PathBuf {
 fn the_demo_files_load_from_disk_like_the_embedded_bytes() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
     let dir = tempfile::tempdir().unwrap();
-    for i in 0..DEMO_RUNS.len() {
+    for (i, listed) in DEMO_RUNS.iter().enumerate() {
         let from_disk = skelzero::experiment::run::load_run(&run_folder(i, dir.path())).unwrap();
         let embedded = demo_run_at(i).unwrap();
         assert_eq!(from_disk.config, embedded.config);
         assert_eq!(
             from_disk.config.method.kind().name(),
-            DEMO_RUNS[i].method,
+            listed.method,
             "run {i} is the method it is listed as"
         );
         let a = from_disk.classes.sentences.flatten_all().unwrap();

@@ -264,7 +264,7 @@ fn player_and_matrix_snapshots() {
     let mut h = harness(egui::vec2(900.0, 560.0));
     h.run_steps(2);
     open_demo_from_menu(&mut h);
-    // Player alone: a right-leg kick (an unseen class) at a fixed frame and the home camera.
+    // Player alone: a left-leg kick (an unseen class) at a fixed frame and the home camera.
     let kick = h
         .state()
         .dataset
@@ -272,7 +272,7 @@ fn player_and_matrix_snapshots() {
         .unwrap()
         .samples
         .iter()
-        .position(|s| s.meta.id == "synth_a08_s02_e01")
+        .position(|s| s.meta.id == "synth_a10_s02_e01")
         .unwrap();
     h.state_mut()
         .apply(skelzero::app::Command::SelectSample(kick));
