@@ -56,14 +56,14 @@ fn typed_path_opens_the_demo_and_selecting_a_sample_plays_it() {
     let pick = d
         .samples
         .iter()
-        .find(|s| d.classes[s.meta.label] == "squat down" && s.meta.subject == Some(1))
+        .find(|s| d.classes[s.meta.label] == "squat" && s.meta.subject == Some(1))
         .unwrap();
     let id = pick.meta.id.clone();
     // The search box filters by class name (the list shows only the rows in view).
     let squats = d
         .samples
         .iter()
-        .filter(|s| d.classes[s.meta.label] == "squat down")
+        .filter(|s| d.classes[s.meta.label] == "squat")
         .count();
     h.get_by_label("Search").click();
     h.run_steps(1);
@@ -79,7 +79,7 @@ fn typed_path_opens_the_demo_and_selecting_a_sample_plays_it() {
     let selected = app.selected.expect("a sample is selected");
     assert_eq!(app.dataset.as_ref().unwrap().samples[selected].meta.id, id);
     assert!(
-        h.query_by_label_contains(&format!("{id} · squat down · 1 bodies"))
+        h.query_by_label_contains(&format!("{id} · squat · 1 bodies"))
             .is_some()
     );
     let frames = pick.seq.frames();
@@ -115,7 +115,8 @@ fn typed_path_opens_the_demo_and_selecting_a_sample_plays_it() {
 #[test]
 fn confusion_cell_lists_its_samples_and_metrics_are_shown() {
     let n = demo().samples.len();
-    let mut h = harness(egui::vec2(1280.0, 800.0));
+    // Tall enough for the matrix below the figures, the notes on what they are computed on and the run switcher.
+    let mut h = harness(egui::vec2(1280.0, 1100.0));
     h.run_steps(2);
     open_demo_from_menu(&mut h);
     // The figures shown are the scored run's, and zero-shot is far above chance (4 unseen classes: 25 %).
