@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         Some("cuda") => device_from_choice(DeviceChoice::Cuda)?,
         Some(other) => anyhow::bail!("MSR_DEVICE={other}: cpu or cuda"),
     };
-    let enc = Encoder::new(&cfg, ds.num_classes(), &vm, &device)?;
+    let enc = Encoder::new_seeded(&cfg, ds.num_classes(), &vm, &device, opts.seed)?;
     let run = RunDir::new(&out);
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
     let t0 = std::time::Instant::now();

@@ -113,12 +113,14 @@ struct DiscIn {
     @location(0) center: vec3<f32>,
     @location(1) radius: f32,
     @location(2) color: vec4<f32>,
+    // 0: a filled disc; otherwise a ring this fraction of the radius wide (an untracked joint).
+    @location(3) ring: f32,
 };
 
 struct DiscOut {
     @builtin(position) position: vec4<f32>,
-    // xy: pixel offset from the centre; z: radius in pixels.
-    @location(0) @interpolate(linear) local: vec3<f32>,
+    // xy: pixel offset from the centre; z: radius in pixels; w: ring width in pixels (0 for a filled disc).
+    @location(0) @interpolate(linear) local: vec4<f32>,
     @location(1) color: vec4<f32>,
 };
 
@@ -129,14 +131,14 @@ fn vs_disc(@builtin(vertex_index) vertex_index: u32, inst: DiscIn) -> DiscOut {
     out.color = inst.color;
     if (clip.w <= 1e-4) {
         out.position = vec4<f32>(0.0, 0.0, 2.0, 1.0);
-        out.local = vec3<f32>(0.0);
+        out.local = vec4<f32>(0.0);
         return out;
     }
     let radius = max(inst.radius * camera.viewport.z / clip.w, 1.5);
     let c = corner(vertex_index);
     let offset = vec2<f32>(c.x * 2.0 - 1.0, c.y) * (radius + 1.0);
     out.position = clip_from_screen(screen_from_clip(clip) + offset, clamp(clip.z / clip.w, 0.0, 1.0));
-    out.local = vec3<f32>(offset, radius);
+    out.local = vec4<f32>(offset, radius, max(inst.ring * radius, 1.5) * step(1e-6, inst.ring));
     return out;
 }
 
@@ -144,7 +146,16 @@ fn vs_disc(@builtin(vertex_index) vertex_index: u32, inst: DiscIn) -> DiscOut {
 fn fs_disc(in: DiscOut) -> @location(0) vec4<f32> {
     let radius = in.local.z;
     let d = length(in.local.xy);
-    let alpha = clamp(radius - d + 0.5, 0.0, 1.0) * in.color.a;
+    var alpha = clamp(radius - d + 0.5, 0.0, 1.0) * in.color.a;
+    let ring = in.local.w;
+    if (ring > 0.0) {
+        // Hollow: only the outer `ring` pixels, anti-aliased on the inside edge too; flat colour.
+        alpha = alpha * clamp(d - (radius - ring) + 0.5, 0.0, 1.0);
+        if (alpha <= 0.0) {
+            discard;
+        }
+        return output_color(in.color.rgb, alpha);
+    }
     if (alpha <= 0.0) {
         discard;
     }

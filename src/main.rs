@@ -16,7 +16,16 @@ fn main() -> ExitCode {
     match skelzero::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // The causes, each once: a library error often prints its source in its own message already.
+            let mut message = err.to_string();
+            for cause in err.chain().skip(1) {
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(": ");
+                    message.push_str(&cause);
+                }
+            }
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

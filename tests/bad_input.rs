@@ -230,6 +230,18 @@ fn msr_wrong_joint_count_and_values() {
     );
     let p = write(dir.path(), "a01_s01_e01_skeleton3D.txt", "");
     assert!(load_err(&p).ends_with("a01_s01_e01_skeleton3D.txt: empty file"));
+    // The fourth column is a confidence, kept for the player: out of 0..1 is refused with its row.
+    let p = write(
+        dir.path(),
+        "a01_s01_e01_skeleton3D.txt",
+        frame.replace("0.3 0.5 2.0 1.0", "0.3 0.5 2.0 -2"),
+    );
+    let err = msr_action3d::read(&p).unwrap_err().to_string();
+    assert!(
+        err.contains("a01_s01_e01_skeleton3D.txt")
+            && err.contains("joint row 4: field 4 (confidence) is -2, expected a value in 0..1"),
+        "{err}"
+    );
 }
 
 /// A float32 `.npy` whose header declares `shape`, followed by `data`.

@@ -85,7 +85,7 @@ fn moving_gamma_trades_seen_for_unseen_accuracy() {
         (0..c.size()).map(|k| c.count(k, k)).sum::<u32>()
     };
     let at_down = gzsl_diag(&h);
-    h.get_by_label("Best H").click();
+    h.get_by_label("Best test H").click();
     h.run_steps(3);
     assert!(gzsl_diag(&h) >= at_down);
     let _ = h.render().unwrap();

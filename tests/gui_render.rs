@@ -81,43 +81,24 @@ fn skeleton_pass_renders_offscreen_on_the_software_adapter() {
     );
     let seq = standing_pair();
     let bounds = Bounds::of_sequence(&seq).unwrap();
-    let floor = Floor::under(bounds);
+    let floor = Floor::under_feet(&seq).unwrap();
+    assert_eq!(floor.height, bounds.min[1]);
     let mut camera = OrbitCamera::framing(bounds.min, bounds.max);
     camera.yaw = 0.0;
     let view = camera.view([256.0, 192.0]);
     let style = SkeletonStyle::default();
     let mut scene = Scene::default();
     build_frame_scene(&mut scene, &seq, 0, Some(&floor), &style, &view);
-    assert_eq!(scene.draws.len(), 5);
+    // Grid, shadows, the feet's contact marks, then each body's bones and joints.
+    assert_eq!(scene.draws.len(), 7);
     assert_eq!(scene.draws[0].kind, DrawKind::Segments);
+    assert_eq!(scene.draws[2].kind, DrawKind::Discs);
 
     let background = [10, 10, 10, 255];
     let pixels = headless
         .render(&mut renderer, &view, &scene, background)
         .unwrap();
     assert_eq!(pixels.len(), 256 * 192 * 4);
-    let [o, b] = style.body_colors;
-    // Shading darkens colours by up to ~45 %, so test for the hue: orange is red-dominant, blue is blue-dominant.
-    let orange = count(&pixels, |p| {
-        p[0] > 120 && p[0] > p[2] + 80 && p[1] > 40 && p[1] < p[0]
-    });
-    let blue = count(&pixels, |p| p[2] > 120 && p[2] > p[0] + 80);
-    let grey = count(&pixels, |p| {
-        p[0] > 30 && p[0] < 120 && p[0].abs_diff(p[1]) < 6 && p[1].abs_diff(p[2]) < 6
-    });
-    assert!(orange > 300, "body 0 ({o:?}) pixels: {orange}");
-    assert!(blue > 300, "body 1 ({b:?}) pixels: {blue}");
-    assert!(grey > 200, "grid pixels: {grey}");
-    // The first body stands on the left of the image (x = -0.4 appears on the right of a view from the sensor:
-    // Kinect's +x is the sensor's left), so its pixels are mostly in the right half.
-    let orange_right = pixels
-        .chunks_exact(4)
-        .enumerate()
-        .filter(|(i, p)| i % 256 >= 128 && p[0] > 120 && p[0] > p[2] + 80 && p[1] < p[0])
-        .count();
-    assert!(orange_right * 2 > orange, "{orange_right} of {orange}");
-    // Corners stay background.
-    assert_eq!(&pixels[0..4], &background);
     if let Ok(dir) = std::env::var("SKELZERO_DUMP") {
         image::save_buffer(
             format!("{dir}/offscreen.png"),
@@ -128,8 +109,62 @@ fn skeleton_pass_renders_offscreen_on_the_software_adapter() {
         )
         .unwrap();
     }
+    // Shading darkens colours by up to ~45 %, so test for the hue. Person 1: blue left, orange right; person 2:
+    // green left, pink right.
+    // In i32: u8 sums such as `p[0] + 80` would wrap.
+    fn rgb(p: &[u8]) -> [i32; 3] {
+        [i32::from(p[0]), i32::from(p[1]), i32::from(p[2])]
+    }
+    let orange = |p: &[u8]| {
+        let [r, g, b] = rgb(p);
+        r > 120 && r > b + 80 && g > 40 && g < r && b < g
+    };
+    let blue = |p: &[u8]| {
+        let [r, g, b] = rgb(p);
+        b > 120 && b > r + 80 && b > g
+    };
+    let green = |p: &[u8]| {
+        let [r, g, b] = rgb(p);
+        g > 110 && g > r + 60 && g > b + 30
+    };
+    let pink = |p: &[u8]| {
+        let [r, g, b] = rgb(p);
+        r > 110 && r > g + 80 && b > g + 40
+    };
+    let grey = count(&pixels, |p| {
+        p[0] > 30 && p[0] < 120 && p[0].abs_diff(p[1]) < 6 && p[1].abs_diff(p[2]) < 6
+    });
+    let hues: [fn(&[u8]) -> bool; 4] = [orange, blue, green, pink];
+    let counts = hues.map(|hue| count(&pixels, hue));
+    let [l0, r0] = [style.body_colors[0][0], style.body_colors[0][1]];
+    for (n, name) in counts.iter().zip(["orange", "blue", "green", "pink"]) {
+        assert!(
+            *n > 100,
+            "{name} pixels: {n} (person 1 left {l0:?}, right {r0:?})"
+        );
+    }
+    assert!(grey > 200, "grid pixels: {grey}");
+    // The first body stands on the left of the image (x = -0.4 appears on the right of a view from the sensor:
+    // Kinect's +x is the sensor's left), so its pixels are mostly in the right half, the second body's in the left.
+    let mean_x = |hue: &dyn Fn(&[u8]) -> bool| {
+        let (sum, n) = pixels
+            .chunks_exact(4)
+            .enumerate()
+            .filter(|(_, p)| hue(p))
+            .fold((0usize, 0usize), |(s, n), (i, _)| (s + i % 256, n + 1));
+        sum as f32 / n.max(1) as f32
+    };
+    let person1 = |p: &[u8]| orange(p) || blue(p);
+    let person2 = |p: &[u8]| green(p) || pink(p);
+    assert!(mean_x(&person1) > 128.0 && mean_x(&person2) < 128.0);
+    // Facing the sensor, a person's left hand is on the right of the image: each person's cool (left) side is right
+    // of its warm (right) side.
+    assert!(mean_x(&blue) > mean_x(&orange));
+    assert!(mean_x(&green) > mean_x(&pink));
+    // Corners stay background.
+    assert_eq!(&pixels[0..4], &background);
     eprintln!(
-        "adapter: {:?} {}; orange {orange}, blue {blue}, grid {grey}",
+        "adapter: {:?} {}; orange, blue, green, pink {counts:?}, grid {grey}",
         headless.adapter_info.backend, headless.adapter_info.name
     );
 }

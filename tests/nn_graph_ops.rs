@@ -174,7 +174,7 @@ fn batch_norm_matches_reference_and_grads() {
         let mode = BnMode {
             relu,
             train,
-            dropout: 0.0,
+            ..Default::default()
         };
         let fast = bn.fast((&mean, &var), mode);
         let slow = bn.plain(relu, (!train).then_some((mean.as_slice(), var.as_slice())));
@@ -202,6 +202,7 @@ fn batch_norm_dropout_masks_and_scales() {
             relu,
             train: true,
             dropout: p,
+            dropout_seed: 11,
         };
         let fast = bn.fast((&mean, &var), mode);
         let plain = bn.plain(relu, None);
@@ -230,6 +231,17 @@ fn batch_norm_dropout_masks_and_scales() {
         let live = q.iter().filter(|q| q.abs() > 1e-6).count();
         let rate = dropped as f32 / live as f32;
         assert!((rate - p).abs() < 0.03, "dropped {rate}, expected {p}");
+        // The mask is a function of the seed: the same seed draws it again, another seed draws another.
+        let again = bn.fast((&mean, &var), mode);
+        assert_eq!(max_diff(&fast, &again), 0.0);
+        let other = bn.fast(
+            (&mean, &var),
+            BnMode {
+                dropout_seed: 12,
+                ..mode
+            },
+        );
+        assert!(max_diff(&fast, &other) > 0.0);
         let slow = (plain * Tensor::from_vec(mask, (1000, 7), &Device::Cpu).unwrap()).unwrap();
         let w = rand(&[1000, 7], 24);
         for d in grad_diffs(&fast, &slow, &w, &bn.vars()) {

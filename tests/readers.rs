@@ -31,6 +31,25 @@ fn ntu_raw_files_frames_bodies_and_names() {
         .collect();
     let frames: Vec<usize> = raw.iter().map(|s| s.seq.frames()).collect();
     assert_eq!(frames, [103, 158, 104, 99, 54]);
+    // trackingState is kept as a confidence (2 tracked = 1, 1 inferred = 0.5); the .npy arrays have none.
+    for s in &raw {
+        let conf: Vec<f32> = (0..s.seq.frames())
+            .flat_map(|f| (0..25).filter_map(move |j| s.seq.confidence(f, 0, j)))
+            .collect();
+        assert_eq!(conf.len(), s.seq.frames() * 25, "{}", s.meta.id);
+        assert!(conf.iter().all(|c| [0.0, 0.5, 1.0].contains(c)));
+        assert!(conf.iter().filter(|&&c| c == 1.0).count() * 2 > conf.len());
+    }
+    assert!(
+        raw.iter()
+            .any(|s| (0..s.seq.frames()).any(|f| s.seq.confidence(f, 0, 7) == Some(0.5)))
+    );
+    assert!(
+        ds.samples
+            .iter()
+            .filter(|s| s.meta.source.extension().is_some_and(|e| e == "npy"))
+            .all(|s| !s.seq.has_confidence())
+    );
     assert!(
         raw.iter()
             .all(|s| s.seq.bodies() == 1 && s.seq.joints() == 25)
@@ -240,6 +259,19 @@ fn msr_action3d_sequences_subjects_and_empty_file() {
     assert_eq!(ds.classes.len(), 20);
     assert_eq!(ds.classes[0], "high arm wave");
     assert!(ds.class_counts().iter().all(|&c| (20..=30).contains(&c)));
+    // The confidence column is kept: MSR's shoulder centre (joint 2) is mostly untracked, the wrists tracked.
+    let zeros = |j: usize| {
+        let (mut z, mut n) = (0, 0);
+        for s in &ds.samples {
+            for f in 0..s.seq.frames() {
+                n += 1;
+                z += usize::from(s.seq.confidence(f, 0, j) == Some(0.0));
+            }
+        }
+        z as f64 / n as f64
+    };
+    assert!(zeros(2) > 0.5, "{}", zeros(2));
+    assert!(zeros(9) < 0.2, "{}", zeros(9));
     let subjects: std::collections::BTreeSet<_> =
         ds.samples.iter().filter_map(|s| s.meta.subject).collect();
     assert_eq!(subjects.len(), 10);

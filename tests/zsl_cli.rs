@@ -42,6 +42,9 @@ fn train_then_eval_then_bench() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let zsl = v["zsl_top1"].as_f64().unwrap();
     assert!(zsl > 0.5, "{v}");
+    // The gamma is the run's own validation choice; only InfoCPL runs name a branch set.
+    assert_eq!(v["gamma_source"], "validation", "{v}");
+    assert!(v.get("branch_set").is_none(), "{v}");
     // The evaluation stored at training time is what eval recomputes.
     let cfg = std::fs::read_to_string(d.join("run/config.toml")).unwrap();
     let cfg: toml::Value = toml::from_str(&cfg).unwrap();
@@ -175,4 +178,95 @@ fn bench_refuses_to_retrain_a_reused_encoder() {
     // The same schedule reuses it.
     succeeded(&mut bench(Some("1")));
     assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+}
+
+/// `bench --data` shows how good each split's encoder is: its top-1 on the seen classes of the test side, in the
+/// table (a column), the JSON (`encoders.SPLIT.encoder_seen_test_top1`, a fraction like every JSON figure) and the
+/// pretraining run's metrics; with fold encoders (the default on small data) one figure per fold encoder as well.
+#[test]
+fn bench_reports_the_encoders_seen_class_test_top1() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let json = dir.path().join("bench.json");
+    let out = succeeded(
+        skelzero()
+            .args([
+                "bench",
+                "--dataset",
+                "synthetic",
+                "--splits",
+                "synth-demo",
+                "--methods",
+                "devise",
+                "--epochs",
+                "2",
+                "--encoder-epochs",
+                "1",
+                "--work",
+            ])
+            .arg(&work)
+            .arg("--json")
+            .arg(&json),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("encoder**"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let enc = &report["encoders"]["synth-demo"];
+    let top1 = enc["encoder_seen_test_top1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&top1), "{enc}");
+    assert!(enc["seen_test_samples"].as_u64().unwrap() > 0, "{enc}");
+    assert!(enc["updates"].as_u64().unwrap() > 0, "{enc}");
+    // The same figure the pretraining run wrote on its last epoch's line.
+    let metrics = std::fs::read_to_string(work.join("synth-demo-stgcn/metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    assert_eq!(last["seen_test_top1"].as_f64(), Some(top1), "{last}");
+    // The table shows it in percent on the split's rows.
+    assert!(
+        stdout.lines().any(|l| l.starts_with("synth-demo")
+            && l.trim_end().ends_with(&format!("{:.1}", 100.0 * top1))),
+        "{stdout}"
+    );
+    // Fold encoders: one per validation fold, each trained without its fold's pseudo-unseen classes.
+    let folds = enc["fold_encoders_seen_test_top1"].as_array().unwrap();
+    assert!(!folds.is_empty(), "{enc}");
+    for (f, v) in folds.iter().enumerate() {
+        assert!((0.0..=1.0).contains(&v.as_f64().unwrap()), "{enc}");
+        let split: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(work.join(format!("synth-demo-fold{f}-stgcn/split.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let ids = |key: &str| -> Vec<u64> {
+            split[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap())
+                .collect()
+        };
+        let fold_unseen = ids("unseen");
+        let fold_seen = ids("seen");
+        assert!(
+            fold_seen.iter().all(|c| !fold_unseen.contains(c)),
+            "{split}"
+        );
+        assert!(
+            fold_seen.len() < report_seen_count(&work),
+            "fold {f} trained on every seen class"
+        );
+    }
+    assert!(
+        enc["fold_encoders_seconds"].as_f64().unwrap() > 0.0,
+        "{enc}"
+    );
+}
+
+/// Seen classes of the split's own encoder run.
+fn report_seen_count(work: &std::path::Path) -> usize {
+    let split: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.join("synth-demo-stgcn/split.json")).unwrap(),
+    )
+    .unwrap();
+    split["seen"].as_array().unwrap().len()
 }

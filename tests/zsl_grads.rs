@@ -44,6 +44,7 @@ fn loss(m: &dyn ZslMethod, epoch: usize) -> Tensor {
         &mut StepContext {
             epoch,
             rng: &mut rng,
+            all_classes: None,
         },
     )
     .unwrap()
@@ -114,6 +115,7 @@ fn infocpl_projection_gets_the_right_gradient_through_the_attention() {
         warmup_epochs: 1,
         negatives: 2,
         hidden: [8, 4],
+        ..Default::default()
     });
     let (m, vm) = cfg.build_trainable(DIMS, &Device::Cpu, 4).unwrap();
     // Warm-up (inverted attention) and after.

@@ -119,8 +119,11 @@ fn ctx_rng() -> rand::rngs::StdRng {
 fn devise_hinge_rank_loss_matches_oracle() {
     let o = oracle();
     let c = common(&o);
+    // The oracle checks the hinge rank loss on raw dot products.
     let cfg = devise::DeviseConfig {
+        loss: devise::DeviseLoss::Hinge,
         margin: o["devise"]["margin"].as_f64().unwrap(),
+        ..Default::default()
     };
     let m = MethodConfig::Devise(cfg)
         .build(
@@ -141,6 +144,7 @@ fn devise_hinge_rank_loss_matches_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -184,6 +188,7 @@ fn relationnet_mse_loss_matches_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -209,6 +214,7 @@ fn smie_method(o: &Value, c: &Common) -> Box<dyn skelzero::zsl::ZslMethod> {
         lambda: s["lambda"].as_f64().unwrap(),
         margin: s["margin"].as_f64().unwrap(),
         mask_frames: 1,
+        ..Default::default()
     };
     MethodConfig::Smie(cfg)
         .build(
@@ -236,6 +242,7 @@ fn smie_jsd_mi_and_temporal_hinge_match_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -253,6 +260,7 @@ fn smie_jsd_mi_and_temporal_hinge_match_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();
@@ -301,6 +309,7 @@ fn infocpl_setup(o: &Value, c: &Common) -> (infocpl::InfoCpl, ClassEmbeddings, u
             s["hidden"][0].as_u64().unwrap() as usize,
             s["hidden"][1].as_u64().unwrap() as usize,
         ],
+        ..Default::default()
     };
     let m = infocpl::InfoCpl::new(
         &cfg,
@@ -374,6 +383,7 @@ fn star_losses_match_oracle() {
         alpha: 0.1,
         beta: 0.1,
         logit_scale: s["logit_scale"].as_f64().unwrap(),
+        ..Default::default()
     };
     let m = MethodConfig::Star(cfg)
         .build(
@@ -411,6 +421,7 @@ fn star_losses_match_oracle() {
             &mut StepContext {
                 epoch: 0,
                 rng: &mut rng,
+                all_classes: None,
             },
         )
         .unwrap();

@@ -5,8 +5,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use skelzero::experiment::select::{
-    SelectionConfig, ValidationSplit, fit_and_evaluate, hold_out_subjects, validation_folds,
-    validation_split,
+    SelectionConfig, ValidationSplit, fit_and_evaluate, fold_batch_size, hold_out_subjects,
+    steps_per_epoch, validation_folds, validation_split,
 };
 use skelzero::zsl::trainer::TrainConfig;
 use skelzero::zsl::{MethodConfig, MethodKind};
@@ -426,4 +426,41 @@ fn holding_out_subjects_puts_whole_subjects_in_gzsl_validation() {
     let one = vec![1; labels.len()];
     assert!(hold_out_subjects(&mut split, &labels, &one, 0.2, 3).is_err());
     assert!(hold_out_subjects(&mut split, &labels, &subjects[1..], 0.2, 3).is_err());
+}
+
+/// An epoch chosen on a fold model means the same number of optimiser updates in the final model: the fold model
+/// trains on about half the rows, so it gets the batch size that gives it the final model's steps per epoch.
+#[test]
+fn fold_models_take_the_final_models_steps_per_epoch() {
+    // The trainer skips a last batch of one sample.
+    assert_eq!(steps_per_epoch(64, 64), 1);
+    assert_eq!(steps_per_epoch(65, 64), 1);
+    assert_eq!(steps_per_epoch(66, 64), 2);
+    // MSR 15/5: ~216 seen training rows at batch 64 (4 steps), a fold model ~115 rows (2 steps at batch 64).
+    let b = fold_batch_size(115, 216, 64);
+    assert_eq!(steps_per_epoch(115, b), 4, "batch {b}");
+    assert!(b < 64);
+    for final_rows in [40, 100, 216, 1000, 4003] {
+        for batch in [16, 32, 64, 256] {
+            for frac in [0.3, 0.53, 0.8, 1.0] {
+                let fold_rows = ((final_rows as f64) * frac) as usize;
+                let want = steps_per_epoch(final_rows, batch);
+                let b = fold_batch_size(fold_rows, final_rows, batch);
+                let got = steps_per_epoch(fold_rows, b);
+                // Not every count is reachable with near-equal batches (9 rows cannot make 4), but the nearest is.
+                let nearest = (2..=fold_rows)
+                    .map(|x| steps_per_epoch(fold_rows, x).abs_diff(want))
+                    .min()
+                    .unwrap();
+                assert_eq!(
+                    got.abs_diff(want),
+                    nearest,
+                    "{fold_rows} fold rows, {final_rows} final rows at {batch}: batch {b} gives {got} steps, want {want}"
+                );
+                assert!(b >= 2);
+            }
+        }
+    }
+    // The same rows: the same batch size.
+    assert_eq!(fold_batch_size(216, 216, 64), 64);
 }

@@ -330,12 +330,19 @@ impl BranchEditor {
         let m = p.metrics();
         let opened = self.opened_metrics.unwrap_or_default();
         ui.label(format!(
-            "Now: ZSL {:.1} % · H {:.1} % (opened set: ZSL {:.1} % · H {:.1} %)",
+            "Test split now: ZSL {:.1} % · H {:.1} % (opened set: ZSL {:.1} % · H {:.1} %)",
             100.0 * m.zsl_accuracy,
             100.0 * m.harmonic,
             100.0 * opened.zsl_accuracy,
             100.0 * opened.harmonic
         ));
+        // No seen-class validation figure exists for an edited set (the run keeps only test predictions): say that
+        // choosing by these numbers tunes on the unseen test classes, and what a saved set is recorded as.
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "These figures are on the test split: a set chosen by them is tuned on the unseen test classes. A saved \
+             set is reported by `skelzero eval --json` as \"branch_set_source\": \"user\".",
+        );
         if let Some(msg) = &self.message {
             ui.weak(msg);
         }

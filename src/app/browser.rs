@@ -219,7 +219,7 @@ const COLUMNS: [(&str, SortKey, f32); 7] = [
     ("Subj", SortKey::Subject, 32.0),
     ("View", SortKey::View, 32.0),
     ("Split", SortKey::Split, 50.0),
-    ("Predicted", SortKey::Predicted, 85.0),
+    ("Predicted", SortKey::Predicted, 110.0),
     ("Right", SortKey::Correct, 36.0),
 ];
 
@@ -302,7 +302,13 @@ pub fn browser_ui(
                     [width, row_height],
                     egui::Button::new(format!("{name}{arrow}")).frame(false),
                 )
-                .on_hover_text(format!("Sort by {name}"))
+                .on_hover_text(if key == SortKey::Predicted {
+                    "Sort by the prediction: ZSL (among unseen classes) for an unseen-class sample, GZSL (all \
+                     classes, gamma subtracted from seen-class scores) for a seen-class one"
+                        .to_owned()
+                } else {
+                    format!("Sort by {name}")
+                })
                 .clicked();
             if clicked {
                 if state.sort == key {
@@ -344,7 +350,13 @@ pub fn browser_ui(
                         None => "–".into(),
                     };
                     cell(ui, w4, split);
-                    cell(ui, w5, r.predicted.map_or("–", class_name).into());
+                    // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one.
+                    let predicted = match (r.predicted, r.unseen) {
+                        (Some(c), Some(true)) => format!("ZSL: {}", class_name(c)),
+                        (Some(c), _) => format!("GZSL: {}", class_name(c)),
+                        (None, _) => "–".to_owned(),
+                    };
+                    cell(ui, w5, predicted.into());
                     let mark = match r.correct {
                         Some(true) => egui::RichText::new("yes").color(palette.correct),
                         Some(false) => egui::RichText::new("no").color(palette.incorrect),

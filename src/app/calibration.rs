@@ -108,6 +108,7 @@ impl CalibrationView {
         &mut self,
         ctx: &egui::Context,
         p: &Predictions,
+        opened_gamma: f32,
         scores_key: u64,
         palette: &Palette,
         commands: &mut Vec<Command>,
@@ -127,15 +128,32 @@ impl CalibrationView {
                     curve.gammas.first().copied().unwrap_or(-1.0),
                     curve.gammas.last().copied().unwrap_or(1.0),
                 );
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "These curves are on the test split: for inspection, not for choosing gamma (that would tune on unseen test classes).",
+                );
+                ui.label(format!(
+                    "The run's gamma {opened_gamma:.3} was chosen on the seen-class validation split; that is the one to report."
+                ));
                 let mut gamma = p.gamma;
                 ui.horizontal(|ui| {
                     let slider = egui::Slider::new(&mut gamma, lo..=hi)
                         .text("gamma")
                         .fixed_decimals(3);
-                    if ui.add(slider).changed() {
+                    // Only the user moves gamma: the slider also reports a change when it merely rounds (3
+                    // decimals) or clamps the run's own value, which would pass it off as a user's choice.
+                    let shown = p.gamma.clamp(lo, hi);
+                    let moved = |g: f32| (g - shown).abs() > 6e-4;
+                    if ui.add(slider).changed() && moved(gamma) {
                         commands.push(Command::SetGamma(gamma));
                     }
-                    if ui.button("Best H").clicked()
+                    if ui.button("Run's (validation)").clicked() {
+                        commands.push(Command::SetGamma(opened_gamma));
+                    }
+                    if ui
+                        .button("Best test H")
+                        .on_hover_text("The gamma with the best harmonic mean on the test split: an oracle, not a result")
+                        .clicked()
                         && let Some(g) = best_gamma(curve)
                     {
                         commands.push(Command::SetGamma(g));
@@ -155,21 +173,25 @@ impl CalibrationView {
                 Plot::new("gzsl curve")
                     .legend(Legend::default())
                     .x_axis_label("gamma (subtracted from seen-class scores)")
-                    .y_axis_label("accuracy %")
+                    .y_axis_label("test accuracy %")
                     .include_y(0.0)
                     .include_y(100.0)
                     .allow_scroll(false)
                     .show(ui, |plot| {
-                        plot.line(Line::new("S (seen)", series(&curve.seen)).color(palette.seen));
+                        plot.line(Line::new("test S (seen)", series(&curve.seen)).color(palette.seen));
                         plot.line(
-                            Line::new("U (unseen)", series(&curve.unseen)).color(palette.unseen),
+                            Line::new("test U (unseen)", series(&curve.unseen)).color(palette.unseen),
                         );
                         plot.line(
-                            Line::new("H (harmonic)", series(&curve.harmonic))
+                            Line::new("test H (harmonic)", series(&curve.harmonic))
                                 .color(palette.truth_highlight),
                         );
                         plot.vline(
-                            VLine::new("chosen gamma", f64::from(p.gamma)).color(palette.incorrect),
+                            VLine::new("gamma in use", f64::from(p.gamma)).color(palette.incorrect),
+                        );
+                        plot.vline(
+                            VLine::new("run's gamma (validation)", f64::from(opened_gamma))
+                                .color(palette.seen),
                         );
                     });
             });

@@ -28,6 +28,8 @@ pub enum Command {
     ScaleSpeed(f32),
     ToggleLoop,
     TogglePreprocessed,
+    /// Hand and foot trails in the player on / off.
+    ToggleTrails,
     ResetView,
     Orbit {
         dx: f32,
@@ -211,6 +213,12 @@ pub const SHORTCUTS: &[Shortcut] = &[
         shortcut: key(Modifiers::NONE, Key::P),
         description: "Raw / preprocessed (50 frames)",
         command: || Command::TogglePreprocessed,
+        while_typing: false,
+    },
+    Shortcut {
+        shortcut: key(Modifiers::NONE, Key::G),
+        description: "Hand and foot trails on / off",
+        command: || Command::ToggleTrails,
         while_typing: false,
     },
     Shortcut {

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use super::dialogs::{self, PickTarget, Picked};
 use super::notifications::Level;
 use super::workers::{JobOutput, take};
-use super::{Command, ExplorerApp, browser, editor};
+use super::{Command, ExplorerApp, browser, editor, player};
 use crate::dataset::Dataset;
+use crate::pipeline::binding;
 use crate::pipeline::predictions::{Predictions, Setting};
 use crate::pipeline::scoring::{self, Scored};
 use crate::skeleton::Sequence;
@@ -23,30 +24,61 @@ pub(super) enum Loaded {
 impl ExplorerApp {
     pub(super) fn data_changed(&mut self) {
         self.generation += 1;
-        self.metrics = self.predictions.as_ref().map(Predictions::metrics);
+        self.mismatch = match (&self.predictions, &self.dataset) {
+            (Some(p), Some(d)) => binding::dataset_mismatch(p, d),
+            _ => None,
+        };
+        // A run over data it does not belong to shows no figures, matrix or predictions (the banner says why).
+        let shown = self
+            .predictions
+            .as_ref()
+            .filter(|_| self.mismatch.is_none());
+        self.class_names = shown.map_or_else(Vec::new, |p| {
+            binding::run_class_names(p, self.dataset.as_ref())
+        });
+        self.metrics = shown.map(Predictions::metrics);
         self.confusion = [
-            self.predictions.as_ref().map(|p| p.confusion(Setting::Zsl)),
-            self.predictions
-                .as_ref()
-                .map(|p| p.confusion(Setting::Gzsl)),
+            shown.map(|p| p.confusion(Setting::Zsl)),
+            shown.map(|p| p.confusion(Setting::Gzsl)),
         ];
         self.joined = match &self.dataset {
-            Some(d) => browser::Joined::new(d, self.predictions.as_ref()),
+            Some(d) => browser::Joined::new(d, shown),
             None => browser::Joined::default(),
         };
-        if let Some(p) = &self.predictions
-            && let Some(d) = &self.dataset
-        {
-            let matched = self.joined.pred_row.iter().flatten().count();
-            if matched == 0 {
-                self.notifications.push(
-                    Level::Warning,
-                    format!(
-                        "The run's {} predictions match none of the {} samples (sample ids differ)",
-                        p.num_samples(),
-                        d.samples.len()
-                    ),
-                );
+    }
+
+    /// Puts the selection on a sample the run scored (an unseen-class test sample, a recognised one when there is
+    /// one), so that the first view shows a zero-shot prediction and the STAR/InfoCPL windows have a sample; the
+    /// misclassified ones are a click away in the matrix. Leaves a scored selection alone.
+    pub(super) fn select_scored_sample(&mut self) {
+        if self.bench.is_some() {
+            return;
+        }
+        let scored = |i: usize| self.joined.pred_row.get(i).copied().flatten().is_some();
+        if self.selected.is_some_and(scored) {
+            return;
+        }
+        let rows = 0..self.joined.rows.len();
+        let unseen_test = |i: &usize| scored(*i) && self.joined.rows[*i].unseen == Some(true);
+        let recognised = |i: &usize| unseen_test(i) && self.joined.rows[*i].correct == Some(true);
+        // Some recordings start with empty frames (MSR a07_s04_e01): the first view should show a skeleton.
+        let drawn = |i: &usize| {
+            self.dataset
+                .as_ref()
+                .and_then(|d| d.samples.get(*i))
+                .is_some_and(|s| s.seq.frames() > 0 && !s.seq.frame_empty(0))
+        };
+        let first = rows
+            .clone()
+            .find(|i| recognised(i) && drawn(i))
+            .or_else(|| rows.clone().find(|i| unseen_test(i) && drawn(i)))
+            .or_else(|| rows.clone().find(recognised))
+            .or_else(|| rows.clone().find(unseen_test))
+            .or_else(|| rows.clone().find(|&i| scored(i)));
+        if let Some(i) = first {
+            self.select(i);
+            if self.options.autoplay {
+                self.player.playing = true;
             }
         }
     }
@@ -63,7 +95,33 @@ impl ExplorerApp {
         self.selected = Some(i);
         self.preprocessed_seq = None;
         let seq = seq.clone();
-        self.player.show_sequence(&seq);
+        if self.preprocessed {
+            self.build_preprocessed();
+        }
+        let shown = self.current_sequence().cloned().unwrap_or(seq);
+        self.player.show_sequence(&shown);
+    }
+
+    /// Builds the preprocessed view of the selected sample; when that fails the raw sequence stays on screen and
+    /// the reason is shown.
+    fn build_preprocessed(&mut self) {
+        let Some((i, seq)) = self
+            .selected
+            .and_then(|i| Some((i, &self.dataset.as_ref()?.samples.get(i)?.seq)))
+        else {
+            return;
+        };
+        match player::preprocessed_view(seq, &self.preprocess) {
+            Ok(pre) => self.preprocessed_seq = Some((i, pre)),
+            Err(e) => {
+                self.preprocessed = false;
+                self.preprocessed_seq = None;
+                self.notifications.push(
+                    Level::Warning,
+                    format!("Cannot preprocess this sample: {e}"),
+                );
+            }
+        }
     }
 
     /// Applies one command; the only place app state changes in response to the user.
@@ -153,6 +211,10 @@ impl ExplorerApp {
             }
             Command::ToggleLoop => self.settings.looping = !self.settings.looping,
             Command::TogglePreprocessed => self.toggle_preprocessed(),
+            Command::ToggleTrails => {
+                self.settings.trails = !self.settings.trails;
+                self.player.trails = self.settings.trails;
+            }
             Command::ResetView => self.player.reset_view(),
             Command::Orbit { dx, dy } => self.player.camera.orbit(dx, dy),
             Command::Pan { dx, dy, height_px } => self.player.camera.pan(dx, dy, height_px),
@@ -221,8 +283,9 @@ impl ExplorerApp {
 
     pub(super) fn toggle_preprocessed(&mut self) {
         self.preprocessed = !self.preprocessed;
-        if !self.preprocessed {
-            self.preprocessed_seq = None;
+        self.preprocessed_seq = None;
+        if self.preprocessed {
+            self.build_preprocessed();
         }
         let frames = self.current_sequence().map_or(0, Sequence::frames);
         if let Some(seq) = self.current_sequence().cloned() {
@@ -289,6 +352,7 @@ impl ExplorerApp {
         match out {
             Loaded::Dataset(path, Ok(dataset)) => {
                 self.remember(&path);
+                self.show_path(&path);
                 let msg = format!(
                     "Loaded {} samples of {} classes from {}{}",
                     dataset.samples.len(),
@@ -314,6 +378,8 @@ impl ExplorerApp {
                 if self.options.autoplay {
                     self.player.playing = true;
                 }
+                // The run may have arrived first.
+                self.select_scored_sample();
             }
             Loaded::Dataset(path, Err(e)) | Loaded::Run(path, Err(e)) => {
                 // Reader errors usually name the file already (and the line); do not name it twice.
@@ -326,6 +392,7 @@ impl ExplorerApp {
             }
             Loaded::Run(path, Ok(predictions)) => {
                 self.remember(&path);
+                self.show_path(&path);
                 self.notifications.push(
                     Level::Info,
                     format!(
@@ -335,8 +402,11 @@ impl ExplorerApp {
                         path.display()
                     ),
                 );
+                self.opened_gamma = predictions.gamma;
                 self.predictions = Some(*predictions);
+                self.run_path = Some(path.clone());
                 self.data_changed();
+                self.select_scored_sample();
                 // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
                 self.editor.detach();
                 self.views.branches.editor.run_opened(&path);
@@ -351,7 +421,6 @@ impl ExplorerApp {
                         scored.seconds
                     ),
                 );
-                let demo = crate::pipeline::demo::is_demo_path(&path);
                 self.demo_run = crate::pipeline::demo::demo_run_index(&path);
                 // The editor stays open across a re-scoring (e.g. `--view editor` while the demo is scored).
                 let editor_open = self.editor.open;
@@ -359,32 +428,19 @@ impl ExplorerApp {
                 self.editor.attach(&scored);
                 self.views.branches.editor.attach_scored(&scored);
                 self.editor.open = editor_open;
-                // The demo opens on an unseen-class test sample, so the first view shows a zero-shot prediction:
-                // a recognised one when there is one (the misclassified ones are a click away in the matrix).
-                let unscored = self
-                    .selected
-                    .is_none_or(|i| self.joined.pred_row.get(i).copied().flatten().is_none());
-                let unseen_test = |i: &usize| {
-                    self.joined.pred_row[*i].is_some() && self.joined.rows[*i].unseen == Some(true)
-                };
-                let rows = 0..self.joined.rows.len();
-                let first = rows
-                    .clone()
-                    .filter(unseen_test)
-                    .find(|&i| self.joined.rows[i].correct == Some(true))
-                    .or_else(|| rows.clone().find(unseen_test));
-                if demo
-                    && unscored
-                    && let Some(i) = first
-                {
-                    self.select(i);
-                    if self.options.autoplay {
-                        self.player.playing = true;
-                    }
-                }
+                self.select_scored_sample();
             }
             Loaded::Scored(path, Err(e)) => self.handle_loaded(Loaded::Run(path, Err(e))),
         }
+    }
+
+    /// The Path field shows what was opened last (never an older, typed path); the demo has none.
+    fn show_path(&mut self, path: &std::path::Path) {
+        self.settings.path_input = if path.as_os_str() == "demo" {
+            String::new()
+        } else {
+            path.display().to_string()
+        };
     }
 
     /// Resolves `choice`; a device that cannot be had is reported and the CPU kept.

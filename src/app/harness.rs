@@ -35,7 +35,8 @@ impl ExplorerApp {
             .as_ref()
             .map(|b| b.frames)
             .or(self.options.exit_after_frames)
-            .or(self.options.screenshot.as_ref().map(|_| 10));
+            .or(self.options.screenshot.as_ref().map(|_| 10))
+            .or(self.options.dump_state.as_ref().map(|_| 10));
         let Some(limit) = limit else {
             return;
         };
@@ -52,11 +53,13 @@ impl ExplorerApp {
             }
             return;
         }
-        // A screenshot waits for loading and scoring to finish, so that it shows their result.
-        if self.options.screenshot.is_some() && self.workers.busy() {
+        // A screenshot or a state dump waits for loading and scoring to finish, so that it shows their result.
+        let waits = self.options.screenshot.is_some() || self.options.dump_state.is_some();
+        if waits && self.workers.busy() {
             return;
         }
         if self.frame_count >= limit {
+            self.dump_state(ctx);
             if self.options.screenshot.is_some() {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let repaint = ctx.clone();

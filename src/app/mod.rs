@@ -13,6 +13,7 @@ pub mod command;
 pub mod confusion;
 mod controller;
 pub mod dialogs;
+mod dump;
 pub mod editor;
 pub mod export;
 mod harness;
@@ -58,6 +59,8 @@ pub struct AppOptions {
     pub fresh: bool,
     /// Analysis windows to open at start.
     pub views: Vec<command::AnalysisView>,
+    /// Write what the window shows as JSON here (at the last frame of a scripted run, see `harness.rs`).
+    pub dump_state: Option<PathBuf>,
 }
 
 /// UI state kept between sessions.
@@ -73,6 +76,8 @@ pub struct Settings {
     pub matrix_gzsl: bool,
     pub top_k: usize,
     pub path_input: String,
+    /// Hand and foot trails in the player.
+    pub trails: bool,
 }
 
 impl Default for Settings {
@@ -87,6 +92,7 @@ impl Default for Settings {
             matrix_gzsl: false,
             top_k: 5,
             path_input: String::new(),
+            trails: false,
         }
     }
 }
@@ -103,6 +109,15 @@ pub struct ExplorerApp {
     pub device: candle_core::Device,
     pub dataset: Option<Dataset>,
     pub predictions: Option<Predictions>,
+    /// Where the shown run was opened from (`demo` for the built-in one).
+    run_path: Option<PathBuf>,
+    /// Why the run does not belong to the open dataset (its figures are hidden while this is set).
+    pub mismatch: Option<String>,
+    /// The run's class names (its own when it records them), indexed by dataset class: every class label of the
+    /// run's views comes from here.
+    class_names: Vec<String>,
+    /// The run's gamma as opened (chosen on seen-class validation); the calibration slider may move it.
+    opened_gamma: f32,
     metrics: Option<predictions::Metrics>,
     confusion: [Option<predictions::Confusion>; 2],
     joined: browser::Joined,
@@ -113,6 +128,8 @@ pub struct ExplorerApp {
     pub joint_colors: Option<Vec<egui::Color32>>,
     pub preprocessed: bool,
     preprocessed_seq: Option<(usize, Sequence)>,
+    /// The preprocessing behind the *Preprocessed* view: the pipeline's default (AimCLR's 50-frame NTU25 tensor).
+    preprocess: crate::skeleton::PreprocessConfig,
     pub player: player::Player,
     pub browser: browser::BrowserState,
     pub workers: Workers,
@@ -127,6 +144,8 @@ pub struct ExplorerApp {
     frame_count: u64,
     screenshot_rx: Option<std::sync::mpsc::Receiver<std::sync::Arc<egui::ColorImage>>>,
     bench: Option<Bench>,
+    /// Screen rectangle of each fixed panel last frame (for `--dump-state`).
+    panel_rects: Vec<(&'static str, egui::Rect)>,
 }
 
 impl ExplorerApp {
@@ -147,6 +166,10 @@ impl ExplorerApp {
             device: candle_core::Device::Cpu,
             dataset: None,
             predictions: None,
+            run_path: None,
+            mismatch: None,
+            class_names: Vec::new(),
+            opened_gamma: 0.0,
             metrics: None,
             confusion: [None, None],
             joined: browser::Joined::default(),
@@ -155,6 +178,7 @@ impl ExplorerApp {
             joint_colors: None,
             preprocessed: false,
             preprocessed_seq: None,
+            preprocess: crate::skeleton::PreprocessConfig::default(),
             player: player::Player::default(),
             browser: browser::BrowserState::default(),
             workers: Workers::default(),
@@ -172,8 +196,10 @@ impl ExplorerApp {
                 frame_ms: Vec::new(),
                 last: None,
             }),
+            panel_rects: Vec::new(),
             options,
         };
+        app.player.trails = app.settings.trails;
         app.apply_theme();
         app.choose_device(app.options.device);
         for &view in &app.options.views {
@@ -194,14 +220,12 @@ impl ExplorerApp {
 
     /// The sequence the player shows (the preprocessed tensor when that view is on).
     fn current_sequence(&self) -> Option<&Sequence> {
-        let i = self.selected?;
-        if self.preprocessed
-            && let Some((j, seq)) = &self.preprocessed_seq
-            && *j == i
-        {
-            return Some(seq);
-        }
-        self.dataset.as_ref()?.samples.get(i).map(|s| &s.seq)
+        shown_sequence(
+            self.dataset.as_ref(),
+            self.selected,
+            self.preprocessed,
+            &self.preprocessed_seq,
+        )
     }
 
     fn apply_theme(&mut self) {
@@ -240,10 +264,18 @@ impl eframe::App for ExplorerApp {
         self.player
             .advance(dt, fps, self.settings.speed, self.settings.looping, frames);
 
-        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.panel_rects.clear();
+        let r = egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        self.panel_rects.push(("menu", r.response.rect));
+        if let Some(why) = self.mismatch.clone() {
+            let r = egui::Panel::top("run mismatch").show(ui, |ui| self.mismatch_ui(ui, &why));
+            self.panel_rects
+                .push(("run mismatch banner", r.response.rect));
+        }
+        let r = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.panel_rects.push(("status", r.response.rect));
         if self.settings.show_browser {
-            egui::Panel::left("browser")
+            let r = egui::Panel::left("browser")
                 .resizable(true)
                 .default_size(480.0)
                 .show(ui, |ui| match &self.dataset {
@@ -269,28 +301,32 @@ impl eframe::App for ExplorerApp {
                         ui.weak("No dataset open.");
                     }
                 });
+            self.panel_rects.push(("browser", r.response.rect));
         }
         if self.settings.show_predictions {
-            egui::Panel::right("predictions")
+            let r = egui::Panel::right("predictions")
                 .resizable(true)
                 .default_size(320.0)
                 .show(ui, |ui| self.predictions_ui(ui));
+            self.panel_rects.push(("predictions", r.response.rect));
         }
-        egui::CentralPanel::default().show(ui, |ui| {
+        let r = egui::CentralPanel::default().show(ui, |ui| {
             let settings = player::PlayerSettings {
                 speed: self.settings.speed,
                 looping: self.settings.looping,
                 preprocessed: self.preprocessed,
                 can_preprocess: self.selected.is_some(),
+                trails: self.player.trails,
             };
             let title = match (&self.dataset, self.selected) {
                 (Some(d), Some(i)) => {
                     let s = &d.samples[i];
+                    let bodies = s.seq.bodies();
                     format!(
-                        "{} · {} · {} bodies · {} fps",
+                        "{} · {} · {bodies} {} · {} fps",
                         s.meta.id,
                         d.classes.get(s.meta.label).map_or("?", String::as_str),
-                        s.seq.bodies(),
+                        if bodies == 1 { "body" } else { "bodies" },
                         s.seq.fps
                     )
                 }
@@ -303,17 +339,24 @@ impl eframe::App for ExplorerApp {
                     .and_then(|s| s.layout().joints.get(j).copied())
             });
             ui.label(format!("Joint: {}", hovered.unwrap_or("–")));
-            let seq = self.current_sequence().cloned();
+            // Borrowed, not cloned: a 300-frame two-person clip is ~180 kB to copy every frame.
+            let seq = shown_sequence(
+                self.dataset.as_ref(),
+                self.selected,
+                self.preprocessed,
+                &self.preprocessed_seq,
+            );
             player::viewport_ui(
                 ui,
                 &mut self.player,
-                seq.as_ref(),
+                seq,
                 self.joint_colors.as_deref(),
                 &self.palette,
                 self.gpu,
                 &mut self.pending,
             );
         });
+        self.panel_rects.push(("player", r.response.rect));
 
         self.editor
             .window_ui(&ctx, &mut self.workers, &self.palette);
@@ -321,7 +364,12 @@ impl eframe::App for ExplorerApp {
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }
-        if let Some(id) = self.notifications.ui(&ctx, &self.palette) {
+        let player = self
+            .panel_rects
+            .iter()
+            .find(|(n, _)| *n == "player")
+            .map(|(_, r)| *r);
+        if let Some(id) = self.notifications.ui(&ctx, player, &self.palette) {
             self.pending.push(Command::Dismiss(id));
         }
         self.apply_pending();
@@ -336,6 +384,23 @@ impl eframe::App for ExplorerApp {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);
         }
     }
+}
+
+/// The sequence the player shows, from the app's fields (so the viewport can borrow it beside the mutable player).
+fn shown_sequence<'a>(
+    dataset: Option<&'a Dataset>,
+    selected: Option<usize>,
+    preprocessed: bool,
+    preprocessed_seq: &'a Option<(usize, Sequence)>,
+) -> Option<&'a Sequence> {
+    let i = selected?;
+    if preprocessed
+        && let Some((j, seq)) = preprocessed_seq
+        && *j == i
+    {
+        return Some(seq);
+    }
+    dataset?.samples.get(i).map(|s| &s.seq)
 }
 
 impl ExplorerApp {

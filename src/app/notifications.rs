@@ -51,8 +51,14 @@ impl Notifications {
         self.items.retain(|n| n.id != id);
     }
 
-    /// Draws the toasts; returns the id of one the user dismissed.
-    pub fn ui(&mut self, ctx: &egui::Context, palette: &Palette) -> Option<u64> {
+    /// Draws the toasts in the bottom right corner of `over` (the player, so that they cover neither the browser nor
+    /// the confusion matrix; the window's corner without it); returns the id of one the user dismissed.
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        over: Option<egui::Rect>,
+        palette: &Palette,
+    ) -> Option<u64> {
         let now = ctx.input(|i| i.time);
         self.items
             .retain(|n| n.level == Level::Error || n.shown_at.is_none_or(|t| now - t < FADE_SECS));
@@ -60,30 +66,36 @@ impl Notifications {
             return None;
         }
         let mut dismissed = None;
-        egui::Area::new(egui::Id::unique("notifications"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
-            .order(egui::Order::Foreground)
-            .show(ctx, |ui| {
-                for n in &mut self.items {
-                    n.shown_at.get_or_insert(now);
-                    let color = match n.level {
-                        Level::Info => palette.info,
-                        Level::Warning => palette.warning,
-                        Level::Error => palette.error,
-                    };
-                    egui::Frame::popup(ui.style())
-                        .stroke(egui::Stroke::new(1.0, color))
-                        .show(ui, |ui| {
-                            ui.set_max_width(420.0);
-                            ui.horizontal(|ui| {
-                                ui.colored_label(color, &n.text);
-                                if ui.small_button("x").on_hover_text("Dismiss").clicked() {
-                                    dismissed = Some(n.id);
-                                }
-                            });
+        let area =
+            egui::Area::new(egui::Id::unique("notifications")).order(egui::Order::Foreground);
+        let area = match over {
+            Some(r) => area
+                .pivot(egui::Align2::RIGHT_BOTTOM)
+                .fixed_pos(r.right_bottom() - egui::vec2(12.0, 12.0)),
+            None => area.anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0)),
+        };
+        let max_width = over.map_or(420.0, |r| (r.width() - 48.0).clamp(160.0, 420.0));
+        area.show(ctx, |ui| {
+            for n in &mut self.items {
+                n.shown_at.get_or_insert(now);
+                let color = match n.level {
+                    Level::Info => palette.info,
+                    Level::Warning => palette.warning,
+                    Level::Error => palette.error,
+                };
+                egui::Frame::popup(ui.style())
+                    .stroke(egui::Stroke::new(1.0, color))
+                    .show(ui, |ui| {
+                        ui.set_max_width(max_width);
+                        ui.horizontal(|ui| {
+                            ui.colored_label(color, &n.text);
+                            if ui.small_button("x").on_hover_text("Dismiss").clicked() {
+                                dismissed = Some(n.id);
+                            }
                         });
-                }
-            });
+                    });
+            }
+        });
         if self.items.iter().any(|n| n.level != Level::Error) {
             ctx.request_repaint_after(std::time::Duration::from_millis(500));
         }

@@ -23,7 +23,11 @@ impl Theme {
 pub struct Palette {
     pub viewport_background: Color32,
     pub grid: Color32,
-    pub bodies: [Color32; 2],
+    /// Each person's left side, right side and centre line (spine and head): cool left, warm right, and the two
+    /// persons in different hues.
+    pub bodies: [[Color32; 3]; 2],
+    /// Bones projected on the floor and feet touching it.
+    pub shadow: Color32,
     pub joint_highlight: Color32,
     pub correct: Color32,
     pub incorrect: Color32,
@@ -47,9 +51,18 @@ impl Palette {
                 viewport_background: Color32::from_rgb(18, 20, 24),
                 grid: Color32::from_rgba_unmultiplied(150, 150, 150, 150),
                 bodies: [
-                    Color32::from_rgb(255, 140, 40),
-                    Color32::from_rgb(60, 170, 255),
+                    [
+                        Color32::from_rgb(60, 170, 255),
+                        Color32::from_rgb(255, 140, 40),
+                        Color32::from_rgb(215, 215, 220),
+                    ],
+                    [
+                        Color32::from_rgb(80, 215, 140),
+                        Color32::from_rgb(240, 80, 170),
+                        Color32::from_rgb(175, 165, 210),
+                    ],
                 ],
+                shadow: Color32::from_rgba_unmultiplied(0, 0, 0, 150),
                 joint_highlight: Color32::WHITE,
                 correct: Color32::from_rgb(90, 200, 110),
                 incorrect: Color32::from_rgb(240, 90, 80),
@@ -68,9 +81,18 @@ impl Palette {
                 viewport_background: Color32::from_rgb(236, 238, 242),
                 grid: Color32::from_rgba_unmultiplied(90, 90, 90, 140),
                 bodies: [
-                    Color32::from_rgb(225, 100, 10),
-                    Color32::from_rgb(20, 110, 210),
+                    [
+                        Color32::from_rgb(20, 110, 210),
+                        Color32::from_rgb(225, 100, 10),
+                        Color32::from_rgb(70, 70, 80),
+                    ],
+                    [
+                        Color32::from_rgb(20, 150, 80),
+                        Color32::from_rgb(200, 40, 140),
+                        Color32::from_rgb(110, 90, 160),
+                    ],
                 ],
+                shadow: Color32::from_rgba_unmultiplied(0, 0, 0, 70),
                 joint_highlight: Color32::BLACK,
                 correct: Color32::from_rgb(30, 140, 60),
                 incorrect: Color32::from_rgb(200, 40, 40),

@@ -113,7 +113,14 @@ impl ExplorerApp {
             };
             if let Some(p) = &self.predictions {
                 ui.separator();
-                ui.label(format!("run: {}", p.method));
+                if self.mismatch.is_some() {
+                    ui.colored_label(
+                        self.palette.incorrect,
+                        format!("run: {} (not this dataset's)", p.method),
+                    );
+                } else {
+                    ui.label(format!("run: {}", p.method));
+                }
             }
             for job in &self.workers.jobs {
                 ui.separator();
@@ -131,7 +138,39 @@ impl ExplorerApp {
         });
     }
 
+    /// The banner shown while the open run does not belong to the open dataset: it stays until either changes.
+    pub(super) fn mismatch_ui(&mut self, ui: &mut egui::Ui, why: &str) {
+        let method = self.predictions.as_ref().map_or("", |p| p.method.as_str());
+        let data = self
+            .dataset
+            .as_ref()
+            .map_or(String::new(), |d| d.root.display().to_string());
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                self.palette.incorrect,
+                egui::RichText::new(format!(
+                    "The run \"{method}\" was not computed on {data}: {why}."
+                ))
+                .strong(),
+            );
+            ui.label(
+                "Its figures, confusion matrix and predictions are hidden. Open the run's own dataset, or a run of this one.",
+            );
+        });
+    }
+
     pub(super) fn predictions_ui(&mut self, ui: &mut egui::Ui) {
+        if let (Some(p), Some(why)) = (&self.predictions, &self.mismatch) {
+            ui.heading("Predictions");
+            ui.colored_label(
+                self.palette.incorrect,
+                format!(
+                    "Not shown: the run \"{}\" does not belong to this dataset ({why}).",
+                    p.method
+                ),
+            );
+            return;
+        }
         let (Some(p), Some(m)) = (&self.predictions, &self.metrics) else {
             ui.heading("Predictions");
             ui.weak(
@@ -141,7 +180,7 @@ impl ExplorerApp {
         };
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Predictions");
-            results::metrics_ui(ui, p, m);
+            results::metrics_ui(ui, p, m, self.opened_gamma);
             demo_run_ui(ui, self.demo_run, &mut self.pending);
             if self.editor.available() && ui.button("Edit class descriptions…").clicked() {
                 self.editor.open = !self.editor.open;
@@ -157,7 +196,7 @@ impl ExplorerApp {
                         row,
                         sample.meta.label,
                         self.settings.top_k,
-                        d,
+                        &self.class_names,
                         &self.palette,
                     ),
                     None => {
@@ -167,7 +206,8 @@ impl ExplorerApp {
                 ui.separator();
             }
             ui.horizontal(|ui| {
-                ui.heading("Confusion matrix");
+                ui.heading("Confusion matrix")
+                    .on_hover_text("On the test split: the run's GZSL test samples");
                 let mut gzsl = self.settings.matrix_gzsl;
                 ui.selectable_value(&mut gzsl, false, "ZSL matrix");
                 ui.selectable_value(&mut gzsl, true, "GZSL matrix");
@@ -180,8 +220,9 @@ impl ExplorerApp {
                 }
             });
             let which = usize::from(self.settings.matrix_gzsl);
-            if let (Some(c), Some(d)) = (&self.confusion[which], &self.dataset) {
-                confusion::confusion_ui(ui, c, &d.classes, &self.palette, &mut self.pending);
+            if let Some(c) = &self.confusion[which] {
+                // Labelled with the run's own class names, never the open dataset's.
+                confusion::confusion_ui(ui, c, &self.class_names, &self.palette, &mut self.pending);
             }
         });
     }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use crate::render::scene::DrawKind;
 use crate::render::{
-    Bounds, Floor, OrbitCamera, Scene, SkeletonStyle, build_frame_scene, pick_joint,
+    Bounds, Floor, OrbitCamera, Scene, SkeletonStyle, build_frame_scene, pick_joint, side_index,
 };
-use crate::skeleton::Sequence;
+use crate::skeleton::preprocess::{NUM_JOINTS, preprocessed_from_sequence};
+use crate::skeleton::{PreprocessConfig, PreprocessError, Sequence, Side};
 
 use super::command::Command;
 use super::palette::{Palette, rgba8};
@@ -22,6 +23,8 @@ pub struct Player {
     floor: Option<Floor>,
     /// The joint under the pointer, as (body, joint).
     pub hovered: Option<(usize, usize)>,
+    /// Draw the last half second of the hands' and feet's paths.
+    pub trails: bool,
     scene: Arc<Scene>,
     /// Where the last frame was drawn: viewport rect (points), pixels per point, camera.
     last_view: Option<(egui::Rect, f32, crate::render::CameraView)>,
@@ -36,6 +39,7 @@ impl Default for Player {
             home: OrbitCamera::default(),
             floor: None,
             hovered: None,
+            trails: false,
             scene: Arc::new(Scene::default()),
             last_view: None,
         }
@@ -49,8 +53,12 @@ impl Player {
         self.hovered = None;
         match Bounds::of_sequence(seq) {
             Some(bounds) => {
-                self.home = OrbitCamera::framing(bounds.min, bounds.max);
-                self.floor = Some(Floor::under(bounds));
+                self.floor = Floor::under_feet(seq);
+                self.home = OrbitCamera {
+                    // Upright on the floor, not on the sensor's axes (NTU's cameras look down).
+                    up: self.floor.map_or([0.0, 1.0, 0.0], |f| f.up),
+                    ..OrbitCamera::framing(bounds.min, bounds.max)
+                };
             }
             None => {
                 self.home = OrbitCamera::default();
@@ -97,14 +105,41 @@ impl Player {
     }
 }
 
+/// What the *Preprocessed* view shows: `seq` as the encoder reads it, after `cfg` (the pipeline's
+/// [`preprocessed_from_sequence`]): mapped onto NTU25 whatever its layout, centred, resampled to `cfg.frames` frames
+/// and turned to face the camera, with the `cfg.bodies` bodies the tensor keeps. Played over the raw clip's duration.
+pub fn preprocessed_view(
+    seq: &Sequence,
+    cfg: &PreprocessConfig,
+) -> Result<Sequence, PreprocessError> {
+    let pre = preprocessed_from_sequence(seq, cfg)?;
+    if cfg.bodies >= pre.bodies() {
+        return Ok(pre);
+    }
+    // A one-body tensor (MSR, UTKinect): the second body is not read, so it is not shown either.
+    let per_body = NUM_JOINTS * 3;
+    let data: Vec<f32> = (0..pre.frames())
+        .flat_map(|f| pre.body_frame(f, 0)[..per_body].iter().copied())
+        .collect();
+    let mut out = Sequence::new(pre.layout_id(), pre.frames(), cfg.bodies, data)
+        .map_err(|_| PreprocessError::Bodies(cfg.bodies))?;
+    out.fps = pre.fps;
+    Ok(out)
+}
+
 pub struct PlayerSettings {
     pub speed: f32,
     pub looping: bool,
     pub preprocessed: bool,
     pub can_preprocess: bool,
+    pub trails: bool,
 }
 
-/// Play/pause, step, scrub, speed and loop controls.
+/// Wide enough for "Pause" and "Play" alike, so the row does not move when playback toggles.
+const PLAY_BUTTON_WIDTH: f32 = 56.0;
+
+/// Play/pause, step, scrub, speed and loop controls, in two rows that keep their layout whatever the state: the
+/// transport and the scrubber (which takes the width left), then the view options.
 pub fn controls_ui(
     ui: &mut egui::Ui,
     player: &Player,
@@ -113,10 +148,13 @@ pub fn controls_ui(
     settings: &PlayerSettings,
     commands: &mut Vec<Command>,
 ) {
-    ui.horizontal_wrapped(|ui| {
+    ui.horizontal(|ui| {
         let label = if player.playing { "Pause" } else { "Play" };
         if ui
-            .add_enabled(frames > 0, egui::Button::new(label))
+            .add_enabled(
+                frames > 0,
+                egui::Button::new(label).min_size(egui::vec2(PLAY_BUTTON_WIDTH, 0.0)),
+            )
             .on_hover_text("Space")
             .clicked()
         {
@@ -140,8 +178,22 @@ pub fn controls_ui(
             commands.push(Command::StepFrames(1));
         }
         let current = player.frame(frames);
+        let shown = if frames == 0 { 0 } else { current + 1 };
+        // The counter is laid out right to left in a fixed width (that of the largest frame number), so neither it
+        // nor the slider moves while the number changes.
+        let widest = format!("Frame {frames} / {frames}");
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let counter_width = ui
+            .painter()
+            .layout_no_wrap(widest, font, egui::Color32::WHITE)
+            .size()
+            .x
+            + 4.0;
+        let slider_width =
+            (ui.available_width() - counter_width - ui.spacing().item_spacing.x).max(40.0);
         let mut scrub = current;
         let last = frames.saturating_sub(1);
+        ui.spacing_mut().slider_width = slider_width;
         let slider = ui.add_enabled(
             frames > 1,
             egui::Slider::new(&mut scrub, 0..=last.max(1)).show_value(false),
@@ -149,12 +201,21 @@ pub fn controls_ui(
         if slider.changed() && scrub != current {
             commands.push(Command::SeekFrame(scrub));
         }
-        let counter = ui.label(format!(
-            "Frame {} / {frames}",
-            if frames == 0 { 0 } else { current + 1 }
-        ));
+        let counter = ui
+            .allocate_ui_with_layout(
+                egui::vec2(counter_width, ui.spacing().interact_size.y),
+                egui::Layout::right_to_left(egui::Align::Center),
+                |ui| {
+                    ui.add(
+                        egui::Label::new(format!("Frame {shown} / {frames}"))
+                            .wrap_mode(egui::TextWrapMode::Extend),
+                    )
+                },
+            )
+            .inner;
         slider.labelled_by(counter.id);
-        ui.separator();
+    });
+    ui.horizontal(|ui| {
         let mut speed = settings.speed;
         if ui
             .add(
@@ -180,10 +241,20 @@ pub fn controls_ui(
                 settings.can_preprocess,
                 egui::Checkbox::new(&mut pre, "Preprocessed"),
             )
-            .on_hover_text("Show the 50-frame tensor the models read (P)")
+            .on_hover_text(
+                "Show the 50-frame NTU25 tensor the encoder reads: centred, resampled, turned to face the camera (P)",
+            )
             .changed()
         {
             commands.push(Command::TogglePreprocessed);
+        }
+        let mut trails = settings.trails;
+        if ui
+            .checkbox(&mut trails, "Trails")
+            .on_hover_text("Paths of the hands and feet over the last half second (G)")
+            .changed()
+        {
+            commands.push(Command::ToggleTrails);
         }
         if ui.button("Reset view").on_hover_text("R").clicked() {
             commands.push(Command::ResetView);
@@ -253,8 +324,14 @@ pub fn viewport_ui(
     });
 
     let style = SkeletonStyle {
-        body_colors: [rgba8(palette.bodies[0]), rgba8(palette.bodies[1])],
+        body_colors: palette.bodies.map(|row| row.map(rgba8)),
         grid_color: rgba8(palette.grid),
+        shadow_color: rgba8(palette.shadow),
+        trail_frames: if player.trails {
+            (seq.fps * 0.5).round().max(1.0) as usize
+        } else {
+            0
+        },
         highlight: player.hovered,
         highlight_color: rgba8(palette.joint_highlight),
         joint_colors: joint_colors.map(|c| c.iter().copied().map(rgba8).collect()),
@@ -272,6 +349,15 @@ pub fn viewport_ui(
     } else {
         paint_scene_with_egui(ui.painter(), rect, ppp, &view, &player.scene);
     }
+
+    legend_ui(
+        ui.painter(),
+        rect,
+        seq,
+        frame,
+        palette,
+        joint_colors.is_some(),
+    );
 
     if let Some((body, joint)) = player.hovered
         && let Some(pos) = response.hover_pos()
@@ -320,10 +406,165 @@ fn paint_scene_with_egui(
                 for d in &scene.discs[range] {
                     if let Some((c, w)) = to_pos(d.center) {
                         let r = (d.radius * view.pixels_per_unit / w / ppp).max(1.5);
-                        painter.circle_filled(c, r, color(d.color));
+                        if d.ring > 0.0 {
+                            let width = (d.ring * r).max(1.0);
+                            painter.circle_stroke(
+                                c,
+                                r - 0.5 * width,
+                                egui::Stroke::new(width, color(d.color)),
+                            );
+                        } else {
+                            painter.circle_filled(c, r, color(d.color));
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// The key to the colours in the viewport's lower left: each person's left, right and centre, and how joints the
+/// sensor did not track look (only for sources that record it).
+fn legend_ui(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    seq: &Sequence,
+    frame: usize,
+    palette: &Palette,
+    painted: bool,
+) {
+    let font = egui::FontId::proportional(12.0);
+    let text_color = palette.grid.to_opaque();
+    let line = 16.0;
+    let mut y = rect.bottom() - 8.0;
+    let mut row = |items: &[(Option<egui::Color32>, bool, String)]| {
+        let mut x = rect.left() + 10.0;
+        for (dot, hollow, text) in items {
+            if let Some(c) = dot {
+                let centre = egui::pos2(x + 4.0, y - 6.0);
+                if *hollow {
+                    painter.circle_stroke(centre, 3.5, egui::Stroke::new(1.5, *c));
+                } else {
+                    painter.circle_filled(centre, 4.0, *c);
+                }
+                x += 12.0;
+            }
+            let r = painter.text(
+                egui::pos2(x, y),
+                egui::Align2::LEFT_BOTTOM,
+                text,
+                font.clone(),
+                text_color,
+            );
+            x = r.right() + 10.0;
+        }
+        y -= line;
+    };
+    if seq.has_confidence() {
+        let c = palette.bodies[0][side_index(Side::Centre)];
+        row(&[
+            (Some(c), true, "not tracked".to_owned()),
+            (Some(c.gamma_multiply(0.55)), false, "inferred".to_owned()),
+        ]);
+    }
+    if painted {
+        row(&[(
+            None,
+            false,
+            "Joints coloured by the analysis view".to_owned(),
+        )]);
+        return;
+    }
+    // The persons on screen (a preprocessed one-person clip keeps an empty second body).
+    let shown: Vec<usize> = (0..seq.bodies())
+        .filter(|&b| frame < seq.frames() && seq.body_present(frame, b))
+        .collect();
+    for &body in shown.iter().rev() {
+        let [l, r, c] = palette.bodies[body.min(1)];
+        let who = if shown.len() > 1 {
+            format!("Person {}:", body + 1)
+        } else {
+            "Side:".to_owned()
+        };
+        row(&[
+            (None, false, who),
+            (Some(l), false, "left".to_owned()),
+            (Some(r), false, "right".to_owned()),
+            (Some(c), false, "spine".to_owned()),
+        ]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::skeleton::LayoutId;
+
+    /// A walking figure of `layout` with `frames` frames: every joint present, moving along x.
+    fn walker(layout: LayoutId, frames: usize) -> Sequence {
+        let joints = layout.num_joints();
+        let mut seq = Sequence::zeros(layout, frames, 1).unwrap();
+        for f in 0..frames {
+            for j in 0..joints {
+                let side = match layout.layout().side(j) {
+                    Side::Left => -0.2,
+                    Side::Right => 0.2,
+                    Side::Centre => 0.0,
+                };
+                seq.set_joint(f, 0, j, [side + 0.01 * f as f32, 0.05 * j as f32, 3.0]);
+            }
+        }
+        seq.fps = 15.0;
+        seq
+    }
+
+    #[test]
+    fn preprocessed_view_is_the_50_frame_ntu25_tensor_on_every_layout() {
+        let cfg = PreprocessConfig::default();
+        for (layout, frames) in [
+            (LayoutId::Msr20, 47),
+            (LayoutId::KinectV1, 59),
+            (LayoutId::Ntu25, 120),
+        ] {
+            let raw = walker(layout, frames);
+            let pre = preprocessed_view(&raw, &cfg).unwrap();
+            assert_eq!(pre.frames(), 50, "{layout:?}");
+            assert_eq!(pre.layout_id(), LayoutId::Ntu25, "{layout:?}");
+            assert_eq!(pre.joints(), 25);
+            assert_eq!(pre.bodies(), 2);
+            // The same duration: 50 frames over what the raw frames took.
+            let seconds = |s: &Sequence| s.frames() as f32 / s.fps;
+            assert!((seconds(&pre) - seconds(&raw)).abs() < 1e-3, "{layout:?}");
+            // Centred on the spine-shoulder joint (20) in every frame, as the encoder reads it.
+            for f in [0, 25, 49] {
+                let c = pre.joint(f, 0, 20);
+                assert!(
+                    c.iter().all(|v| v.abs() < 1e-5),
+                    "{layout:?} frame {f}: {c:?}"
+                );
+            }
+            // It is the pipeline's tensor, value for value.
+            let tensor = crate::skeleton::preprocess::tensor_from_sequence(&raw, &cfg).unwrap();
+            assert_eq!(
+                crate::skeleton::preprocess::ctvm_from_sequence(&pre),
+                tensor,
+                "{layout:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_one_body_tensor_shows_one_body_and_an_empty_clip_is_an_error() {
+        let cfg = PreprocessConfig {
+            bodies: 1,
+            ..PreprocessConfig::default()
+        };
+        let pre = preprocessed_view(&walker(LayoutId::Msr20, 30), &cfg).unwrap();
+        assert_eq!((pre.frames(), pre.bodies()), (50, 1));
+        let empty = Sequence::zeros(LayoutId::Msr20, 5, 1).unwrap();
+        assert!(matches!(
+            preprocessed_view(&empty, &cfg),
+            Err(PreprocessError::NoValidFrames { frames: 5 })
+        ));
     }
 }

@@ -1,7 +1,5 @@
 //! The predictions panel: the run's overall figures and the selected sample's top-k classes (ZSL and GZSL).
 
-use crate::dataset::Dataset;
-
 use super::palette::Palette;
 use crate::pipeline::predictions::{Metrics, Predictions, Setting};
 
@@ -9,8 +7,18 @@ fn pct(x: f32) -> String {
     format!("{:.1} %", x * 100.0)
 }
 
-pub fn metrics_ui(ui: &mut egui::Ui, predictions: &Predictions, metrics: &Metrics) {
+/// The run's figures, each saying what it is computed on. `opened_gamma` is the run's own (validation-chosen)
+/// gamma; the calibration slider may have moved `predictions.gamma` away from it.
+pub fn metrics_ui(
+    ui: &mut egui::Ui,
+    predictions: &Predictions,
+    metrics: &Metrics,
+    opened_gamma: f32,
+) {
     ui.label(format!("Run: {}", predictions.method));
+    ui.label(egui::RichText::new("On the test split").strong()).on_hover_text(
+        "Computed on the run's test samples: unseen-class samples for ZSL, unseen- and seen-class test samples for GZSL. Not for tuning: choose settings on the seen-class validation split.",
+    );
     egui::Grid::new("metrics").num_columns(2).show(ui, |ui| {
         ui.label("ZSL accuracy");
         ui.strong(pct(metrics.zsl_accuracy));
@@ -30,6 +38,10 @@ pub fn metrics_ui(ui: &mut egui::Ui, predictions: &Predictions, metrics: &Metric
         ui.label("GZSL harmonic (H)");
         ui.strong(pct(metrics.harmonic));
         ui.end_row();
+        ui.label("gamma");
+        let (short, long) = gamma_text(predictions.gamma, opened_gamma);
+        ui.label(short).on_hover_text(long);
+        ui.end_row();
     });
     // What each figure is computed on, so that a low one is not a mystery.
     let classes = predictions.unseen.len();
@@ -45,6 +57,24 @@ pub fn metrics_ui(ui: &mut egui::Ui, predictions: &Predictions, metrics: &Metric
     ));
 }
 
+/// Where the gamma in use comes from, short and long: the run's validation choice, or the user (calibration
+/// slider).
+pub fn gamma_text(gamma: f32, opened_gamma: f32) -> (String, String) {
+    if gamma == opened_gamma {
+        (
+            format!("{gamma:.3} (validation)"),
+            "The run's gamma, chosen on the seen-class validation split".to_owned(),
+        )
+    } else {
+        (
+            format!("{gamma:.3} (set by you)"),
+            format!(
+                "Set with the calibration slider; the run's validation choice is {opened_gamma:.3}"
+            ),
+        )
+    }
+}
+
 /// Top-k classes of one prediction row in both settings, the ground truth highlighted.
 pub fn top_k_ui(
     ui: &mut egui::Ui,
@@ -52,13 +82,17 @@ pub fn top_k_ui(
     row: usize,
     truth: usize,
     k: usize,
-    dataset: &Dataset,
+    class_names: &[String],
     palette: &Palette,
 ) {
-    let name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
+    let name = |c: usize| class_names.get(c).map(String::as_str).unwrap_or("?");
+    let truth_seen = predictions.class_unseen(truth) == Some(false);
     for (setting, title) in [
-        (Setting::Zsl, "ZSL (unseen classes)"),
-        (Setting::Gzsl, "GZSL (all classes)"),
+        (Setting::Zsl, "ZSL (unseen classes only; raw scores)"),
+        (
+            Setting::Gzsl,
+            "GZSL (all classes; gamma subtracted from seen-class scores)",
+        ),
     ] {
         ui.label(egui::RichText::new(title).strong());
         let top = predictions.top_k(row, k, setting);
@@ -83,7 +117,13 @@ pub fn top_k_ui(
                     ui.end_row();
                 }
             });
-        if !top.iter().any(|t| t.0 == truth) {
+        if setting == Setting::Zsl && truth_seen {
+            // A seen class is never among the ZSL candidates: saying it missed the top k would be empty news.
+            ui.weak(format!(
+                "truth: {} is a seen class, so not a ZSL candidate (see GZSL)",
+                name(truth)
+            ));
+        } else if !top.iter().any(|t| t.0 == truth) {
             ui.weak(format!("truth: {} (not in the top {k})", name(truth)));
         }
         ui.add_space(4.0);

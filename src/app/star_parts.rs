@@ -151,9 +151,17 @@ impl StarView {
             }
         });
         legend_ui(ui, range, palette);
+        // Say what each number sums to: the bars are raw part contributions, the class list is calibrated.
+        ui.weak(format!(
+            "Part bars sum to {:.3}; the class's raw score is {:.3} (no gamma). The class list ranks GZSL scores: gamma \
+             {:.3} subtracted from seen classes.",
+            scores.iter().sum::<f32>(),
+            p.row(row)[col],
+            p.gamma
+        ));
         ui.checkbox(&mut self.paint, "Paint on the skeleton");
         if layout_joints != 25 {
-            ui.weak("Part joints are NTU25; this sequence has another layout.");
+            ui.weak("Part joints are NTU25: tick Preprocessed (P) under the player to paint them on this layout.");
             return None;
         }
         let colors = joint_colors_from_parts(star, scores, range, layout_joints, palette);

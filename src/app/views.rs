@@ -120,6 +120,7 @@ impl ExplorerApp {
             Command::SetGamma(gamma) => {
                 if let Some(p) = &mut self.predictions
                     && gamma.is_finite()
+                    && self.mismatch.is_none()
                 {
                     p.gamma = gamma;
                     // As `data_changed`, without its once-per-load warnings: the slider sends many of these.
@@ -262,8 +263,13 @@ impl ExplorerApp {
                 .find(|j| j.id == id)
                 .map(|j| (id, j.handle.progress()))
         });
+        // A run over another dataset's samples shows nothing (the banner says why).
+        let shown = self
+            .predictions
+            .as_ref()
+            .filter(|_| self.mismatch.is_none());
         let cx = TsneContext {
-            predictions: self.predictions.as_ref(),
+            predictions: shown,
             dataset: self.dataset.as_ref(),
             joined: &self.joined,
             run_key: self.views.run_key,
@@ -290,12 +296,13 @@ impl ExplorerApp {
             });
         let layout_joints = self.current_sequence().map_or(0, |s| s.joints());
         let mut paint = None;
-        if let Some(p) = &self.predictions {
-            let d = self.dataset.as_ref().map_or(&[][..], |d| &d.classes[..]);
+        if let Some(p) = shown {
+            let d = &self.class_names[..];
             if self.views.calibration.open {
                 self.views.calibration.ui(
                     ctx,
                     p,
+                    self.opened_gamma,
                     self.views.run_key,
                     &self.palette,
                     &mut self.pending,

@@ -8,13 +8,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+use crate::dataset::protocol::{Partition, ProtocolInputs, SplitArgs, SplitFile};
+use crate::dataset::split_args::{ClassIds, parse_class_ids};
 use crate::dataset::texts::ClassTexts;
 use crate::dataset::{Dataset, DatasetKind};
-use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
+use crate::experiment::bench::{
+    BenchReport, BenchSplit, EncoderResult, run_split, selection_for, summarize, table,
+};
+use crate::experiment::select::validation_folds;
 use crate::zsl::ClassEmbeddings;
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
-use crate::zsl::{MethodConfig, MethodKind};
+use crate::zsl::preset::{self, PaperDataset};
+use crate::zsl::{FeatureBatch, MethodConfig, MethodKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,9 +32,17 @@ pub struct Args {
     /// Comma-separated methods.
     #[arg(long, default_value = "devise,relationnet,smie,infocpl,star")]
     pub methods: String,
-    /// Comma-separated split names.
-    #[arg(long)]
-    pub splits: String,
+    /// Comma-separated split names (`skelzero splits` lists them).
+    #[arg(long, required_unless_present_any = ["unseen", "split_file"])]
+    pub splits: Option<String>,
+    /// A custom split's unseen classes, 1-based ids as `skelzero splits` prints them (`--unseen 3,7,9`); every
+    /// other class is seen. Repeatable: each is one split, named `unseen-3-7-9`.
+    #[arg(long, value_name = "IDS", value_parser = parse_class_ids)]
+    pub unseen: Vec<ClassIds>,
+    /// A split file (TOML or JSON: `unseen`, optional `seen`, `train_subjects`, `name`; see `skelzero pretrain
+    /// --help`). Repeatable: each is one split, named by its `name` or file stem.
+    #[arg(long, value_name = "PATH")]
+    pub split_file: Vec<PathBuf>,
     /// Class text embeddings (safetensors) or a folder holding `embeddings.safetensors`.
     #[arg(long)]
     pub texts: Option<PathBuf>,
@@ -52,17 +65,49 @@ pub struct Args {
     /// With --data: skeleton encoder pretrained per split.
     #[arg(long, value_enum, default_value = "stgcn")]
     pub encoder: super::pretrain::EncoderArg,
-    /// With --data: encoder pretraining epochs (default: pretrain's).
+    /// With --data: encoder pretraining epochs (default: pretrain's for the dataset).
     #[arg(long)]
     pub encoder_epochs: Option<usize>,
     /// With --data: folder for the per-split encoder runs and feature files (reused when present).
     #[arg(long)]
     pub work: Option<PathBuf>,
+    /// With --data: pretrain one encoder per validation fold without the fold's pseudo-unseen classes, so that
+    /// selection sees pseudo-unseen classes as unfamiliar as the test's unseen ones [default: on for the small
+    /// datasets msr, pku, utkinect and synthetic; off for NTU, where it multiplies a long pretraining by 1 + folds].
+    #[arg(long, overrides_with = "no_fold_encoders")]
+    pub fold_encoders: bool,
+    /// With --data: the folds read the split encoder's features (faster, biased towards early epochs).
+    #[arg(long, overrides_with = "fold_encoders")]
+    pub no_fold_encoders: bool,
     /// With --data: sentence encoder for the class texts (`minilm`, `mpnet` or a model folder).
     #[arg(long, default_value = "minilm")]
     pub text_model: String,
     #[command(flatten)]
     pub class_texts: ClassTextArgs,
+    /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded
+    /// in the JSON report as `"preset"`.
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// STAR only: SCE over every class's texts, unseen included (transductive on the text side, as the official
+    /// code); recorded in the JSON as `"transductive_text": true`.
+    #[arg(long)]
+    pub transductive_text: bool,
+}
+
+impl Args {
+    /// Whether `bench --data` pretrains fold encoders on `kind` (see `--fold-encoders`).
+    pub fn use_fold_encoders(&self, kind: DatasetKind) -> bool {
+        if self.fold_encoders {
+            return true;
+        }
+        if self.no_fold_encoders {
+            return false;
+        }
+        matches!(
+            kind,
+            DatasetKind::Msr | DatasetKind::Pku | DatasetKind::Utkinect | DatasetKind::Synthetic
+        )
+    }
 }
 
 /// Where a dataset's class texts come from (the dataset's own names when none is given).
@@ -145,18 +190,19 @@ impl RawData {
         })
     }
 
-    /// Pretrains (or resumes) the split's encoder and extracts its features, reusing a feature file written after
-    /// the encoder's last checkpoint.
-    fn split(&self, args: &Args, split: &str) -> anyhow::Result<BenchSplit> {
-        let enc_dir = self
-            .work
-            .join(format!("{split}-{:?}", args.encoder).to_lowercase());
-        let feats_path = self.work.join(format!("{split}.safetensors"));
-        check_reused_encoder(&enc_dir, args.encoder_epochs)?;
-        super::pretrain::run(&super::pretrain::Args {
+    /// `pretrain` of `split` into `out` with this benchmark's encoder, seed and epochs (the dataset's recipe
+    /// otherwise).
+    fn pretrain(
+        &self,
+        args: &Args,
+        split: SplitArgs,
+        out: &Path,
+    ) -> anyhow::Result<super::pretrain::PretrainSummary> {
+        check_reused_encoder(out, args.encoder_epochs, self.kind)?;
+        let summary = super::pretrain::pretrain(&super::pretrain::Args {
             dataset: self.kind,
             data: self.path.clone(),
-            split: SplitArgs::named(split),
+            split,
             encoder: args.encoder,
             epochs: args.encoder_epochs,
             batch_size: None,
@@ -169,71 +215,197 @@ impl RawData {
             rotation: None,
             dropout: None,
             device: crate::nn::device::DeviceChoice::Auto,
-            out: enc_dir.clone(),
+            out: out.to_owned(),
         })?;
         anyhow::ensure!(
             !crate::util::interrupt::stop_requested(),
             "stopped; run the same command to resume"
         );
-        let run_dir = crate::pretrain::run::RunDir::new(&enc_dir);
+        Ok(summary)
+    }
+
+    /// The features of `part` from the encoder run in `enc_dir`, reusing `feats_path` when it was written after the
+    /// run's last checkpoint.
+    fn features(
+        &self,
+        args: &Args,
+        enc_dir: &Path,
+        feats_path: &Path,
+        part: &Partition,
+    ) -> anyhow::Result<SplitFeatures> {
+        let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
         let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let fresh = match (modified(&feats_path), modified(&run_dir.checkpoint_path())) {
+        let fresh = match (modified(feats_path), modified(&run_dir.checkpoint_path())) {
             (Some(f), Some(c)) => f >= c,
             _ => false,
         };
-        let features = if fresh {
-            SplitFeatures::load(&feats_path)?
-        } else {
-            let cfg = run_dir.load_config()?;
-            let vm = candle_nn::VarMap::new();
-            let enc = crate::nn::encoder::Encoder::new(
-                &cfg.encoder,
-                cfg.classes.len(),
-                &vm,
-                &candle_core::Device::Cpu,
-            )?;
-            crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
-            let part = SplitArgs::named(split)
-                .partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
-            let opts = crate::pipeline::FeatureOptions {
-                preprocess: cfg.data.preprocess(),
-                seed: args.seed,
-                ..Default::default()
-            };
-            let total = part.train.len() + part.gzsl_test.len();
-            let bar = crate::util::progress::bar(total as u64, "extracting");
-            let f = crate::pipeline::split_features_from_dataset(
-                &enc,
-                &self.dataset,
-                &part,
-                &opts,
-                &mut |done, _| {
-                    bar.set_position(done as u64);
-                    !crate::util::interrupt::stop_requested()
-                },
-            )?;
-            bar.finish_and_clear();
-            f.save(&feats_path)?;
-            f
+        if fresh {
+            return Ok(SplitFeatures::load(feats_path)?);
+        }
+        let cfg = run_dir.load_config()?;
+        let vm = candle_nn::VarMap::new();
+        let enc = crate::nn::encoder::Encoder::new(
+            &cfg.encoder,
+            cfg.classes.len(),
+            &vm,
+            &candle_core::Device::Cpu,
+        )?;
+        crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+        let opts = crate::pipeline::FeatureOptions {
+            preprocess: cfg.data.preprocess(),
+            seed: args.seed,
+            ..Default::default()
         };
+        let total = part.train.len() + part.gzsl_test.len();
+        let bar = crate::util::progress::bar(total as u64, "extracting");
+        let f = crate::pipeline::split_features_from_dataset(
+            &enc,
+            &self.dataset,
+            part,
+            &opts,
+            &mut |done, _| {
+                bar.set_position(done as u64);
+                !crate::util::interrupt::stop_requested()
+            },
+        )?;
+        bar.finish_and_clear();
+        f.save(feats_path)?;
+        Ok(f)
+    }
+
+    /// Pretrains (or resumes) the split's encoder and extracts its features; with fold encoders, also one encoder
+    /// per validation fold and the training rows' features from each.
+    fn split(
+        &self,
+        args: &Args,
+        split_args: &SplitArgs,
+        split: &str,
+    ) -> anyhow::Result<BenchSplit> {
+        let enc_name = format!("{:?}", args.encoder).to_lowercase();
+        let enc_dir = self.work.join(format!("{split}-{enc_name}"));
+        let t0 = std::time::Instant::now();
+        let summary = self.pretrain(args, split_args.clone(), &enc_dir)?;
+        let pretrain_seconds = t0.elapsed().as_secs_f64();
+        let part =
+            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
+        let features = self.features(
+            args,
+            &enc_dir,
+            &self.work.join(format!("{split}.safetensors")),
+            &part,
+        )?;
+        let t1 = std::time::Instant::now();
+        let (fold_train, fold_top1) = if args.use_fold_encoders(self.kind) {
+            let (f, t) = self.fold_features(args, split, &enc_name, &part, &features)?;
+            (Some(f), t)
+        } else {
+            (None, Vec::new())
+        };
+        let fold_seconds = fold_train.as_ref().map(|_| t1.elapsed().as_secs_f64());
         Ok(BenchSplit {
             name: split.to_owned(),
             classes: self.classes.clone(),
             features,
+            encoder: summary.seen_test_top1.map(|top1| EncoderResult {
+                encoder_seen_test_top1: top1,
+                seen_test_samples: summary.seen_test_samples,
+                updates: summary.updates,
+                pretrain_seconds,
+                fold_encoders_seen_test_top1: fold_top1,
+                fold_encoders_seconds: fold_seconds,
+            }),
+            fold_train,
         })
+    }
+
+    /// One encoder per validation fold of the split's model selection, pretrained on the fold's pseudo-seen classes
+    /// only (the fold's pseudo-unseen classes join the split's unseen ones in a split file; the samples' sides stay
+    /// the dataset's), and the split's training rows as each extracts them. Returns the features and each fold
+    /// encoder's top-1 on its seen classes of the test side.
+    fn fold_features(
+        &self,
+        args: &Args,
+        split: &str,
+        enc_name: &str,
+        part: &Partition,
+        features: &SplitFeatures,
+    ) -> anyhow::Result<(Vec<FeatureBatch>, Vec<f64>)> {
+        let sel = selection_for(features, args.seed, args.folds);
+        let folds = validation_folds(
+            &features.train_labels,
+            &features.seen,
+            sel.pseudo_unseen,
+            sel.folds,
+            sel.holdout,
+            sel.seed,
+        )?;
+        let (mut out, mut top1) = (Vec::new(), Vec::new());
+        for (f, fold) in folds.iter().enumerate() {
+            let one_based = |v: &[usize]| v.iter().map(|c| c + 1).collect::<Vec<_>>();
+            let mut unseen: Vec<usize> = part
+                .unseen
+                .iter()
+                .chain(&fold.pseudo_unseen)
+                .copied()
+                .collect();
+            unseen.sort_unstable();
+            let file = SplitFile {
+                name: Some(format!("{split}-fold{f}")),
+                unseen: one_based(&unseen),
+                seen: Some(one_based(&fold.pseudo_seen)),
+                train_subjects: None,
+            };
+            std::fs::create_dir_all(&self.work)
+                .with_context(|| format!("creating {}", self.work.display()))?;
+            let file_path = self.work.join(format!("{split}-fold{f}-split.json"));
+            crate::util::write_bytes_atomic(&file_path, serde_json::to_string(&file)?.as_bytes())
+                .with_context(|| format!("writing {}", file_path.display()))?;
+            let dir = self.work.join(format!("{split}-fold{f}-{enc_name}"));
+            eprintln!(
+                "{split} fold {f}: pretraining an encoder without the pseudo-unseen classes {:?}",
+                one_based(&fold.pseudo_unseen)
+            );
+            let summary = self.pretrain(
+                args,
+                SplitArgs {
+                    split_file: Some(file_path),
+                    ..Default::default()
+                },
+                &dir,
+            )?;
+            top1.extend(summary.seen_test_top1);
+            let feats = self.features(
+                args,
+                &dir,
+                &self.work.join(format!("{split}-fold{f}.safetensors")),
+                // The folds read only the training rows; the test rows come along because a feature file holds
+                // both (extraction is a small share of the cost: one forward pass each).
+                part,
+            )?;
+            anyhow::ensure!(
+                feats.train_labels == features.train_labels,
+                "fold {f} of {split}: its encoder's features hold other training rows than the split's"
+            );
+            out.push(feats.train);
+        }
+        Ok((out, top1))
     }
 }
 
 /// Refuses a work folder's encoder run that was started for another number of epochs: `pretrain` would resume it
 /// to the new count and overwrite the checkpoint, so the benchmark would silently compare a different encoder.
 /// (`pretrain` itself allows that on purpose, to train longer.)
-fn check_reused_encoder(enc_dir: &Path, epochs: Option<usize>) -> anyhow::Result<()> {
+fn check_reused_encoder(
+    enc_dir: &Path,
+    epochs: Option<usize>,
+    kind: DatasetKind,
+) -> anyhow::Result<()> {
     let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
     if !run_dir.config_path().exists() {
         return Ok(());
     }
     let stored = run_dir.load_config()?.train.epochs;
-    let asked = epochs.unwrap_or(crate::pretrain::options::TrainOptions::default().epochs);
+    let asked = epochs.unwrap_or(super::pretrain::default_epochs(kind));
     anyhow::ensure!(
         stored == asked,
         "{} holds an encoder run of {stored} epochs and this bench asks for {asked}{}: pass --encoder-epochs {stored} \
@@ -248,9 +420,41 @@ fn check_reused_encoder(enc_dir: &Path, epochs: Option<usize>) -> anyhow::Result
     Ok(())
 }
 
-fn split_inputs(args: &Args, raw: Option<&RawData>, split: &str) -> anyhow::Result<BenchSplit> {
+/// The splits a bench runs, each with the name its table row, JSON entry and files go by: `--splits` in order,
+/// then each `--unseen`, then each `--split-file`.
+fn bench_splits(args: &Args) -> anyhow::Result<Vec<(SplitArgs, String)>> {
+    let named = args
+        .splits
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(SplitArgs::named);
+    let unseen = args.unseen.iter().map(|ids| SplitArgs::unseen_ids(&ids.0));
+    let files = args.split_file.iter().map(|p| SplitArgs::file(p));
+    let mut out: Vec<(SplitArgs, String)> = Vec::new();
+    for split in named.chain(unseen).chain(files) {
+        let name = split.name()?.context("a split without a name")?;
+        anyhow::ensure!(
+            !out.iter().any(|(_, n)| *n == name),
+            "two splits are named `{name}`: give the split files different `name`s"
+        );
+        out.push((split, name));
+    }
+    anyhow::ensure!(
+        !out.is_empty(),
+        "no split: give --splits, --unseen or --split-file"
+    );
+    Ok(out)
+}
+
+fn split_inputs(
+    args: &Args,
+    raw: Option<&RawData>,
+    (split_args, split): (&SplitArgs, &str),
+) -> anyhow::Result<BenchSplit> {
     if let Some(raw) = raw {
-        return raw.split(args, split);
+        return raw.split(args, split_args, split);
     }
     let dir = args
         .features_dir
@@ -271,6 +475,8 @@ fn split_inputs(args: &Args, raw: Option<&RawData>, split: &str) -> anyhow::Resu
         name: split.to_owned(),
         classes,
         features,
+        encoder: None,
+        fold_train: None,
     })
 }
 
@@ -285,6 +491,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             args.dataset
         )
     })?;
+    let splits = bench_splits(args)?;
     let raw = match (&args.data, kind) {
         (Some(path), _) if args.features_dir.is_none() => {
             Some(RawData::load(args, kind, Some(path))?)
@@ -294,22 +501,35 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let methods = args
+    if let Some(raw) = &raw {
+        // Every split checked against the data before the first one trains: a bad id fails now, not an hour in.
+        let inputs = ProtocolInputs::for_dataset(&raw.dataset)?;
+        for (split_args, name) in &splits {
+            split_args
+                .partition(&raw.dataset, &inputs)
+                .with_context(|| format!("split `{name}`"))?;
+        }
+    }
+    let preset = super::train::parse_preset(&args.preset)?;
+    let kinds = args
         .methods
         .split(',')
-        .map(|m| {
-            MethodKind::from_name(m)
-                .map(MethodConfig::default_for)
-                .with_context(|| format!("unknown method `{m}`"))
-        })
+        .map(|m| MethodKind::from_name(m).with_context(|| format!("unknown method `{m}`")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let dataset = PaperDataset::from_name(&args.dataset);
+    anyhow::ensure!(
+        !args.transductive_text || kinds.contains(&MethodKind::Star),
+        "--transductive-text applies to star, which is not among --methods"
+    );
     let mut report = BenchReport {
         dataset: args.dataset.clone(),
+        preset,
+        transductive_text: args.transductive_text,
         ..Default::default()
     };
     let epochs = args.epochs;
     let train = |k: MethodKind| {
-        let mut t = super::train::default_train_config(k);
+        let mut t = preset::train_config(k, preset, super::train::default_train_config(k));
         if let Some(e) = epochs {
             t.epochs = e;
         }
@@ -318,15 +538,26 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let lrs = |k: MethodKind| match args.lr {
         Some(lr) => vec![lr],
-        None => super::train::default_lrs(k),
+        None => super::train::preset_lrs(k, preset),
     };
-    for split in args
-        .splits
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let inputs = split_inputs(args, raw.as_ref(), split)?;
+    for k in &kinds {
+        for note in preset::limitations(*k, preset) {
+            eprintln!("{}: {note}", k.title());
+        }
+    }
+    for (split_args, split) in splits {
+        let inputs = split_inputs(args, raw.as_ref(), (&split_args, &split))?;
+        let shape = preset::TextShape::of(&inputs.classes);
+        let methods: Vec<MethodConfig> = kinds
+            .iter()
+            .map(|&k| {
+                let mut m = preset::method_config(k, preset, dataset, shape);
+                if let MethodConfig::Star(c) = &mut m {
+                    c.transductive_text = args.transductive_text;
+                }
+                m
+            })
+            .collect();
         run_split(
             &mut report,
             &inputs,

@@ -83,7 +83,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "run": args.run, "method": run.config.method.kind(), "split": split.name,
         "zsl_top1": acc, "zsl_samples": zsl_rows.len(),
         "zsl_classes": name(&f.unseen), "zsl_confusion": zsl_conf,
+        // The run's gamma is always its own, chosen on the seen-class validation split at training time.
+        "gamma_source": "validation",
     });
+    // An InfoCPL run says which branch set scored: the trained one, or one saved from the explorer's branch editor
+    // (chosen there by looking at test-split figures: the JSON says so).
+    if let Some(info) = run.method.as_infocpl() {
+        json["branch_set"] = serde_json::to_value(&info.branch_set().branches)?;
+        json["branch_set_source"] = if run.branch_set.is_some() {
+            "user"
+        } else {
+            "trained"
+        }
+        .into();
+        json["branch_set_file"] = serde_json::to_value(&run.branch_set)?;
+    }
     if !args.json {
         println!(
             "{} on {}: ZSL top-1 {:.2}% ({} samples, {} unseen classes)",

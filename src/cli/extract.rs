@@ -6,6 +6,7 @@ use candle_core::Device;
 use candle_nn::VarMap;
 
 use crate::dataset::DatasetKind;
+use crate::dataset::protocol::SplitArgs;
 use crate::nn::checkpoint::load_varmap;
 use crate::nn::encoder::Encoder;
 use crate::pretrain::run::RunDir;
@@ -29,15 +30,22 @@ pub struct Args {
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Write the zero-shot feature file of this split instead (safetensors: seen-class training features, the GZSL
-    /// test features, SMIE's keyframe-masked view, STAR's feature map and every sample's id in the header), the
-    /// input of `skelzero train`; `skelzero eval --predictions` names the samples by these ids.
-    #[arg(long, value_name = "NAME")]
-    pub split: Option<String>,
+    /// With a split (`--split NAME`, `--unseen IDS` or `--split-file PATH`): write the zero-shot feature file of
+    /// that split instead (safetensors: seen-class training features, the GZSL test features, SMIE's
+    /// keyframe-masked view, STAR's feature map and every sample's id in the header), the input of `skelzero
+    /// train`; `skelzero eval --predictions` names the samples by these ids.
+    #[command(flatten)]
+    pub split: SplitArgs,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     crate::util::tune_malloc();
+    crate::experiment::run_kind::expect_run(
+        &args.run,
+        crate::experiment::run_kind::RunKind::Pretrain,
+        "--run",
+    )
+    .map_err(anyhow::Error::msg)?;
     let run_dir = RunDir::new(&args.run);
     let cfg = run_dir.load_config()?;
     let kind = match args.dataset {
@@ -56,8 +64,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let enc = Encoder::new(&cfg.encoder, cfg.classes.len(), &vm, &Device::Cpu)?;
     load_varmap(&vm, &run_dir.checkpoint_path())?;
     let pre = cfg.data.preprocess();
-    if let Some(split) = &args.split {
-        return write_split_features(args, &enc, &ds, split, pre);
+    if args.split.is_given() {
+        return write_split_features(args, &enc, &ds, &args.split, pre);
     }
     let all: Vec<usize> = (0..ds.samples.len()).collect();
     let set = super::pretrain::tensor_set(&ds, &all, &pre, |l| Some(l as u32))?;
@@ -93,12 +101,12 @@ fn write_split_features(
     args: &Args,
     enc: &Encoder,
     ds: &crate::dataset::Dataset,
-    split: &str,
+    split: &SplitArgs,
     preprocess: PreprocessConfig,
 ) -> anyhow::Result<()> {
-    use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+    use crate::dataset::protocol::ProtocolInputs;
     use crate::pipeline::{FeatureOptions, split_features_from_dataset};
-    let part = SplitArgs::named(split).partition(ds, &ProtocolInputs::for_dataset(ds)?)?;
+    let part = split.partition(ds, &ProtocolInputs::for_dataset(ds)?)?;
     let opts = FeatureOptions {
         preprocess,
         batch_size: args.batch_size,
@@ -117,11 +125,18 @@ fn write_split_features(
         .unwrap_or_else(|| args.run.join(format!("{}.safetensors", part.name)));
     feats.save(&out)?;
     eprintln!(
-        "split {}: {} training and {} test samples (with their ids) -> {}",
+        "split {} (unseen {}): {} training and {} test samples (with their ids) -> {}",
         part.name,
+        one_based(&part.unseen),
         feats.train_labels.len(),
         feats.test_labels.len(),
         out.display()
     );
     Ok(())
+}
+
+/// 0-based classes as the flags take them: 1-based, comma-separated.
+pub(crate) fn one_based(classes: &[usize]) -> String {
+    let ids: Vec<String> = classes.iter().map(|c| (c + 1).to_string()).collect();
+    ids.join(",")
 }

@@ -31,15 +31,23 @@ pub struct Args {
     /// Where the skeleton encoder runs when a run is scored live (also selectable in the status bar).
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceChoice,
-    /// Window size in points, WIDTHxHEIGHT.
-    #[arg(long, default_value = "1280x800")]
-    pub size: String,
+    /// Window size in points, WIDTHxHEIGHT (default 1280x800, or the remembered window). Given, it wins over the
+    /// remembered window, which is then neither restored nor saved.
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Write what the window shows as JSON to this file at the last frame (with --exit-after-frames or
+    /// --screenshot; waits for loading and scoring like --screenshot).
+    #[arg(long)]
+    pub dump_state: Option<PathBuf>,
     /// Ignore and do not save the remembered UI settings.
     #[arg(long)]
     pub fresh: bool,
     /// Open an analysis window at start (repeatable); `tsne` also computes the map once the run is loaded.
     #[arg(long = "view", value_enum)]
     pub views: Vec<crate::app::command::AnalysisView>,
+    /// Open with playback paused (by default the first sample plays as soon as the data is open).
+    #[arg(long)]
+    pub paused: bool,
 }
 
 fn parse_size(s: &str) -> anyhow::Result<[f32; 2]> {
@@ -62,15 +70,22 @@ fn parse_size(s: &str) -> anyhow::Result<[f32; 2]> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let size = parse_size(if args.size.is_empty() {
-        "1280x800"
-    } else {
-        &args.size
-    })?;
+    let size = parse_size(args.size.as_deref().unwrap_or("1280x800"))?;
+    // A run folder given to the wrong flag is named before the window opens.
+    use crate::experiment::run_kind::{RunKind, expect_run};
+    if let Some(run) = &args.run {
+        expect_run(run, RunKind::Train, "--run").map_err(anyhow::Error::msg)?;
+    }
+    if let Some(encoder) = &args.encoder {
+        expect_run(encoder, RunKind::Pretrain, "--encoder").map_err(anyhow::Error::msg)?;
+    }
     let scripted = args.screenshot.is_some()
         || args.exit_after_frames.is_some()
-        || args.bench_frames.is_some();
+        || args.bench_frames.is_some()
+        || args.dump_state.is_some();
     let demo = args.data.is_none();
+    // `--fresh` and an explicit `--size` start from the given size, not the remembered window.
+    let remembered_window = !(scripted || args.fresh || args.size.is_some());
     let options = AppOptions {
         data: Some(args.data.unwrap_or_else(|| "demo".into())),
         run: args.run.or(demo.then(|| "demo".into())),
@@ -79,10 +94,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exit_after_frames: args.exit_after_frames,
         bench_frames: args.bench_frames,
         device: args.device,
-        // The demo opens playing its first unseen-class test sample.
-        autoplay: demo || args.bench_frames.is_some(),
+        autoplay: args.bench_frames.is_some() || !args.paused,
         fresh: args.fresh || scripted,
         views: args.views,
+        dump_state: args.dump_state,
     };
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -91,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Wgpu,
         // A scripted run must not move the user's remembered window or settings.
-        persist_window: !scripted,
+        persist_window: remembered_window,
         ..Default::default()
     };
     eframe::run_native(

@@ -13,7 +13,9 @@ use crate::nn::encoder::{Encoder, EncoderConfig, EncoderKind};
 use crate::pretrain::options::TrainOptions;
 use crate::pretrain::recipe::Recipe;
 use crate::pretrain::run::{DataInfo, RunConfig, RunDir, RunSplit};
-use crate::pretrain::train::{Splits, TensorSet, TrainOutcome, holdout_split, train};
+use crate::pretrain::train::{
+    Splits, TensorSet, TrainOutcome, evaluate, holdout_by_subject, train,
+};
 use crate::skeleton::preprocess::{PreprocessConfig, Rotation, batch_from_sequences};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,15 +46,19 @@ pub struct Args {
     /// Network.
     #[arg(long, value_enum, default_value = "stgcn")]
     pub encoder: EncoderArg,
+    /// Epochs [default: 50 for msr and utkinect, else 60].
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Batch size [default: 16 for msr and utkinect, else 32].
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Peak learning rate of the cosine schedule [default: 2e-3 for msr and utkinect, else 1e-3].
     #[arg(long)]
     pub lr: Option<f64>,
     #[arg(long)]
     pub weight_decay: Option<f64>,
-    /// Fraction of the seen training samples held out for validation.
+    /// Fraction held out for validation: of the training subjects (whole subjects) where the data has subject ids,
+    /// else of each class's samples [default: 0 for msr and utkinect, else 0.1].
     #[arg(long)]
     pub val_fraction: Option<f64>,
     #[arg(long)]
@@ -123,7 +129,29 @@ pub(crate) fn tensor_set(
     Ok(TensorSet::new(x, labels, pre.sample_shape())?)
 }
 
+/// What a finished (or stopped) `pretrain` reports to its caller.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PretrainSummary {
+    /// Top-1 (fraction) on the seen classes' samples of the protocol's test side; `None` when the run was stopped
+    /// or the test side holds no seen-class sample.
+    pub seen_test_top1: Option<f64>,
+    /// Samples behind [`Self::seen_test_top1`].
+    pub seen_test_samples: usize,
+    /// Optimiser updates of the whole schedule.
+    pub updates: usize,
+}
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    pretrain(args).map(|_| ())
+}
+
+/// The epochs a `pretrain` of `dataset` runs when `--epochs` is not given.
+pub fn default_epochs(dataset: DatasetKind) -> usize {
+    Recipe::for_dataset(dataset).train.epochs
+}
+
+/// Trains (or resumes) the run, then measures the encoder on the seen classes of the test side.
+pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
     crate::util::tune_malloc();
     let ds = load_data(args.dataset, args.data.as_deref())?;
     let part = args
@@ -131,17 +159,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .partition(&ds, &ProtocolInputs::for_dataset(&ds)?)?;
     let seen = part.seen.clone();
     let head_of = |label: usize| seen.iter().position(|&c| c == label).map(|p| p as u32);
-    // Only seen-class training samples ever reach the encoder.
-    let train_idx: Vec<usize> = part
-        .train
-        .iter()
-        .copied()
-        .filter(|&i| {
-            ds.samples
-                .get(i)
-                .is_some_and(|s| seen.contains(&s.meta.label))
-        })
-        .collect();
+    // Only seen-class samples ever reach the encoder: for training here, and for its test-side figure after.
+    let seen_only = |idx: &[usize]| -> Vec<usize> {
+        idx.iter()
+            .copied()
+            .filter(|&i| {
+                ds.samples
+                    .get(i)
+                    .is_some_and(|s| seen.contains(&s.meta.label))
+            })
+            .collect()
+    };
+    let train_idx = seen_only(&part.train);
     anyhow::ensure!(
         !train_idx.is_empty(),
         "split `{}` has no training samples in {}",
@@ -149,7 +178,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ds.root.display()
     );
 
-    let defaults = TrainOptions::default();
+    let recipe = Recipe::for_dataset(args.dataset);
+    let defaults = recipe.train.clone();
     let opts = TrainOptions {
         epochs: args.epochs.unwrap_or(defaults.epochs),
         batch_size: args.batch_size.unwrap_or(defaults.batch_size),
@@ -159,7 +189,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         seed: args.seed.unwrap_or(defaults.seed),
         augment: !args.no_augment,
     };
-    let recipe = Recipe::for_dataset(args.dataset);
     let bodies = args.bodies.unwrap_or(recipe.bodies);
     PreprocessConfig::check_bodies(bodies).map_err(|e| anyhow::anyhow!("--bodies: {e}"))?;
     let mut encoder = EncoderConfig::default_for(args.encoder.into());
@@ -200,7 +229,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .filter_map(|&i| ds.samples.get(i))
         .filter_map(|s| head_of(s.meta.label))
         .collect();
-    let (tr_pos, va_pos) = holdout_split(&labels, opts.val_fraction, opts.seed);
+    let subjects: Vec<Option<u32>> = train_idx
+        .iter()
+        .map(|&i| ds.samples.get(i).and_then(|s| s.meta.subject))
+        .collect();
+    let (tr_pos, va_pos, held_subjects) =
+        holdout_by_subject(&labels, &subjects, opts.val_fraction, opts.seed);
     let tr: Vec<usize> = tr_pos.iter().map(|&p| train_idx[p]).collect();
     let va: Vec<usize> = va_pos.iter().map(|&p| train_idx[p]).collect();
     let ids = |v: &[usize]| {
@@ -229,8 +263,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         run_dir.save_split(&split)?;
     }
 
+    let held = if held_subjects.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = held_subjects.iter().map(ToString::to_string).collect();
+        format!(" (held-out subjects {})", ids.join(","))
+    };
     eprintln!(
-        "{:?} split `{}`: {} seen classes, {} training / {} validation samples; encoder {}",
+        "{:?} split `{}`: {} seen classes, {} training / {} validation samples{held}; encoder {}",
         args.dataset,
         part.name,
         seen.len(),
@@ -244,7 +284,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let vm = VarMap::new();
     let device = crate::nn::device::device_from_choice(args.device)?;
     tracing::info!(device = %crate::nn::device::device_label(&device), "training device");
-    let enc = Encoder::new(&cfg.encoder, seen.len(), &vm, &device)?;
+    let enc = Encoder::new_seeded(&cfg.encoder, seen.len(), &vm, &device, opts.seed)?;
     let progress = run_dir.load_progress()?;
     if progress.epochs_done > 0 {
         load_varmap(&vm, &run_dir.checkpoint_path())?;
@@ -267,21 +307,47 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         &stop,
         true,
     )?;
-    let metrics = run_dir.load_metrics()?;
-    let last = metrics.last();
+    let mut metrics = run_dir.load_metrics()?;
+    let updates = opts.epochs * tr.len().div_ceil(opts.batch_size.max(1));
+    let mut summary = PretrainSummary {
+        updates,
+        ..Default::default()
+    };
     match outcome {
-        TrainOutcome::Finished { epochs_done } => eprintln!(
-            "done: {epochs_done} epochs in {:.0} s; last val acc {}; run folder {}",
-            t0.elapsed().as_secs_f64(),
-            last.and_then(|m| m.val_acc)
-                .map(|a| format!("{:.1}%", 100.0 * a))
-                .unwrap_or_else(|| "-".into()),
-            args.out.display()
-        ),
+        TrainOutcome::Finished { epochs_done } => {
+            // The seen classes' samples of the test side (other subjects / videos / views); unseen-class samples
+            // never reach the encoder, not even here.
+            let test_idx = seen_only(&part.gzsl_test);
+            summary.seen_test_samples = test_idx.len();
+            if !test_idx.is_empty() {
+                let test_set = tensor_set(&ds, &test_idx, &pre, head_of)?;
+                let (_, acc) = evaluate(&enc, &test_set, opts.batch_size.max(32))?;
+                summary.seen_test_top1 = Some(acc);
+                if let Some(last) = metrics.last_mut() {
+                    last.seen_test_top1 = Some(acc);
+                }
+                run_dir.save_metrics(&metrics)?;
+            }
+            let last = metrics.last();
+            eprintln!(
+                "done: {epochs_done} epochs ({updates} updates) in {:.0} s; last val acc {}{held}; \
+                 encoder top-1 on the seen classes of the test side: {} ({} samples); run folder {}",
+                t0.elapsed().as_secs_f64(),
+                last.and_then(|m| m.val_acc)
+                    .map(|a| format!("{:.1}%", 100.0 * a))
+                    .unwrap_or_else(|| "-".into()),
+                summary
+                    .seen_test_top1
+                    .map(|a| format!("{:.1}%", 100.0 * a))
+                    .unwrap_or_else(|| "-".into()),
+                summary.seen_test_samples,
+                args.out.display()
+            );
+        }
         TrainOutcome::Stopped { epochs_done } => eprintln!(
             "stopped; {} keeps the checkpoint of epoch {epochs_done}; run the same command to resume",
             args.out.display()
         ),
     }
-    Ok(())
+    Ok(summary)
 }

@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::extract::one_based;
+use crate::dataset::protocol::SplitArgs;
 use crate::experiment::run::{RunConfig, SplitInfo, save_run};
 use crate::experiment::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
+use crate::zsl::preset::{PaperDataset, Preset, TextShape};
 use crate::zsl::trainer::TrainConfig;
 use crate::zsl::{Dims, MethodConfig, MethodKind};
 
@@ -22,9 +25,11 @@ pub struct Args {
     /// Class text embeddings (safetensors: names, sentences, parts, phrases, motion).
     #[arg(long)]
     pub texts: PathBuf,
-    /// Name of the split (recorded in the run).
-    #[arg(long)]
-    pub split: String,
+    /// The features' split, recorded in the run: `--split NAME` names it; `--unseen IDS` or `--split-file PATH`
+    /// (1-based ids, as `extract` took them) name it and are checked against the feature file's classes. Default:
+    /// the feature file's stem (`extract` names the file by its split).
+    #[command(flatten)]
+    pub split: SplitArgs,
     /// Run folder to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -50,6 +55,37 @@ pub struct Args {
     /// the subject, as the synthetic set's `synth_a01_s03_e01` and NTU's `S001C001P003R001A001` do).
     #[arg(long)]
     pub val_subjects: bool,
+    /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded in
+    /// the run's config.toml (`[train] preset`).
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// DeViSE's loss: `softmax` (cosine with a temperature on standardised features) or `hinge` (the paper's rank
+    /// loss). Default: the preset's.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// STAR only: compute SCE over every class's texts, unseen included, as the official code does. Transductive on
+    /// the text side (the unseen class texts shape training); the run's config.toml and output say so.
+    #[arg(long)]
+    pub transductive_text: bool,
+}
+
+/// Parses `--preset`.
+pub fn parse_preset(name: &str) -> anyhow::Result<Preset> {
+    Preset::from_name(name).with_context(|| format!("unknown preset `{name}` (default or paper)"))
+}
+
+/// The learning rates seen-class validation chooses among: the default preset's grid ([`default_lrs`]), or the
+/// official code's single rate for the paper preset.
+pub fn preset_lrs(kind: MethodKind, preset: Preset) -> Vec<f64> {
+    match preset {
+        Preset::Default => default_lrs(kind),
+        Preset::Paper => match kind {
+            MethodKind::Smie | MethodKind::InfoCpl | MethodKind::Star => {
+                vec![crate::zsl::preset::train_config(kind, preset, default_train_config(kind)).lr]
+            }
+            _ => default_lrs(kind),
+        },
+    }
 }
 
 /// Learning rates tried on the seen-class validation split when none is given.
@@ -104,6 +140,33 @@ pub fn read_class_names(path: Option<&PathBuf>, count: usize) -> anyhow::Result<
     }
 }
 
+/// The name the run records for the features' split (see [`Args::split`]); a custom split must hold the feature
+/// file's classes.
+fn split_name(args: &Args, features: &SplitFeatures, n_classes: usize) -> anyhow::Result<String> {
+    if let Some(c) = args.split.custom(n_classes)? {
+        anyhow::ensure!(
+            c.seen == features.seen && c.unseen == features.unseen,
+            "{} holds the split with unseen classes {} (seen {}), but the split given is `{}` with unseen {} (seen \
+             {}); class ids are 1-based",
+            args.features.display(),
+            one_based(&features.unseen),
+            one_based(&features.seen),
+            c.name,
+            one_based(&c.unseen),
+            one_based(&c.seen)
+        );
+        return Ok(c.name);
+    }
+    Ok(match args.split.name()? {
+        Some(name) => name,
+        None => args
+            .features
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "split".into()),
+    })
+}
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
     // Ctrl-C stops training after the current epoch; the run folder is only written at the end, atomically, so an
     // existing run there is left as it was.
@@ -115,8 +178,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             MethodKind::ALL.map(MethodKind::name).join(", ")
         )
     })?;
-    let method = match &args.method_config {
-        None => MethodConfig::default_for(kind),
+    let preset = parse_preset(&args.preset)?;
+    let features = SplitFeatures::load(&args.features)?;
+    let classes = load_class_embeddings(&args.texts)?;
+    let mut method = match &args.method_config {
+        None => crate::zsl::preset::method_config(
+            kind,
+            preset,
+            // The dataset-dependent paper settings (SMIE's margin) read the split's name; a custom split is named
+            // by its feature file, which `extract` names after the dataset's split.
+            PaperDataset::from_name(args.split.split.as_deref().unwrap_or_else(|| {
+                args.features
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+            })),
+            TextShape::of(&classes),
+        ),
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -131,8 +209,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             cfg
         }
     };
-    let features = SplitFeatures::load(&args.features)?;
-    let classes = load_class_embeddings(&args.texts)?;
+    if let Some(name) = &args.loss {
+        let loss = crate::zsl::devise::DeviseLoss::from_name(name)
+            .with_context(|| format!("unknown --loss `{name}` (softmax or hinge)"))?;
+        match &mut method {
+            MethodConfig::Devise(c) => c.loss = loss,
+            _ => anyhow::bail!("--loss applies to devise only, not {kind}"),
+        }
+    }
+    if args.transductive_text {
+        match &mut method {
+            MethodConfig::Star(c) => c.transductive_text = true,
+            _ => anyhow::bail!("--transductive-text applies to star only, not {kind}"),
+        }
+    }
+    for note in crate::zsl::preset::limitations(kind, preset) {
+        eprintln!("{}: {note}", kind.title());
+    }
     let n_classes = classes.num_classes();
     let max_id = features
         .seen
@@ -147,8 +240,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.features.display(),
         args.texts.display()
     );
+    let split_name = split_name(args, &features, n_classes)?;
     let class_names = read_class_names(args.class_names.as_ref(), n_classes)?;
-    let mut train = default_train_config(kind);
+    let mut train = crate::zsl::preset::train_config(kind, preset, default_train_config(kind));
     train.seed = args.seed;
     if let Some(e) = args.epochs {
         train.epochs = e;
@@ -165,7 +259,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         sel.folds = f;
     }
     if args.lr.is_none() {
-        sel.lrs = default_lrs(kind);
+        sel.lrs = preset_lrs(kind, preset);
     }
     if args.val_subjects {
         let ids = features.train_ids.as_ref().with_context(|| {
@@ -195,7 +289,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         train_labels: &features.train_labels,
         test: &features.test,
         test_labels: &features.test_labels,
+        fold_train: None,
     };
+    let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;
     let e = fitted.evaluation.clone();
     let cfg = RunConfig {
@@ -206,7 +302,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             text: classes.dim(),
         },
         split: SplitInfo {
-            name: args.split.clone(),
+            name: split_name.clone(),
             class_names,
             seen: features.seen.clone(),
             unseen: features.unseen.clone(),
@@ -220,7 +316,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     println!(
         "{} on {}: ZSL top-1 {:.1}%  GZSL S {:.1}% U {:.1}% H {:.1}% (gamma {:.3}, epoch {} chosen on seen-class validation)",
         kind.title(),
-        args.split,
+        split_name,
         100.0 * e.zsl_top1,
         100.0 * e.gzsl.s,
         100.0 * e.gzsl.u,
@@ -228,6 +324,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         e.gzsl.gamma,
         e.epoch
     );
+    if method_is_transductive {
+        println!(
+            "TRANSDUCTIVE on the text side: SCE was trained over the unseen classes' texts too (--transductive-text)"
+        );
+    }
     println!("run saved to {}", args.out.display());
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod inspect;
 pub mod load;
 pub mod protocol;
 pub mod sample;
+pub mod split_args;
 pub mod splits;
 pub mod synthetic;
 pub mod texts;

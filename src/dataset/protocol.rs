@@ -1,7 +1,7 @@
 //! Zero-shot protocols: which classes are seen or unseen, and which samples train and test.
 //!
-//! A [`Partition`] comes from a [`SplitArgs`] (`--split NAME | --unseen LIST | --split-file PATH`) and a
-//! [`Dataset`]. Named protocols:
+//! A [`Partition`] comes from a [`SplitArgs`] (`--split NAME | --unseen LIST | --split-file PATH`, resolved in
+//! [`super::split_args`]) and a [`Dataset`]. Named protocols:
 //!
 //! - MSR Action3D 15/5, `msr1` / `msr2` / `msr3` (unseen 1-based {2,7,12,15,19}, {3,8,10,14,17}, {1,6,11,13,20}):
 //!   training = seen classes of subjects 1,3,5,7,9; ZSL test = unseen classes of subjects 2,4,6,8,10; GZSL test adds
@@ -23,12 +23,12 @@
 //! PKU-MMD cross-subject videos, synthetic and UTKinect odd/even subjects, anything else every sample for training.
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+pub use super::split_args::{SplitArgs, SplitFile};
 use super::splits::{normalize_split_name, published_split, published_splits};
 use super::{Dataset, DatasetKind};
 use crate::formats::ReadError;
@@ -141,6 +141,14 @@ pub enum SplitError {
     ClassOutOfRange { id: usize, num_classes: usize },
     #[error("class {0} is listed as both seen and unseen")]
     SeenAndUnseen(usize),
+    #[error("class {0} is listed twice")]
+    DuplicateClass(usize),
+    /// A class error in a command-line option (`--unseen`).
+    #[error("{flag}: {error}")]
+    Flag {
+        flag: &'static str,
+        error: Box<SplitError>,
+    },
     #[error("a split needs at least one seen and one unseen class")]
     Degenerate,
     #[error("sample `{0}` has no subject id, which this protocol needs")]
@@ -177,7 +185,7 @@ enum ZslScope {
 
 /// A protocol before it meets a dataset: classes (0-based), sample sides and ZSL scope.
 #[derive(Clone, Debug)]
-struct Protocol {
+pub(super) struct Protocol {
     name: String,
     seen: Vec<usize>,
     unseen: Vec<usize>,
@@ -186,7 +194,7 @@ struct Protocol {
 }
 
 impl Protocol {
-    fn partition(&self, dataset: &Dataset) -> Result<Partition, SplitError> {
+    pub(super) fn partition(&self, dataset: &Dataset) -> Result<Partition, SplitError> {
         let seen: HashSet<usize> = self.seen.iter().copied().collect();
         let unseen: HashSet<usize> = self.unseen.iter().copied().collect();
         let (mut train, mut zsl_test, mut seen_test) = (Vec::new(), Vec::new(), Vec::new());
@@ -246,7 +254,9 @@ fn zero_based(ids_1based: &[usize], num_classes: usize) -> Result<Vec<usize>, Sp
         out.push(id - 1);
     }
     out.sort_unstable();
-    out.dedup();
+    if let Some(w) = out.windows(2).find(|w| w[0] == w[1]) {
+        return Err(SplitError::DuplicateClass(w[0] + 1));
+    }
     Ok(out)
 }
 
@@ -369,7 +379,7 @@ fn check_kind(name: &str, expected: DatasetKind, dataset: &Dataset) -> Result<()
     Ok(())
 }
 
-fn named_protocol(
+pub(super) fn named_protocol(
     name: &str,
     dataset: &Dataset,
     inputs: &ProtocolInputs,
@@ -435,73 +445,15 @@ fn named_protocol(
     })
 }
 
-/// A user's split file, TOML (`.toml`) or JSON (anything else). Class ids are **1-based**, as on the command line.
-///
-/// ```toml
-/// name = "my-split"            # optional
-/// unseen = [3, 7, 9]           # required
-/// seen = [1, 2, 4, 5, 6, 8]    # optional: default every class not unseen; classes in neither are left out
-/// train_subjects = [1, 3, 5]   # optional: samples of other subjects test; default: the dataset's usual sides
-/// ```
-///
-/// The JSON form has the same keys: `{"unseen": [3, 7, 9], "train_subjects": [1, 3, 5]}`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SplitFile {
-    #[serde(default)]
-    pub name: Option<String>,
-    pub unseen: Vec<usize>,
-    #[serde(default)]
-    pub seen: Option<Vec<usize>>,
-    #[serde(default)]
-    pub train_subjects: Option<Vec<u32>>,
-}
-
-impl SplitFile {
-    pub fn read(path: &Path) -> Result<Self, ReadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ReadError::io(path, e))?;
-        let is_toml = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-        Self::from_text(&text, path, is_toml)
-    }
-
-    /// [`Self::read`] on a text in memory, TOML or JSON; `path` names it in errors.
-    pub fn from_text(text: &str, path: &Path, is_toml: bool) -> Result<Self, ReadError> {
-        if is_toml {
-            toml::from_str(text).map_err(|e| {
-                let line = e.span().map(|s| {
-                    text.get(..s.start)
-                        .map_or(1, |t| t.matches('\n').count() + 1)
-                });
-                match line {
-                    Some(line) => ReadError::line(path, line, e.message()),
-                    None => ReadError::file(path, e.message()),
-                }
-            })
-        } else {
-            serde_json::from_str(text).map_err(|e| ReadError::line(path, e.line(), e.to_string()))
-        }
-    }
-}
-
-fn custom_protocol(
+/// A custom split's protocol: classes resolved by [`custom_classes`], sides from `train_subjects` or the dataset's
+/// usual ones.
+pub(super) fn custom_protocol(
     name: String,
-    unseen_1based: &[usize],
-    seen_1based: Option<&[usize]>,
+    (seen, unseen): (Vec<usize>, Vec<usize>),
     train_subjects: Option<&[u32]>,
     dataset: &Dataset,
     inputs: &ProtocolInputs,
-) -> Result<Protocol, SplitError> {
-    let n = dataset.num_classes();
-    let unseen = zero_based(unseen_1based, n)?;
-    let seen = match seen_1based {
-        Some(s) => zero_based(s, n)?,
-        None => complement(&unseen, n),
-    };
-    if let Some(&c) = seen.iter().find(|c| unseen.contains(c)) {
-        return Err(SplitError::SeenAndUnseen(c + 1));
-    }
+) -> Protocol {
     let (sides, zsl) = match train_subjects {
         Some(list) => (
             Sides::Subjects {
@@ -511,29 +463,45 @@ fn custom_protocol(
         ),
         None => default_sides(dataset.kind, inputs),
     };
-    Ok(Protocol {
+    Protocol {
         name,
         seen,
         unseen,
         sides,
         zsl,
-    })
+    }
 }
 
-/// The class split of a command: `--split NAME`, `--unseen 3,7,9` (1-based) or `--split-file PATH`. Commands
-/// flatten it into their arguments; with none given, the dataset's default split is used.
-#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
-#[group(id = "split_choice", multiple = false)]
-pub struct SplitArgs {
-    /// A named split or protocol (`skelzero splits` lists them): msr1, pku-inter2, split_1, synse-ntu60-55-5, ...
-    #[arg(long, value_name = "NAME")]
-    pub split: Option<String>,
-    /// Unseen classes as 1-based ids, e.g. `--unseen 3,7,9`; every other class is seen.
-    #[arg(long, value_name = "IDS", value_delimiter = ',', num_args = 1..)]
-    pub unseen: Option<Vec<usize>>,
-    /// A TOML or JSON split file (`unseen`, optional `seen`, `train_subjects`, `name`; 1-based class ids).
-    #[arg(long, value_name = "PATH")]
-    pub split_file: Option<PathBuf>,
+/// Which list of a custom split an error is about: `unseen` or `seen`.
+pub type SplitField = &'static str;
+
+/// Seen and unseen classes (0-based, ascending) of a custom split over `num_classes` classes from 1-based ids:
+/// `seen` defaults to every class not unseen. An error names the list it is about.
+pub fn custom_classes(
+    unseen_1based: &[usize],
+    seen_1based: Option<&[usize]>,
+    num_classes: usize,
+) -> Result<(Vec<usize>, Vec<usize>), (SplitField, SplitError)> {
+    let unseen = zero_based(unseen_1based, num_classes).map_err(|e| ("unseen", e))?;
+    let seen = match seen_1based {
+        Some(s) => zero_based(s, num_classes).map_err(|e| ("seen", e))?,
+        None => complement(&unseen, num_classes),
+    };
+    if let Some(&c) = seen.iter().find(|c| unseen.contains(c)) {
+        return Err(("seen", SplitError::SeenAndUnseen(c + 1)));
+    }
+    if unseen.is_empty() {
+        return Err(("unseen", SplitError::Degenerate));
+    }
+    if seen.is_empty() {
+        let field = if seen_1based.is_some() {
+            "seen"
+        } else {
+            "unseen"
+        };
+        return Err((field, SplitError::Degenerate));
+    }
+    Ok((seen, unseen))
 }
 
 /// The split used when a command gets no split option.
@@ -545,59 +513,6 @@ pub fn default_split_name(kind: DatasetKind) -> Option<&'static str> {
         DatasetKind::Ntu120 => Some("synse-ntu120-110-10"),
         DatasetKind::Synthetic => Some(super::synthetic::DEMO_SPLIT_NAME),
         DatasetKind::Utkinect | DatasetKind::Custom => None,
-    }
-}
-
-impl SplitArgs {
-    pub fn named(name: &str) -> Self {
-        Self {
-            split: Some(name.into()),
-            ..Default::default()
-        }
-    }
-
-    /// Seen/unseen classes and train/test samples of `dataset` under this split.
-    pub fn partition(
-        &self,
-        dataset: &Dataset,
-        inputs: &ProtocolInputs,
-    ) -> Result<Partition, SplitError> {
-        let protocol = if let Some(name) = &self.split {
-            named_protocol(name, dataset, inputs)?
-        } else if let Some(unseen) = &self.unseen {
-            let ids: Vec<String> = unseen.iter().map(ToString::to_string).collect();
-            custom_protocol(
-                format!("unseen-{}", ids.join("-")),
-                unseen,
-                None,
-                None,
-                dataset,
-                inputs,
-            )?
-        } else if let Some(path) = &self.split_file {
-            let file = SplitFile::read(path)?;
-            let name = file.name.clone().unwrap_or_else(|| {
-                path.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "custom".into())
-            });
-            custom_protocol(
-                name,
-                &file.unseen,
-                file.seen.as_deref(),
-                file.train_subjects.as_deref(),
-                dataset,
-                inputs,
-            )?
-        } else {
-            let name =
-                default_split_name(dataset.kind).ok_or(SplitError::NoDefault(dataset.kind))?;
-            named_protocol(name, dataset, inputs)?
-        };
-        if protocol.seen.is_empty() || protocol.unseen.is_empty() {
-            return Err(SplitError::Degenerate);
-        }
-        protocol.partition(dataset)
     }
 }
 

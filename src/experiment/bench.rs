@@ -11,13 +11,52 @@ use serde::{Deserialize, Serialize};
 use super::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::SplitFeatures;
 use crate::zsl::trainer::TrainConfig;
-use crate::zsl::{ClassEmbeddings, MethodConfig, MethodKind};
+use crate::zsl::{ClassEmbeddings, FeatureBatch, MethodConfig, MethodKind};
 
 /// One split's inputs.
 pub struct BenchSplit {
     pub name: String,
     pub classes: ClassEmbeddings,
     pub features: SplitFeatures,
+    /// The split's skeleton encoder, where the caller pretrained it.
+    pub encoder: Option<EncoderResult>,
+    /// Per validation fold of [`selection_for`], `features.train` as extracted by an encoder pretrained without the
+    /// fold's pseudo-unseen classes ([`Protocol::fold_train`]); `None`: the folds read the split's features.
+    pub fold_train: Option<Vec<FeatureBatch>>,
+}
+
+/// The selection settings [`run_split`] uses on a split's features: the validation folds are
+/// `validation_folds(&f.train_labels, &f.seen, sel.pseudo_unseen, sel.folds, sel.holdout, sel.seed)`, which a
+/// caller that pretrains fold encoders needs to know beforehand.
+pub fn selection_for(f: &SplitFeatures, seed: u64, folds: Option<usize>) -> SelectionConfig {
+    let mut sel = SelectionConfig::for_split(f.seen.len(), f.unseen.len());
+    sel.seed = seed;
+    if let Some(n) = folds {
+        sel.folds = n;
+    }
+    sel
+}
+
+/// A split's skeleton encoder as measured after pretraining. Fractions in `[0, 1]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EncoderResult {
+    /// Top-1 of the encoder's classifier on the seen classes' samples of the protocol's test side (MSR: the seen
+    /// classes of subjects 2,4,6,8,10); unseen-class samples are never used.
+    pub encoder_seen_test_top1: f64,
+    /// Samples behind it.
+    pub seen_test_samples: usize,
+    /// Optimiser updates of the encoder's schedule.
+    #[serde(default)]
+    pub updates: usize,
+    /// Wall seconds of the split encoder's pretraining in this run (near 0 when reused from `--work`).
+    #[serde(default)]
+    pub pretrain_seconds: f64,
+    /// Each fold encoder's top-1 on its own seen classes of the test side (empty without fold encoders).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fold_encoders_seen_test_top1: Vec<f64>,
+    /// Wall seconds of the fold encoders' pretraining and extraction (`None` without fold encoders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold_encoders_seconds: Option<f64>,
 }
 
 /// Per-method result on one split. Fractions in `[0, 1]`.
@@ -86,6 +125,12 @@ pub struct MeanResult {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
     pub dataset: String,
+    /// The preset every method ran with (`"default"` or `"paper"`).
+    #[serde(default)]
+    pub preset: crate::zsl::preset::Preset,
+    /// STAR trained its SCE over the unseen classes' texts too (`--transductive-text`).
+    #[serde(default)]
+    pub transductive_text: bool,
     /// Split name -> method name -> result.
     pub splits: BTreeMap<String, BTreeMap<String, MethodResult>>,
     /// Split name -> method name -> error, for methods that could not run (e.g. missing texts).
@@ -95,7 +140,21 @@ pub struct BenchReport {
     pub mean: BTreeMap<String, MeanResult>,
     /// Split name -> chance level of ZSL top-1 (1 / unseen classes).
     pub chance: BTreeMap<String, f64>,
+    /// Split name -> its classes, so a custom split's row can be read back and rerun.
+    #[serde(default)]
+    pub split_classes: BTreeMap<String, SplitClasses>,
+    /// Split name -> its pretrained encoder (runs from raw data only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encoders: BTreeMap<String, EncoderResult>,
     pub wall_seconds: f64,
+}
+
+/// A split's definition in the report: seen and unseen classes as **1-based** ids, as `--unseen` and split files
+/// take them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SplitClasses {
+    pub seen: Vec<usize>,
+    pub unseen: Vec<usize>,
 }
 
 /// Runs `methods` on one split and adds the results to `report`.
@@ -112,6 +171,17 @@ pub fn run_split(
     report
         .chance
         .insert(split.name.clone(), 1.0 / f.unseen.len().max(1) as f64);
+    let one_based = |v: &[usize]| v.iter().map(|c| c + 1).collect();
+    report.split_classes.insert(
+        split.name.clone(),
+        SplitClasses {
+            seen: one_based(&f.seen),
+            unseen: one_based(&f.unseen),
+        },
+    );
+    if let Some(e) = &split.encoder {
+        report.encoders.insert(split.name.clone(), e.clone());
+    }
     let protocol = Protocol {
         classes: &split.classes,
         seen: &f.seen,
@@ -120,12 +190,9 @@ pub fn run_split(
         train_labels: &f.train_labels,
         test: &f.test,
         test_labels: &f.test_labels,
+        fold_train: split.fold_train.as_deref(),
     };
-    let mut sel = SelectionConfig::for_split(f.seen.len(), f.unseen.len());
-    sel.seed = seed;
-    if let Some(n) = folds {
-        sel.folds = n;
-    }
+    let mut sel = selection_for(f, seed, folds);
     for m in methods {
         let kind = m.kind();
         sel.lrs = lrs(kind);
@@ -212,10 +279,23 @@ pub fn table(report: &BenchReport) -> String {
         "{} — ZSL top-1 and GZSL S/U/H (%), model selection on seen-class validation only",
         report.dataset
     );
+    let _ = writeln!(out, "preset: {}", report.preset);
+    if report.transductive_text {
+        let _ = writeln!(
+            out,
+            "STAR is TRANSDUCTIVE on the text side: SCE trained over the unseen classes' texts (--transductive-text)"
+        );
+    }
     let header = format!(
-        "{:<12} {:<12} {:>8} {:>7} {:>7} {:>7} {:>8} {:>12}",
-        "split", "method", "ZSL", "S", "U", "H", "gamma", "oracle ZSL*"
+        "{:<12} {:<12} {:>8} {:>7} {:>7} {:>7} {:>8} {:>12} {:>10}",
+        "split", "method", "ZSL", "S", "U", "H", "gamma", "oracle ZSL*", "encoder**"
     );
+    let enc = |split: &str| {
+        report.encoders.get(split).map_or_else(
+            || "-".to_owned(),
+            |e| format!("{:.1}", 100.0 * e.encoder_seen_test_top1),
+        )
+    };
     let _ = writeln!(out, "{header}");
     let _ = writeln!(out, "{}", "-".repeat(header.len()));
     for (split, results) in &report.splits {
@@ -226,13 +306,14 @@ pub fn table(report: &BenchReport) -> String {
                 MethodKind::from_name(m).map_or_else(|| m.to_string(), |k| k.title().to_owned());
             let _ = writeln!(
                 out,
-                "{split:<12} {title:<12} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>8.3} {:>12.1}",
+                "{split:<12} {title:<12} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>8.3} {:>12.1} {:>10}",
                 100.0 * r.zsl_top1,
                 100.0 * r.gzsl_s,
                 100.0 * r.gzsl_u,
                 100.0 * r.gzsl_h,
                 r.gamma,
-                100.0 * r.oracle_zsl_top1
+                100.0 * r.oracle_zsl_top1,
+                enc(split)
             );
         }
         if let Some(c) = report.chance.get(split) {
@@ -247,25 +328,40 @@ pub fn table(report: &BenchReport) -> String {
     let mut ms: Vec<_> = report.mean.iter().collect();
     ms.sort_by_key(|(m, _)| method_order(m));
     let _ = writeln!(out, "{}", "-".repeat(header.len()));
+    let p = |x: MeanStd| format!("{:.1}±{:.1}", 100.0 * x.mean, 100.0 * x.std);
+    let enc_mean = if report.encoders.is_empty() {
+        "-".to_owned()
+    } else {
+        let v: Vec<f64> = report
+            .encoders
+            .values()
+            .map(|e| e.encoder_seen_test_top1)
+            .collect();
+        p(MeanStd::of(&v))
+    };
     for (m, r) in ms {
         let title =
             MethodKind::from_name(m).map_or_else(|| m.to_string(), |k| k.title().to_owned());
-        let p = |x: MeanStd| format!("{:.1}±{:.1}", 100.0 * x.mean, 100.0 * x.std);
         let _ = writeln!(
             out,
-            "{:<12} {title:<12} {:>8} {:>7} {:>7} {:>7} {:>8.3} {:>12}",
+            "{:<12} {title:<12} {:>8} {:>7} {:>7} {:>7} {:>8.3} {:>12} {:>10}",
             format!("mean ({})", r.splits),
             p(r.zsl_top1),
             p(r.gzsl_s),
             p(r.gzsl_u),
             p(r.gzsl_h),
             r.gamma.mean,
-            p(r.oracle_zsl_top1)
+            p(r.oracle_zsl_top1),
+            enc_mean
         );
     }
     let _ = writeln!(
         out,
         "* oracle: best test epoch (test-set selection as in some papers); for comparison only, never used to select."
+    );
+    let _ = writeln!(
+        out,
+        "** encoder: the split's skeleton encoder, top-1 on the seen classes of the test side (unseen never used)."
     );
     let _ = writeln!(out, "wall time {:.1} s", report.wall_seconds);
     out

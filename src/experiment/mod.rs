@@ -4,4 +4,5 @@
 
 pub mod bench;
 pub mod run;
+pub mod run_kind;
 pub mod select;

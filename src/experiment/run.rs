@@ -124,6 +124,8 @@ pub fn config_from_toml(text: &str, path: &Path) -> Result<RunConfig> {
 
 /// Loads a run folder, checking every weight's name and shape against the configured method.
 pub fn load_run(dir: &Path) -> Result<LoadedRun> {
+    super::run_kind::expect_run(dir, super::run_kind::RunKind::Train, "--run")
+        .map_err(ZslError::Invalid)?;
     let read = |name: &str| {
         let path = dir.join(name);
         std::fs::read(&path).map_err(io_err(&path))

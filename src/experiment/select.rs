@@ -170,6 +170,11 @@ pub struct Protocol<'a> {
     /// GZSL test set (unseen test samples and held-out seen samples); ZSL uses its unseen-class rows.
     pub test: &'a FeatureBatch,
     pub test_labels: &'a [usize],
+    /// Per validation fold (in [`validation_folds`] order), the features of `train`'s rows (same rows, same order)
+    /// from an encoder pretrained without that fold's pseudo-unseen classes. The encoder behind `train` saw every
+    /// seen class, so its features already separate a fold's pseudo-unseen classes, which truly unseen classes are
+    /// not: selection on them overrates early, sharp epochs. `None`: every fold reads `train`.
+    pub fold_train: Option<&'a [FeatureBatch]>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -334,10 +339,24 @@ pub fn fit_and_evaluate(
             hold_out_subjects(split, p.train_labels, subjects, sel.holdout, sel.seed)?;
         }
     }
+    if let Some(fold_train) = p.fold_train
+        && (fold_train.len() != splits.len()
+            || fold_train.iter().any(|b| b.len() != p.train_labels.len()))
+    {
+        return Err(ZslError::Invalid(format!(
+            "{} fold feature sets for {} folds (each must hold the {} training rows)",
+            fold_train.len(),
+            splits.len(),
+            p.train_labels.len()
+        )));
+    }
     let folds = splits
         .iter()
         .enumerate()
-        .map(|(f, split)| ValFold::new(p, split, sel.seed.wrapping_add(f as u64)))
+        .map(|(f, split)| {
+            let features = p.fold_train.and_then(|t| t.get(f)).unwrap_or(p.train);
+            ValFold::new(p, features, split, sel.seed.wrapping_add(f as u64))
+        })
         .collect::<Result<Vec<_>>>()?;
     let lrs = if sel.lrs.is_empty() {
         vec![train_cfg.lr]
@@ -349,17 +368,29 @@ pub fn fit_and_evaluate(
     // every epoch on at most GZSL_VAL_ROWS_CAP validation rows.
     let mut curves: Vec<Vec<Vec<EpochVal>>> = Vec::with_capacity(lrs.len());
     for &lr in &lrs {
-        let cfg = TrainConfig {
-            lr,
-            ..train_cfg.clone()
-        };
         let mut per_fold = Vec::with_capacity(folds.len());
         for fold in &folds {
-            let (method, varmap) = method_cfg.build_trainable(dims, &device, cfg.seed)?;
+            // The same optimiser steps per epoch as the final model, so that the chosen epoch index means the same
+            // amount of training in both (a fold trains on about half the rows: at one batch size it would take
+            // half the steps per epoch, and its best epoch would land early in the final model's curve).
+            let cfg = TrainConfig {
+                lr,
+                batch_size: fold_batch_size(
+                    fold.train_labels.len(),
+                    p.train_labels.len(),
+                    train_cfg.batch_size,
+                ),
+                ..train_cfg.clone()
+            };
+            let (method, varmap) =
+                method_cfg.build_trainable_with(dims, &device, cfg.seed, cfg.init)?;
+            method_cfg.fit_statistics(&varmap, &fold.train)?;
+            // A transductive run sees the fold's own pseudo-unseen texts, never the real unseen ones.
             let set = TrainSet {
                 features: &fold.train,
                 labels: &fold.train_labels,
                 classes: &fold.seen_classes,
+                all_classes: method_cfg.transductive_text().then_some(&fold.all_classes),
             };
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
@@ -426,24 +457,27 @@ pub fn fit_and_evaluate(
     };
 
     // 2. Final run on all seen classes, weights taken at the selected epoch.
-    let (method, varmap) = method_cfg.build_trainable(dims, &device, final_cfg.seed)?;
+    let (method, varmap) =
+        method_cfg.build_trainable_with(dims, &device, final_cfg.seed, final_cfg.init)?;
+    method_cfg.fit_statistics(&varmap, p.train)?;
     let seen_classes = p.classes.select(p.seen)?;
     let all_rows: Vec<usize> = (0..p.train_labels.len()).collect();
     let labels = local_labels(p.train_labels, &all_rows, p.seen);
     let own_rows = p
         .train
         .select(&capped_rows(all_rows.clone(), SPREAD_ROWS, sel.seed))?;
+    let layout = GzslLayout::new(p.seen, p.unseen);
+    let all_classes = p.classes.select(layout.classes())?;
     let set = TrainSet {
         features: p.train,
         labels: &labels,
         classes: &seen_classes,
+        all_classes: method_cfg.transductive_text().then_some(&all_classes),
     };
     let zsl_rows = rows_of_classes(p.test_labels, p.unseen);
     let zsl_test = p.test.select(&zsl_rows)?;
     let zsl_labels = local_labels(p.test_labels, &zsl_rows, p.unseen);
     let unseen_classes = p.classes.select(p.unseen)?;
-    let layout = GzslLayout::new(p.seen, p.unseen);
-    let all_classes = p.classes.select(layout.classes())?;
     let test_rows: Vec<usize> = (0..p.test_labels.len()).collect();
     let g_labels = layout.local_labels(p.test_labels, &test_rows);
     let g_seen = layout.seen_mask();
@@ -529,6 +563,30 @@ pub fn transferred_gamma(
     }
 }
 
+/// Optimiser steps of one epoch of [`train`] over `rows` samples at `batch` (a last batch of one sample is
+/// skipped there).
+pub fn steps_per_epoch(rows: usize, batch: usize) -> usize {
+    let bs = batch.max(2);
+    rows / bs + usize::from(rows % bs >= 2)
+}
+
+/// The batch size that gives a fold model on `fold_rows` samples as many optimiser steps per epoch as the final
+/// model gets from `final_rows` samples at `batch` (or the nearest count a batch size can give), so that an epoch
+/// chosen on the folds carries the same number of updates, under the same per-epoch schedule, to the final model.
+pub fn fold_batch_size(fold_rows: usize, final_rows: usize, batch: usize) -> usize {
+    let want = steps_per_epoch(final_rows, batch);
+    // Among the batch sizes that come nearest, the one nearest the proportional batch (same rows: `batch` itself).
+    let proportional = (batch.max(2) * fold_rows).div_ceil(final_rows.max(1));
+    (2..=fold_rows.max(2))
+        .min_by_key(|&b| {
+            (
+                steps_per_epoch(fold_rows, b).abs_diff(want),
+                b.abs_diff(proportional),
+            )
+        })
+        .unwrap_or(2)
+}
+
 /// The method's first selectable epoch ([`MethodConfig::first_selectable_epoch`]), kept below `epochs` so that a
 /// schedule no longer than the warm-up still selects its last epoch.
 fn first_selectable(method_cfg: &MethodConfig, epochs: usize) -> usize {
@@ -567,7 +625,13 @@ struct ValFold {
 }
 
 impl ValFold {
-    fn new(p: &Protocol<'_>, split: &ValidationSplit, seed: u64) -> Result<Self> {
+    /// `features`: the rows of `p.train` as this fold's encoder sees them.
+    fn new(
+        p: &Protocol<'_>,
+        features: &FeatureBatch,
+        split: &ValidationSplit,
+        seed: u64,
+    ) -> Result<Self> {
         let layout = GzslLayout::new(&split.pseudo_seen, &split.pseudo_unseen);
         let mut g_rows = split.val_seen_rows.clone();
         g_rows.extend_from_slice(&split.val_unseen_rows);
@@ -581,23 +645,21 @@ impl ValFold {
         // A uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
         let g_rows = capped_rows(g_rows, GZSL_VAL_ROWS_CAP, seed);
         Ok(Self {
-            train: p.train.select(&split.train_rows)?,
+            train: features.select(&split.train_rows)?,
             train_labels: local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen),
             seen_classes: p.classes.select(&split.pseudo_seen)?,
-            unseen: p.train.select(&split.val_unseen_rows)?,
+            unseen: features.select(&split.val_unseen_rows)?,
             unseen_labels: local_labels(
                 p.train_labels,
                 &split.val_unseen_rows,
                 &split.pseudo_unseen,
             ),
             unseen_classes: p.classes.select(&split.pseudo_unseen)?,
-            gzsl: p.train.select(&g_rows)?,
+            gzsl: features.select(&g_rows)?,
             gzsl_labels: layout.local_labels(p.train_labels, &g_rows),
             all_classes: p.classes.select(layout.classes())?,
             gzsl_seen: layout.seen_mask(),
-            spread: p
-                .train
-                .select(&capped_rows(split.train_rows.clone(), SPREAD_ROWS, seed))?,
+            spread: features.select(&capped_rows(split.train_rows.clone(), SPREAD_ROWS, seed))?,
             unseen_in_gzsl,
         })
     }

@@ -57,12 +57,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Sequence, ReadError> {
         ));
     }
     let frames = lines / JOINTS;
-    // Drop the confidence column.
     let data: Vec<f32> = table
         .chunks_exact(4)
         .flat_map(|r| [r[0], r[1], r[2]])
         .collect();
+    // The fourth column is the Kinect v1 SDK's confidence (1 tracked, 0 inferred; a few files hold fractions).
+    let confidence: Vec<f32> = table.chunks_exact(4).map(|r| r[3]).collect();
+    if let Some(i) = confidence.iter().position(|c| !(0.0..=1.0).contains(c)) {
+        return Err(ReadError::file(
+            path,
+            format!(
+                "joint row {}: field 4 (confidence) is {}, expected a value in 0..1",
+                i + 1,
+                confidence[i]
+            ),
+        ));
+    }
     let mut seq = Sequence::new(LayoutId::Msr20, frames, 1, data)
+        .and_then(|s| s.with_confidence(confidence))
         .map_err(|e| ReadError::file(path, e.to_string()))?;
     seq.fps = FPS;
     Ok(seq)
@@ -117,6 +129,27 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("21 joint lines is not a whole number of frames of 20"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn confidence_column_is_kept_and_checked() {
+        let mut text = String::new();
+        for j in 0..JOINTS {
+            let c = if j == 2 { "0.000000" } else { "1.000000" };
+            text += &format!("{j} 1 2 {c}\n");
+        }
+        let seq = parse(text.as_bytes(), Path::new("a01_s01_e01_skeleton3D.txt")).unwrap();
+        assert!(seq.has_confidence());
+        assert_eq!(seq.confidence(0, 0, 2), Some(0.0));
+        assert_eq!(seq.confidence(0, 0, 3), Some(1.0));
+        assert_eq!(seq.joint(0, 0, 3), [3.0, 1.0, 2.0]);
+        let bad = text.replacen("0 1 2 1.000000", "0 1 2 7", 1);
+        let err = parse(bad.as_bytes(), Path::new("a01_s01_e01_skeleton3D.txt")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("joint row 1: field 4 (confidence) is 7"),
             "{err}"
         );
     }

@@ -337,6 +337,23 @@ fn fortran_to_c<T>(values: Vec<T>, shape: &[usize]) -> Vec<T> {
         .collect()
 }
 
+/// Whether `head` (a file's first bytes) starts like a safetensors file: an 8-byte little-endian header length,
+/// then the JSON header's `{`. Its first byte can be anything (0x80 for a 128-byte header), so this is checked before
+/// any pickle guess.
+pub fn looks_like_safetensors(head: &[u8]) -> bool {
+    let Some(len) = head.get(..8) else {
+        return false;
+    };
+    let mut b = [0u8; 8];
+    b.copy_from_slice(len);
+    let n = u64::from_le_bytes(b);
+    (2..100_000_000).contains(&n) && head.get(8) == Some(&b'{')
+}
+
+/// What a safetensors file found where skeleton data or an array was expected is told.
+pub const SAFETENSORS_MESSAGE: &str = "this is a safetensors file (a feature file, class embeddings or model weights), \
+     not skeleton data or an .npy array";
+
 const PICKLE_MESSAGE: &str = "this is a Python pickle, not a plain array; skelzero never unpickles files \
      (re-save the data with numpy.save(..., allow_pickle=False) as a numeric array)";
 
@@ -345,6 +362,7 @@ fn parse_header(bytes: &[u8], file_len: usize, name: &Path) -> Result<Header, Re
     if !bytes.starts_with(MAGIC) {
         let message = match bytes.first() {
             None => "empty file, expected an .npy array".to_string(),
+            _ if looks_like_safetensors(bytes) => SAFETENSORS_MESSAGE.to_string(),
             // Pickle protocol 2+ starts with the PROTO opcode 0x80; older protocols with '(' or ']' or '}'.
             Some(0x80) => PICKLE_MESSAGE.to_string(),
             _ if bytes.starts_with(b"PK\x03\x04") => {

@@ -72,6 +72,8 @@ struct Track {
     frames: Vec<usize>,
     /// `[frame][joint][xyz]` for the frames in `frames`.
     joints: Vec<f32>,
+    /// `[frame][joint]` trackingState as a confidence: 2 (tracked) 1.0, 1 (inferred) 0.5, 0 (not tracked) 0.0.
+    tracking: Vec<f32>,
 }
 
 impl Track {
@@ -200,6 +202,7 @@ pub fn parse_allow_empty(bytes: &[u8], path: &Path) -> Result<Option<NtuSkeleton
                         id,
                         frames: Vec::new(),
                         joints: Vec::new(),
+                        tracking: Vec::new(),
                     });
                     tracks.len() - 1
                 }
@@ -226,6 +229,10 @@ pub fn parse_allow_empty(bytes: &[u8], path: &Path) -> Result<Option<NtuSkeleton
                     ));
                 }
                 track.joints.extend_from_slice(&row[..3]);
+                // Kinect v2's trackingState: 0 not tracked, 1 inferred, 2 tracked. The coordinates are what the
+                // models read, so an odd state is clamped rather than refused.
+                let state = row[FIELDS_PER_JOINT - 1];
+                track.tracking.push((0.5 * state).clamp(0.0, 1.0));
             }
         }
     }
@@ -243,16 +250,20 @@ pub fn parse_allow_empty(bytes: &[u8], path: &Path) -> Result<Option<NtuSkeleton
     let actors = pick_actors(tracks);
     let bodies = if actors[1].is_empty() { 1 } else { 2 };
     let mut data = vec![0.0f32; declared * bodies * JOINTS * 3];
+    let mut confidence = vec![0.0f32; declared * bodies * JOINTS];
     for (slot, parts) in actors.iter().enumerate().take(bodies) {
         for track in parts {
             for (k, &f) in track.frames.iter().enumerate() {
-                let dst = (f * bodies + slot) * JOINTS * 3;
-                data[dst..dst + JOINTS * 3]
+                let dst = (f * bodies + slot) * JOINTS;
+                data[3 * dst..3 * (dst + JOINTS)]
                     .copy_from_slice(&track.joints[k * JOINTS * 3..(k + 1) * JOINTS * 3]);
+                confidence[dst..dst + JOINTS]
+                    .copy_from_slice(&track.tracking[k * JOINTS..(k + 1) * JOINTS]);
             }
         }
     }
     let seq = Sequence::new(LayoutId::Ntu25, declared, bodies, data)
+        .and_then(|s| s.with_confidence(confidence))
         .map_err(|e| ReadError::file(path, e.to_string()))?;
     Ok(Some(NtuSkeleton {
         seq,
@@ -360,6 +371,24 @@ mod tests {
             s += &format!("{x} {} 3 1 1 1 1 0 0 0 0 2\n", 0.1 * j as f32 + offset);
         }
         s
+    }
+
+    #[test]
+    fn tracking_state_becomes_confidence() {
+        let mut s = String::from("1\n1\n");
+        s += &body(3, 0.0, false);
+        // Joint 0 not tracked, joint 1 inferred (the last field of the joint line).
+        let mut lines: Vec<String> = s.lines().map(str::to_owned).collect();
+        for (line, state) in [(4, "0"), (5, "1")] {
+            let mut fields: Vec<&str> = lines[line].split(' ').collect();
+            fields[11] = state;
+            lines[line] = fields.join(" ");
+        }
+        let text = lines.join("\n") + "\n";
+        let skel = parse(text.as_bytes(), Path::new("S001C001P001R001A001.skeleton")).unwrap();
+        assert_eq!(skel.seq.confidence(0, 0, 0), Some(0.0));
+        assert_eq!(skel.seq.confidence(0, 0, 1), Some(0.5));
+        assert_eq!(skel.seq.confidence(0, 0, 2), Some(1.0));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use candle_core::{Device, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
+use super::init::SeededVars;
 use super::shiftgcn::{ShiftGcn, ShiftGcnConfig};
 use super::stgcn::{EncoderOutput, StGcn, StGcnConfig};
 
@@ -76,6 +77,29 @@ impl Encoder {
             EncoderConfig::Stgcn(c) => Self::Stgcn(StGcn::new(c, num_classes, vb)?),
             EncoderConfig::Shiftgcn(c) => Self::Shiftgcn(ShiftGcn::new(c, num_classes, vb)?),
         })
+    }
+
+    /// [`Self::new`] with every parameter drawn from a generator seeded by `seed` (see [`SeededVars`]): the same
+    /// seed gives the same starting weights on every run.
+    pub fn new_seeded(
+        cfg: &EncoderConfig,
+        num_classes: usize,
+        vm: &VarMap,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
+        let vb = SeededVars::builder(vm, seed, device);
+        Ok(match cfg {
+            EncoderConfig::Stgcn(c) => Self::Stgcn(StGcn::new(c, num_classes, vb)?),
+            EncoderConfig::Shiftgcn(c) => Self::Shiftgcn(ShiftGcn::new(c, num_classes, vb)?),
+        })
+    }
+
+    /// Sets the key of the dropout masks of the following training passes (ST-GCN; Shift-GCN has no dropout).
+    pub fn set_dropout_key(&self, key: u64) {
+        if let Self::Stgcn(n) = self {
+            n.set_dropout_key(key);
+        }
     }
 
     /// # Shapes

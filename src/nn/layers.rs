@@ -66,7 +66,7 @@ impl BatchNorm {
             batch_norm::BnMode {
                 relu,
                 train,
-                dropout: 0.0,
+                ..Default::default()
             },
         )
     }

@@ -19,11 +19,14 @@
 //! save_file(sd, "checkpoint.safetensors")
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use candle_core::{Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
+use super::init::mix64;
 use super::kernels::batch_norm::BnMode;
 use super::kernels::ops;
 use super::kernels::spatial_conv::{GraphPattern, spatial_conv};
@@ -162,6 +165,8 @@ impl Block {
         })
     }
 
+    /// `dropout_seed` seeds this block's dropout mask in training.
+    ///
     /// # Shapes
     /// `x`: (B, T, V, C_in), `a`: (K, V, V) -> (B, T', V, C_out)
     fn forward(
@@ -169,7 +174,7 @@ impl Block {
         x: &Tensor,
         a: &Tensor,
         pattern: &GraphPattern,
-        train: bool,
+        (train, dropout_seed): (bool, u64),
     ) -> Result<Tensor> {
         let (b, t, v, _) = x.dims4()?;
         let c = self.c_out;
@@ -221,6 +226,7 @@ impl Block {
                 relu: false,
                 train: true,
                 dropout: self.dropout,
+                dropout_seed,
             };
             self.bn2.forward_mode(&y, mode)?
         } else {
@@ -245,6 +251,8 @@ pub struct StGcn {
     blocks: Vec<Block>,
     importance: Vec<Tensor>,
     fc: Option<Linear>,
+    /// Seeds the dropout masks of the next training forward passes (see [`Self::set_dropout_key`]).
+    dropout_key: AtomicU64,
 }
 
 impl StGcn {
@@ -294,7 +302,15 @@ impl StGcn {
             blocks,
             importance,
             fc,
+            dropout_key: AtomicU64::new(0),
         })
+    }
+
+    /// Sets the key the dropout masks of the following training passes are drawn from: block `i` draws its mask
+    /// from the key mixed with `i`. The training loop sets a key from the run's seed and the optimiser step before
+    /// each step, so the masks (and the checkpoint) are the same on every run with that seed, and after a resume.
+    pub fn set_dropout_key(&self, key: u64) {
+        self.dropout_key.store(key, Ordering::Relaxed);
     }
 
     pub fn config(&self) -> &StGcnConfig {
@@ -313,10 +329,12 @@ impl StGcn {
             .data_bn
             .forward(&x.reshape((n * m * t, v * c))?, train, false)?;
         let mut x = x.reshape((n * m, t, v, c))?;
+        let key = self.dropout_key.load(Ordering::Relaxed);
         for (i, block) in self.blocks.iter().enumerate() {
+            let mode = (train, mix64(key ^ mix64(i as u64)));
             x = match self.importance.get(i) {
-                Some(imp) => block.forward(&x, &(&self.a * imp)?, &self.pattern, train)?,
-                None => block.forward(&x, &self.a, &self.pattern, train)?,
+                Some(imp) => block.forward(&x, &(&self.a * imp)?, &self.pattern, mode)?,
+                None => block.forward(&x, &self.a, &self.pattern, mode)?,
             };
         }
         let (_, t2, v2, c2) = x.dims4()?;

@@ -36,6 +36,8 @@ pub struct EncoderModel {
 impl EncoderModel {
     /// Loads a `skelzero pretrain` run folder (`config.toml`, `checkpoint.safetensors`) onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        use crate::experiment::run_kind::{RunKind, expect_run};
+        expect_run(dir, RunKind::Pretrain, "--encoder").map_err(PipelineError::Invalid)?;
         let run = RunDir::new(dir);
         let config = run.load_config().map_err(invalid)?;
         let vm = VarMap::new();
@@ -97,15 +99,16 @@ impl EncoderModel {
 }
 
 /// The samples a run should be scored on: the GZSL test samples of its split when the split applies to `ds` (so
-/// the accuracy shown is a test accuracy), else every sample.
+/// the accuracy shown is a test accuracy), else every sample. A custom split (`--unseen`, a split file) is found by
+/// the run's recorded classes.
 pub fn scored_rows(ds: &Dataset, run: &LoadedRun) -> (Vec<usize>, bool) {
-    use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+    use crate::dataset::protocol::ProtocolInputs;
+    use crate::dataset::split_args::recorded_partition;
+    let split = &run.config.split;
     let part = ProtocolInputs::for_dataset(ds)
         .ok()
         .and_then(|inputs| {
-            SplitArgs::named(&run.config.split.name)
-                .partition(ds, &inputs)
-                .ok()
+            recorded_partition(&split.name, &split.seen, &split.unseen, ds, &inputs).ok()
         })
         .filter(|p| p.seen == run.config.split.seen && p.unseen == run.config.split.unseen);
     match part {

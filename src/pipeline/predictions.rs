@@ -124,6 +124,24 @@ impl Predictions {
             path.to_path_buf()
         };
         let origin = file.display().to_string();
+        // A run folder without predictions: say what it is and how to get them.
+        if path.is_dir() && !file.exists() {
+            use crate::experiment::run_kind::{RunKind, expect_run};
+            expect_run(path, RunKind::Train, "--run").map_err(|message| {
+                PredictionsError::Invalid {
+                    path: path.display().to_string(),
+                    message,
+                }
+            })?;
+            if RunKind::of(path) == Some(RunKind::Train) {
+                return Err(PredictionsError::Invalid {
+                    path: path.display().to_string(),
+                    message: "this `skelzero train` run has no predictions.json yet: write it with `skelzero eval \
+                              --predictions --run`, or score it live with `gui --encoder <pretrain run>`"
+                        .into(),
+                });
+            }
+        }
         let text = std::fs::read_to_string(&file).map_err(|e| PredictionsError::Invalid {
             path: origin.clone(),
             message: e.to_string(),

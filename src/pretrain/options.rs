@@ -41,4 +41,9 @@ pub struct EpochMetrics {
     pub val_loss: Option<f64>,
     pub val_acc: Option<f64>,
     pub seconds: f64,
+    /// Top-1 (fraction) on the seen classes' samples of the protocol's test side (other subjects, videos or views),
+    /// measured once after the last epoch and written on that epoch's line only: the figure that says how well the
+    /// encoder transfers beyond its training subjects. Never used to choose anything inside a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_test_top1: Option<f64>,
 }

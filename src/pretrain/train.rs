@@ -178,8 +178,11 @@ pub fn train(
             if idx.len() < 2 {
                 continue;
             }
-            lr = cosine_lr(opts.lr, epoch * steps_per_epoch + b, total_steps);
+            let step = epoch * steps_per_epoch + b;
+            lr = cosine_lr(opts.lr, step, total_steps);
             opt.set_learning_rate(lr);
+            // Dropout masks from the seed and the step, not from thread-local state: reproducible, also on resume.
+            enc.set_dropout_key(crate::nn::init::mix64(opts.seed) ^ step as u64);
             let (x, y) = train_set.batch(idx, opts.augment.then_some(&mut rng), &dev)?;
             let logits = enc.classify(&enc.encode(&x, true)?.pooled)?;
             let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
@@ -224,6 +227,7 @@ pub fn train(
             val_loss,
             val_acc,
             seconds: t0.elapsed().as_secs_f64(),
+            seen_test_top1: None,
         });
         run.save_metrics(&metrics)?;
         run.save_progress(Progress {
@@ -295,6 +299,34 @@ pub fn extract_features(
     Ok(out)
 }
 
+/// Splits `0..n` into (train, validation) index lists holding out whole subjects where every sample has one and
+/// there are at least two: `fraction` of the subjects (rounded, at least one, never all), drawn with `seed`. A
+/// same-subject hold-out reads near 100% on small sets (MSR: the held-out repetitions are the training subjects' own)
+/// and says nothing about other people; a held-out subject does. Without subject ids it falls back to
+/// [`holdout_split`]. The third list is the held-out subjects (empty on the fallback).
+pub fn holdout_by_subject(
+    labels: &[u32],
+    subjects: &[Option<u32>],
+    fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>, Vec<u32>) {
+    let ids: Option<Vec<u32>> = subjects.iter().copied().collect();
+    let distinct: std::collections::BTreeSet<u32> = ids.iter().flatten().copied().collect();
+    let Some(ids) =
+        ids.filter(|i| i.len() == labels.len() && distinct.len() >= 2 && fraction > 0.0)
+    else {
+        let (tr, va) = holdout_split(labels, fraction, seed);
+        return (tr, va, Vec::new());
+    };
+    let mut order: Vec<u32> = distinct.into_iter().collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let k = ((order.len() as f64 * fraction).round() as usize).clamp(1, order.len() - 1);
+    let mut held: Vec<u32> = order[..k].to_vec();
+    held.sort_unstable();
+    let (va, tr): (Vec<usize>, Vec<usize>) = (0..ids.len()).partition(|&i| held.contains(&ids[i]));
+    (tr, va, held)
+}
+
 /// Splits `0..n` into (train, validation) index lists, stratified by `labels`, holding out `fraction` of each class
 /// (at least one sample of classes with two or more).
 pub fn holdout_split(labels: &[u32], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
@@ -317,4 +349,47 @@ pub fn holdout_split(labels: &[u32], fraction: f64, seed: u64) -> (Vec<usize>, V
     tr.sort_unstable();
     va.sort_unstable();
     (tr, va)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_holdout_keeps_every_held_out_subject_out_of_training() {
+        // 6 subjects x 4 classes x 3 repetitions.
+        let (mut labels, mut subjects) = (Vec::new(), Vec::new());
+        for s in 1..=6u32 {
+            for c in 0..4u32 {
+                for _ in 0..3 {
+                    labels.push(c);
+                    subjects.push(Some(s));
+                }
+            }
+        }
+        for seed in 0..5 {
+            let (tr, va, held) = holdout_by_subject(&labels, &subjects, 0.2, seed);
+            assert_eq!(held.len(), 1, "round(6 * 0.2) = 1 subject");
+            assert_eq!(tr.len() + va.len(), labels.len());
+            assert!(va.iter().all(|&i| held.contains(&subjects[i].unwrap())));
+            assert!(
+                tr.iter().all(|&i| !held.contains(&subjects[i].unwrap())),
+                "seed {seed}: a held-out subject trains"
+            );
+        }
+        // A large fraction never holds out every subject.
+        let (tr, _, held) = holdout_by_subject(&labels, &subjects, 0.99, 0);
+        assert_eq!(held.len(), 5);
+        assert!(!tr.is_empty());
+        // No subject ids (or one missing): the per-class random hold-out.
+        let mut partial = subjects.clone();
+        partial[0] = None;
+        let (tr, va, held) = holdout_by_subject(&labels, &partial, 0.2, 0);
+        assert!(held.is_empty());
+        assert_eq!((tr, va), holdout_split(&labels, 0.2, 0));
+        // Fraction 0: nothing held out.
+        let (tr, va, _) = holdout_by_subject(&labels, &subjects, 0.0, 0);
+        assert!(va.is_empty());
+        assert_eq!(tr.len(), labels.len());
+    }
 }

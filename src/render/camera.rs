@@ -21,6 +21,25 @@ fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     ]
 }
 
+pub(crate) fn dot3(a: [f32; 3], b: [f32; 3]) -> f32 {
+    dot(a, b)
+}
+
+/// Two unit vectors spanning the plane perpendicular to the unit vector `up`: the world x and z axes tilted along
+/// with it, so `up = y` gives exactly x and z.
+pub fn level_basis(up: [f32; 3]) -> ([f32; 3], [f32; 3]) {
+    let z = [0.0, 0.0, 1.0];
+    let mut along = normalize_or_zero(sub(z, scale(up, dot(z, up))));
+    if along == [0.0; 3] {
+        along = normalize_or_zero(sub([1.0, 0.0, 0.0], scale(up, up[0])));
+    }
+    (cross(up, along), along)
+}
+
+fn scale(a: [f32; 3], k: f32) -> [f32; 3] {
+    [a[0] * k, a[1] * k, a[2] * k]
+}
+
 fn normalize_or_zero(a: [f32; 3]) -> [f32; 3] {
     let len = dot(a, a).sqrt();
     if len > 1e-12 {
@@ -69,11 +88,13 @@ pub fn clip_from_view(fov_y_radians: f32, aspect: f32, near: f32, far: f32) -> M
     ]
 }
 
-/// Camera orbiting a target point; y is up (as in Kinect camera space).
+/// Camera orbiting a target point about an up axis: y (as in Kinect camera space) unless the sensor was tilted.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrbitCamera {
     pub target: [f32; 3],
+    /// Unit vector the camera keeps upright; yaw turns about it and pitch rises along it.
+    pub up: [f32; 3],
     /// Rotation about the y axis, radians; 0 looks along +z (from the Kinect sensor at the subject).
     pub yaw: f32,
     /// Elevation, radians, positive looks down.
@@ -86,6 +107,7 @@ impl Default for OrbitCamera {
     fn default() -> Self {
         Self {
             target: [0.0, 0.0, 3.0],
+            up: [0.0, 1.0, 0.0],
             yaw: 0.0,
             pitch: 0.25,
             distance: 4.0,
@@ -124,7 +146,8 @@ impl CameraView {
 }
 
 impl OrbitCamera {
-    /// Frames an axis-aligned box, looking from the Kinect side (-z) a little from above.
+    /// Frames an axis-aligned box in a three-quarter view: from the Kinect side (-z), turned 40° towards the
+    /// subject's left and 20° from above, so depth (a punch, a kick forward) reads as well as left and right.
     pub fn framing(min: [f32; 3], max: [f32; 3]) -> Self {
         let target = std::array::from_fn(|k| 0.5 * (min[k] + max[k]));
         let extent = (0..3)
@@ -134,8 +157,9 @@ impl OrbitCamera {
         let fov_y = 45f32.to_radians();
         Self {
             target,
-            yaw: 0.35,
-            pitch: 0.3,
+            up: [0.0, 1.0, 0.0],
+            yaw: 40f32.to_radians(),
+            pitch: 20f32.to_radians(),
             distance: extent / (fov_y * 0.5).tan() * 0.75 + extent * 0.5,
             fov_y,
         }
@@ -144,12 +168,12 @@ impl OrbitCamera {
     pub fn eye(&self) -> [f32; 3] {
         let (sy, cy) = self.yaw.sin_cos();
         let (sp, cp) = self.pitch.sin_cos();
-        // Looking along +z at yaw 0: the eye sits on the -z side of the target.
-        [
-            self.target[0] - self.distance * cp * sy,
-            self.target[1] + self.distance * sp,
-            self.target[2] - self.distance * cp * cy,
-        ]
+        // Looking along +z (tilted with `up`) at yaw 0: the eye sits on the -z side of the target.
+        let (x, z) = level_basis(self.up);
+        let d = self.distance;
+        std::array::from_fn(|k| {
+            self.target[k] - d * cp * sy * x[k] - d * cp * cy * z[k] + d * sp * self.up[k]
+        })
     }
 
     pub fn view(&self, viewport_px: [f32; 2]) -> CameraView {
@@ -158,7 +182,7 @@ impl OrbitCamera {
         let near = (self.distance * 0.01).max(0.01);
         let far = self.distance * 10.0 + 10.0;
         let proj = clip_from_view(self.fov_y, aspect, near, far);
-        let view = view_from_world(eye, self.target, [0.0, 1.0, 0.0]);
+        let view = view_from_world(eye, self.target, self.up);
         CameraView {
             clip_from_world: mat4_mul(&proj, &view),
             eye,
@@ -178,7 +202,7 @@ impl OrbitCamera {
     pub fn pan(&mut self, dx: f32, dy: f32, height_px: f32) {
         let eye = self.eye();
         let f = normalize_or_zero(sub(self.target, eye));
-        let right = normalize_or_zero(cross(f, [0.0, 1.0, 0.0]));
+        let right = normalize_or_zero(cross(f, self.up));
         let up = cross(right, f);
         let scale = 2.0 * self.distance * (self.fov_y * 0.5).tan() / height_px.max(1.0);
         for k in 0..3 {
@@ -220,6 +244,32 @@ mod tests {
         assert!(above[1] < 100.0);
         // Kinect's +x is the sensor's left, so it appears on the left of a view from the sensor.
         assert!(plus_x[0] < 100.0);
+    }
+
+    #[test]
+    fn a_tilted_up_axis_stays_upright_on_screen() {
+        let up = normalize_or_zero([0.0, 0.95, -0.3]);
+        let cam = OrbitCamera {
+            up,
+            yaw: 0.7,
+            ..OrbitCamera::default()
+        };
+        let view = cam.view([200.0, 200.0]);
+        let t = cam.target;
+        let (centre, _) = view.screen_from_world(t).unwrap();
+        assert!((centre[0] - 100.0).abs() < 1e-3 && (centre[1] - 100.0).abs() < 1e-3);
+        // A point along `up` from the target is straight above it on screen.
+        let (above, _) = view
+            .screen_from_world(std::array::from_fn(|k| t[k] + 0.5 * up[k]))
+            .unwrap();
+        assert!((above[0] - 100.0).abs() < 1e-3, "{above:?}");
+        assert!(above[1] < 90.0);
+        let (x, z) = level_basis(up);
+        assert!(dot(x, up).abs() < 1e-6 && dot(z, up).abs() < 1e-6 && dot(x, z).abs() < 1e-6);
+        assert_eq!(
+            level_basis([0.0, 1.0, 0.0]),
+            ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0])
+        );
     }
 
     #[test]

@@ -2,11 +2,15 @@
 //! It knows nothing of the app; [`crate::bridge`] joins it to egui.
 
 pub mod camera;
+pub mod floor;
 pub mod headless;
 pub mod renderer;
 pub mod scene;
 
-pub use camera::{CameraView, OrbitCamera};
+pub use camera::{CameraView, OrbitCamera, level_basis};
+pub use floor::{Floor, up_of_sequence};
 pub use headless::{Headless, RenderError};
 pub use renderer::{SKELETON_WGSL, SkeletonRenderer};
-pub use scene::{Bounds, Floor, Scene, SkeletonStyle, build_frame_scene, pick_joint};
+pub use scene::{
+    Bounds, Scene, SkeletonStyle, Tracking, build_frame_scene, pick_joint, side_index,
+};

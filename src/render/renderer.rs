@@ -123,7 +123,8 @@ impl SkeletonRenderer {
         let segment_attributes = wgpu::vertex_attr_array![
             0 => Float32x3, 1 => Float32x3, 2 => Float32, 3 => Unorm8x4
         ];
-        let disc_attributes = wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32, 2 => Unorm8x4];
+        let disc_attributes =
+            wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32, 2 => Unorm8x4, 3 => Float32];
         let pipeline = |label: &str,
                         vs: &str,
                         fs: &str,

@@ -62,6 +62,47 @@ impl JointLayout {
             .iter()
             .position(|j| j.eq_ignore_ascii_case(name))
     }
+
+    /// The subject's side a joint belongs to (every layout names its joints "left …" / "right …").
+    pub fn side(&self, joint: usize) -> Side {
+        match self.joints.get(joint) {
+            Some(name) if name.starts_with("left") => Side::Left,
+            Some(name) if name.starts_with("right") => Side::Right,
+            _ => Side::Centre,
+        }
+    }
+
+    /// The hands and feet (left hand, right hand, left foot, right foot), the joints whose paths show an action.
+    pub fn extremities(&self) -> impl Iterator<Item = usize> + '_ {
+        ["left hand", "right hand", "left foot", "right foot"]
+            .into_iter()
+            .filter_map(|name| self.joint_index(name))
+    }
+
+    /// The bottom and top of the spine (hip centre or spine base, and shoulder centre or spine shoulder).
+    pub fn spine_ends(&self) -> Option<(usize, usize)> {
+        let find = |names: [&str; 2]| names.into_iter().find_map(|n| self.joint_index(n));
+        Some((
+            find(["spine base", "hip center"])?,
+            find(["spine shoulder", "shoulder center"])?,
+        ))
+    }
+
+    /// The feet and ankles, which stand on the floor.
+    pub fn feet(&self) -> impl Iterator<Item = usize> + '_ {
+        ["left foot", "right foot", "left ankle", "right ankle"]
+            .into_iter()
+            .filter_map(|name| self.joint_index(name))
+    }
+}
+
+/// The side of the body a joint is on, from the subject's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+    /// Head, neck and spine.
+    Centre,
 }
 
 pub static NTU25: JointLayout = JointLayout {
@@ -383,6 +424,25 @@ impl PartScheme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_layout_has_both_sides_and_four_extremities() {
+        for layout in [&NTU25, &KINECT_V1, &MSR20] {
+            let count = |side| {
+                (0..layout.num_joints())
+                    .filter(|&j| layout.side(j) == side)
+                    .count()
+            };
+            assert_eq!(count(Side::Left), count(Side::Right), "{}", layout.name);
+            assert!(count(Side::Left) >= 8, "{}", layout.name);
+            assert_eq!(layout.side(layout.center), Side::Centre);
+            assert_eq!(layout.extremities().count(), 4, "{}", layout.name);
+            assert_eq!(layout.feet().count(), 4, "{}", layout.name);
+            assert!(layout.spine_ends().is_some(), "{}", layout.name);
+        }
+        assert_eq!(NTU25.side(4), Side::Left);
+        assert_eq!(MSR20.side(1), Side::Right);
+    }
 
     #[test]
     fn bones_are_trees() {

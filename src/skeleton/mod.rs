@@ -4,6 +4,6 @@ pub mod layout;
 pub mod preprocess;
 pub mod sequence;
 
-pub use layout::{BodyPart, JointLayout, LayoutId, PartScheme};
+pub use layout::{BodyPart, JointLayout, LayoutId, PartScheme, Side};
 pub use preprocess::{PreprocessConfig, PreprocessError};
 pub use sequence::{Sequence, SequenceError};

@@ -17,6 +17,15 @@ pub enum SequenceError {
         expected: usize,
         got: usize,
     },
+    #[error("expected {expected} joint confidences, got {got}")]
+    ConfidenceLength { expected: usize, got: usize },
+    #[error("confidence {value} at frame {frame}, body {body}, joint {joint} is not in 0..=1")]
+    Confidence {
+        frame: usize,
+        body: usize,
+        joint: usize,
+        value: f32,
+    },
     #[error("a sequence holds 1 to {MAX_BODIES} bodies, not {0}")]
     Bodies(usize),
     #[error("non-finite coordinate at frame {frame}, body {body}, joint {joint}")]
@@ -35,6 +44,10 @@ pub struct Sequence {
     frames: usize,
     bodies: usize,
     data: Vec<f32>,
+    /// Per-joint tracking confidence in 0..=1, `[frame][body][joint]`, from the readers whose files carry one
+    /// (MSR Action3D's fourth column, NTU's trackingState); `None` when the source has none (UTKinect, PKU-MMD,
+    /// the NTU arrays, preprocessed tensors).
+    confidence: Option<Vec<f32>>,
     /// Native frame rate, for playback.
     pub fps: f32,
 }
@@ -77,8 +90,45 @@ impl Sequence {
             frames,
             bodies,
             data,
+            confidence: None,
             fps: KINECT_FPS,
         })
+    }
+
+    /// Attaches per-joint confidences (`frames * bodies * joints` values, `[frame][body][joint]`, each in 0..=1).
+    pub fn with_confidence(mut self, confidence: Vec<f32>) -> Result<Self, SequenceError> {
+        let expected = self.frames * self.bodies * self.joints();
+        if confidence.len() != expected {
+            return Err(SequenceError::ConfidenceLength {
+                expected,
+                got: confidence.len(),
+            });
+        }
+        if let Some(i) = confidence
+            .iter()
+            .position(|c| !c.is_finite() || !(0.0..=1.0).contains(c))
+        {
+            return Err(SequenceError::Confidence {
+                frame: i / (self.bodies * self.joints()),
+                body: (i / self.joints()) % self.bodies,
+                joint: i % self.joints(),
+                value: confidence[i],
+            });
+        }
+        self.confidence = Some(confidence);
+        Ok(self)
+    }
+
+    /// The tracking confidence of one joint (1 tracked, 0 not tracked), or `None` when the source has none.
+    pub fn confidence(&self, frame: usize, body: usize, joint: usize) -> Option<f32> {
+        let c = self.confidence.as_ref()?;
+        c.get((frame * self.bodies + body) * self.joints() + joint)
+            .copied()
+    }
+
+    /// Whether the source recorded per-joint confidences.
+    pub fn has_confidence(&self) -> bool {
+        self.confidence.is_some()
     }
 
     pub fn zeros(layout: LayoutId, frames: usize, bodies: usize) -> Result<Self, SequenceError> {
@@ -158,11 +208,16 @@ impl Sequence {
         let end = end.min(self.frames);
         let start = start.min(end);
         let per_frame = self.bodies * self.joints() * 3;
+        let per_conf = self.bodies * self.joints();
         Self {
             layout: self.layout,
             frames: end - start,
             bodies: self.bodies,
             data: self.data[start * per_frame..end * per_frame].to_vec(),
+            confidence: self
+                .confidence
+                .as_ref()
+                .map(|c| c[start * per_conf..end * per_conf].to_vec()),
             fps: self.fps,
         }
     }
@@ -186,11 +241,23 @@ impl Sequence {
                 data.extend_from_slice(&xyz);
             }
         }
+        // A derived joint is as trustworthy as the weaker of its sources.
+        let confidence = self.confidence.as_ref().map(|c| {
+            c.chunks_exact(src_joints)
+                .flat_map(|body| {
+                    map.iter().map(|source| match *source {
+                        JointSource::Joint(j) => body[j],
+                        JointSource::Mid(a, b) => body[a].min(body[b]),
+                    })
+                })
+                .collect()
+        });
         Self {
             layout: NTU25.id,
             frames: self.frames,
             bodies: self.bodies,
             data,
+            confidence,
             fps: self.fps,
         }
     }
@@ -236,5 +303,41 @@ mod tests {
         for tip in [7, 21, 22] {
             assert_eq!(ntu.joint(0, 0, tip), [5.0, 0.0, 0.0]);
         }
+        assert!(!ntu.has_confidence());
+    }
+
+    #[test]
+    fn confidence_is_checked_sliced_and_mapped() {
+        let seq = Sequence::zeros(LayoutId::Msr20, 2, 1).unwrap();
+        assert_eq!(
+            seq.clone().with_confidence(vec![1.0; 3]),
+            Err(SequenceError::ConfidenceLength {
+                expected: 40,
+                got: 3
+            })
+        );
+        let mut bad = vec![1.0; 40];
+        bad[20 + 7] = 2.0;
+        assert_eq!(
+            seq.clone().with_confidence(bad),
+            Err(SequenceError::Confidence {
+                frame: 1,
+                body: 0,
+                joint: 7,
+                value: 2.0
+            })
+        );
+        let mut conf = vec![1.0; 40];
+        conf[20 + 2] = 0.0; // shoulder centre of frame 1 not tracked
+        let seq = seq.with_confidence(conf).unwrap();
+        assert_eq!(seq.confidence(1, 0, 2), Some(0.0));
+        assert_eq!(seq.confidence(0, 0, 2), Some(1.0));
+        let tail = seq.slice_frames(1, 2);
+        assert_eq!(tail.confidence(0, 0, 2), Some(0.0));
+        // NTU's neck is the mid of MSR's shoulder centre and head: the weaker source decides.
+        let ntu = seq.ntu25_from_self();
+        assert_eq!(ntu.confidence(1, 0, 2), Some(0.0));
+        assert_eq!(ntu.confidence(1, 0, 3), Some(1.0));
+        assert_eq!(ntu.confidence(0, 0, 2), Some(1.0));
     }
 }

@@ -47,6 +47,9 @@ pub struct InfoCplConfig {
     pub negatives: usize,
     /// Hidden sizes of each branch's estimator.
     pub hidden: [usize; 2],
+    /// Draw one random set of ranks shared by every anchor ([`sample_negatives_shared`], the official
+    /// `info_nce`) instead of each anchor's own negatives ([`sample_negatives`]).
+    pub shared_negatives: bool,
 }
 
 impl Default for InfoCplConfig {
@@ -58,6 +61,7 @@ impl Default for InfoCplConfig {
             warmup_epochs: 5,
             negatives: 8,
             hidden: [512, 256],
+            shared_negatives: false,
         }
     }
 }
@@ -272,16 +276,21 @@ pub fn x_sampling_infonce(
     Ok(logp.narrow(1, 0, 1)?.neg()?.mean_all()?)
 }
 
+/// Each anchor's batch rows of another class, in batch order.
+fn other_class_rows(labels: &[usize]) -> Vec<Vec<usize>> {
+    labels
+        .iter()
+        .map(|&y| (0..labels.len()).filter(|&j| labels[j] != y).collect())
+        .collect()
+}
+
 /// Draws each anchor's negatives: distinct batch rows of another class, `min(want, fewest available)` each.
 pub fn sample_negatives(
     labels: &[usize],
     want: usize,
     rng: &mut impl rand::Rng,
 ) -> Vec<Vec<usize>> {
-    let pools: Vec<Vec<usize>> = labels
-        .iter()
-        .map(|&y| (0..labels.len()).filter(|&j| labels[j] != y).collect())
-        .collect();
+    let pools = other_class_rows(labels);
     let m = pools.iter().map(Vec::len).min().unwrap_or(0).min(want);
     pools
         .into_iter()
@@ -290,6 +299,27 @@ pub fn sample_negatives(
             p.truncate(m);
             p
         })
+        .collect()
+}
+
+/// The official `info_nce`'s X-sampling (model_multi_desc.py): one random permutation of the ranks
+/// `0..m_min` (`m_min` the fewest other-class rows of any anchor) whose first `min(want, m_min)` ranks every anchor
+/// shares: anchor `i`'s negatives are its other-class rows (in batch order) at those ranks.
+pub fn sample_negatives_shared(
+    labels: &[usize],
+    want: usize,
+    rng: &mut impl rand::Rng,
+) -> Vec<Vec<usize>> {
+    let pools = other_class_rows(labels);
+    let pool = pools.iter().map(Vec::len).min().unwrap_or(0);
+    let mut ranks: Vec<usize> = (0..pool).collect();
+    ranks.shuffle(rng);
+    ranks.truncate(want.min(pool));
+    // The official mask picks the matching rows in batch order, not in rank order.
+    ranks.sort_unstable();
+    pools
+        .iter()
+        .map(|p| ranks.iter().map(|&r| p[r]).collect())
         .collect()
 }
 
@@ -337,7 +367,11 @@ impl ZslMethod for InfoCpl {
     ) -> Result<Tensor> {
         let labels = labels_vec(labels)?;
         check_labels(&labels, classes.num_classes())?;
-        let negatives = sample_negatives(&labels, self.cfg.negatives, ctx.rng);
+        let negatives = if self.cfg.shared_negatives {
+            sample_negatives_shared(&labels, self.cfg.negatives, ctx.rng)
+        } else {
+            sample_negatives(&labels, self.cfg.negatives, ctx.rng)
+        };
         self.loss_with_negatives(batch, &labels, classes, ctx.epoch, &negatives)
     }
 

@@ -40,6 +40,21 @@ pub struct SmieConfig {
     pub margin: f64,
     /// Keyframes masked when building the temporally-constrained view (reference: 15 of 50 frames).
     pub mask_frames: usize,
+    /// Apply the training-time LayerNorm to the visual feature when scoring. The official `get_acc` (model.py)
+    /// scores the raw feature with an estimator trained on normalised ones; skelzero normalises on both sides.
+    pub ln_at_inference: bool,
+    /// Which class text the estimator pairs with: the class sentence (the paper's SMIE_Chat variant) or the label
+    /// name (the main SMIE).
+    pub text: SmieText,
+}
+
+/// The class text SMIE pairs a visual feature with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmieText {
+    #[default]
+    Sentences,
+    Names,
 }
 
 impl Default for SmieConfig {
@@ -49,6 +64,8 @@ impl Default for SmieConfig {
             lambda: 0.5,
             margin: 0.1,
             mask_frames: 15,
+            ln_at_inference: true,
+            text: SmieText::Sentences,
         }
     }
 }
@@ -67,14 +84,51 @@ impl Smie {
         })
     }
 
-    /// Prediction scores `-softplus(-T(LN(v_n), t_c))`.
+    /// Prediction scores `-softplus(-T(LN(v_n), t_c))` (`T(v_n, t_c)` without [`SmieConfig::ln_at_inference`]).
     ///
     /// # Shapes
     /// `visual (N, Cv)`, `texts (C, D)` -> `(N, C)`.
     pub fn forward(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
-        let v = layer_norm_plain(visual)?;
+        let v = self.inference_visual(visual)?;
         let t = self.estimator.forward_pairs(&v, texts)?;
         Ok(softplus(&t.neg()?)?.neg()?)
+    }
+
+    /// The visual feature as scoring sees it.
+    fn inference_visual(&self, visual: &Tensor) -> Result<Tensor> {
+        if self.cfg.ln_at_inference {
+            layer_norm_plain(visual)
+        } else {
+            Ok(visual.clone())
+        }
+    }
+
+    /// The class texts the estimator pairs with (`(C, D)`).
+    pub fn class_texts<'a>(&self, classes: &'a ClassEmbeddings) -> &'a Tensor {
+        match self.cfg.text {
+            SmieText::Sentences => &classes.sentences,
+            SmieText::Names => &classes.names,
+        }
+    }
+
+    /// The official `MI.forward` (model.py): the Jensen-Shannon estimate `I(v; t)` of paired rows (`t_i` the text
+    /// of sample `i`), negatives the batch rolled by one.
+    ///
+    /// # Shapes
+    /// `visual (N, Cv)`, `texts (N, D)` -> scalar.
+    pub fn mi_global(&self, visual: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        Ok(self.mi(visual, None, texts)?.0)
+    }
+
+    /// The official `MI.temp_constrain`: the estimate with the masked features as positives and the global
+    /// features rolled by one as negatives.
+    ///
+    /// # Shapes
+    /// `visual (N, Cv)`, `masked (N, Cv)`, `texts (N, D)` -> scalar.
+    pub fn mi_masked(&self, visual: &Tensor, masked: &Tensor, texts: &Tensor) -> Result<Tensor> {
+        self.mi(visual, Some(masked), texts)?
+            .1
+            .ok_or_else(|| super::ZslError::Invalid("SMIE: no masked estimate".into()))
     }
 }
 
@@ -213,7 +267,7 @@ impl ZslMethod for Smie {
         _ctx: &mut StepContext<'_>,
     ) -> Result<Tensor> {
         check_labels(&labels_vec(labels)?, classes.num_classes())?;
-        let texts = classes.sentences.index_select(labels, 0)?;
+        let texts = self.class_texts(classes).index_select(labels, 0)?;
         let (mi, mi_masked) = self.mi(&batch.pooled, batch.masked.as_ref(), &texts)?;
         match mi_masked {
             Some(m) => smie_loss(&mi, &m, self.cfg.lambda, self.cfg.margin),
@@ -222,7 +276,7 @@ impl ZslMethod for Smie {
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        self.forward(&batch.pooled, &classes.sentences)
+        self.forward(&batch.pooled, self.class_texts(classes))
     }
 
     fn as_rescoring(&self) -> Option<&dyn Rescoring> {
@@ -238,7 +292,7 @@ impl ZslMethod for Smie {
 impl Rescoring for Smie {
     /// The estimator's first-layer visual half of the normalised features (its largest input).
     fn visual_part(&self, batch: &FeatureBatch) -> Result<Tensor> {
-        let v = layer_norm_plain(&batch.pooled)?;
+        let v = self.inference_visual(&batch.pooled)?;
         self.estimator.visual_half(&v)
     }
 
@@ -246,7 +300,7 @@ impl Rescoring for Smie {
     fn scores_from_visual(&self, visual: &Tensor, classes: &ClassEmbeddings) -> Result<Tensor> {
         let e = self
             .estimator
-            .forward_from_half(visual, &classes.sentences)?;
+            .forward_from_half(visual, self.class_texts(classes))?;
         Ok(softplus(&e.neg()?)?.neg()?)
     }
 }

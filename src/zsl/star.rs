@@ -57,6 +57,12 @@ pub struct StarConfig {
     pub beta: f64,
     /// Logit scale applied to the cosine similarities in MPCE and GCE (the reference uses 1).
     pub logit_scale: f64,
+    /// Draw the bilinear read-out `w` from `N(0, 1)` as the official code does (`torch.randn`) instead of
+    /// `N(0, 1/d)`, which keeps `z = q w` at the scale of `q` at any width.
+    pub w_unit_init: bool,
+    /// SCE over every class of the run, seen and unseen (the official `loss_pd_label`): transductive on the text
+    /// side, so off unless asked for (`--transductive-text`) and labelled where reported.
+    pub transductive_text: bool,
 }
 
 impl Default for StarConfig {
@@ -70,6 +76,8 @@ impl Default for StarConfig {
             alpha: 0.1,
             beta: 0.1,
             logit_scale: 1.0,
+            w_unit_init: false,
+            transductive_text: false,
         }
     }
 }
@@ -127,9 +135,18 @@ pub fn param_init(leaf: &str, dims: &[usize]) -> Option<ParamInit> {
     }
 }
 
-/// The parameter `name` of shape `dims` under `vb`, initialised as [`param_init`] says.
-fn own_param(vb: &VarBuilder, dims: &[usize], name: &str) -> Result<Tensor> {
-    let init = param_init(name, dims)
+/// [`param_init`] for a configuration: `w` from `N(0, 1)` with [`StarConfig::w_unit_init`].
+pub fn param_init_for(cfg: &StarConfig) -> impl Fn(&str, &[usize]) -> Option<ParamInit> + use<> {
+    let unit = cfg.w_unit_init;
+    move |leaf, dims| match leaf {
+        "w" if unit => Some(ParamInit::Normal { std: 1.0 }),
+        _ => param_init(leaf, dims),
+    }
+}
+
+/// The parameter `name` of shape `dims` under `vb`, initialised as [`param_init_for`] says.
+fn own_param(cfg: &StarConfig, vb: &VarBuilder, dims: &[usize], name: &str) -> Result<Tensor> {
+    let init = param_init_for(cfg)(name, dims)
         .ok_or_else(|| ZslError::Invalid(format!("STAR has no parameter `{name}`")))?;
     Ok(vb.get_with_hints(dims, name, init.hint())?)
 }
@@ -153,15 +170,15 @@ impl Star {
                 let vb = vb.pp(format!("part.{p}"));
                 Ok(PartBranch {
                     joints: part.joints,
-                    queries: own_param(&vb, &[cfg.prompts, cfg.dim], "prompts")?,
+                    queries: own_param(cfg, &vb, &[cfg.prompts, cfg.dim], "prompts")?,
                     wq: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.q"))?,
                     wk: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.k"))?,
                     wv: candle_nn::linear(dims.visual, cfg.dim, vb.pp("attn.v"))?,
                     wo: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("attn.out"))?,
                     ffn1: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.0"))?,
                     ffn2: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.1"))?,
-                    w: own_param(&vb, &[cfg.dim, cfg.dim], "w")?,
-                    text_prompt: own_param(&vb, &[dims.text], "text_prompt")?,
+                    w: own_param(cfg, &vb, &[cfg.dim, cfg.dim], "w")?,
+                    text_prompt: own_param(cfg, &vb, &[dims.text], "text_prompt")?,
                     text1: candle_nn::linear(dims.text, cfg.hidden, vb.pp("text.0"))?,
                     text2: candle_nn::linear(cfg.hidden, cfg.prompts, vb.pp("text.1"))?,
                 })
@@ -272,10 +289,7 @@ pub fn star_losses(
     logit_scale: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let p = z.dim(1)?;
-    let c = h.dim(0)?;
-    let diag = super::index_tensor(&(0..c).collect::<Vec<_>>(), h.device())?;
     let mut mpce = Vec::with_capacity(p);
-    let mut sce = Vec::with_capacity(p);
     for i in 0..p {
         let zp = z.narrow(1, i, 1)?.squeeze(1)?;
         let gp = g.narrow(0, i, 1)?.squeeze(0)?;
@@ -283,11 +297,21 @@ pub fn star_losses(
             &(cosine_matrix(&zp, &gp)? * logit_scale)?,
             labels,
         )?);
-        sce.push(cross_entropy(&gp.matmul(&h.t()?)?, &diag)?);
     }
-    let mean = |v: Vec<Tensor>| -> Result<Tensor> { Ok(Tensor::stack(&v, 0)?.mean_all()?) };
+    let mpce = Tensor::stack(&mpce, 0)?.mean_all()?;
     let gce = cross_entropy(&(cosine_matrix(&z.sum(1)?, h)? * logit_scale)?, labels)?;
-    Ok((mean(mpce)?, mean(sce)?, gce))
+    Ok((mpce, semantic_part_ce(g, h)?, gce))
+}
+
+/// SCE: `1/P sum_p mean_c -log softmax_k(g_{p,c} . h_k)[c]` over the classes of `g (P, C, M)` and `h (C, M)`.
+pub fn semantic_part_ce(g: &Tensor, h: &Tensor) -> Result<Tensor> {
+    let p = g.dim(0)?;
+    let c = h.dim(0)?;
+    let diag = super::index_tensor(&(0..c).collect::<Vec<_>>(), h.device())?;
+    let sce = (0..p)
+        .map(|i| cross_entropy(&g.narrow(0, i, 1)?.squeeze(0)?.matmul(&h.t()?)?, &diag))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::stack(&sce, 0)?.mean_all()?)
 }
 
 impl ZslMethod for Star {
@@ -300,13 +324,20 @@ impl ZslMethod for Star {
         batch: &FeatureBatch,
         labels: &Tensor,
         classes: &ClassEmbeddings,
-        _ctx: &mut StepContext<'_>,
+        ctx: &mut StepContext<'_>,
     ) -> Result<Tensor> {
         check_labels(&labels_vec(labels)?, classes.num_classes())?;
         let z = self.visual(batch)?;
         let g = self.part_texts(classes)?;
         let h = self.names(classes)?;
-        let (mpce, sce, gce) = star_losses(&z, &g, &h, labels, self.cfg.logit_scale)?;
+        let (mpce, mut sce, gce) = star_losses(&z, &g, &h, labels, self.cfg.logit_scale)?;
+        if self.cfg.transductive_text {
+            let all = ctx.all_classes.ok_or(ZslError::Missing {
+                method: "STAR (transductive_text)",
+                what: "the texts of every class of the run",
+            })?;
+            sce = semantic_part_ce(&self.part_texts(all)?, &self.names(all)?)?;
+        }
         Ok(((mpce + (sce * self.cfg.alpha)?)? + (gce * self.cfg.beta)?)?)
     }
 
@@ -400,5 +431,69 @@ impl JointSpace for Star {
             samples: l2_normalize(&self.visual(batch)?.sum(1)?)?,
             classes: l2_normalize(&self.names(classes)?)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zsl::MethodConfig;
+    use candle_core::Device;
+    use rand::SeedableRng;
+
+    fn classes(c: usize, salt: f32) -> ClassEmbeddings {
+        let t = |k: usize, s: f32| -> Tensor {
+            let v: Vec<f32> = (0..k).map(|i| (i as f32 * 0.73 + s).sin()).collect();
+            Tensor::from_vec(v, k, &Device::Cpu).unwrap()
+        };
+        let names = t(c * 4, salt).reshape((c, 4)).unwrap();
+        let mut e = ClassEmbeddings::new(names.clone(), names);
+        e.parts = Some(t(c * 2 * 4, salt + 1.0).reshape((c, 2, 4)).unwrap());
+        e
+    }
+
+    #[test]
+    fn transductive_sce_reads_every_class_and_needs_them() -> Result<()> {
+        let cfg = StarConfig {
+            parts: 2,
+            prompts: 4,
+            dim: 8,
+            heads: 2,
+            hidden: 8,
+            transductive_text: true,
+            ..Default::default()
+        };
+        let m = MethodConfig::Star(cfg);
+        let (method, _) = m.build_trainable(Dims { visual: 3, text: 4 }, &Device::Cpu, 1)?;
+        let map: Vec<f32> = (0..4 * 2 * 25 * 3)
+            .map(|i| (i as f32 * 0.11).cos())
+            .collect();
+        let map = Tensor::from_vec(map, (4, 2, 25, 3), &Device::Cpu)?;
+        let batch = FeatureBatch {
+            pooled: map.mean(1)?.mean(1)?,
+            masked: None,
+            map: Some(map),
+        };
+        let labels = Tensor::new(&[0u32, 1, 2, 0], &Device::Cpu)?;
+        let seen = classes(3, 0.0);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let mut loss_with = |all: Option<&ClassEmbeddings>| -> Result<f32> {
+            let mut ctx = StepContext {
+                epoch: 0,
+                rng: &mut rng,
+                all_classes: all,
+            };
+            Ok(method
+                .loss(&batch, &labels, &seen, &mut ctx)?
+                .to_scalar::<f32>()?)
+        };
+        assert!(matches!(loss_with(None), Err(ZslError::Missing { .. })));
+        let a = loss_with(Some(&classes(5, 0.0)))?;
+        let b = loss_with(Some(&classes(5, 2.0)))?;
+        assert!(
+            (a - b).abs() > 1e-4,
+            "the unseen texts shape the loss: {a} vs {b}"
+        );
+        Ok(())
     }
 }

@@ -22,6 +22,37 @@ pub struct TrainConfig {
     /// Epochs of linear learning-rate warm-up before the cosine decay.
     pub lr_warmup_epochs: usize,
     pub seed: u64,
+    pub optimizer: OptimizerKind,
+    pub schedule: LrSchedule,
+    /// How the linear layers are initialised.
+    pub init: super::LinearInit,
+    /// The preset these options come from (recorded in the run's config.toml).
+    pub preset: super::preset::Preset,
+}
+
+/// The optimiser.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// AdamW (decoupled weight decay); with `weight_decay = 0` it is Adam.
+    #[default]
+    AdamW,
+    /// SGD with momentum, optionally Nesterov, and L2 weight decay added to the gradient (PyTorch's `optim.SGD`).
+    Sgd { momentum: f64, nesterov: bool },
+}
+
+/// How the learning rate changes over the epochs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// skelzero's: warm-up `lr (e+1)/(w+1)` for `e < w`, then cosine decay to 0 at `epochs`.
+    #[default]
+    WarmupCosine,
+    /// The official SMIE's `adjust_learning_rate` (procedure.py): `lr e / w` for `e < w` (0 at the first epoch),
+    /// then `lr (1 + cos(pi (e - w) / (total - w))) / 2`, with `total` fixed (100 there) whatever the epoch count.
+    OfficialWarmupCosine { total: usize },
+    /// Multiply by `gamma` at each milestone epoch (PyTorch `MultiStepLR`; the official STAR's schedule).
+    Step { milestones: Vec<usize>, gamma: f64 },
 }
 
 impl Default for TrainConfig {
@@ -33,6 +64,10 @@ impl Default for TrainConfig {
             weight_decay: 1e-4,
             lr_warmup_epochs: 2,
             seed: 0,
+            optimizer: OptimizerKind::AdamW,
+            schedule: LrSchedule::WarmupCosine,
+            init: super::LinearInit::Kaiming,
+            preset: super::preset::Preset::Default,
         }
     }
 }
@@ -40,12 +75,33 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// The learning rate of epoch `e` (0-based): linear warm-up, then cosine decay to 0 at `epochs`.
     pub fn lr_at(&self, e: usize) -> f64 {
-        if e < self.lr_warmup_epochs {
-            return self.lr * (e + 1) as f64 / (self.lr_warmup_epochs + 1) as f64;
+        let w = self.lr_warmup_epochs;
+        match &self.schedule {
+            LrSchedule::WarmupCosine => {
+                if e < w {
+                    return self.lr * (e + 1) as f64 / (w + 1) as f64;
+                }
+                let span = self.epochs.saturating_sub(w).max(1) as f64;
+                let x = (e - w) as f64 / span;
+                self.lr * 0.5 * (1.0 + (std::f64::consts::PI * x).cos())
+            }
+            LrSchedule::OfficialWarmupCosine { total } => {
+                if e < w {
+                    return self.lr * e as f64 / w as f64;
+                }
+                let span = total.saturating_sub(w).max(1) as f64;
+                let x = (e - w) as f64 / span;
+                self.lr * 0.5 * (1.0 + (std::f64::consts::PI * x).cos())
+            }
+            LrSchedule::Step { milestones, gamma } => {
+                if e < w {
+                    // The official STAR's warm-up (`warm_up_epoch`, 0 in its configs).
+                    return self.lr * (e + 1) as f64 / w as f64;
+                }
+                let passed = milestones.iter().filter(|&&m| e >= m).count();
+                self.lr * gamma.powi(passed as i32)
+            }
         }
-        let span = self.epochs.saturating_sub(self.lr_warmup_epochs).max(1) as f64;
-        let x = (e - self.lr_warmup_epochs) as f64 / span;
-        self.lr * 0.5 * (1.0 + (std::f64::consts::PI * x).cos())
     }
 }
 
@@ -54,6 +110,9 @@ pub struct TrainSet<'a> {
     pub features: &'a FeatureBatch,
     pub labels: &'a [usize],
     pub classes: &'a ClassEmbeddings,
+    /// Every class text of the run (seen and unseen), handed to methods that train transductively on the text side
+    /// (STAR with `transductive_text`); `None` keeps training on the seen classes only.
+    pub all_classes: Option<&'a ClassEmbeddings>,
 }
 
 /// Trains `method` (whose parameters are `varmap`) on `set`; calls `on_epoch(epoch, mean_loss)` after each epoch.
@@ -76,14 +135,7 @@ pub fn train(
     set.features.validate()?;
     set.classes.validate()?;
     super::loss::check_labels(set.labels, set.classes.num_classes())?;
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: cfg.lr_at(0),
-            weight_decay: cfg.weight_decay,
-            ..Default::default()
-        },
-    )?;
+    let mut opt = Opt::new(varmap, cfg)?;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let device = set.features.pooled.device().clone();
     let bs = cfg.batch_size.max(2);
@@ -103,6 +155,7 @@ pub fn train(
             let mut ctx = StepContext {
                 epoch,
                 rng: &mut rng,
+                all_classes: set.all_classes,
             };
             let loss = method.loss(&batch, &labels, set.classes, &mut ctx)?;
             let value = loss.to_scalar::<f32>()?;
@@ -126,6 +179,88 @@ pub fn train(
         }
     }
     Ok(history)
+}
+
+/// The optimiser of a run ([`OptimizerKind`]).
+enum Opt {
+    AdamW(AdamW),
+    Sgd(Sgd),
+}
+
+impl Opt {
+    fn new(varmap: &VarMap, cfg: &TrainConfig) -> Result<Self> {
+        Ok(match cfg.optimizer {
+            OptimizerKind::AdamW => Self::AdamW(AdamW::new(
+                varmap.all_vars(),
+                ParamsAdamW {
+                    lr: cfg.lr_at(0),
+                    weight_decay: cfg.weight_decay,
+                    ..Default::default()
+                },
+            )?),
+            OptimizerKind::Sgd { momentum, nesterov } => Self::Sgd(Sgd {
+                vars: varmap.all_vars(),
+                buffers: Vec::new(),
+                lr: cfg.lr_at(0),
+                momentum,
+                nesterov,
+                weight_decay: cfg.weight_decay,
+            }),
+        })
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        match self {
+            Self::AdamW(o) => o.set_learning_rate(lr),
+            Self::Sgd(o) => o.lr = lr,
+        }
+    }
+
+    fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
+        match self {
+            Self::AdamW(o) => Ok(o.backward_step(loss)?),
+            Self::Sgd(o) => o.step(&loss.backward()?),
+        }
+    }
+}
+
+/// PyTorch's `optim.SGD` (dampening 0): `g = grad + wd p`, `b = mu b + g` (`b = g` at the first step),
+/// `g = g + mu b` with Nesterov else `g = b`, `p = p - lr g`. candle's own SGD has no momentum.
+pub struct Sgd {
+    vars: Vec<candle_core::Var>,
+    /// One momentum buffer per var, created at the first step that var has a gradient.
+    buffers: Vec<Option<Tensor>>,
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+    weight_decay: f64,
+}
+
+impl Sgd {
+    fn step(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
+        self.buffers.resize(self.vars.len(), None);
+        for (var, buf) in self.vars.iter().zip(self.buffers.iter_mut()) {
+            let Some(grad) = grads.get(var) else { continue };
+            let mut g = grad.clone();
+            if self.weight_decay != 0.0 {
+                g = (g + (var.as_tensor() * self.weight_decay)?)?;
+            }
+            if self.momentum != 0.0 {
+                let b = match buf.take() {
+                    None => g.clone(),
+                    Some(b) => ((b * self.momentum)? + &g)?,
+                };
+                g = if self.nesterov {
+                    (g + (&b * self.momentum)?)?
+                } else {
+                    b.clone()
+                };
+                *buf = Some(b);
+            }
+            var.set(&(var.as_tensor() - (g * self.lr)?)?)?;
+        }
+        Ok(())
+    }
 }
 
 fn batch_labels(labels: &[usize], rows: &[usize], device: &Device) -> Result<Tensor> {

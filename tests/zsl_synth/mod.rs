@@ -41,6 +41,7 @@ impl Synth {
             train_labels: &self.train_labels,
             test: &self.test,
             test_labels: &self.test_labels,
+            fold_train: None,
         }
     }
 }

@@ -56,6 +56,16 @@ impl FileKind {
         }
     }
 
+    /// The `--dataset` value that reads files of this kind.
+    fn dataset_flag(self) -> &'static str {
+        match self {
+            Self::NtuSkeleton | Self::Npy => "ntu60 or ntu120",
+            Self::Pku => "pku",
+            Self::Msr => "msr",
+            Self::UtkJoints => "utkinect",
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Self::NtuSkeleton => "NTU .skeleton",
@@ -84,6 +94,9 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
         .iter()
         .filter_map(|f| FileKind::of(f).map(|k| (k, f.clone())))
         .collect();
+    // What the files look like before `kind` filters them, to name it when `kind` leaves none.
+    let recognised: std::collections::BTreeSet<FileKind> =
+        by_kind.iter().map(|(k, _)| *k).collect();
     if let Some(k) = kind {
         by_kind.retain(|(fk, _)| file_kind_fits(*fk, k));
     }
@@ -120,6 +133,21 @@ pub fn load_dataset(path: &Path, kind: Option<DatasetKind>) -> Result<Dataset, R
         return Ok(ds);
     }
     let file_kind = match kinds.as_slice() {
+        [] if !recognised.is_empty() => {
+            let looks: Vec<String> = recognised
+                .iter()
+                .map(|k| format!("{} (--dataset {})", k.describe(), k.dataset_flag()))
+                .collect();
+            return Err(ReadError::file(
+                &skeleton_dir,
+                format!(
+                    "no {} skeleton files here: the {} recognised files look like {}",
+                    kind.map_or_else(String::new, |k| format!("{k:?}").to_lowercase()),
+                    files.iter().filter(|f| FileKind::of(f).is_some()).count(),
+                    looks.join(", ")
+                ),
+            ));
+        }
         [] => {
             return Err(ReadError::file(
                 &skeleton_dir,
@@ -223,6 +251,10 @@ fn unknown_file(path: &Path) -> ReadError {
     let hint = match head {
         Err(e) => return ReadError::io(path, e),
         Ok(h) if h.is_empty() => "the file is empty".to_string(),
+        // Before the pickle guess: a safetensors header length may start with the byte 0x80.
+        Ok(h) if crate::formats::npy::looks_like_safetensors(&h) => {
+            crate::formats::npy::SAFETENSORS_MESSAGE.to_string()
+        }
         Ok(h) if h.first() == Some(&0x80) => {
             "it looks like a Python pickle, which skelzero never unpickles".to_string()
         }

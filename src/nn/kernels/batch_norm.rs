@@ -8,7 +8,7 @@ use candle_core::{
 };
 use rayon::prelude::*;
 
-use super::ops::{ROW_CHUNK, f32_slice, is_cpu, summed};
+use super::ops::{ROW_CHUNK, f32_slice, is_cpu, sum_in_order};
 
 /// Per-channel mean and biased variance of a (rows x C) tensor.
 pub fn channel_stats(x: &Tensor) -> Result<(Vec<f32>, Vec<f32>)> {
@@ -41,7 +41,8 @@ impl CustomOp1 for Stats {
             .get(..c)
             .map(<[f32]>::to_vec)
             .unwrap_or_else(|| vec![0.0; c]);
-        let (s1, s2) = x
+        // One partial per chunk of rows, added in chunk order (see `SUM_PARTS`): the same bits on every run.
+        let parts: Vec<(Vec<f64>, Vec<f64>)> = x
             .par_chunks(ROW_CHUNK * c)
             .map(|ch| {
                 let mut s1 = vec![0f64; c];
@@ -63,16 +64,14 @@ impl CustomOp1 for Stats {
                 }
                 (s1, s2)
             })
-            .reduce(
-                || (vec![0f64; c], vec![0f64; c]),
-                |(mut a1, mut a2), (b1, b2)| {
-                    for j in 0..c {
-                        a1[j] += b1[j];
-                        a2[j] += b2[j];
-                    }
-                    (a1, a2)
-                },
-            );
+            .collect();
+        let (mut s1, mut s2) = (vec![0f64; c], vec![0f64; c]);
+        for (b1, b2) in &parts {
+            for j in 0..c {
+                s1[j] += b1[j];
+                s2[j] += b2[j];
+            }
+        }
         let mut out = vec![0f32; 2 * c];
         for j in 0..c {
             let m = s1[j] / r as f64;
@@ -103,11 +102,12 @@ struct DropMask {
 }
 
 impl DropMask {
-    /// Keeps each of `n` values with probability `1 - p`. Chunks draw from their own generators (seeded from the
-    /// thread's), so the mask is filled in parallel.
-    fn sample(n: usize, p: f32) -> Self {
+    /// Keeps each of `n` values with probability `1 - p`. Chunk `i` draws from its own counter-based stream
+    /// (`seed` mixed with `i`), so the mask is filled in parallel and is the same for the same seed whatever the
+    /// thread scheduling.
+    fn sample(n: usize, p: f32, seed: u64) -> Self {
         const CHUNK: usize = 1 << 16;
-        let base: u64 = rand::random();
+        let base = crate::nn::init::mix64(seed);
         // Kept when a 24-bit uniform draw is at least p * 2^24, as `rand >= p` is in candle's dropout.
         let threshold = (p as f64 * (1u64 << 24) as f64).ceil() as u32;
         let mut keep = vec![0u8; n];
@@ -282,7 +282,7 @@ impl CustomOp2 for BnBackward {
         let affine = (&scale[..c], &off[..c]);
         // Pass 1: dbeta = sum g, dgamma = sum g * xhat (g masked by dropout and the ReLU). Every row slice is cut to
         // `c` first so the channel loops compile without bounds checks, vectorised.
-        let (sg, sgx) = x
+        let parts: Vec<(Vec<f32>, Vec<f32>)> = x
             .par_chunks(ROW_CHUNK * c)
             .zip(gy.par_chunks(ROW_CHUNK * c))
             .enumerate()
@@ -301,10 +301,10 @@ impl CustomOp2 for BnBackward {
                 }
                 (a, b)
             })
-            .reduce(
-                || (vec![0f32; c], vec![0f32; c]),
-                |(a, b), (x, y)| (summed(a, x), summed(b, y)),
-            );
+            .collect();
+        // Added in chunk order, not rayon's (see `SUM_PARTS`).
+        let (sg, sgx): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+        let (sg, sgx) = (sum_in_order(sg, c), sum_in_order(sgx, c));
         let sgx: Vec<f32> = sgx.iter().zip(invstd).map(|(s, i)| s * i).collect();
         let mut out = vec![0f32; x.len() + 2 * c];
         let (dx, tail) = out.split_at_mut(x.len());
@@ -347,12 +347,14 @@ impl CustomOp2 for BnBackward {
 }
 
 /// How [`batch_norm_cl`] runs: ReLU fused after it, batch statistics (training) or fixed ones, and the dropout
-/// probability applied after it in training (0: none).
+/// probability applied after it in training (0: none) with the seed its mask is drawn from on the CPU (the network
+/// derives it from the run's seed, the optimiser step and the layer: see `StGcn::set_dropout_key`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BnMode {
     pub relu: bool,
     pub train: bool,
     pub dropout: f32,
+    pub dropout_seed: u64,
 }
 
 /// Channels-last batch norm of `x` (..., C) with per-channel statistics `mean`/`var` (batch statistics in training,
@@ -369,6 +371,7 @@ pub fn batch_norm_cl(
         relu,
         train,
         dropout,
+        dropout_seed,
     } = mode;
     let dropout = if train { dropout } else { 0.0 };
     if !(0.0..1.0).contains(&dropout) {
@@ -397,7 +400,7 @@ pub fn batch_norm_cl(
         invstd,
         relu,
         train,
-        drop: (dropout > 0.0).then(|| DropMask::sample(x.elem_count(), dropout)),
+        drop: (dropout > 0.0).then(|| DropMask::sample(x.elem_count(), dropout, dropout_seed)),
     };
     x.contiguous()?
         .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)

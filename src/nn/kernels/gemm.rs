@@ -4,7 +4,7 @@
 use candle_core::{Result, Tensor};
 use rayon::prelude::*;
 
-use super::ops::summed;
+use super::ops::{part_len, sum_in_order};
 
 /// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)` with `dst` row-major and contiguous; `lhs` and `rhs` are given
 /// as (slice, row stride, column stride). `threads` > 1 lets gemm split the product over rayon's pool.
@@ -89,12 +89,14 @@ pub(crate) fn linear_rows(x: &[f32], w: &[f32], b: &[f32], dst: &mut [f32], thre
 }
 
 /// `a^T (ka x rows) * g (rows x kg)`, the weight gradient of a layer with inputs `a` (rows x ka) and output gradient
-/// `g` (rows x kg): one single-threaded product per block of rows, summed, since gemm parallelises poorly over a long
-/// inner dimension.
+/// `g` (rows x kg): one single-threaded product per block of rows, summed in block order, since gemm parallelises
+/// poorly over a long inner dimension. There are [`super::ops::SUM_PARTS`] blocks whatever the thread count, so the
+/// sum is the same on every run.
 pub(crate) fn weight_grad(a: &[f32], ka: usize, g: &[f32], kg: usize) -> Vec<f32> {
     let rows = g.len() / kg.max(1);
-    let block = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
-    a.par_chunks(block * ka)
+    let block = part_len(rows);
+    let parts = a
+        .par_chunks(block * ka)
         .zip(g.par_chunks(block * kg))
         .map(|(a, g)| {
             let r = g.len() / kg;
@@ -109,7 +111,8 @@ pub(crate) fn weight_grad(a: &[f32], ka: usize, g: &[f32], kg: usize) -> Vec<f32
             );
             part
         })
-        .reduce(|| vec![0f32; ka * kg], summed)
+        .collect();
+    sum_in_order(parts, ka * kg)
 }
 
 /// Splits the packed gradients of a layer with input `x`, weight `w` and bias `b` (one flat vector, in that order,

@@ -43,21 +43,45 @@ pub(crate) fn add_assign(a: &mut [f32], b: &[f32]) {
     a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
 }
 
-/// The element-wise sum of two partial sums: the `reduce` step of the parallel accumulations here.
+/// The element-wise sum of two partial sums.
 pub(crate) fn summed(mut a: Vec<f32>, b: Vec<f32>) -> Vec<f32> {
     add_assign(&mut a, &b);
     a
 }
 
-/// Column sums of a (rows x c) slice, in parallel over row chunks.
+/// How many parts the parallel sums over a batch (weight gradients) are cut into, whatever the thread count.
+///
+/// rayon's `reduce` and `fold` combine partial sums in an order set by work stealing, so float results changed from
+/// run to run. Every parallel sum here instead computes one partial per part, where the parts are fixed by the data's
+/// size alone, and adds the partials in part order ([`sum_in_order`]): the same inputs give the same bits on every
+/// run and with any number of threads.
+pub(crate) const SUM_PARTS: usize = 8;
+
+/// Items per part when `n` items are cut into (at most) [`SUM_PARTS`] parts.
+pub(crate) fn part_len(n: usize) -> usize {
+    n.div_ceil(SUM_PARTS).max(1)
+}
+
+/// The element-wise sum of `parts` (each `len` long), added in their order: the fixed-order `reduce` step of the
+/// parallel accumulations here (see [`SUM_PARTS`]).
+pub(crate) fn sum_in_order(parts: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+    parts
+        .into_iter()
+        .reduce(summed)
+        .unwrap_or_else(|| vec![0f32; len])
+}
+
+/// Column sums of a (rows x c) slice, in parallel over chunks of [`ROW_CHUNK`] rows, added in chunk order.
 pub(crate) fn col_sums(x: &[f32], c: usize) -> Vec<f32> {
-    x.par_chunks(ROW_CHUNK * c)
+    let parts = x
+        .par_chunks(ROW_CHUNK * c)
         .map(|ch| {
             let mut s = vec![0f32; c];
             ch.chunks_exact(c).for_each(|row| add_assign(&mut s, row));
             s
         })
-        .reduce(|| vec![0f32; c], summed)
+        .collect();
+    sum_in_order(parts, c)
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
-use super::ops::summed;
+use super::ops::{part_len, sum_in_order};
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
@@ -124,7 +124,7 @@ impl CustomOp2 for ShiftScaleBackward {
                     }
                 }
             });
-        let ds = g
+        let parts = g
             .par_chunks(f * 64)
             .zip(x.par_chunks(f * 64))
             .map(|(gi, xi)| {
@@ -136,7 +136,9 @@ impl CustomOp2 for ShiftScaleBackward {
                 }
                 acc
             })
-            .reduce(|| vec![0f32; f], summed);
+            .collect();
+        // Added in chunk order, not rayon's (see `SUM_PARTS`).
+        let ds = sum_in_order(parts, f);
         out[g.len()..].copy_from_slice(&ds);
         Ok((CpuStorage::F32(out), Shape::from(g.len() + f)))
     }
@@ -340,11 +342,14 @@ impl CustomOp2 for TemporalShiftBackPos {
         let pos = positions(y, g.stride);
         let to = g.t_out();
         let vc = g.v * g.c;
-        let sums = (0..g.b * to)
+        // One partial per fixed range of output frames, added in range order (see `SUM_PARTS`).
+        let n = g.b * to;
+        let per = part_len(n);
+        let parts = (0..n.div_ceil(per))
             .into_par_iter()
-            .fold(
-                || vec![0f32; g.c],
-                |mut acc, bt| {
+            .map(|part| {
+                let mut acc = vec![0f32; g.c];
+                for bt in part * per..((part + 1) * per).min(n) {
                     let (b, t) = (bt / to, bt % to);
                     let xb = &x[b * g.t * vc..(b + 1) * g.t * vc];
                     for (ch, &(y1, _)) in pos.iter().enumerate() {
@@ -360,10 +365,11 @@ impl CustomOp2 for TemporalShiftBackPos {
                             acc[ch] += (at(h1 + 1) - at(h1)) * gr[bt * vc + vv * g.c + ch];
                         }
                     }
-                    acc
-                },
-            )
-            .reduce(|| vec![0f32; g.c], summed);
+                }
+                acc
+            })
+            .collect();
+        let sums = sum_in_order(parts, g.c);
         let out: Vec<f32> = sums
             .iter()
             .map(|&s| if s == 0.0 { 1e-4 } else { 0.01 * s.signum() })

@@ -11,7 +11,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 use super::gemm::{gemm_rows, linear_rows, unpack_layer_grads};
-use super::ops::{add_assign, f32_slice, is_cpu, summed};
+use super::ops::{add_assign, f32_slice, is_cpu, part_len, summed};
 
 /// The nonzero pattern of the partitioned adjacency (fixed by the graph; edge importance only rescales entries).
 #[derive(Clone, Debug)]
@@ -68,13 +68,12 @@ impl Dims {
         self.k * self.c
     }
 
-    /// Frames per block: a cache-sized product of at least a few hundred rows, and enough blocks for every thread.
+    /// Frames per block: a cache-sized product of at least a few hundred rows, and at least
+    /// [`super::ops::SUM_PARTS`] blocks. Set by the sizes alone, not the thread count, since the backward pass sums
+    /// the weight gradient per block.
     fn block_frames(&self) -> usize {
         let fit = (BLOCK_FLOATS / (self.v * self.kc()).max(1)).max(8);
-        let spread = self
-            .frames
-            .div_ceil(2 * rayon::current_num_threads().max(1));
-        fit.min(spread).max(1)
+        fit.min(part_len(self.frames))
     }
 }
 
@@ -186,13 +185,20 @@ impl CustomOp3 for SpatialConvBackward {
             edges: vec![0f32; entries.len()],
         };
         let mut dx = vec![0f32; x.len()];
-        let sums = dx
-            .par_chunks_mut(bf * v * ci)
-            .zip(x.par_chunks(bf * v * ci))
-            .zip(g.par_chunks(bf * v * c))
-            .fold(
-                || (zero(), Vec::new(), Vec::new()),
-                |(mut acc, mut y, mut gy), ((dxb, xb), gb)| {
+        // The parameter gradients are summed per part of the blocks (fixed by the sizes, see `SUM_PARTS`), block by
+        // block, and the parts' sums added in order: the same bits on every run.
+        let per = part_len(d.frames.div_ceil(bf)) * bf;
+        let parts: Vec<ParamGrads> = dx
+            .par_chunks_mut(per * v * ci)
+            .zip(x.par_chunks(per * v * ci))
+            .zip(g.par_chunks(per * v * c))
+            .map(|((dxp, xp), gp)| {
+                let (mut acc, mut y, mut gy) = (zero(), Vec::new(), Vec::new());
+                for ((dxb, xb), gb) in dxp
+                    .chunks_mut(bf * v * ci)
+                    .zip(xp.chunks(bf * v * ci))
+                    .zip(gp.chunks(bf * v * c))
+                {
                     convolve(xb, wb, d, &mut y);
                     gy.clear();
                     gy.resize(y.len(), 0.0);
@@ -233,14 +239,17 @@ impl CustomOp3 for SpatialConvBackward {
                         1,
                     );
                     gy.chunks_exact(kc).for_each(|row| add_assign(db, row));
-                    (acc, y, gy)
-                },
-            )
-            .map(|(acc, _, _)| acc)
-            .reduce(zero, |p, q| ParamGrads {
+                }
+                acc
+            })
+            .collect();
+        let sums = parts
+            .into_iter()
+            .reduce(|p, q| ParamGrads {
                 wb: summed(p.wb, q.wb),
                 edges: summed(p.edges, q.edges),
-            });
+            })
+            .unwrap_or_else(zero);
         let mut out = dx;
         out.extend_from_slice(&sums.wb);
         let base = out.len();

@@ -13,7 +13,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 use super::gemm::{fill_rows, gemm_rows, unpack_layer_grads, weight_from_matrix, weight_matrix};
-use super::ops::{col_sums, f32_slice, is_cpu, summed};
+use super::ops::{col_sums, f32_slice, is_cpu, part_len, sum_in_order};
 
 /// Geometry of a temporal convolution over channels-last (B, T, V, C) data.
 #[derive(Clone, Copy, Debug)]
@@ -147,17 +147,22 @@ impl CustomOp3 for TemporalConvBackward {
         let kc = g.kernel * ci;
         let wm = weight_matrix(w, co, ci, g.kernel);
         let taps = Tap::all(g);
-        let (chunk, threads) = split(g.b);
+        let (_, threads) = split(g.b);
         let mut dx = vec![0f32; g.b * g.t * v * ci];
-        // Per sequence: dW_k += x_k^T gy and dx_k += gy W_k^T for each tap's shifted frames; dW summed per chunk.
-        let dwm = dx
-            .par_chunks_mut(g.t * v * ci)
-            .zip(x.par_chunks(g.t * v * ci))
-            .zip(gy.par_chunks(to * v * co))
-            .with_min_len(chunk)
-            .fold(
-                || vec![0f32; kc * co],
-                |mut dw, ((dxb, xb), gyb)| {
+        // Per sequence: dW_k += x_k^T gy and dx_k += gy W_k^T for each tap's shifted frames. dW is summed per part of
+        // the batch (fixed by the batch size, see `SUM_PARTS`), and the parts' sums are added in order.
+        let per = part_len(g.b);
+        let parts = dx
+            .par_chunks_mut(per * g.t * v * ci)
+            .zip(x.par_chunks(per * g.t * v * ci))
+            .zip(gy.par_chunks(per * to * v * co))
+            .map(|((dxp, xp), gyp)| {
+                let mut dw = vec![0f32; kc * co];
+                for ((dxb, xb), gyb) in dxp
+                    .chunks_mut(g.t * v * ci)
+                    .zip(xp.chunks(g.t * v * ci))
+                    .zip(gyp.chunks(to * v * co))
+                {
                     let ph = phases(xb, g);
                     let mut dph = if g.stride == 1 {
                         Vec::new()
@@ -192,10 +197,11 @@ impl CustomOp3 for TemporalConvBackward {
                     if g.stride > 1 {
                         unphase(&dph, dxb, g);
                     }
-                    dw
-                },
-            )
-            .reduce(|| vec![0f32; kc * co], summed);
+                }
+                dw
+            })
+            .collect();
+        let dwm = sum_in_order(parts, kc * co);
         let mut out = dx;
         out.reserve(co * kc + co);
         // Back to the checkpoint layout (C_out, C_in, K, 1).

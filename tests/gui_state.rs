@@ -1,0 +1,214 @@
+//! `skelzero gui --dump-state` in a real window under a private Xvfb server: what the explorer shows, read back as
+//! JSON. A run shows its figures (each saying what it is computed on) only over the dataset it was computed on; over
+//! another dataset the figures are gone and the state says the run does not match. A real run opens on a sample it
+//! scored.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use candle_core::{Device, Tensor};
+use serde_json::Value;
+use skelzero::zsl::ClassEmbeddings;
+use skelzero::zsl::features::save_class_embeddings;
+
+mod cli;
+mod xvfb;
+use cli::{skelzero, succeeded};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn msr() -> PathBuf {
+    root().join("../shared/data/msr-action3d")
+}
+
+/// Runs the window with `args` until it has loaded and scored, and returns the state it wrote.
+fn dump_state(xvfb: &xvfb::Xvfb, args: &[&std::ffi::OsStr]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_skelzero"))
+        .arg("gui")
+        .args(args)
+        .args(["--fresh", "--exit-after-frames", "5", "--dump-state"])
+        .arg(&state)
+        .env("DISPLAY", &xvfb.display)
+        .env("WGPU_BACKEND", "vulkan")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr:\n{stderr}");
+    let text = std::fs::read_to_string(&state)
+        .unwrap_or_else(|e| panic!("{}: {e}\nstderr:\n{stderr}", state.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn view_names(state: &Value) -> Vec<String> {
+    state["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let r = v["rect"].as_array().unwrap();
+            assert_eq!(r.len(), 4, "{v}");
+            assert!(
+                r[2].as_f64().unwrap() > 0.0 && r[3].as_f64().unwrap() > 0.0,
+                "{v}"
+            );
+            v["name"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Every figure shown has a value and says what it is computed on.
+fn assert_figures_have_a_basis(figures: &Value) {
+    let figures = figures
+        .as_object()
+        .expect("figures while a matching run is shown");
+    let mut n = 0;
+    for (name, f) in figures {
+        if f.is_object() {
+            assert!(f["value"].is_number(), "{name}: {f}");
+            let basis = f["basis"].as_str().unwrap_or_default();
+            assert!(basis == "test" || basis == "validation", "{name}: {f}");
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "{figures:?}");
+    assert_eq!(figures["zsl_accuracy"]["basis"], "test");
+    assert_eq!(figures["gamma"]["basis"], "validation");
+    assert_eq!(figures["gamma"]["source"], "validation");
+}
+
+#[test]
+fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
+    let xvfb = xvfb::Xvfb::start();
+    let demo = dump_state(&xvfb, &["--view".as_ref(), "calibration".as_ref()]);
+    assert_eq!(demo["dataset"]["classes"], 14, "{demo}");
+    assert_eq!(demo["run"]["name"], "demo");
+    assert_eq!(demo["run"]["matches_dataset"], true, "{demo}");
+    assert_figures_have_a_basis(&demo["figures"]);
+    assert_eq!(demo["selected"]["scored"], true, "{demo}");
+    assert!(demo["player"]["frames"].as_u64().unwrap() > 0);
+    assert_eq!(demo["player"]["preprocessed"], false);
+    let views = view_names(&demo);
+    for v in ["browser", "player", "predictions", "GZSL calibration"] {
+        assert!(views.iter().any(|n| n == v), "{v}: {views:?}");
+    }
+    assert!(!views.iter().any(|n| n.contains("mismatch")), "{views:?}");
+
+    // The demo run over MSR Action3D: its 14 classes are not MSR's 20.
+    let msr = msr();
+    let over = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            msr.as_os_str(),
+            "--run".as_ref(),
+            "demo".as_ref(),
+        ],
+    );
+    assert_eq!(over["dataset"]["classes"], 20, "{over}");
+    assert_eq!(over["run"]["matches_dataset"], false, "{over}");
+    assert!(over["figures"].is_null(), "{over}");
+    let why = over["run"]["mismatch"].as_str().unwrap();
+    assert!(why.contains("14 classes") && why.contains("20"), "{why}");
+    assert_eq!(over["selected"]["scored"], false, "{over}");
+    assert!(
+        view_names(&over).iter().any(|n| n == "run mismatch banner"),
+        "{over}"
+    );
+}
+
+/// Random unit class embeddings for MSR's 20 classes (the test is about binding, not accuracy).
+fn texts(path: &Path) {
+    let dev = Device::Cpu;
+    let t = |seed: u64| {
+        let v: Vec<f32> = (0..20 * 8)
+            .map(|i| (((i as u64 + 1) * 2_654_435_761 + seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let t = Tensor::from_vec(v, (20, 8), &dev).unwrap();
+        t.broadcast_div(&t.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap())
+            .unwrap()
+    };
+    let ce = ClassEmbeddings {
+        names: t(1),
+        sentences: t(2),
+        parts: None,
+        phrases: None,
+        motion: None,
+    };
+    save_class_embeddings(path, &ce).unwrap();
+}
+
+#[test]
+fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let features = d.join("msr1.safetensors");
+    succeeded(
+        skelzero()
+            .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
+            .arg(root().join("assets/demo/encoder"))
+            .arg("--data")
+            .arg(msr())
+            .arg("--out")
+            .arg(&features),
+    );
+    texts(&d.join("texts.safetensors"));
+    let run = d.join("run");
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "msr1", "--epochs", "2", "--lr", "1e-2",
+            ])
+            .arg("--features")
+            .arg(&features)
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--class-names")
+            .arg(msr().join("text/classes.tsv"))
+            .arg("--out")
+            .arg(&run),
+    );
+    succeeded(
+        skelzero()
+            .args(["eval", "--predictions", "--run"])
+            .arg(&run),
+    );
+
+    let xvfb = xvfb::Xvfb::start();
+    let msr = msr();
+    let state = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            msr.as_os_str(),
+            "--run".as_ref(),
+            run.as_os_str(),
+        ],
+    );
+    assert_eq!(state["run"]["matches_dataset"], true, "{state}");
+    assert_figures_have_a_basis(&state["figures"]);
+    assert_eq!(state["selected"]["scored"], true, "{state}");
+    assert!(
+        state["selected"]["id"].as_str().unwrap().starts_with('a'),
+        "{state}"
+    );
+
+    // The same run over PKU-MMD: 20 MSR classes against PKU's 51.
+    let pku = root().join("../shared/data/pku-mmd-v1");
+    let over = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            pku.as_os_str(),
+            "--run".as_ref(),
+            run.as_os_str(),
+        ],
+    );
+    assert_eq!(over["run"]["matches_dataset"], false, "{over}");
+    assert!(over["figures"].is_null(), "{over}");
+}

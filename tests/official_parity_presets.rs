@@ -1,0 +1,212 @@
+//! `--preset paper` end to end: `train` works for every method on a feature file and records the preset and the
+//! official choices in the run's config.toml; `bench` records `"preset": "paper"` in its JSON.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod zsl_synth;
+
+mod cli;
+use cli::{skelzero, succeeded};
+
+fn write_inputs(dir: &std::path::Path) {
+    zsl_synth::write_split(
+        &dir.join("features/split1.safetensors"),
+        &dir.join("texts.safetensors"),
+    );
+}
+
+fn train_paper(d: &std::path::Path, method: &str) -> (toml::Value, String) {
+    let out = succeeded(
+        skelzero()
+            .args([
+                "train", "--method", method, "--preset", "paper", "--split", "split1", "--epochs",
+                "2", "--folds", "1",
+            ])
+            .arg("--features")
+            .arg(d.join("features/split1.safetensors"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join(method)),
+    );
+    let cfg = std::fs::read_to_string(d.join(method).join("config.toml")).unwrap();
+    (
+        toml::from_str(&cfg).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn paper_preset_trains_every_method_on_a_feature_file_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    for method in ["devise", "relationnet", "smie", "infocpl", "star"] {
+        let (cfg, stderr) = train_paper(d, method);
+        let train = &cfg["train"];
+        assert_eq!(train["preset"].as_str(), Some("paper"), "{method}: {cfg}");
+        assert_eq!(train["init"].as_str(), Some("torch"), "{method}");
+        let m = &cfg["method"];
+        match method {
+            "devise" => assert_eq!(m["loss"].as_str(), Some("hinge")),
+            "smie" => {
+                assert_eq!(m["ln_at_inference"].as_bool(), Some(false));
+                assert_eq!(m["text"].as_str(), Some("names"));
+                assert_eq!(train["lr"].as_float(), Some(1e-5));
+                assert_eq!(train["batch_size"].as_integer(), Some(128));
+                assert_eq!(train["weight_decay"].as_float(), Some(0.0));
+            }
+            "infocpl" => {
+                // The synthetic codebooks hold 4 phrases: of [1, 5, 10, ...] only k = 1 fits.
+                let topk: Vec<i64> = m["topk"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_integer().unwrap())
+                    .collect();
+                assert_eq!(topk, [1]);
+                assert_eq!(m["shared_negatives"].as_bool(), Some(true));
+                assert_eq!(m["warmup_epochs"].as_integer(), Some(15));
+            }
+            "star" => {
+                assert_eq!(m["dim"].as_integer(), Some(768));
+                assert_eq!(m["prompts"].as_integer(), Some(100));
+                assert_eq!(m["w_unit_init"].as_bool(), Some(true));
+                // Never transductive unless asked for.
+                assert_eq!(m["transductive_text"].as_bool(), Some(false));
+                assert_eq!(train["optimizer"]["kind"].as_str(), Some("sgd"));
+                assert_eq!(train["optimizer"]["nesterov"].as_bool(), Some(true));
+                assert!(
+                    stderr.contains("without STAR's online augmentation"),
+                    "a STAR run on a feature file says it trained without augmentation: {stderr}"
+                );
+            }
+            _ => {}
+        }
+        assert!(d.join(method).join("weights.safetensors").is_file());
+        // The saved run loads and scores again.
+        succeeded(
+            skelzero()
+                .args(["eval", "--json", "--run"])
+                .arg(d.join(method)),
+        );
+    }
+}
+
+#[test]
+fn paper_preset_is_recorded_in_the_bench_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    let json = d.join("bench.json");
+    succeeded(
+        skelzero()
+            .args([
+                "bench",
+                "--dataset",
+                "msr",
+                "--methods",
+                "smie",
+                "--splits",
+                "split1",
+                "--epochs",
+                "2",
+                "--folds",
+                "1",
+                "--preset",
+                "paper",
+            ])
+            .arg("--features-dir")
+            .arg(d.join("features"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--json")
+            .arg(&json),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["preset"].as_str(), Some("paper"), "{v}");
+    assert!(v["splits"]["split1"]["smie"]["zsl_top1"].is_number(), "{v}");
+}
+
+#[test]
+fn an_unknown_preset_or_loss_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    for (extra, want) in [
+        (["--preset", "official"], "unknown preset `official`"),
+        (["--loss", "triplet"], "unknown --loss `triplet`"),
+    ] {
+        let out = skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "s", "--epochs", "1",
+            ])
+            .args(extra)
+            .arg("--features")
+            .arg(d.join("features/split1.safetensors"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join("bad"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{err}");
+        assert!(!d.join("bad").exists(), "nothing written on bad input");
+    }
+}
+
+#[test]
+fn transductive_text_is_an_explicit_labelled_star_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    // A small STAR for the synthetic texts' 2 body parts.
+    let small = d.join("star.toml");
+    std::fs::write(
+        &small,
+        "method = \"star\"\nparts = 2\nprompts = 4\ndim = 8\nheads = 2\nhidden = 8\n",
+    )
+    .unwrap();
+    let run = |method: &str, out: &str| {
+        let mut cmd = skelzero();
+        cmd.args([
+            "train",
+            "--method",
+            method,
+            "--split",
+            "split1",
+            "--epochs",
+            "1",
+            "--folds",
+            "1",
+            "--transductive-text",
+        ]);
+        if method == "star" {
+            cmd.arg("--method-config").arg(&small);
+        }
+        cmd.arg("--features")
+            .arg(d.join("features/split1.safetensors"))
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--out")
+            .arg(d.join(out))
+            .output()
+            .unwrap()
+    };
+    let out = run("star", "star");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TRANSDUCTIVE on the text side"));
+    let cfg: toml::Value =
+        toml::from_str(&std::fs::read_to_string(d.join("star/config.toml")).unwrap()).unwrap();
+    assert_eq!(cfg["method"]["transductive_text"].as_bool(), Some(true));
+    let out = run("smie", "smie");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--transductive-text applies to star only")
+    );
+}
