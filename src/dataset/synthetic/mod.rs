@@ -19,71 +19,85 @@ use super::{Dataset, DatasetKind, Sample, SampleMeta};
 use crate::formats::ReadError;
 
 mod motion;
+mod texts;
 
 pub use motion::generate_sequence;
+pub use texts::{class_name, composed_tsvs};
 
-/// The synthetic action classes, in label order. Most are one body part (right or left arm, right or left leg, head,
-/// torso) doing one motion (wave, punch, raise, circle, kick, raise the knee, step aside, nod, shake, bend, twist), so
-/// a class left unseen is a new combination of a part and a motion both seen in other classes; a few use the whole
-/// body, and two are two-person interactions.
+/// What the arms do in a [`Action::Combo`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ArmMotion {
+    Still,
+    /// The right hand waves above the head.
+    Wave,
+    /// The right fist punches forward from a guard.
+    Punch,
+    /// Both straight arms rise overhead.
+    Raise,
+    /// Both hands clap in front of the chest.
+    Clap,
+}
+
+/// What the legs do in a [`Action::Combo`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LegMotion {
+    Still,
+    /// The left leg kicks forward.
+    Kick,
+    /// The right knee rises to hip height.
+    Knee,
+    /// Both knees bend into a squat.
+    Squat,
+    /// The left leg steps out sideways.
+    Step,
+}
+
+/// The synthetic action classes. Most are an arm motion and a leg motion performed together (either may be
+/// still, not both), so a class left unseen is a new combination of an arm motion and a leg motion that both occur
+/// in seen classes; two are two-person interactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
-    WaveRightHand,
-    WaveLeftHand,
-    PunchRight,
-    PunchLeft,
-    RaiseRightArm,
-    RaiseLeftArm,
-    CircleRightArm,
-    CircleLeftArm,
-    KickRightLeg,
-    KickLeftLeg,
-    RaiseRightKnee,
-    RaiseLeftKnee,
-    StepRight,
-    StepLeft,
-    NodHead,
-    ShakeHead,
-    Bow,
-    TwistTorso,
-    RaiseBothArms,
-    ClapHands,
-    Squat,
-    Jump,
+    Combo(ArmMotion, LegMotion),
     ShakeHands,
     Push,
 }
 
+const ARMS: [ArmMotion; 5] = [
+    ArmMotion::Still,
+    ArmMotion::Wave,
+    ArmMotion::Punch,
+    ArmMotion::Raise,
+    ArmMotion::Clap,
+];
+const LEGS: [LegMotion; 5] = [
+    LegMotion::Still,
+    LegMotion::Kick,
+    LegMotion::Knee,
+    LegMotion::Squat,
+    LegMotion::Step,
+];
+
+const fn combo_at(i: usize) -> Action {
+    // Arm-major over the 5 x 5 grid, skipping (still, still).
+    let k = i + 1;
+    Action::Combo(ARMS[k / 5], LEGS[k % 5])
+}
+
 impl Action {
-    pub const ALL: [Action; 24] = [
-        Self::WaveRightHand,
-        Self::WaveLeftHand,
-        Self::PunchRight,
-        Self::PunchLeft,
-        Self::RaiseRightArm,
-        Self::RaiseLeftArm,
-        Self::CircleRightArm,
-        Self::CircleLeftArm,
-        Self::KickRightLeg,
-        Self::KickLeftLeg,
-        Self::RaiseRightKnee,
-        Self::RaiseLeftKnee,
-        Self::StepRight,
-        Self::StepLeft,
-        Self::NodHead,
-        Self::ShakeHead,
-        Self::Bow,
-        Self::TwistTorso,
-        Self::RaiseBothArms,
-        Self::ClapHands,
-        Self::Squat,
-        Self::Jump,
-        Self::ShakeHands,
-        Self::Push,
-    ];
+    /// Every class in label order: the 24 arm x leg combinations (arm-major), then the two interactions.
+    pub const ALL: [Action; 26] = {
+        let mut all = [Action::ShakeHands; 26];
+        let mut i = 0;
+        while i < 24 {
+            all[i] = combo_at(i);
+            i += 1;
+        }
+        all[25] = Action::Push;
+        all
+    };
 
     pub fn label(self) -> usize {
-        self as usize
+        Self::ALL.iter().position(|&a| a == self).unwrap_or(0)
     }
 
     /// Whether a second person takes part (the two-person interactions).
@@ -94,12 +108,7 @@ impl Action {
     /// Frames of one performance at tempo 1 (30 fps).
     fn base_frames(self) -> f32 {
         match self {
-            Self::NodHead
-            | Self::ShakeHead
-            | Self::ClapHands
-            | Self::PunchRight
-            | Self::PunchLeft => 60.0,
-            Self::Bow | Self::Squat | Self::StepRight | Self::StepLeft | Self::Push => 80.0,
+            Self::Push => 80.0,
             _ => 70.0,
         }
     }
@@ -108,15 +117,16 @@ impl Action {
 /// Name of the demo's seen/unseen split.
 pub const DEMO_SPLIT_NAME: &str = "synth-demo";
 
-/// The demo's unseen classes, each a new combination of a body part and a motion that are both seen: the left hand
-/// waves (the right hand waves, the left arm punches, raises and circles), the right arm circles (the left arm
-/// circles, the right one waves, punches and raises), the left leg kicks (the right leg kicks, the left knee rises,
-/// the left leg steps aside), the head shakes (the head nods, the torso twists left and right).
-pub const DEMO_UNSEEN: [Action; 4] = [
-    Action::WaveLeftHand,
-    Action::CircleRightArm,
-    Action::KickLeftLeg,
-    Action::ShakeHead,
+/// The demo's unseen classes: six arm x leg combinations whose arm motion and leg motion each occur in at least
+/// three seen classes (alone and with other partners), so recognising them means composing seen part-motions. No
+/// two share both parts with a seen class, and every arm and leg motion stays seen alone.
+pub const DEMO_UNSEEN: [Action; 6] = [
+    Action::Combo(ArmMotion::Wave, LegMotion::Kick),
+    Action::Combo(ArmMotion::Wave, LegMotion::Squat),
+    Action::Combo(ArmMotion::Punch, LegMotion::Squat),
+    Action::Combo(ArmMotion::Punch, LegMotion::Step),
+    Action::Combo(ArmMotion::Raise, LegMotion::Step),
+    Action::Combo(ArmMotion::Clap, LegMotion::Knee),
 ];
 
 /// The demo's class split (0-based, ascending).
@@ -160,8 +170,8 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             seed: 0,
-            per_class: 16,
-            subjects: 8,
+            per_class: 20,
+            subjects: 10,
             noise: 0.004,
             second_person: false,
             classes: Vec::new(),
@@ -247,7 +257,8 @@ mod tests {
         let texts = try_synthetic_texts().unwrap();
         assert_eq!(texts.names.len(), Action::ALL.len());
         assert!(texts.phrases.as_ref().unwrap().iter().all(|p| p.len() >= 8));
-        assert_eq!(texts.names[0], "wave right hand");
+        assert_eq!(texts.names[0], "kick with left leg");
+        assert_eq!(texts.names[5], "wave right hand and kick with left leg");
     }
 
     #[test]
@@ -275,7 +286,47 @@ mod tests {
     #[test]
     fn demo_split_is_consistent() {
         let d = demo_split();
-        assert_eq!(d.unseen, [1, 6, 9, 15]);
+        assert_eq!(d.unseen, [5, 7, 12, 13, 18, 21]);
         assert_eq!(d.seen.len() + d.unseen.len(), Action::ALL.len());
+    }
+
+    /// The committed TSVs are the composition of the part-motion texts (`UPDATE_SYNTH_TEXTS=1` rewrites them).
+    #[test]
+    fn tsvs_match_the_composition() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/synthetic");
+        for (file, want) in composed_tsvs() {
+            let path = dir.join(file);
+            if std::env::var_os("UPDATE_SYNTH_TEXTS").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let got = std::fs::read_to_string(&path).unwrap();
+            assert!(got == want, "{} differs from the composed texts", path.display());
+        }
+    }
+
+    /// Every unseen class's arm motion and leg motion each occur in at least three seen classes, one of them alone.
+    #[test]
+    fn unseen_classes_are_new_combinations_of_seen_part_motions() {
+        let d = demo_split();
+        let seen: Vec<Action> = d.seen.iter().map(|&c| Action::ALL[c]).collect();
+        for &u in &DEMO_UNSEEN {
+            let Action::Combo(arm, leg) = u else {
+                panic!("{u:?} is not a combination")
+            };
+            assert!(arm != ArmMotion::Still && leg != LegMotion::Still, "{u:?}");
+            let with_arm = seen.iter().filter(|a| matches!(a, Action::Combo(x, _) if *x == arm));
+            let with_leg = seen.iter().filter(|a| matches!(a, Action::Combo(_, y) if *y == leg));
+            assert!(with_arm.clone().count() >= 3, "{u:?}");
+            assert!(with_leg.clone().count() >= 3, "{u:?}");
+            assert!(seen.contains(&Action::Combo(arm, LegMotion::Still)));
+            assert!(seen.contains(&Action::Combo(ArmMotion::Still, leg)));
+        }
+        // The same part-motion has the same part texts in every class.
+        let texts = synthetic_texts();
+        let parts = texts.parts.as_ref().unwrap();
+        let kick = |c: usize| matches!(Action::ALL[c], Action::Combo(_, LegMotion::Kick));
+        let kicks: Vec<usize> = (0..Action::ALL.len()).filter(|&c| kick(c)).collect();
+        assert_eq!(kicks.len(), 5);
+        assert!(kicks.iter().all(|&c| parts[c][3..] == parts[kicks[0]][3..]));
     }
 }

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-use super::{Action, SynthConfig};
+use super::{Action, ArmMotion, LegMotion, SynthConfig};
 use crate::skeleton::LayoutId;
 use crate::skeleton::sequence::{KINECT_FPS, Sequence};
 
@@ -83,7 +83,6 @@ const REST: [Vec3; 25] = [
 
 /// Joints whose bone (from the parent) a rotation at that index turns; see [`Pose::local`].
 const L_SPINE: usize = 1;
-const L_HEAD: usize = 3;
 const L_L_UPPER_ARM: usize = 5;
 const L_L_FOREARM: usize = 6;
 const L_R_UPPER_ARM: usize = 9;
@@ -186,15 +185,21 @@ fn punch(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     pose.turn(other_f, rot_x(110.0 * guard));
 }
 
-fn kick(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+fn kick(pose: &mut Pose, t: f32, st: &Style, side: f32, arms_free: bool) {
     let k = cycle(t, (2.0 * st.reps).round().max(1.0));
     let (thigh, shin) = leg(side);
     pose.turn(thigh, rot_x(75.0 * st.amp * k));
     // The knee is bent halfway through the swing and straight at the top.
     pose.turn(shin, rot_x(-70.0 * 4.0 * k * (1.0 - k)));
-    let e = envelope(t);
-    pose.turn(L_L_UPPER_ARM, rot_z(-20.0 * e));
-    pose.turn(L_R_UPPER_ARM, rot_z(20.0 * e));
+    if arms_free {
+        balance_arms(pose, 20.0 * envelope(t));
+    }
+}
+
+/// Both arms lift out a little for balance while a leg moves (only when the arms have nothing else to do).
+fn balance_arms(pose: &mut Pose, deg: f32) {
+    pose.turn(L_L_UPPER_ARM, rot_z(-deg));
+    pose.turn(L_R_UPPER_ARM, rot_z(deg));
 }
 
 /// The upper arm and forearm of one side (`side` > 0: right).
@@ -220,40 +225,46 @@ fn reps(base: f32, st: &Style) -> f32 {
     (base * st.reps).round().max(1.0)
 }
 
-/// The straight arm lifts forward and up above the head, and back down.
-fn raise_arm(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+/// Both straight arms lift forward and up above the head, and back down.
+fn raise_both(pose: &mut Pose, t: f32, st: &Style) {
     let k = cycle(t, reps(1.0, st));
-    let (upper, fore) = arm(side);
-    pose.turn(
-        upper,
-        mul(
-            &rot_z(side * 12.0 * k),
-            &rot_x(160.0 * st.amp.min(1.05) * k),
-        ),
-    );
-    pose.turn(fore, rot_x(10.0 * k));
+    for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+        pose.turn(j, rot_x(165.0 * st.amp.min(1.05) * k));
+    }
 }
 
-/// The straight arm draws big circles in front of the shoulder.
-fn circle_arm(pose: &mut Pose, t: f32, st: &Style, side: f32) {
-    let e = envelope(t);
-    let a = TAU * reps(2.0, st) * t + st.phase;
-    let (upper, fore) = arm(side);
-    let lift = e * (90.0 + 55.0 * st.amp * a.sin());
-    let out = e * (30.0 + 30.0 * st.amp * a.cos());
-    pose.turn(upper, mul(&rot_z(side * out), &rot_x(lift)));
-    pose.turn(fore, rot_x(8.0 * e));
+/// Both hands clap together in front of the chest, several times.
+fn clap(pose: &mut Pose, t: f32, st: &Style) {
+    let base = envelope(t);
+    let close = 0.5 + 0.5 * (TAU * 4.0 * st.reps * t + st.phase).sin();
+    let gamma = base * (8.0 + 12.0 * close);
+    pose.turn(L_R_UPPER_ARM, mul(&rot_y(gamma), &rot_x(75.0 * base)));
+    pose.turn(L_L_UPPER_ARM, mul(&rot_y(-gamma), &rot_x(75.0 * base)));
+    pose.turn(L_R_FOREARM, rot_x(25.0 * base));
+    pose.turn(L_L_FOREARM, rot_x(25.0 * base));
+}
+
+/// Both knees bend into a squat and straighten, once or twice.
+fn squat(pose: &mut Pose, t: f32, st: &Style, arms_free: bool) {
+    let k = cycle(t, reps(1.0, st));
+    crouch(pose, 80.0 * st.amp.min(1.1) * k);
+    if arms_free {
+        // The arms come forward for balance.
+        for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+            pose.turn(j, rot_x(70.0 * k));
+        }
+    }
 }
 
 /// The thigh rises to horizontal with the shin hanging down, and lowers again.
-fn raise_knee(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+fn raise_knee(pose: &mut Pose, t: f32, st: &Style, side: f32, arms_free: bool) {
     let k = cycle(t, reps(1.5, st));
     let (thigh, shin) = leg(side);
     pose.turn(thigh, rot_x(95.0 * st.amp.min(1.05) * k));
     pose.turn(shin, rot_x(-100.0 * k));
-    let e = envelope(t);
-    pose.turn(L_L_UPPER_ARM, rot_z(-15.0 * e));
-    pose.turn(L_R_UPPER_ARM, rot_z(15.0 * e));
+    if arms_free {
+        balance_arms(pose, 15.0 * envelope(t));
+    }
 }
 
 /// The leg swings out to the side with the weight shifting over the other foot, and comes back.
@@ -266,98 +277,31 @@ fn step_aside(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     pose.turn(L_SPINE, rot_z(-side * 5.0 * k));
 }
 
+/// The left side is `-1`, the right `+1` (the actor's own sides: left joints are NTU 5-8 and 13-16, 1-based).
+const LEFT: f32 = -1.0;
+const RIGHT: f32 = 1.0;
+
 fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
     let mut p = Pose::rest();
     // Breathing sway, so even still parts move a little.
     p.root[0] += 0.01 * (TAU * 0.7 * t + st.phase).sin();
     match action {
-        Action::WaveRightHand => wave(&mut p, t, st, 1.0),
-        Action::WaveLeftHand => wave(&mut p, t, st, -1.0),
-        Action::PunchRight => punch(&mut p, t, st, 1.0),
-        Action::PunchLeft => punch(&mut p, t, st, -1.0),
-        Action::RaiseRightArm => raise_arm(&mut p, t, st, 1.0),
-        Action::RaiseLeftArm => raise_arm(&mut p, t, st, -1.0),
-        Action::CircleRightArm => circle_arm(&mut p, t, st, 1.0),
-        Action::CircleLeftArm => circle_arm(&mut p, t, st, -1.0),
-        Action::KickRightLeg => kick(&mut p, t, st, 1.0),
-        Action::KickLeftLeg => kick(&mut p, t, st, -1.0),
-        Action::RaiseRightKnee => raise_knee(&mut p, t, st, 1.0),
-        Action::RaiseLeftKnee => raise_knee(&mut p, t, st, -1.0),
-        Action::StepRight => step_aside(&mut p, t, st, 1.0),
-        Action::StepLeft => step_aside(&mut p, t, st, -1.0),
-        Action::NodHead => {
-            let k = cycle(t, reps(3.0, st)) * envelope(t).max(0.3);
-            p.turn(L_HEAD, rot_x(-35.0 * st.amp * k));
-        }
-        Action::ShakeHead => {
-            // The head joint sits on the neck's axis, so a pure turn would not move it: the shake swings it side to
-            // side as it turns, as a head shaken hard does.
-            let k = (TAU * reps(2.5, st) * t + st.phase).sin() * envelope(t);
-            p.turn(
-                L_HEAD,
-                mul(&rot_y(45.0 * k), &rot_z(30.0 * st.amp.min(1.05) * k)),
-            );
-        }
-        Action::Bow => {
-            let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
-            let bend = 60.0 * st.amp * k;
-            p.turn(L_SPINE, rot_x(-bend));
-            p.turn(L_HEAD, rot_x(-15.0 * k));
-            // The arms keep hanging down while the torso bends.
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(0.9 * bend));
+        Action::Combo(arm, leg) => {
+            // The legs first (a squat leans the spine, and the arms ride on it), then the arms.
+            let arms_free = arm == ArmMotion::Still;
+            match leg {
+                LegMotion::Still => {}
+                LegMotion::Kick => kick(&mut p, t, st, LEFT, arms_free),
+                LegMotion::Knee => raise_knee(&mut p, t, st, RIGHT, arms_free),
+                LegMotion::Squat => squat(&mut p, t, st, arms_free),
+                LegMotion::Step => step_aside(&mut p, t, st, LEFT),
             }
-        }
-        Action::TwistTorso => {
-            let e = envelope(t);
-            let k = (TAU * reps(2.0, st) * t + st.phase).sin() * e;
-            p.turn(L_SPINE, rot_y(40.0 * st.amp.min(1.1) * k));
-            // Hands on the chest, so the arms turn with the torso.
-            for (upper, fore, side) in [
-                (L_L_UPPER_ARM, L_L_FOREARM, -1.0),
-                (L_R_UPPER_ARM, L_R_FOREARM, 1.0),
-            ] {
-                p.turn(upper, mul(&rot_z(side * 15.0 * e), &rot_x(25.0 * e)));
-                p.turn(fore, rot_x(100.0 * e));
-            }
-        }
-        Action::RaiseBothArms => {
-            let k = cycle(t, reps(1.0, st));
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(165.0 * st.amp.min(1.05) * k));
-            }
-        }
-        Action::ClapHands => {
-            let base = envelope(t);
-            let close = 0.5 + 0.5 * (TAU * 4.0 * st.reps * t + st.phase).sin();
-            let gamma = base * (8.0 + 12.0 * close);
-            p.turn(L_R_UPPER_ARM, mul(&rot_y(gamma), &rot_x(75.0 * base)));
-            p.turn(L_L_UPPER_ARM, mul(&rot_y(-gamma), &rot_x(75.0 * base)));
-            p.turn(L_R_FOREARM, rot_x(25.0 * base));
-            p.turn(L_L_FOREARM, rot_x(25.0 * base));
-        }
-        Action::Squat => {
-            let k = cycle(t, reps(1.0, st));
-            crouch(&mut p, 80.0 * st.amp.min(1.1) * k);
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(70.0 * k));
-            }
-        }
-        Action::Jump => {
-            let u = (t * reps(2.0, st)).fract();
-            let bump = |a: f32, b: f32| {
-                if (a..b).contains(&u) {
-                    (PI * (u - a) / (b - a)).sin()
-                } else {
-                    0.0
-                }
-            };
-            let crouch_depth = bump(0.0, 0.35) + bump(0.75, 1.0);
-            let flight = bump(0.35, 0.75);
-            crouch(&mut p, 45.0 * crouch_depth);
-            p.root[1] += 0.25 * st.amp * flight;
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(-30.0 * crouch_depth + 150.0 * flight));
+            match arm {
+                ArmMotion::Still => {}
+                ArmMotion::Wave => wave(&mut p, t, st, RIGHT),
+                ArmMotion::Punch => punch(&mut p, t, st, RIGHT),
+                ArmMotion::Raise => raise_both(&mut p, t, st),
+                ArmMotion::Clap => clap(&mut p, t, st),
             }
         }
         Action::ShakeHands => shake_hands(&mut p, t, st),
@@ -603,18 +547,16 @@ mod tests {
         let left_hand = 7;
         let left_foot = 15;
         let right_foot = 19;
-        let s = generate_sequence(Action::WaveRightHand, 1, 0, &cfg);
+        let combo = |a, l| Action::Combo(a, l);
+        let s = generate_sequence(combo(ArmMotion::Wave, LegMotion::Still), 1, 0, &cfg);
         assert!(travel(&s, right_hand) > 5.0 * travel(&s, left_hand));
-        let s = generate_sequence(Action::WaveLeftHand, 1, 0, &cfg);
-        assert!(travel(&s, left_hand) > 5.0 * travel(&s, right_hand));
-        let s = generate_sequence(Action::KickLeftLeg, 1, 0, &cfg);
-        assert!(travel(&s, left_foot) > 5.0 * travel(&s, right_foot));
         // The wave lifts the hand above the head.
-        let s = generate_sequence(Action::WaveRightHand, 1, 0, &cfg);
         let mid = s.frames() / 2;
         assert!(s.joint(mid, 0, right_hand)[1] > s.joint(mid, 0, 3)[1]);
+        let s = generate_sequence(combo(ArmMotion::Still, LegMotion::Kick), 1, 0, &cfg);
+        assert!(travel(&s, left_foot) > 5.0 * travel(&s, right_foot));
         // The squat lowers the pelvis by a good part of the leg length.
-        let s = generate_sequence(Action::Squat, 1, 0, &cfg);
+        let s = generate_sequence(combo(ArmMotion::Clap, LegMotion::Squat), 1, 0, &cfg);
         let ys: Vec<f32> = (0..s.frames()).map(|f| s.joint(f, 0, 0)[1]).collect();
         let (lo, hi) = ys
             .iter()
@@ -629,18 +571,15 @@ mod tests {
             let horizontal = ((pelvis[0] - feet[0]).powi(2) + (pelvis[2] - feet[2]).powi(2)).sqrt();
             assert!(horizontal < 0.3, "frame {f}: {horizontal}");
         }
-        // The jump leaves the floor.
-        let s = generate_sequence(Action::Jump, 1, 0, &cfg);
-        assert!((0..s.frames()).any(|f| s.joint(f, 0, left_foot)[1] > 0.1));
-        // Each one-part class moves its own part on its own side far more than the mirrored one.
+        // A combination moves its arm's and its leg's joints on the named sides far more than the mirrored ones:
+        // the player's left joints (NTU 5-8, 13-16) for a left motion.
         for (action, moving, still) in [
-            (Action::CircleRightArm, right_hand, left_hand),
-            (Action::CircleLeftArm, left_hand, right_hand),
-            (Action::RaiseRightArm, right_hand, left_hand),
-            (Action::RaiseLeftArm, left_hand, right_hand),
-            (Action::RaiseRightKnee, right_foot, left_foot),
-            (Action::StepLeft, left_foot, right_foot),
-            (Action::KickRightLeg, right_foot, left_foot),
+            (combo(ArmMotion::Wave, LegMotion::Kick), right_hand, left_hand),
+            (combo(ArmMotion::Wave, LegMotion::Kick), left_foot, right_foot),
+            (combo(ArmMotion::Wave, LegMotion::Step), right_hand, left_hand),
+            (combo(ArmMotion::Punch, LegMotion::Step), left_foot, right_foot),
+            (combo(ArmMotion::Clap, LegMotion::Knee), right_foot, left_foot),
+            (combo(ArmMotion::Raise, LegMotion::Knee), right_foot, left_foot),
         ] {
             let s = generate_sequence(action, 3, 1, &cfg);
             assert!(
@@ -650,15 +589,10 @@ mod tests {
                 travel(&s, still)
             );
         }
-        // Head classes move the head and little else; the shake turns it (sideways travel), the nod tips it.
-        let head = 3;
-        for action in [Action::NodHead, Action::ShakeHead] {
-            let s = generate_sequence(action, 2, 0, &cfg);
-            assert!(
-                travel(&s, head) > 2.0 * travel(&s, right_hand),
-                "{action:?}"
-            );
-        }
+        // Both-arm motions move both hands alike.
+        let s = generate_sequence(combo(ArmMotion::Raise, LegMotion::Step), 2, 0, &cfg);
+        let (r, l) = (travel(&s, right_hand), travel(&s, left_hand));
+        assert!(r > 1.0 && l > 1.0 && r < 1.5 * l && l < 1.5 * r, "{r} {l}");
         // The interactions have a partner who moves too; a one-person class has none.
         for action in [Action::ShakeHands, Action::Push] {
             let s = generate_sequence(action, 4, 0, &cfg);
@@ -668,6 +602,9 @@ mod tests {
                 .sum::<f32>();
             assert!(partner_hand > 0.2, "{action:?}: {partner_hand}");
         }
-        assert_eq!(generate_sequence(Action::Bow, 1, 0, &cfg).bodies(), 1);
+        assert_eq!(
+            generate_sequence(combo(ArmMotion::Raise, LegMotion::Still), 1, 0, &cfg).bodies(),
+            1
+        );
     }
 }
