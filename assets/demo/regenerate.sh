@@ -1,36 +1,40 @@
 #!/usr/bin/env bash
 # Regenerates the built-in demo's files (assets/demo/encoder, assets/demo/classes.safetensors, assets/demo/runs/*)
 # with skelzero's own commands: an ST-GCN encoder pretrained on the seen classes of the synthetic `synth-demo` split
-# (unseen-class samples never reach it), its features of the split, MiniLM embeddings of the class texts written for
-# the project (assets/synthetic/*.tsv), and STAR, InfoCPL, SMIE and DeViSE runs trained on them, each with its epoch
-# and learning rate chosen on pseudo-unseen seen classes and its GZSL gamma on whole held-out training subjects
-# (--val-subjects). Nothing is chosen on the unseen test classes. The binary compiles these files in
-# (src/pipeline/demo.rs): rebuild after running this. About 25 minutes on 2 busy CPU cores.
+# (unseen-class samples never reach it), its features of the split, MiniLM embeddings of the class texts composed
+# for the project (assets/synthetic/*.tsv, made by src/dataset/synthetic/texts.rs), and STAR, InfoCPL, SMIE and
+# DeViSE runs trained on them, each with its epoch (and DeViSE its learning rate) chosen on pseudo-unseen seen
+# classes and its GZSL gamma on whole held-out training subjects (--val-subjects). Nothing is chosen on the unseen
+# test classes. The binary compiles these files in (src/pipeline/demo.rs): rebuild after running this.
 #
 # Usage: assets/demo/regenerate.sh [WORK_DIR]   (run from the repository root; WORK_DIR defaults to runs/demo)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work="${1:-runs/demo}"
 mkdir -p "$work"
-run() { cargo run --release --quiet -- "$@"; }
+run() { cargo run --release --locked --quiet -- "$@"; }
 
 # 1. The skeleton encoder, on the 20 seen classes' odd-subject samples (10 % of them held out for its validation).
-run pretrain --dataset synthetic --split synth-demo --encoder stgcn --epochs 40 --batch-size 16 --lr 5e-3 --seed 0 \
+run pretrain --dataset synthetic --split synth-demo --encoder stgcn --epochs 40 --batch-size 16 --lr 5e-3 --bodies 1 --seed 0 \
     --out "$work/encoder"
 # 2. Its frozen features of the split (seen-class training samples, GZSL test samples, SMIE's masked view).
 run extract --run "$work/encoder" --split synth-demo --out "$work/synth-demo.safetensors"
-# 3. Class embeddings: names, descriptions, body-part texts and phrases through all-MiniLM-L6-v2 (installed with
+# 3. Class embeddings: names, sentences, body-part texts and phrases through all-MiniLM-L6-v2 (installed with
 #    `skelzero models fetch minilm` when missing).
 run text classes --text-model minilm --class-texts assets/synthetic --out "$work/texts.safetensors"
 tail -n +2 assets/synthetic/classes.tsv | cut -f2 > "$work/class_names.txt"
-# 4. The zero-shot methods. DeViSE with its defaults (lr chosen among 1e-4, 1e-3, 1e-2 on seen-class validation);
-#    STAR, InfoCPL and SMIE at lr 1e-3 for 20 epochs (epoch chosen on validation): their default grid of 3 rates x 40
-#    epochs x 3 folds took over 10 minutes each on the shared 2 cores.
+# 4. The zero-shot methods, small enough to ship (the method configs below; a few hundred KB each). DeViSE with its
+#    defaults (lr chosen among its grid on seen-class validation); STAR, InfoCPL and SMIE at lr 1e-3 for 30 epochs
+#    (epoch chosen on validation).
 common=(--val-subjects --features "$work/synth-demo.safetensors" --texts "$work/texts.safetensors" --split synth-demo
     --class-names "$work/class_names.txt" --seed 0)
+printf 'method = "star"\nparts = 6\nprompts = 32\ndim = 64\nheads = 4\nhidden = 128\n' > "$work/star.toml"
+printf 'method = "infocpl"\nhidden = [256, 128]\n' > "$work/infocpl.toml"
+printf 'method = "smie"\nhidden = [256, 128]\n' > "$work/smie.toml"
 run train --method devise "${common[@]}" --out "$work/devise"
 for method in star infocpl smie; do
-    run train --method "$method" --lr 1e-3 --epochs 20 "${common[@]}" --out "$work/$method"
+    run train --method "$method" --method-config "$work/$method.toml" --lr 1e-3 --epochs 30 "${common[@]}" \
+        --out "$work/$method"
 done
 
 # 5. Ship the files the demo loads (the runs share one class-embedding file).
