@@ -86,7 +86,7 @@ fn assert_figures_have_a_basis(figures: &Value) {
 fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     let xvfb = xvfb::Xvfb::start();
     let demo = dump_state(&xvfb, &["--view".as_ref(), "calibration".as_ref()]);
-    assert_eq!(demo["dataset"]["classes"], 14, "{demo}");
+    assert_eq!(demo["dataset"]["classes"], 26, "{demo}");
     assert_eq!(demo["run"]["name"], "demo");
     assert_eq!(demo["run"]["matches_dataset"], true, "{demo}");
     assert_figures_have_a_basis(&demo["figures"]);
