@@ -300,7 +300,11 @@ mod tests {
                 std::fs::write(&path, &want).unwrap();
             }
             let got = std::fs::read_to_string(&path).unwrap();
-            assert!(got == want, "{} differs from the composed texts", path.display());
+            assert!(
+                got == want,
+                "{} differs from the composed texts",
+                path.display()
+            );
         }
     }
 
@@ -314,8 +318,12 @@ mod tests {
                 panic!("{u:?} is not a combination")
             };
             assert!(arm != ArmMotion::Still && leg != LegMotion::Still, "{u:?}");
-            let with_arm = seen.iter().filter(|a| matches!(a, Action::Combo(x, _) if *x == arm));
-            let with_leg = seen.iter().filter(|a| matches!(a, Action::Combo(_, y) if *y == leg));
+            let with_arm = seen
+                .iter()
+                .filter(|a| matches!(a, Action::Combo(x, _) if *x == arm));
+            let with_leg = seen
+                .iter()
+                .filter(|a| matches!(a, Action::Combo(_, y) if *y == leg));
             assert!(with_arm.clone().count() >= 3, "{u:?}");
             assert!(with_leg.clone().count() >= 3, "{u:?}");
             assert!(seen.contains(&Action::Combo(arm, LegMotion::Still)));

@@ -574,12 +574,36 @@ mod tests {
         // A combination moves its arm's and its leg's joints on the named sides far more than the mirrored ones:
         // the player's left joints (NTU 5-8, 13-16) for a left motion.
         for (action, moving, still) in [
-            (combo(ArmMotion::Wave, LegMotion::Kick), right_hand, left_hand),
-            (combo(ArmMotion::Wave, LegMotion::Kick), left_foot, right_foot),
-            (combo(ArmMotion::Wave, LegMotion::Step), right_hand, left_hand),
-            (combo(ArmMotion::Punch, LegMotion::Step), left_foot, right_foot),
-            (combo(ArmMotion::Clap, LegMotion::Knee), right_foot, left_foot),
-            (combo(ArmMotion::Raise, LegMotion::Knee), right_foot, left_foot),
+            (
+                combo(ArmMotion::Wave, LegMotion::Kick),
+                right_hand,
+                left_hand,
+            ),
+            (
+                combo(ArmMotion::Wave, LegMotion::Kick),
+                left_foot,
+                right_foot,
+            ),
+            (
+                combo(ArmMotion::Wave, LegMotion::Step),
+                right_hand,
+                left_hand,
+            ),
+            (
+                combo(ArmMotion::Punch, LegMotion::Step),
+                left_foot,
+                right_foot,
+            ),
+            (
+                combo(ArmMotion::Clap, LegMotion::Knee),
+                right_foot,
+                left_foot,
+            ),
+            (
+                combo(ArmMotion::Raise, LegMotion::Knee),
+                right_foot,
+                left_foot,
+            ),
         ] {
             let s = generate_sequence(action, 3, 1, &cfg);
             assert!(
