@@ -73,10 +73,7 @@ mod tests {
     fn the_demo_runs_are_told_apart() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
         assert_eq!(RunKind::of(&root.join("encoder")), Some(RunKind::Pretrain));
-        assert_eq!(
-            RunKind::of(&root.join("runs/devise")),
-            Some(RunKind::Train)
-        );
+        assert_eq!(RunKind::of(&root.join("runs/devise")), Some(RunKind::Train));
         assert_eq!(RunKind::of(&root.join("runs")), None);
         let err = expect_run(&root.join("encoder"), RunKind::Train, "--run").unwrap_err();
         assert!(
