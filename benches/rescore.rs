@@ -91,7 +91,7 @@ fn main() {
 
     let t = Instant::now();
     let scored = score_job(
-        &ScoreSource::Demo,
+        &ScoreSource::Demo(skelzero::pipeline::demo::default_demo_run()),
         &candle_core::Device::Cpu,
         &JobHandle::default(),
     )

@@ -1,5 +1,5 @@
 //! Custom protocols end to end: `--unseen` (1-based ids) and `--split-file` in `bench`, `pretrain`, `extract` and
-//! `train` on the generated synthetic set (14 classes), and bad split files refused with the file and line named.
+//! `train` on the generated synthetic set (26 classes), and bad split files refused with the file and line named.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::path::Path;
@@ -65,7 +65,7 @@ fn unseen_ids_reach_bench_pretrain_extract_and_train() {
             .as_array()
             .unwrap()
             .len(),
-        12
+        24
     );
     assert_eq!(r["chance"]["unseen-2-5"], serde_json::json!(0.5));
 
@@ -93,7 +93,7 @@ fn unseen_ids_reach_bench_pretrain_extract_and_train() {
     );
     let f = skelzero::zsl::features::SplitFeatures::load(&feats).unwrap();
     assert_eq!(f.unseen, [1, 4]);
-    assert_eq!(f.seen.len(), 12);
+    assert_eq!(f.seen.len(), 24);
 
     // train records the custom split by the same name; another --unseen than the features hold is refused.
     let texts = d.join("texts.safetensors");
@@ -141,7 +141,7 @@ fn bad_split_files_name_the_file_and_line() {
     let cases = [
         (
             "range.toml",
-            "name = \"x\"\nunseen = [2, 15]\n",
+            "name = \"x\"\nunseen = [2, 27]\n",
             2,
             "out of range",
         ),
@@ -169,7 +169,7 @@ fn bad_split_files_name_the_file_and_line() {
         let path = d.join(file);
         std::fs::write(&path, text).unwrap();
         // In the library: the error names the file and the line of the list at fault.
-        let err = match SplitFile::read_classes(&path, 14) {
+        let err = match SplitFile::read_classes(&path, 26) {
             Ok(c) => panic!("{file}: accepted as {c:?}"),
             Err(e) => e.to_string(),
         };
@@ -200,9 +200,9 @@ fn bad_split_files_name_the_file_and_line() {
     let inputs = skelzero::dataset::protocol::ProtocolInputs::default();
     for (ids, what) in [
         (vec![0], "out of range"),
-        (vec![15], "out of range"),
+        (vec![27], "out of range"),
         (vec![3, 3], "listed twice"),
-        ((1..=14).collect(), "at least one seen"),
+        ((1..=26).collect(), "at least one seen"),
     ] {
         let err = SplitArgs::unseen_ids(&ids)
             .partition(&dataset, &inputs)

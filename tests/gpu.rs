@@ -139,6 +139,19 @@ fn the_sentence_encoder_gives_the_cpu_embeddings_on_the_gpu() {
 fn the_predict_command_runs_on_the_gpu() {
     use clap::Parser as _;
     let out = tempfile::tempdir().unwrap();
+    // A run folder from the demo's DeViSE run and the class embeddings its runs share.
+    let run = out.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    for (from, name) in [
+        ("assets/demo/runs/devise/config.toml", "config.toml"),
+        (
+            "assets/demo/runs/devise/weights.safetensors",
+            "weights.safetensors",
+        ),
+        ("assets/demo/classes.safetensors", "classes.safetensors"),
+    ] {
+        std::fs::copy(from, run.join(name)).unwrap();
+    }
     let predict = |device: &str| {
         let file = out.path().join(format!("{device}.json"));
         // Relative to the package root, where cargo runs tests (the device machine's checkout is elsewhere).
@@ -148,7 +161,7 @@ fn the_predict_command_runs_on_the_gpu() {
             "--encoder",
             "assets/demo/encoder",
             "--run",
-            "assets/demo/zsl",
+            run.to_str().unwrap(),
             "--dataset",
             "synthetic",
             "--device",

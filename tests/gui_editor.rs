@@ -16,6 +16,9 @@ use skelzero::dataset::description_set::DescriptionSet;
 
 mod gui_harness;
 
+/// The unseen class the edit test rewrites.
+const EDITED: &str = "wave right hand and kick with left leg";
+
 fn wait_for(h: &mut Harness<'static, ExplorerApp>, done: impl Fn(&ExplorerApp) -> bool) {
     gui_harness::wait_for(h, Duration::from_secs(240), done);
 }
@@ -87,11 +90,14 @@ fn sentence_shown(h: &Harness<'static, ExplorerApp>) -> Option<String> {
 fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
     let recovery = tempfile::tempdir().unwrap();
     let mut h = demo_app(recovery.path());
+    // On the default run.
+    h.run_steps(2);
     let before = h.state().predictions.clone().unwrap();
-    open_editor_on(&mut h, "jump up");
+    open_editor_on(&mut h, EDITED);
     let original = sentence_shown(&h).unwrap();
-    // Describe "jump up" exactly as "wave left hand": the two unseen classes now tie, so accuracy must move.
-    let wave = h.state().editor.current_set().unwrap().classes[1]
+    // Describe the unseen "wave right hand and kick with left leg" exactly as the unseen "wave right hand and
+    // squat": the two now tie, so accuracy must move.
+    let wave = h.state().editor.current_set().unwrap().classes[7]
         .sentence
         .clone();
     type_sentence(&mut h, &wave);
@@ -109,7 +115,7 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
         .unwrap()
         .classes
         .iter()
-        .position(|c| c == "jump up")
+        .position(|c| c == EDITED)
         .unwrap();
     let col = before.classes.iter().position(|&c| c == jump).unwrap();
     let c = before.num_classes();
@@ -129,7 +135,7 @@ fn an_edit_moves_the_accuracy_and_undo_redo_and_diff_follow() {
     assert!(h.query_by_label(&shown).is_some(), "{shown}");
     // The change is shown beside the edit.
     let beside = format!(
-        "Last change (jump up: sentence): ZSL accuracy {} -> {} ({:+.1})",
+        "Last change ({EDITED}: sentence): ZSL accuracy {} -> {} ({:+.1})",
         pct(m0.zsl_accuracy),
         pct(m1.zsl_accuracy),
         100.0 * (m1.zsl_accuracy - m0.zsl_accuracy)
@@ -176,7 +182,7 @@ fn unsaved_edits_are_autosaved_within_a_second_and_offered_after_a_crash() {
     let text = "A person crouches and springs straight up with both feet leaving the floor.";
     let path = {
         let mut h = demo_app(recovery.path());
-        open_editor_on(&mut h, "jump up");
+        open_editor_on(&mut h, "punch with right fist and squat");
         let path = h.state().editor.recovery_path().unwrap().to_path_buf();
         assert!(path.starts_with(recovery.path()));
         assert!(!path.exists());
@@ -193,7 +199,7 @@ fn unsaved_edits_are_autosaved_within_a_second_and_offered_after_a_crash() {
         }
         assert!(waited <= 1.0, "autosaved {waited} s after the edit");
         let saved = DescriptionSet::load(&path).unwrap();
-        assert_eq!(saved.classes[10].sentence, text);
+        assert_eq!(saved.classes[12].sentence, text);
         path
         // The app is dropped here without saving: a crash, as far as the edits know.
     };
@@ -211,7 +217,7 @@ fn unsaved_edits_are_autosaved_within_a_second_and_offered_after_a_crash() {
     h.get_by_label("Restore").click();
     h.run_steps(1);
     assert_eq!(
-        h.state().editor.current_set().unwrap().classes[10].sentence,
+        h.state().editor.current_set().unwrap().classes[12].sentence,
         text
     );
     wait_for(&mut h, |app| {

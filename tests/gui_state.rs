@@ -86,7 +86,7 @@ fn assert_figures_have_a_basis(figures: &Value) {
 fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     let xvfb = xvfb::Xvfb::start();
     let demo = dump_state(&xvfb, &["--view".as_ref(), "calibration".as_ref()]);
-    assert_eq!(demo["dataset"]["classes"], 14, "{demo}");
+    assert_eq!(demo["dataset"]["classes"], 26, "{demo}");
     assert_eq!(demo["run"]["name"], "demo");
     assert_eq!(demo["run"]["matches_dataset"], true, "{demo}");
     assert_figures_have_a_basis(&demo["figures"]);
@@ -99,7 +99,7 @@ fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     }
     assert!(!views.iter().any(|n| n.contains("mismatch")), "{views:?}");
 
-    // The demo run over MSR Action3D: its 14 classes are not MSR's 20.
+    // The demo run over MSR Action3D: its 26 classes are not MSR's 20.
     let msr = msr();
     let over = dump_state(
         &xvfb,
@@ -114,7 +114,7 @@ fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     assert_eq!(over["run"]["matches_dataset"], false, "{over}");
     assert!(over["figures"].is_null(), "{over}");
     let why = over["run"]["mismatch"].as_str().unwrap();
-    assert!(why.contains("14 classes") && why.contains("20"), "{why}");
+    assert!(why.contains("26 classes") && why.contains("20"), "{why}");
     assert_eq!(over["selected"]["scored"], false, "{over}");
     assert!(
         view_names(&over).iter().any(|n| n == "run mismatch banner"),

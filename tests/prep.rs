@@ -408,17 +408,17 @@ fn synthetic_demo_dataset_splits_and_preprocesses() {
         ..Default::default()
     });
     assert_eq!(data.kind, DatasetKind::Synthetic);
-    assert_eq!(data.num_classes(), 14);
-    assert_eq!(data.class_counts(), vec![4; 14]);
+    assert_eq!(data.num_classes(), 26);
+    assert_eq!(data.class_counts(), vec![4; 26]);
     let p = SplitArgs::default()
         .partition(&data, &ProtocolInputs::default())
         .unwrap();
     assert_eq!(p.name, "synth-demo");
-    assert_eq!(p.unseen, [1, 5, 7, 10]);
-    // Odd subjects (1, 3) train, even ones test.
-    assert_eq!(p.train.len(), 10 * 2);
-    assert_eq!(p.zsl_test.len(), 4 * 4);
-    assert_eq!(p.gzsl_test.len(), 4 * 4 + 10 * 2);
+    assert_eq!(p.unseen, [5, 7, 12, 13, 18, 21]);
+    // Odd subjects (1, 3) train, even ones test; every unseen-class sample is a test sample.
+    assert_eq!(p.train.len(), 20 * 2);
+    assert_eq!(p.zsl_test.len(), 6 * 4);
+    assert_eq!(p.gzsl_test.len(), 6 * 4 + 20 * 2);
 
     let cfg = PreprocessConfig::default();
     let seqs: Vec<&Sequence> = data.samples.iter().map(|s| &s.seq).collect();

@@ -5,8 +5,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use skelzero::experiment::select::{
-    SelectionConfig, ValidationSplit, fit_and_evaluate, fold_batch_size, steps_per_epoch,
-    validation_folds, validation_split,
+    SelectionConfig, ValidationSplit, fit_and_evaluate, fold_batch_size, hold_out_subjects,
+    steps_per_epoch, validation_folds, validation_split,
 };
 use skelzero::zsl::trainer::TrainConfig;
 use skelzero::zsl::{MethodConfig, MethodKind};
@@ -388,6 +388,44 @@ fn gamma_transfers_in_spread_units_whatever_the_final_scale() {
     assert_eq!(results[0].0, results[1].0);
     assert_eq!(results[0].1, results[1].1);
     assert!((results[0].3 - results[1].3).abs() < 1e-6, "{results:?}");
+}
+
+#[test]
+fn holding_out_subjects_puts_whole_subjects_in_gzsl_validation() {
+    let (labels, seen) = labels_and_seen();
+    // Five subjects, assigned round-robin.
+    let subjects: Vec<u32> = (0..labels.len()).map(|i| 1 + (i % 5) as u32).collect();
+    let mut split = validation_split(&labels, &seen, 4, 0.2, 3).unwrap();
+    let pseudo_unseen_rows = split.val_unseen_rows.clone();
+    hold_out_subjects(&mut split, &labels, &subjects, 0.2, 3).unwrap();
+    let held: std::collections::BTreeSet<u32> =
+        split.val_seen_rows.iter().map(|&i| subjects[i]).collect();
+    // 20 % of five subjects: one, every one of whose pseudo-seen rows is held out and none trained on.
+    assert_eq!(held.len(), 1);
+    assert!(
+        split
+            .train_rows
+            .iter()
+            .all(|&i| !held.contains(&subjects[i]))
+    );
+    let pseudo_seen_rows = (0..labels.len())
+        .filter(|&i| split.pseudo_seen.contains(&labels[i]))
+        .count();
+    assert_eq!(
+        split.train_rows.len() + split.val_seen_rows.len(),
+        pseudo_seen_rows
+    );
+    assert!(
+        split
+            .val_seen_rows
+            .iter()
+            .all(|&i| split.pseudo_seen.contains(&labels[i]))
+    );
+    assert_eq!(split.val_unseen_rows, pseudo_unseen_rows);
+    // One subject cannot be split, and the subject list must cover every row.
+    let one = vec![1; labels.len()];
+    assert!(hold_out_subjects(&mut split, &labels, &one, 0.2, 3).is_err());
+    assert!(hold_out_subjects(&mut split, &labels, &subjects[1..], 0.2, 3).is_err());
 }
 
 /// An epoch chosen on a fold model means the same number of optimiser updates in the final model: the fold model

@@ -268,8 +268,8 @@ impl ExplorerApp {
     /// Runs scored live rather than read from `predictions.json`: the demo, and a `skelzero train` run folder when
     /// an encoder was given.
     pub(super) fn live_source(&self, path: &std::path::Path) -> Option<scoring::ScoreSource> {
-        if path.as_os_str() == "demo" {
-            return Some(scoring::ScoreSource::Demo);
+        if let Some(i) = crate::pipeline::demo::demo_run_index(path) {
+            return Some(scoring::ScoreSource::Demo(i));
         }
         let encoder = self.options.encoder.clone()?;
         let trained = path.join(crate::experiment::run::WEIGHTS_FILE).is_file();
@@ -421,6 +421,7 @@ impl ExplorerApp {
                         scored.seconds
                     ),
                 );
+                self.demo_run = crate::pipeline::demo::demo_run_index(&path);
                 // The editor stays open across a re-scoring (e.g. `--view editor` while the demo is scored).
                 let editor_open = self.editor.open;
                 self.handle_loaded(Loaded::Run(path, Ok(Box::new(scored.predictions.clone()))));

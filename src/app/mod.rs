@@ -140,6 +140,8 @@ pub struct ExplorerApp {
     pub editor: editor::Editor,
     pub views: views::AnalysisViews,
     pub show_help: bool,
+    /// The embedded demo run shown (index into `pipeline::demo::DEMO_RUNS`), when a demo run is open.
+    pub demo_run: Option<usize>,
     pending: Vec<Command>,
     frame_count: u64,
     screenshot_rx: Option<std::sync::mpsc::Receiver<std::sync::Arc<egui::ColorImage>>>,
@@ -186,6 +188,7 @@ impl ExplorerApp {
             editor: editor::Editor::default(),
             views: views::AnalysisViews::default(),
             show_help: false,
+            demo_run: None,
             pending: Vec::new(),
             frame_count: 0,
             screenshot_rx: None,
@@ -236,7 +239,7 @@ impl ExplorerApp {
     }
 
     fn remember(&mut self, path: &std::path::Path) {
-        if path.as_os_str() == "demo" {
+        if crate::pipeline::demo::is_demo_path(path) {
             return;
         }
         self.settings.recent.retain(|p| p != path);

@@ -181,6 +181,7 @@ impl ExplorerApp {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Predictions");
             results::metrics_ui(ui, p, m, self.opened_gamma);
+            demo_run_ui(ui, self.demo_run, &mut self.pending);
             if self.editor.available() && ui.button("Edit class descriptions…").clicked() {
                 self.editor.open = !self.editor.open;
             }
@@ -253,5 +254,43 @@ impl ExplorerApp {
                 egui::Color32::WHITE,
             );
         }
+    }
+}
+
+/// The demo's run switcher: each embedded run with its seen-class validation figure (what picked the default).
+fn demo_run_ui(ui: &mut egui::Ui, demo_run: Option<usize>, pending: &mut Vec<Command>) {
+    use crate::pipeline::demo::{DEMO_RUNS, default_demo_run, demo_run_config, demo_run_path};
+    let Some(current) = demo_run else {
+        return;
+    };
+    let default = default_demo_run();
+    let title = |i: usize| {
+        let val = demo_run_config(i)
+            .ok()
+            .and_then(|c| c.evaluation.as_ref())
+            .map_or(String::new(), |e| {
+                format!(" · val ZSL {:.0} %", 100.0 * e.val_zsl_top1)
+            });
+        let mark = if i == default { " (default)" } else { "" };
+        format!("{}{val}{mark}", DEMO_RUNS[i].method)
+    };
+    let mut chosen = current;
+    ui.horizontal(|ui| {
+        let label = ui.label("Demo run");
+        egui::ComboBox::from_id_salt("demo run")
+            .selected_text(title(current))
+            .show_ui(ui, |ui| {
+                for i in 0..DEMO_RUNS.len() {
+                    ui.selectable_value(&mut chosen, i, title(i));
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(
+                "The demo's runs; it opens on the best on seen-class validation (pseudo-unseen ZSL top-1)",
+            );
+    });
+    if chosen != current {
+        pending.push(Command::OpenRun(demo_run_path(DEMO_RUNS[chosen].method)));
     }
 }

@@ -1,6 +1,7 @@
 //! The command-line front end: one file per subcommand, each with an `Args` struct and a `run` function.
 
 mod bench;
+mod demo;
 mod eval;
 mod extract;
 pub mod gui;
@@ -41,6 +42,8 @@ pub enum Command {
     Extract(extract::Args),
     /// List every named zero-shot split and protocol with its seen and unseen classes.
     Splits(splits::Args),
+    /// Score the built-in demo's embedded runs (STAR, InfoCPL, SMIE, DeViSE) and print their ZSL and GZSL figures.
+    Demo(demo::Args),
     /// Train a zero-shot method on extracted features and save a run folder.
     Train(train::Args),
     /// Evaluate a saved run (ZSL, optionally GZSL).
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Layouts(args)) => layouts::run(&args),
         Some(Command::Inspect(args)) => inspect::run(&args),
         Some(Command::Splits(args)) => splits::run(&args),
+        Some(Command::Demo(args)) => demo::run(&args),
         Some(Command::Pretrain(args)) => pretrain::run(&args),
         Some(Command::Extract(args)) => extract::run(&args),
         Some(Command::Train(args)) => train::run(&args),

@@ -51,6 +51,10 @@ pub struct Args {
     /// Disjoint pseudo-unseen validation folds the selection averages over (default: 3 where the seen classes allow).
     #[arg(long)]
     pub folds: Option<usize>,
+    /// Validate gamma on whole held-out training subjects instead of random samples (needs sample ids that name
+    /// the subject, as the synthetic set's `synth_a01_s03_e01` and NTU's `S001C001P003R001A001` do).
+    #[arg(long)]
+    pub val_subjects: bool,
     /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded in
     /// the run's config.toml (`[train] preset`).
     #[arg(long, default_value = "default")]
@@ -260,6 +264,26 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // InfoCPL's branch set is a scoring-time choice: its fold models let the explorer measure a set on the seen-class
     // validation folds (validation.safetensors) rather than on the unseen test classes.
     sel.keep_fold_models = kind == MethodKind::InfoCpl;
+    if args.val_subjects {
+        let ids = features.train_ids.as_ref().with_context(|| {
+            format!(
+                "{}: --val-subjects needs the training sample ids, and the file has none",
+                args.features.display()
+            )
+        })?;
+        let subjects = ids
+            .iter()
+            .map(|id| {
+                crate::dataset::subject_from_id(id).with_context(|| {
+                    format!(
+                        "{}: sample id `{id}` names no subject",
+                        args.features.display()
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<u32>>>()?;
+        sel.train_subjects = Some(subjects);
+    }
     let protocol = Protocol {
         classes: &classes,
         seen: &features.seen,

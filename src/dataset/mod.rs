@@ -12,4 +12,4 @@ pub mod synthetic;
 pub mod texts;
 
 pub use load::load_dataset;
-pub use sample::{Dataset, DatasetKind, Sample, SampleMeta};
+pub use sample::{Dataset, DatasetKind, Sample, SampleMeta, subject_from_id};

@@ -74,3 +74,38 @@ impl Dataset {
         counts
     }
 }
+
+/// The subject a sample id names: `_sNN_` in the synthetic set's ids (`synth_a01_s03_e01`), `PNNN` in NTU's
+/// (`S001C001P003R001A001`); `None` for ids that name none.
+pub fn subject_from_id(id: &str) -> Option<u32> {
+    let digits = |rest: &str| -> Option<u32> {
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..end].parse().ok()
+    };
+    if let Some(rest) = id.strip_prefix("synth_") {
+        return rest
+            .split('_')
+            .find_map(|part| part.strip_prefix('s').and_then(digits));
+    }
+    let p = id.find('P')?;
+    let rest = &id[p + 1..];
+    (rest.len() >= 3 && rest[..3].bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits(&rest[..3]))
+        .flatten()
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::subject_from_id;
+
+    #[test]
+    fn subjects_are_read_from_synthetic_and_ntu_ids() {
+        assert_eq!(subject_from_id("synth_a01_s03_e01"), Some(3));
+        assert_eq!(subject_from_id("synth_a24_s12_e02"), Some(12));
+        assert_eq!(subject_from_id("S001C001P003R001A001"), Some(3));
+        assert_eq!(subject_from_id("a01_s01_e01_skeleton"), None);
+        assert_eq!(subject_from_id("synth_a01"), None);
+    }
+}

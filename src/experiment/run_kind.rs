@@ -73,13 +73,13 @@ mod tests {
     fn the_demo_runs_are_told_apart() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
         assert_eq!(RunKind::of(&root.join("encoder")), Some(RunKind::Pretrain));
-        assert_eq!(RunKind::of(&root.join("zsl")), Some(RunKind::Train));
-        assert_eq!(RunKind::of(&root), None);
+        assert_eq!(RunKind::of(&root.join("runs/devise")), Some(RunKind::Train));
+        assert_eq!(RunKind::of(&root.join("runs")), None);
         let err = expect_run(&root.join("encoder"), RunKind::Train, "--run").unwrap_err();
         assert!(
             err.contains("skelzero pretrain") && err.contains("--encoder"),
             "{err}"
         );
-        assert!(expect_run(&root.join("zsl"), RunKind::Train, "--run").is_ok());
+        assert!(expect_run(&root.join("runs/star"), RunKind::Train, "--run").is_ok());
     }
 }

@@ -124,6 +124,44 @@ pub fn validation_folds(
     Ok(out)
 }
 
+/// Re-draws `split`'s pseudo-seen rows so that its GZSL validation rows are every sample of whole held-out
+/// subjects: `holdout` of the distinct subjects (rounded, at least one, fewer than all), drawn with `seed`, the same
+/// in every fold. `subjects[i]` is row `i`'s subject. Pseudo-unseen rows are all kept (no model trains on them).
+pub fn hold_out_subjects(
+    split: &mut ValidationSplit,
+    labels: &[usize],
+    subjects: &[u32],
+    holdout: f64,
+    seed: u64,
+) -> Result<()> {
+    if subjects.len() != labels.len() {
+        return Err(ZslError::Invalid(format!(
+            "{} subjects for {} training rows",
+            subjects.len(),
+            labels.len()
+        )));
+    }
+    let mut distinct: Vec<u32> = subjects.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 2 {
+        return Err(ZslError::Invalid(format!(
+            "holding out whole subjects needs at least 2 training subjects, got {}",
+            distinct.len()
+        )));
+    }
+    distinct.shuffle(&mut StdRng::seed_from_u64(seed));
+    let k = ((distinct.len() as f64 * holdout).round() as usize).clamp(1, distinct.len() - 1);
+    let held = &distinct[..k];
+    let pseudo_seen: Vec<usize> = (0..labels.len())
+        .filter(|&i| split.pseudo_seen.contains(&labels[i]))
+        .collect();
+    (split.val_seen_rows, split.train_rows) = pseudo_seen
+        .into_iter()
+        .partition(|&i| held.contains(&subjects[i]));
+    Ok(())
+}
+
 /// Everything a method is fitted and evaluated on. Labels are global class ids (rows of `classes`).
 pub struct Protocol<'a> {
     pub classes: &'a ClassEmbeddings,
@@ -158,6 +196,11 @@ pub struct SelectionConfig {
     /// one more fold training per fold, up to the chosen epoch.
     #[serde(default)]
     pub keep_fold_models: bool,
+    /// The subject of each seen-class training row, when known: the GZSL validation then holds out whole subjects
+    /// (`holdout` of them, at least one, drawn with `seed`) instead of random rows, so gamma is tuned on people the
+    /// validation model never saw, as the test's are ([`hold_out_subjects`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_subjects: Option<Vec<u32>>,
 }
 
 fn one_fold() -> usize {
@@ -177,6 +220,7 @@ impl SelectionConfig {
             seed: 0,
             folds: Self::DEFAULT_FOLDS.min(seen / pseudo_unseen).max(1),
             keep_fold_models: false,
+            train_subjects: None,
         }
     }
 
@@ -293,7 +337,7 @@ pub fn fit_and_evaluate(
         text: p.classes.dim(),
     };
     // 1. Validation runs on the seen classes only, one per (lr, fold).
-    let splits = validation_folds(
+    let mut splits = validation_folds(
         p.train_labels,
         p.seen,
         sel.pseudo_unseen,
@@ -301,6 +345,11 @@ pub fn fit_and_evaluate(
         sel.holdout,
         sel.seed,
     )?;
+    if let Some(subjects) = &sel.train_subjects {
+        for split in &mut splits {
+            hold_out_subjects(split, p.train_labels, subjects, sel.holdout, sel.seed)?;
+        }
+    }
     if let Some(fold_train) = p.fold_train
         && (fold_train.len() != splits.len()
             || fold_train.iter().any(|b| b.len() != p.train_labels.len()))

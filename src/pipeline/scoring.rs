@@ -20,8 +20,9 @@ use crate::util::jobs::JobHandle;
 /// What to score.
 #[derive(Clone, Debug)]
 pub enum ScoreSource {
-    /// The built-in demo: synthetic dataset, embedded encoder and run.
-    Demo,
+    /// The built-in demo: synthetic dataset, embedded encoder and embedded run `.0` (of
+    /// [`super::demo::DEMO_RUNS`]).
+    Demo(usize),
     /// A dataset path, a `skelzero pretrain` run folder and a `skelzero train` run folder.
     Folders {
         data: PathBuf,
@@ -54,10 +55,10 @@ pub fn score_job(
     let start = Instant::now();
     handle.set_progress(0.02);
     let (dataset, model, run, texts) = match source {
-        ScoreSource::Demo => (
+        ScoreSource::Demo(i) => (
             super::demo::demo_dataset(),
             super::demo::demo_encoder(device).map_err(|e| e.to_string())?,
-            super::demo::demo_run().map_err(|e| e.to_string())?,
+            super::demo::demo_run_at(*i).map_err(|e| e.to_string())?,
             Some(super::demo::demo_texts()),
         ),
         ScoreSource::Folders { data, encoder, run } => {
@@ -91,7 +92,7 @@ pub fn score_job(
 /// Reads a dataset from a folder or file, or the built-in demo for the path `demo`.
 pub fn load_dataset_job(path: &Path, handle: &JobHandle) -> Result<Dataset, String> {
     handle.set_progress(0.05);
-    if path.as_os_str() == "demo" {
+    if super::demo::is_demo_path(path) {
         return Ok(super::demo::demo_dataset());
     }
     let dataset = crate::dataset::load::load_dataset(path, None).map_err(|e| e.to_string())?;

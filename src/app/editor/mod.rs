@@ -484,6 +484,24 @@ impl Editor {
         }
     }
 
+    /// The demo's prepared edit (`pipeline::demo::try_edit`) as one undoable edit: the wrong (`good` false) or the
+    /// shipped description of one unseen class.
+    fn try_demo_edit(&mut self, good: bool) {
+        self.commit_drafts();
+        let label = if good {
+            "Try an edit: the good description"
+        } else {
+            "Try an edit: a wrong description"
+        };
+        if let Some(s) = &mut self.session
+            && let Some(set) = crate::pipeline::demo::try_edit(s.history.current(), good)
+            && s.history.replace(label, &set)
+        {
+            self.generation += 1;
+            self.dirty = true;
+        }
+    }
+
     fn restore(&mut self) {
         let (Some(offer), Some(s)) = (self.offer.take(), &mut self.session) else {
             return;

@@ -265,6 +265,12 @@ impl Editor {
         let (can_undo, can_redo) = (s.history.can_undo(), s.history.can_redo());
         let changes = s.history.diff().len();
         let pending = s.history.current() != &s.requested || self.job.is_some();
+        // The demo's prepared edit is offered on its shipped texts only.
+        let try_class = crate::pipeline::demo::is_demo_set(s.history.original()).then(|| {
+            s.history.original().classes[crate::pipeline::demo::TRY_EDIT_CLASS]
+                .name
+                .clone()
+        });
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(can_undo, egui::Button::new("Undo"))
@@ -286,6 +292,26 @@ impl Editor {
                 .clicked()
             {
                 self.revert();
+            }
+            if let Some(class) = &try_class {
+                ui.separator();
+                ui.label(format!("Try an edit of “{class}”:"));
+                if ui
+                    .button("Wrong description")
+                    .on_hover_text(
+                        "Describe it as clapping overhead: watch its samples go elsewhere",
+                    )
+                    .clicked()
+                {
+                    self.try_demo_edit(false);
+                }
+                if ui
+                    .button("Good description")
+                    .on_hover_text("Its shipped description: its samples come back")
+                    .clicked()
+                {
+                    self.try_demo_edit(true);
+                }
             }
             ui.separator();
             ui.selectable_value(&mut self.show_diff, false, "Edit");

@@ -20,56 +20,97 @@ use crate::formats::ReadError;
 
 mod motion;
 pub mod ntu_like;
+mod texts;
 
 pub use motion::generate_sequence;
+pub use texts::{class_name, composed_tsvs};
 
-/// The synthetic action classes, in label order.
+/// What the arms do in a [`Action::Combo`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ArmMotion {
+    Still,
+    /// The right hand waves above the head.
+    Wave,
+    /// The right fist punches forward from a guard.
+    Punch,
+    /// Both straight arms rise overhead.
+    Raise,
+    /// Both hands clap in front of the chest.
+    Clap,
+}
+
+/// What the legs do in a [`Action::Combo`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LegMotion {
+    Still,
+    /// The left leg kicks forward.
+    Kick,
+    /// The right knee rises to hip height.
+    Knee,
+    /// Both knees bend into a squat.
+    Squat,
+    /// The left leg steps out sideways.
+    Step,
+}
+
+/// The synthetic action classes. Most are an arm motion and a leg motion performed together (either may be
+/// still, not both), so a class left unseen is a new combination of an arm motion and a leg motion that both occur
+/// in seen classes; two are two-person interactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
-    WaveRightHand,
-    WaveLeftHand,
-    RaiseBothArms,
-    ClapHands,
-    PunchRight,
-    PunchLeft,
-    KickLeftLeg,
-    KickRightLeg,
-    Squat,
-    Bow,
-    Jump,
-    TurnAround,
-    StepForward,
-    NodHead,
+    Combo(ArmMotion, LegMotion),
+    ShakeHands,
+    Push,
+}
+
+const ARMS: [ArmMotion; 5] = [
+    ArmMotion::Still,
+    ArmMotion::Wave,
+    ArmMotion::Punch,
+    ArmMotion::Raise,
+    ArmMotion::Clap,
+];
+const LEGS: [LegMotion; 5] = [
+    LegMotion::Still,
+    LegMotion::Kick,
+    LegMotion::Knee,
+    LegMotion::Squat,
+    LegMotion::Step,
+];
+
+const fn combo_at(i: usize) -> Action {
+    // Arm-major over the 5 x 5 grid, skipping (still, still).
+    let k = i + 1;
+    Action::Combo(ARMS[k / 5], LEGS[k % 5])
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
-        Self::WaveRightHand,
-        Self::WaveLeftHand,
-        Self::RaiseBothArms,
-        Self::ClapHands,
-        Self::PunchRight,
-        Self::PunchLeft,
-        Self::KickLeftLeg,
-        Self::KickRightLeg,
-        Self::Squat,
-        Self::Bow,
-        Self::Jump,
-        Self::TurnAround,
-        Self::StepForward,
-        Self::NodHead,
-    ];
+    /// Every class in label order: the 24 arm x leg combinations (arm-major), then the two interactions.
+    pub const ALL: [Action; 26] = {
+        let mut all = [Action::ShakeHands; 26];
+        let mut i = 0;
+        while i < 24 {
+            all[i] = combo_at(i);
+            i += 1;
+        }
+        all[25] = Action::Push;
+        all
+    };
 
     pub fn label(self) -> usize {
-        self as usize
+        Self::ALL.iter().position(|&a| a == self).unwrap_or(0)
+    }
+
+    /// Whether a second person takes part (the two-person interactions).
+    pub fn two_person(self) -> bool {
+        matches!(self, Self::ShakeHands | Self::Push)
     }
 
     /// Frames of one performance at tempo 1 (30 fps).
     fn base_frames(self) -> f32 {
         match self {
-            Self::NodHead | Self::ClapHands | Self::PunchRight | Self::PunchLeft => 60.0,
-            Self::TurnAround | Self::StepForward | Self::Bow | Self::Squat => 90.0,
-            _ => 75.0,
+            Self::Push => 80.0,
+            _ => 70.0,
         }
     }
 }
@@ -77,13 +118,16 @@ impl Action {
 /// Name of the demo's seen/unseen split.
 pub const DEMO_SPLIT_NAME: &str = "synth-demo";
 
-/// The demo's unseen classes: each shares body parts and motions with seen ones (left wave and punch mirror the
-/// right ones, the right kick mirrors the left, the jump combines the squat's crouch with raised arms).
-pub const DEMO_UNSEEN: [Action; 4] = [
-    Action::WaveLeftHand,
-    Action::PunchLeft,
-    Action::KickRightLeg,
-    Action::Jump,
+/// The demo's unseen classes: six arm x leg combinations whose arm motion and leg motion each occur in at least
+/// three seen classes (alone and with other partners), so recognising them means composing seen part-motions. No
+/// two share both parts with a seen class, and every arm and leg motion stays seen alone.
+pub const DEMO_UNSEEN: [Action; 6] = [
+    Action::Combo(ArmMotion::Wave, LegMotion::Kick),
+    Action::Combo(ArmMotion::Wave, LegMotion::Squat),
+    Action::Combo(ArmMotion::Punch, LegMotion::Squat),
+    Action::Combo(ArmMotion::Punch, LegMotion::Step),
+    Action::Combo(ArmMotion::Raise, LegMotion::Step),
+    Action::Combo(ArmMotion::Clap, LegMotion::Knee),
 ];
 
 /// The demo's class split (0-based, ascending).
@@ -117,7 +161,7 @@ pub struct SynthConfig {
     pub subjects: u32,
     /// Standard deviation of the per-joint jitter, metres.
     pub noise: f32,
-    /// Add a second, idle person beside the actor.
+    /// Add a second, idle person beside the actor (the two-person interactions always have their partner).
     pub second_person: bool,
     /// Only these classes (all when empty).
     pub classes: Vec<Action>,
@@ -127,8 +171,8 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             seed: 0,
-            per_class: 10,
-            subjects: 6,
+            per_class: 20,
+            subjects: 10,
             noise: 0.004,
             second_person: false,
             classes: Vec::new(),
@@ -214,7 +258,8 @@ mod tests {
         let texts = try_synthetic_texts().unwrap();
         assert_eq!(texts.names.len(), Action::ALL.len());
         assert!(texts.phrases.as_ref().unwrap().iter().all(|p| p.len() >= 8));
-        assert_eq!(texts.names[0], "wave right hand");
+        assert_eq!(texts.names[0], "kick with left leg");
+        assert_eq!(texts.names[5], "wave right hand and kick with left leg");
     }
 
     #[test]
@@ -226,7 +271,7 @@ mod tests {
         };
         let a = generate_dataset(&cfg);
         let b = generate_dataset(&cfg);
-        assert_eq!(a.samples.len(), 14 * 3);
+        assert_eq!(a.samples.len(), Action::ALL.len() * 3);
         for (x, y) in a.samples.iter().zip(&b.samples) {
             assert_eq!(x.seq, y.seq);
             assert_eq!(x.meta, y.meta);
@@ -242,7 +287,55 @@ mod tests {
     #[test]
     fn demo_split_is_consistent() {
         let d = demo_split();
-        assert_eq!(d.unseen, [1, 5, 7, 10]);
+        assert_eq!(d.unseen, [5, 7, 12, 13, 18, 21]);
         assert_eq!(d.seen.len() + d.unseen.len(), Action::ALL.len());
+    }
+
+    /// The committed TSVs are the composition of the part-motion texts (`UPDATE_SYNTH_TEXTS=1` rewrites them).
+    #[test]
+    fn tsvs_match_the_composition() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/synthetic");
+        for (file, want) in composed_tsvs() {
+            let path = dir.join(file);
+            if std::env::var_os("UPDATE_SYNTH_TEXTS").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let got = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                got == want,
+                "{} differs from the composed texts",
+                path.display()
+            );
+        }
+    }
+
+    /// Every unseen class's arm motion and leg motion each occur in at least three seen classes, one of them alone.
+    #[test]
+    fn unseen_classes_are_new_combinations_of_seen_part_motions() {
+        let d = demo_split();
+        let seen: Vec<Action> = d.seen.iter().map(|&c| Action::ALL[c]).collect();
+        for &u in &DEMO_UNSEEN {
+            let Action::Combo(arm, leg) = u else {
+                panic!("{u:?} is not a combination")
+            };
+            assert!(arm != ArmMotion::Still && leg != LegMotion::Still, "{u:?}");
+            let with_arm = seen
+                .iter()
+                .filter(|a| matches!(a, Action::Combo(x, _) if *x == arm));
+            let with_leg = seen
+                .iter()
+                .filter(|a| matches!(a, Action::Combo(_, y) if *y == leg));
+            assert!(with_arm.clone().count() >= 3, "{u:?}");
+            assert!(with_leg.clone().count() >= 3, "{u:?}");
+            assert!(seen.contains(&Action::Combo(arm, LegMotion::Still)));
+            assert!(seen.contains(&Action::Combo(ArmMotion::Still, leg)));
+        }
+        // The same part-motion has the same part texts in every class.
+        let texts = synthetic_texts();
+        let parts = texts.parts.as_ref().unwrap();
+        let kick = |c: usize| matches!(Action::ALL[c], Action::Combo(_, LegMotion::Kick));
+        let kicks: Vec<usize> = (0..Action::ALL.len()).filter(|&c| kick(c)).collect();
+        assert_eq!(kicks.len(), 5);
+        assert!(kicks.iter().all(|&c| parts[c][3..] == parts[kicks[0]][3..]));
     }
 }

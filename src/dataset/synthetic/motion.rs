@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-use super::{Action, SynthConfig};
+use super::{Action, ArmMotion, LegMotion, SynthConfig};
 use crate::skeleton::LayoutId;
 use crate::skeleton::sequence::{KINECT_FPS, Sequence};
 
@@ -83,7 +83,6 @@ const REST: [Vec3; 25] = [
 
 /// Joints whose bone (from the parent) a rotation at that index turns; see [`Pose::local`].
 const L_SPINE: usize = 1;
-const L_HEAD: usize = 3;
 const L_L_UPPER_ARM: usize = 5;
 const L_L_FOREARM: usize = 6;
 const L_R_UPPER_ARM: usize = 9;
@@ -165,11 +164,7 @@ fn crouch(pose: &mut Pose, thigh: f32) {
 
 fn wave(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     let up = envelope(t);
-    let (upper, fore) = if side > 0.0 {
-        (L_R_UPPER_ARM, L_R_FOREARM)
-    } else {
-        (L_L_UPPER_ARM, L_L_FOREARM)
-    };
+    let (upper, fore) = arm(side);
     let swing = 25.0 * st.amp * (TAU * 3.0 * st.reps * t + st.phase).sin();
     pose.turn(upper, rot_z(side * 100.0 * up));
     pose.turn(fore, rot_z(side * up * (75.0 + swing)));
@@ -190,103 +185,169 @@ fn punch(pose: &mut Pose, t: f32, st: &Style, side: f32) {
     pose.turn(other_f, rot_x(110.0 * guard));
 }
 
-fn kick(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+fn kick(pose: &mut Pose, t: f32, st: &Style, side: f32, arms_free: bool) {
     let k = cycle(t, (2.0 * st.reps).round().max(1.0));
-    let (thigh, shin) = if side > 0.0 {
-        (L_R_THIGH, L_R_SHIN)
-    } else {
-        (L_L_THIGH, L_L_SHIN)
-    };
+    let (thigh, shin) = leg(side);
     pose.turn(thigh, rot_x(75.0 * st.amp * k));
     // The knee is bent halfway through the swing and straight at the top.
     pose.turn(shin, rot_x(-70.0 * 4.0 * k * (1.0 - k)));
-    let e = envelope(t);
-    pose.turn(L_L_UPPER_ARM, rot_z(-20.0 * e));
-    pose.turn(L_R_UPPER_ARM, rot_z(20.0 * e));
+    if arms_free {
+        balance_arms(pose, 20.0 * envelope(t));
+    }
 }
+
+/// Both arms lift out a little for balance while a leg moves (only when the arms have nothing else to do).
+fn balance_arms(pose: &mut Pose, deg: f32) {
+    pose.turn(L_L_UPPER_ARM, rot_z(-deg));
+    pose.turn(L_R_UPPER_ARM, rot_z(deg));
+}
+
+/// The upper arm and forearm of one side (`side` > 0: right).
+fn arm(side: f32) -> (usize, usize) {
+    if side > 0.0 {
+        (L_R_UPPER_ARM, L_R_FOREARM)
+    } else {
+        (L_L_UPPER_ARM, L_L_FOREARM)
+    }
+}
+
+/// The thigh and shin of one side (`side` > 0: right).
+fn leg(side: f32) -> (usize, usize) {
+    if side > 0.0 {
+        (L_R_THIGH, L_R_SHIN)
+    } else {
+        (L_L_THIGH, L_L_SHIN)
+    }
+}
+
+/// Whole repetitions in a sequence: `base` scaled by the sample's tempo of repetition, at least one.
+fn reps(base: f32, st: &Style) -> f32 {
+    (base * st.reps).round().max(1.0)
+}
+
+/// Both straight arms lift forward and up above the head, and back down.
+fn raise_both(pose: &mut Pose, t: f32, st: &Style) {
+    let k = cycle(t, reps(1.0, st));
+    for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+        pose.turn(j, rot_x(165.0 * st.amp.min(1.05) * k));
+    }
+}
+
+/// Both hands clap together in front of the chest, several times.
+fn clap(pose: &mut Pose, t: f32, st: &Style) {
+    let base = envelope(t);
+    let close = 0.5 + 0.5 * (TAU * 4.0 * st.reps * t + st.phase).sin();
+    let gamma = base * (8.0 + 12.0 * close);
+    pose.turn(L_R_UPPER_ARM, mul(&rot_y(gamma), &rot_x(75.0 * base)));
+    pose.turn(L_L_UPPER_ARM, mul(&rot_y(-gamma), &rot_x(75.0 * base)));
+    pose.turn(L_R_FOREARM, rot_x(25.0 * base));
+    pose.turn(L_L_FOREARM, rot_x(25.0 * base));
+}
+
+/// Both knees bend into a squat and straighten, once or twice.
+fn squat(pose: &mut Pose, t: f32, st: &Style, arms_free: bool) {
+    let k = cycle(t, reps(1.0, st));
+    crouch(pose, 80.0 * st.amp.min(1.1) * k);
+    if arms_free {
+        // The arms come forward for balance.
+        for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
+            pose.turn(j, rot_x(70.0 * k));
+        }
+    }
+}
+
+/// The thigh rises to horizontal with the shin hanging down, and lowers again.
+fn raise_knee(pose: &mut Pose, t: f32, st: &Style, side: f32, arms_free: bool) {
+    let k = cycle(t, reps(1.5, st));
+    let (thigh, shin) = leg(side);
+    pose.turn(thigh, rot_x(95.0 * st.amp.min(1.05) * k));
+    pose.turn(shin, rot_x(-100.0 * k));
+    if arms_free {
+        balance_arms(pose, 15.0 * envelope(t));
+    }
+}
+
+/// The leg swings out to the side with the weight shifting over the other foot, and comes back.
+fn step_aside(pose: &mut Pose, t: f32, st: &Style, side: f32) {
+    let k = cycle(t, reps(1.5, st));
+    let (thigh, shin) = leg(side);
+    pose.turn(thigh, rot_z(side * 32.0 * st.amp * k));
+    pose.turn(shin, rot_x(-15.0 * (PI * k).sin()));
+    pose.root[0] -= side * 0.06 * k;
+    pose.turn(L_SPINE, rot_z(-side * 5.0 * k));
+}
+
+/// The left side is `-1`, the right `+1` (the actor's own sides: left joints are NTU 5-8 and 13-16, 1-based).
+const LEFT: f32 = -1.0;
+const RIGHT: f32 = 1.0;
 
 fn pose_at(action: Action, t: f32, st: &Style) -> Pose {
     let mut p = Pose::rest();
     // Breathing sway, so even still parts move a little.
     p.root[0] += 0.01 * (TAU * 0.7 * t + st.phase).sin();
     match action {
-        Action::WaveRightHand => wave(&mut p, t, st, 1.0),
-        Action::WaveLeftHand => wave(&mut p, t, st, -1.0),
-        Action::RaiseBothArms => {
-            let k = cycle(t, st.reps.round().max(1.0));
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(165.0 * st.amp.min(1.05) * k));
+        Action::Combo(arm, leg) => {
+            // The legs first (a squat leans the spine, and the arms ride on it), then the arms.
+            let arms_free = arm == ArmMotion::Still;
+            match leg {
+                LegMotion::Still => {}
+                LegMotion::Kick => kick(&mut p, t, st, LEFT, arms_free),
+                LegMotion::Knee => raise_knee(&mut p, t, st, RIGHT, arms_free),
+                LegMotion::Squat => squat(&mut p, t, st, arms_free),
+                LegMotion::Step => step_aside(&mut p, t, st, LEFT),
+            }
+            match arm {
+                ArmMotion::Still => {}
+                ArmMotion::Wave => wave(&mut p, t, st, RIGHT),
+                ArmMotion::Punch => punch(&mut p, t, st, RIGHT),
+                ArmMotion::Raise => raise_both(&mut p, t, st),
+                ArmMotion::Clap => clap(&mut p, t, st),
             }
         }
-        Action::ClapHands => {
-            let base = envelope(t);
-            let close = 0.5 + 0.5 * (TAU * 4.0 * st.reps * t + st.phase).sin();
-            let gamma = base * (8.0 + 12.0 * close);
-            p.turn(L_R_UPPER_ARM, mul(&rot_y(gamma), &rot_x(75.0 * base)));
-            p.turn(L_L_UPPER_ARM, mul(&rot_y(-gamma), &rot_x(75.0 * base)));
-            p.turn(L_R_FOREARM, rot_x(25.0 * base));
-            p.turn(L_L_FOREARM, rot_x(25.0 * base));
-        }
-        Action::PunchRight => punch(&mut p, t, st, 1.0),
-        Action::PunchLeft => punch(&mut p, t, st, -1.0),
-        Action::KickLeftLeg => kick(&mut p, t, st, -1.0),
-        Action::KickRightLeg => kick(&mut p, t, st, 1.0),
-        Action::Squat => {
-            let k = cycle(t, st.reps.round().max(1.0));
-            crouch(&mut p, 80.0 * st.amp.min(1.1) * k);
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(70.0 * k));
+        Action::ShakeHands => shake_hands(&mut p, t, st),
+        Action::Push => {
+            // Both hands come up to the chest and shove forward once, mid-sequence.
+            let e = envelope(t);
+            let shove = smoothstep((t - 0.35) / 0.15) * smoothstep((0.8 - t) / 0.15);
+            for (upper, fore) in [arm(1.0), arm(-1.0)] {
+                p.turn(upper, rot_x(e * (45.0 + 35.0 * shove)));
+                p.turn(fore, rot_x(e * 100.0 * (1.0 - shove)));
             }
+            p.turn(L_SPINE, rot_x(-10.0 * shove));
+            p.root[2] -= 0.12 * shove;
         }
-        Action::Bow => {
-            let k = smoothstep(t / 0.4) * smoothstep((1.0 - t) / 0.4);
-            let bend = 60.0 * st.amp * k;
-            p.turn(L_SPINE, rot_x(-bend));
-            p.turn(L_HEAD, rot_x(-15.0 * k));
-            // The arms keep hanging down while the torso bends.
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(0.9 * bend));
-            }
+    }
+    p
+}
+
+/// Right hand held out toward the partner, pumping up and down.
+fn shake_hands(p: &mut Pose, t: f32, st: &Style) {
+    let e = envelope(t);
+    let pump = 10.0 * (TAU * reps(3.0, st) * t).sin() * e;
+    p.turn(
+        L_R_UPPER_ARM,
+        mul(&rot_y(-20.0 * e), &rot_x(45.0 * e + pump)),
+    );
+    p.turn(L_R_FOREARM, rot_x(35.0 * e + 0.5 * pump));
+}
+
+/// The second person of an interaction: shakes the hand back, or is pushed and steps back (its own +z is behind
+/// it) with the arms flung out.
+fn partner_pose(action: Action, t: f32, st: &Style) -> Pose {
+    let mut p = Pose::rest();
+    p.root[0] += 0.015 * (TAU * 0.5 * t + 1.0).sin();
+    match action {
+        Action::ShakeHands => shake_hands(&mut p, t, st),
+        Action::Push => {
+            let back = smoothstep((t - 0.45) / 0.25);
+            let stumble = (PI * back).sin();
+            p.root[2] += 0.35 * back;
+            p.turn(L_SPINE, rot_x(15.0 * stumble));
+            p.turn(L_L_UPPER_ARM, rot_z(-45.0 * stumble));
+            p.turn(L_R_UPPER_ARM, rot_z(45.0 * stumble));
+            p.turn(L_L_THIGH, rot_x(-20.0 * stumble));
         }
-        Action::Jump => {
-            let u = (t * (2.0 * st.reps).round().max(1.0)).fract();
-            let bump = |a: f32, b: f32| {
-                if (a..b).contains(&u) {
-                    (PI * (u - a) / (b - a)).sin()
-                } else {
-                    0.0
-                }
-            };
-            let crouch_depth = bump(0.0, 0.35) + bump(0.75, 1.0);
-            let flight = bump(0.35, 0.75);
-            crouch(&mut p, 45.0 * crouch_depth);
-            p.root[1] += 0.25 * st.amp * flight;
-            for j in [L_L_UPPER_ARM, L_R_UPPER_ARM] {
-                p.turn(j, rot_x(-30.0 * crouch_depth + 150.0 * flight));
-            }
-        }
-        Action::TurnAround => {
-            p.yaw = 180.0 * smoothstep(t);
-            let step = (TAU * 3.0 * st.reps * t).sin() * envelope(t);
-            p.turn(L_L_THIGH, rot_x(20.0 * step.max(0.0)));
-            p.turn(L_L_SHIN, rot_x(-35.0 * step.max(0.0)));
-            p.turn(L_R_THIGH, rot_x(20.0 * (-step).max(0.0)));
-            p.turn(L_R_SHIN, rot_x(-35.0 * (-step).max(0.0)));
-        }
-        Action::StepForward => {
-            p.root[2] -= 0.6 * st.amp * smoothstep(t);
-            let s = (TAU * 2.0 * t).sin() * envelope(t);
-            p.turn(L_L_THIGH, rot_x(25.0 * s));
-            p.turn(L_R_THIGH, rot_x(-25.0 * s));
-            p.turn(L_L_SHIN, rot_x(-30.0 * (-s).max(0.0)));
-            p.turn(L_R_SHIN, rot_x(-30.0 * s.max(0.0)));
-            p.turn(L_L_UPPER_ARM, rot_x(-20.0 * s));
-            p.turn(L_R_UPPER_ARM, rot_x(20.0 * s));
-        }
-        Action::NodHead => {
-            let k = cycle(t, (3.0 * st.reps).round().max(1.0)) * envelope(t).max(0.3);
-            p.turn(L_HEAD, rot_x(-35.0 * st.amp * k));
-        }
+        _ => {}
     }
     p
 }
@@ -324,7 +385,7 @@ impl Body {
             offsets,
             hip_height,
             position: [rng.random_range(-0.3..0.3), 0.0, rng.random_range(2.6..3.4)],
-            facing: rng.random_range(-15.0..15.0),
+            facing: rng.random_range(-30.0..30.0),
             tempo: rng.random_range(0.8..1.25),
         }
     }
@@ -386,12 +447,30 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
         reps: rng.random_range(0.8..1.25),
         phase: rng.random_range(0.0..TAU),
     };
-    let partner = cfg.second_person.then(|| {
-        let mut b = body.clone();
-        b.position[0] += 0.9;
-        b.facing = rng.random_range(-30.0..0.0);
-        b
-    });
+    // The viewpoint varies per sample as well as per subject.
+    let mut body = body;
+    body.facing += rng.random_range(-15.0..15.0_f32);
+    let partner = if action.two_person() {
+        // Face to face, each turned partly toward the camera, at arm's length.
+        let mut b = Body::random(&mut StdRng::seed_from_u64(mix(
+            cfg.seed,
+            5000 + u64::from(subject),
+            sample,
+        )));
+        let turn = rng.random_range(55.0..75.0_f32);
+        body.position[0] -= 0.45;
+        body.facing = -turn;
+        b.position = [body.position[0] + 0.9, 0.0, body.position[2]];
+        b.facing = turn;
+        Some(b)
+    } else {
+        cfg.second_person.then(|| {
+            let mut b = body.clone();
+            b.position[0] += 0.9;
+            b.facing = rng.random_range(-30.0..0.0);
+            b
+        })
+    };
     let bodies = if partner.is_some() { 2 } else { 1 };
     // A NaN or negative noise level means no noise.
     let noise = Normal::new(0.0, cfg.noise).ok().filter(|_| cfg.noise > 0.0);
@@ -399,11 +478,9 @@ pub fn generate_sequence(action: Action, subject: u32, sample: u64, cfg: &SynthC
     for f in 0..frames {
         let t = f as f32 / (frames - 1) as f32;
         let actor = body.joints(&pose_at(action, t, &style));
-        let idle = partner.as_ref().map(|b| {
-            let mut p = Pose::rest();
-            p.root[0] += 0.015 * (TAU * 0.5 * t + 1.0).sin();
-            b.joints(&p)
-        });
+        let idle = partner
+            .as_ref()
+            .map(|b| b.joints(&partner_pose(action, t, &style)));
         for joints in std::iter::once(actor).chain(idle) {
             for xyz in joints {
                 for v in xyz {
@@ -470,18 +547,16 @@ mod tests {
         let left_hand = 7;
         let left_foot = 15;
         let right_foot = 19;
-        let s = generate_sequence(Action::WaveRightHand, 1, 0, &cfg);
+        let combo = |a, l| Action::Combo(a, l);
+        let s = generate_sequence(combo(ArmMotion::Wave, LegMotion::Still), 1, 0, &cfg);
         assert!(travel(&s, right_hand) > 5.0 * travel(&s, left_hand));
-        let s = generate_sequence(Action::WaveLeftHand, 1, 0, &cfg);
-        assert!(travel(&s, left_hand) > 5.0 * travel(&s, right_hand));
-        let s = generate_sequence(Action::KickLeftLeg, 1, 0, &cfg);
-        assert!(travel(&s, left_foot) > 5.0 * travel(&s, right_foot));
         // The wave lifts the hand above the head.
-        let s = generate_sequence(Action::WaveRightHand, 1, 0, &cfg);
         let mid = s.frames() / 2;
         assert!(s.joint(mid, 0, right_hand)[1] > s.joint(mid, 0, 3)[1]);
+        let s = generate_sequence(combo(ArmMotion::Still, LegMotion::Kick), 1, 0, &cfg);
+        assert!(travel(&s, left_foot) > 5.0 * travel(&s, right_foot));
         // The squat lowers the pelvis by a good part of the leg length.
-        let s = generate_sequence(Action::Squat, 1, 0, &cfg);
+        let s = generate_sequence(combo(ArmMotion::Clap, LegMotion::Squat), 1, 0, &cfg);
         let ys: Vec<f32> = (0..s.frames()).map(|f| s.joint(f, 0, 0)[1]).collect();
         let (lo, hi) = ys
             .iter()
@@ -496,8 +571,64 @@ mod tests {
             let horizontal = ((pelvis[0] - feet[0]).powi(2) + (pelvis[2] - feet[2]).powi(2)).sqrt();
             assert!(horizontal < 0.3, "frame {f}: {horizontal}");
         }
-        // The jump leaves the floor.
-        let s = generate_sequence(Action::Jump, 1, 0, &cfg);
-        assert!((0..s.frames()).any(|f| s.joint(f, 0, left_foot)[1] > 0.1));
+        // A combination moves its arm's and its leg's joints on the named sides far more than the mirrored ones:
+        // the player's left joints (NTU 5-8, 13-16) for a left motion.
+        for (action, moving, still) in [
+            (
+                combo(ArmMotion::Wave, LegMotion::Kick),
+                right_hand,
+                left_hand,
+            ),
+            (
+                combo(ArmMotion::Wave, LegMotion::Kick),
+                left_foot,
+                right_foot,
+            ),
+            (
+                combo(ArmMotion::Wave, LegMotion::Step),
+                right_hand,
+                left_hand,
+            ),
+            (
+                combo(ArmMotion::Punch, LegMotion::Step),
+                left_foot,
+                right_foot,
+            ),
+            (
+                combo(ArmMotion::Clap, LegMotion::Knee),
+                right_foot,
+                left_foot,
+            ),
+            (
+                combo(ArmMotion::Raise, LegMotion::Knee),
+                right_foot,
+                left_foot,
+            ),
+        ] {
+            let s = generate_sequence(action, 3, 1, &cfg);
+            assert!(
+                travel(&s, moving) > 3.0 * travel(&s, still),
+                "{action:?}: {} vs {}",
+                travel(&s, moving),
+                travel(&s, still)
+            );
+        }
+        // Both-arm motions move both hands alike.
+        let s = generate_sequence(combo(ArmMotion::Raise, LegMotion::Step), 2, 0, &cfg);
+        let (r, l) = (travel(&s, right_hand), travel(&s, left_hand));
+        assert!(r > 1.0 && l > 1.0 && r < 1.5 * l && l < 1.5 * r, "{r} {l}");
+        // The interactions have a partner who moves too; a one-person class has none.
+        for action in [Action::ShakeHands, Action::Push] {
+            let s = generate_sequence(action, 4, 0, &cfg);
+            assert_eq!(s.bodies(), 2);
+            let partner_hand = (1..s.frames())
+                .map(|f| dist(s.joint(f, 1, right_hand), s.joint(f - 1, 1, right_hand)))
+                .sum::<f32>();
+            assert!(partner_hand > 0.2, "{action:?}: {partner_hand}");
+        }
+        assert_eq!(
+            generate_sequence(combo(ArmMotion::Raise, LegMotion::Still), 1, 0, &cfg).bodies(),
+            1
+        );
     }
 }
