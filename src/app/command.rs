@@ -75,16 +75,41 @@ pub enum Command {
     Dismiss(u64),
 }
 
-/// A view that can be opened from the View menu or `--view`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A view that can be opened from the View menu or `--view`: each is a tab of the dock (`dock.rs`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 pub enum AnalysisView {
     Tsne,
     Calibration,
     Star,
     Branches,
     Export,
-    /// The class-description editor (not an analysis window, but opened the same way at start).
+    /// The class-description editor (not an analysis view, but docked and opened the same way).
     Editor,
+}
+
+impl AnalysisView {
+    pub const ALL: [Self; 6] = [
+        Self::Tsne,
+        Self::Calibration,
+        Self::Star,
+        Self::Branches,
+        Self::Export,
+        Self::Editor,
+    ];
+
+    /// The tab title (also the view's name in `--dump-state`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Tsne => "t-SNE",
+            Self::Calibration => "GZSL calibration",
+            Self::Star => "STAR part scores",
+            Self::Branches => "InfoCPL branches",
+            Self::Export => "Export",
+            Self::Editor => "Class descriptions",
+        }
+    }
 }
 
 pub struct Shortcut {

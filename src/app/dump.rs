@@ -1,22 +1,11 @@
 //! `gui --dump-state PATH`: what the window shows, as JSON, for tests and scripts to assert on. The keys are fixed
 //! (README, "Inspecting the explorer"): `dataset`, `run`, `figures` (each figure with the `basis` it is computed
-//! on; null while no run is shown), `selected`, `views` (every open panel and window with its rectangle) and
+//! on; null while no run is shown), `selected`, `views` (every shown panel and dock tab with its rectangle; the `dock` entry lists all its tabs) and
 //! `player`.
 
 use serde_json::{Value, json};
 
 use super::ExplorerApp;
-
-/// The title of each analysis window (egui keys a window's area by its title).
-const WINDOWS: [&str; 7] = [
-    "t-SNE",
-    "GZSL calibration",
-    "STAR part scores",
-    "InfoCPL branches",
-    "Export",
-    "Class descriptions",
-    "Unsaved description edits",
-];
 
 fn rect_json(r: egui::Rect) -> Value {
     json!([r.min.x, r.min.y, r.width(), r.height()])
@@ -24,7 +13,7 @@ fn rect_json(r: egui::Rect) -> Value {
 
 impl ExplorerApp {
     /// The state the window shows now.
-    pub(super) fn state_json(&self, ctx: &egui::Context) -> Value {
+    pub(super) fn state_json(&self) -> Value {
         let dataset = self.dataset.as_ref().map(|d| {
             json!({
                 "path": d.root.display().to_string(),
@@ -70,31 +59,28 @@ impl ExplorerApp {
                 "scored": self.joined.pred_row.get(i).copied().flatten().is_some(),
             }))
         });
+        // The fixed panels (the dock among them, with its tabs), then each dock tab shown, by its title.
+        let tabs: Vec<&str> = super::dock::panes(&self.settings.dock)
+            .into_iter()
+            .map(|(_, v)| v.title())
+            .collect();
         let mut views: Vec<Value> = self
             .panel_rects
             .iter()
-            .map(|(name, r)| json!({"name": name, "rect": rect_json(*r)}))
-            .collect();
-        ctx.memory(|mem| {
-            for title in WINDOWS {
-                // `Window::new(title)` keys its area by the title as an `Option<Cow<str>>` (its atoms' text); the
-                // plain title is tried too, for other egui versions.
-                let ids = [
-                    egui::Id::unique(Some(std::borrow::Cow::Borrowed(title))),
-                    egui::Id::unique(title),
-                ];
-                let shown = ids.into_iter().find_map(|id| {
-                    let layer = egui::LayerId::new(egui::Order::Middle, id);
-                    mem.areas()
-                        .is_visible(&layer)
-                        .then(|| mem.area_rect(id))
-                        .flatten()
-                });
-                if let Some(r) = shown {
-                    views.push(json!({"name": title, "rect": rect_json(r)}));
+            .map(|(name, r)| {
+                if *name == "dock" {
+                    json!({"name": name, "rect": rect_json(*r), "tabs": tabs})
+                } else {
+                    json!({"name": name, "rect": rect_json(*r)})
                 }
-            }
-        });
+            })
+            .collect();
+        views.extend(
+            self.views
+                .rects
+                .iter()
+                .map(|(v, r)| json!({"name": v.title(), "rect": rect_json(*r)})),
+        );
         let frames = self
             .current_sequence()
             .map_or(0, crate::skeleton::Sequence::frames);
@@ -113,11 +99,11 @@ impl ExplorerApp {
     }
 
     /// Writes [`Self::state_json`] to the `--dump-state` file, once.
-    pub(super) fn dump_state(&mut self, ctx: &egui::Context) {
+    pub(super) fn dump_state(&mut self) {
         let Some(path) = self.options.dump_state.take() else {
             return;
         };
-        let text = match serde_json::to_string_pretty(&self.state_json(ctx)) {
+        let text = match serde_json::to_string_pretty(&self.state_json()) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());

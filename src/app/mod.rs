@@ -3,8 +3,8 @@
 //! egui only. Views (`*_ui` functions) read the state and push [`Command`]s; [`ExplorerApp::apply`] (in
 //! `controller.rs`) is the one place that changes it. Work that takes time runs on worker threads ([`workers`]) as
 //! GUI-free job bodies from `crate::pipeline`; each feature takes back its own result type, and failures become
-//! notifications. The fixed panels are in `panels.rs`, the analysis windows in [`views`], the scripted
-//! screenshot/bench runs in `harness.rs`.
+//! notifications. The fixed panels are in `panels.rs`, the analysis views (tabs of the dock, [`dock`]) in
+//! [`views`], the scripted screenshot/bench runs in `harness.rs`.
 
 pub mod branch_editor;
 pub mod browser;
@@ -13,6 +13,7 @@ pub mod command;
 pub mod confusion;
 mod controller;
 pub mod dialogs;
+pub mod dock;
 mod dump;
 pub mod editor;
 pub mod export;
@@ -78,6 +79,8 @@ pub struct Settings {
     pub path_input: String,
     /// Hand and foot trails in the player.
     pub trails: bool,
+    /// The dock's tabs and splits (which views are open and where).
+    pub dock: dock::DockTree,
 }
 
 impl Default for Settings {
@@ -93,6 +96,7 @@ impl Default for Settings {
             top_k: 5,
             path_input: String::new(),
             trails: false,
+            dock: dock::empty_tree(),
         }
     }
 }
@@ -149,6 +153,11 @@ pub struct ExplorerApp {
 impl ExplorerApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
         let settings: Settings = if options.fresh {
+            // egui's own memory (panel sizes, scroll positions) was loaded from the same storage.
+            cc.egui_ctx.memory_mut(|m| {
+                m.data = Default::default();
+                m.reset_areas();
+            });
             Settings::default()
         } else {
             cc.storage
@@ -197,6 +206,10 @@ impl ExplorerApp {
             options,
         };
         app.player.trails = app.settings.trails;
+        // The views that had a tab last time are open again.
+        for (_, view) in dock::panes(&app.settings.dock) {
+            app.set_view_flag(view, true);
+        }
         app.apply_theme();
         app.choose_device(app.options.device);
         for &view in &app.options.views {
@@ -269,6 +282,11 @@ impl eframe::App for ExplorerApp {
             self.panel_rects
                 .push(("run mismatch banner", r.response.rect));
         }
+        if self.editor.offers_recovery() {
+            let r = egui::Panel::top("recovery offer").show(ui, |ui| self.editor.offer_ui(ui));
+            self.panel_rects
+                .push(("Unsaved description edits", r.response.rect));
+        }
         let r = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         self.panel_rects.push(("status", r.response.rect));
         if self.settings.show_browser {
@@ -300,6 +318,20 @@ impl eframe::App for ExplorerApp {
                 });
             self.panel_rects.push(("browser", r.response.rect));
         }
+        self.analysis_update(&ctx);
+        if self.dock_shown() {
+            // Under the player and the predictions, beside the browser: never over either.
+            let room = ui.available_height();
+            let r = egui::Panel::bottom("dock")
+                .resizable(true)
+                .default_size((room * 0.45).max(160.0))
+                .size_range(120.0..=(room - 160.0).max(120.0))
+                .show(ui, |ui| self.dock_ui(ui));
+            self.panel_rects.push(("dock", r.response.rect));
+        } else {
+            self.views.rects.clear();
+        }
+        self.apply_paint();
         if self.settings.show_predictions {
             let r = egui::Panel::right("predictions")
                 .resizable(true)
@@ -355,9 +387,7 @@ impl eframe::App for ExplorerApp {
         });
         self.panel_rects.push(("player", r.response.rect));
 
-        self.editor
-            .window_ui(&ctx, &mut self.workers, &self.palette);
-        self.analysis_windows_ui(&ctx);
+        self.editor.update(&ctx, &mut self.workers);
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }
@@ -374,6 +404,11 @@ impl eframe::App for ExplorerApp {
             ctx.request_repaint();
         }
         self.scripted_frame(&ctx, frame);
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        // A scripted or `--fresh` run must not move the user's panels either.
+        !self.options.fresh
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

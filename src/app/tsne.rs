@@ -73,20 +73,9 @@ impl TsneView {
         }
     }
 
-    /// The window; returns the screen rectangle it covered (for a PNG of this view).
-    pub fn ui(
-        &mut self,
-        ctx: &egui::Context,
-        cx: &TsneContext<'_>,
-        commands: &mut Vec<Command>,
-    ) -> Option<egui::Rect> {
-        let mut open = self.open;
-        let shown = egui::Window::new("t-SNE")
-            .open(&mut open)
-            .default_size([560.0, 480.0])
-            .show(ctx, |ui| self.contents_ui(ui, cx, commands));
-        self.open = open;
-        shown.map(|r| r.response.rect)
+    /// The view's contents (in its dock tab).
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &TsneContext<'_>, commands: &mut Vec<Command>) {
+        self.contents_ui(ui, cx, commands);
     }
 
     fn contents_ui(
@@ -210,9 +199,11 @@ impl TsneView {
         let selected_row = cx
             .selected
             .and_then(|s| cx.joined.pred_row.get(s).copied().flatten());
-        // A fixed height: a plot that fills a window makes the window grow every frame.
+        // The tab's height less the hover line under the plot (a docked tab does not grow with its contents).
+        let height = (ui.available_height() - ui.text_style_height(&egui::TextStyle::Body) - 8.0)
+            .max(160.0);
         Plot::new("tsne plot")
-            .height(420.0)
+            .height(height)
             .data_aspect(1.0)
             .show_axes(false)
             .show_grid(false)
