@@ -232,7 +232,16 @@ fn view_rect(state: &Value, name: &str) -> Option<egui::Rect> {
 fn with_every_view_open_the_dock_covers_neither_the_player_nor_the_browser() {
     let xvfb = xvfb::Xvfb::start();
     let mut args: Vec<&std::ffi::OsStr> = vec!["--size".as_ref(), "1280x800".as_ref()];
-    for v in ["tsne", "calibration", "star", "branches", "export", "editor"] {
+    for v in [
+        "tsne",
+        "calibration",
+        "star",
+        "branches",
+        "export",
+        "editor",
+        "class-accuracy",
+        "neighbours",
+    ] {
         args.push("--view".as_ref());
         args.push(v.as_ref());
     }
@@ -276,17 +285,32 @@ fn with_every_view_open_the_dock_covers_neither_the_player_nor_the_browser() {
             continue;
         }
         let r = view_rect(&state, name).unwrap();
-        assert!(!overlaps(r, player), "{name} {r:?} covers the player {player:?}");
-        assert!(!overlaps(r, browser), "{name} {r:?} covers the browser {browser:?}");
-        assert!(window.expand(1.0).contains_rect(r), "{name} {r:?} outside the window");
+        assert!(
+            !overlaps(r, player),
+            "{name} {r:?} covers the player {player:?}"
+        );
+        assert!(
+            !overlaps(r, browser),
+            "{name} {r:?} covers the browser {browser:?}"
+        );
+        assert!(
+            window.expand(1.0).contains_rect(r),
+            "{name} {r:?} outside the window"
+        );
         tab_shown |= tabs.contains(&name.as_str());
         if tabs.contains(&name.as_str()) {
-            assert!(dock.expand(1.0).contains_rect(r), "{name} {r:?} outside the dock {dock:?}");
+            assert!(
+                dock.expand(1.0).contains_rect(r),
+                "{name} {r:?} outside the dock {dock:?}"
+            );
         }
     }
     assert!(tab_shown, "no tab drawn: {names:?}");
     // The player and the browser keep usable room beside the dock.
-    assert!(player.width() >= 400.0 && player.height() >= 250.0, "{player:?}");
+    assert!(
+        player.width() >= 400.0 && player.height() >= 250.0,
+        "{player:?}"
+    );
     assert!(browser.height() >= 600.0, "{browser:?}");
     assert!(dock.width() >= 700.0 && dock.height() >= 200.0, "{dock:?}");
 }

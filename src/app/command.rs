@@ -16,6 +16,8 @@ pub enum Command {
     Open(PathBuf),
     OpenDataset(PathBuf),
     OpenRun(PathBuf),
+    /// Loads a second run folder to compare with the shown one.
+    OpenCompare(PathBuf),
     SelectSample(usize),
     /// Moves the selection up or down the browser's (filtered) list.
     SelectRelative(i32),
@@ -87,16 +89,25 @@ pub enum AnalysisView {
     Export,
     /// The class-description editor (not an analysis view, but docked and opened the same way).
     Editor,
+    /// Per-class accuracy bars (ZSL or GZSL, test split).
+    ClassAccuracy,
+    /// Two runs side by side (`--compare RUN`).
+    Compare,
+    /// The selected sample's nearest samples in feature space.
+    Neighbours,
 }
 
 impl AnalysisView {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 9] = [
         Self::Tsne,
         Self::Calibration,
         Self::Star,
         Self::Branches,
         Self::Export,
         Self::Editor,
+        Self::ClassAccuracy,
+        Self::Neighbours,
+        Self::Compare,
     ];
 
     /// The tab title (also the view's name in `--dump-state`).
@@ -108,6 +119,9 @@ impl AnalysisView {
             Self::Branches => "InfoCPL branches",
             Self::Export => "Export",
             Self::Editor => "Class descriptions",
+            Self::ClassAccuracy => "Per-class accuracy",
+            Self::Neighbours => "Nearest samples",
+            Self::Compare => "Run comparison",
         }
     }
 }

@@ -91,6 +91,8 @@ struct DockBehavior<'a> {
     app: &'a mut ExplorerApp,
     closed: Vec<AnalysisView>,
     shown: Vec<(AnalysisView, egui::Rect)>,
+    /// The tab bar that carries the taller / shorter toggle.
+    first_bar: Option<TileId>,
 }
 
 impl Behavior<AnalysisView> for DockBehavior<'_> {
@@ -120,6 +122,30 @@ impl Behavior<AnalysisView> for DockBehavior<'_> {
         true
     }
 
+    fn top_bar_right_ui(
+        &mut self,
+        tiles: &Tiles<AnalysisView>,
+        ui: &mut egui::Ui,
+        id: TileId,
+        _tabs: &egui_tiles::Tabs,
+        _scroll: &mut f32,
+    ) {
+        // One toggle, on the first tab bar.
+        let first = self.first_bar.get_or_insert(id);
+        if *first != id || tiles.is_empty() {
+            return;
+        }
+        let tall = self.app.settings.dock_tall;
+        let label = if tall { "Shorter" } else { "Taller" };
+        if ui
+            .small_button(label)
+            .on_hover_text("Give the dock more or less of the height (the player keeps the rest)")
+            .clicked()
+        {
+            self.app.settings.dock_tall = !tall;
+        }
+    }
+
     fn simplification_options(&self) -> SimplificationOptions {
         SimplificationOptions {
             // Every view keeps a tab (its title and close button), even alone in a split.
@@ -140,6 +166,9 @@ impl ExplorerApp {
             AnalysisView::Branches => v.branches.open,
             AnalysisView::Export => v.export_open,
             AnalysisView::Editor => self.editor.open,
+            AnalysisView::ClassAccuracy => v.research.accuracy_open,
+            AnalysisView::Neighbours => v.research.neighbours_open,
+            AnalysisView::Compare => v.compare.open,
         }
     }
 
@@ -153,7 +182,21 @@ impl ExplorerApp {
             AnalysisView::Branches => v.branches.open = open,
             AnalysisView::Export => v.export_open = open,
             AnalysisView::Editor => self.editor.open = open,
+            AnalysisView::ClassAccuracy => v.research.accuracy_open = open,
+            AnalysisView::Neighbours => v.research.neighbours_open = open,
+            AnalysisView::Compare => v.compare.open = open,
         }
+    }
+
+    /// Whether the dock takes most of the height: set by its toggle, and while the description editor shows (it
+    /// needs the room; the player keeps a strip).
+    pub(super) fn dock_tall(&self) -> bool {
+        self.settings.dock_tall
+            || self
+                .views
+                .rects
+                .iter()
+                .any(|(v, _)| *v == AnalysisView::Editor)
     }
 
     /// Whether the dock panel is shown (some view is open).
@@ -169,6 +212,7 @@ impl ExplorerApp {
             app: self,
             closed: Vec::new(),
             shown: Vec::new(),
+            first_bar: None,
         };
         tree.ui(&mut behavior, ui);
         let DockBehavior { closed, shown, .. } = behavior;

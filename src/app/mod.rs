@@ -10,18 +10,21 @@ pub mod branch_editor;
 pub mod browser;
 pub mod calibration;
 pub mod command;
+pub mod compare;
 pub mod confusion;
 mod controller;
 pub mod dialogs;
 pub mod dock;
 mod dump;
 pub mod editor;
+pub mod elide;
 pub mod export;
 mod harness;
 pub mod notifications;
 pub mod palette;
 mod panels;
 pub mod player;
+pub mod research_views;
 pub mod results;
 pub mod star_parts;
 pub mod tsne;
@@ -47,6 +50,8 @@ use crate::skeleton::Sequence;
 pub struct AppOptions {
     pub data: Option<PathBuf>,
     pub run: Option<PathBuf>,
+    /// A second run folder to compare with `run` (same dataset).
+    pub compare: Option<PathBuf>,
     /// A `skelzero pretrain` run folder: with it, a `skelzero train` run folder is scored live on the dataset.
     pub encoder: Option<PathBuf>,
     pub screenshot: Option<PathBuf>,
@@ -81,6 +86,8 @@ pub struct Settings {
     pub trails: bool,
     /// The dock's tabs and splits (which views are open and where).
     pub dock: dock::DockTree,
+    /// The dock takes most of the height.
+    pub dock_tall: bool,
 }
 
 impl Default for Settings {
@@ -97,6 +104,7 @@ impl Default for Settings {
             path_input: String::new(),
             trails: false,
             dock: dock::empty_tree(),
+            dock_tall: false,
         }
     }
 }
@@ -225,6 +233,9 @@ impl ExplorerApp {
         if let Some(path) = app.options.run.clone() {
             app.pending.push(Command::OpenRun(path));
         }
+        if let Some(path) = app.options.compare.clone() {
+            app.pending.push(Command::OpenCompare(path));
+        }
         app
     }
 
@@ -290,30 +301,37 @@ impl eframe::App for ExplorerApp {
         let r = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         self.panel_rects.push(("status", r.response.rect));
         if self.settings.show_browser {
+            // 480 points at 1280 wide, more in a wider window (the ids and class names get the room).
+            let width = ui.available_width();
             let r = egui::Panel::left("browser")
                 .resizable(true)
-                .default_size(480.0)
-                .show(ui, |ui| match &self.dataset {
-                    Some(d) => {
-                        self.browser.refresh(
-                            d,
-                            &self.joined,
-                            self.predictions.as_ref(),
-                            self.generation,
-                        );
-                        browser::browser_ui(
-                            ui,
-                            &mut self.browser,
-                            d,
-                            &self.joined,
-                            self.selected,
-                            &self.palette,
-                            &mut self.pending,
-                        );
-                    }
-                    None => {
-                        ui.heading("Samples");
-                        ui.weak("No dataset open.");
+                .default_size((width * 0.375).clamp(320.0, 720.0))
+                .min_size(300.0)
+                .show(ui, |ui| {
+                    // The panel keeps its width (its contents fit any width and would shrink it).
+                    ui.set_min_width(ui.available_width());
+                    match &self.dataset {
+                        Some(d) => {
+                            self.browser.refresh(
+                                d,
+                                &self.joined,
+                                self.predictions.as_ref(),
+                                self.generation,
+                            );
+                            browser::browser_ui(
+                                ui,
+                                &mut self.browser,
+                                d,
+                                &self.joined,
+                                self.selected,
+                                &self.palette,
+                                &mut self.pending,
+                            );
+                        }
+                        None => {
+                            ui.heading("Samples");
+                            ui.weak("No dataset open.");
+                        }
                     }
                 });
             self.panel_rects.push(("browser", r.response.rect));
@@ -322,11 +340,16 @@ impl eframe::App for ExplorerApp {
         if self.dock_shown() {
             // Under the player and the predictions, beside the browser: never over either.
             let room = ui.available_height();
-            let r = egui::Panel::bottom("dock")
-                .resizable(true)
-                .default_size((room * 0.45).max(160.0))
-                .size_range(120.0..=(room - 160.0).max(120.0))
-                .show(ui, |ui| self.dock_ui(ui));
+            let panel = if self.dock_tall() {
+                // Another id: the resizable dock's size is kept for when it is short again.
+                egui::Panel::bottom("dock tall").exact_size((room - 200.0).max(160.0))
+            } else {
+                egui::Panel::bottom("dock")
+                    .resizable(true)
+                    .default_size((room * 0.45).max(160.0))
+                    .size_range(120.0..=(room - 160.0).max(120.0))
+            };
+            let r = panel.show(ui, |ui| self.dock_ui(ui));
             self.panel_rects.push(("dock", r.response.rect));
         } else {
             self.views.rects.clear();

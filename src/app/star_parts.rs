@@ -205,12 +205,12 @@ impl BranchView {
     ) -> Option<u64> {
         let mut cancel = None;
         ui.scope(|ui| {
-                let Some(b) = &p.infocpl else {
-                    ui.weak("This run has no InfoCPL branch scores.");
-                    return;
-                };
-                branch_table_ui(ui, p, b, names, row, palette);
-                cancel = self.editor.ui(ui, workers, p);
+            let Some(b) = &p.infocpl else {
+                ui.weak("This run has no InfoCPL branch scores.");
+                return;
+            };
+            branch_table_ui(ui, p, b, names, row, palette);
+            cancel = self.editor.ui(ui, workers, p);
         });
         cancel
     }

@@ -11,7 +11,9 @@ use super::branch_editor::BranchOutput;
 use super::calibration::CalibrationView;
 use super::command::AnalysisView;
 use super::command::Command;
+use super::compare::{CompareLoaded, CompareView};
 use super::notifications::Level;
+use super::research_views::{ResearchContext, ResearchViews};
 use super::star_parts::{BranchView, StarView};
 use super::tsne::{TsneContext, TsneView};
 use super::workers::{JobOutput, take};
@@ -28,6 +30,8 @@ pub struct AnalysisViews {
     pub calibration: CalibrationView,
     pub star: StarView,
     pub branches: BranchView,
+    pub research: ResearchViews,
+    pub compare: CompareView,
     pub export_open: bool,
     pub export_dir: String,
     /// Bumped when a run is loaded (gamma changes do not count): t-SNE maps belong to one run.
@@ -51,6 +55,8 @@ impl Default for AnalysisViews {
             calibration: CalibrationView::default(),
             star: StarView::default(),
             branches: BranchView::default(),
+            research: ResearchViews::default(),
+            compare: CompareView::default(),
             export_open: false,
             export_dir: "export".into(),
             run_key: 0,
@@ -78,6 +84,9 @@ impl AnalysisViews {
             }
             AnalysisView::Branches => self.branches.open = true,
             AnalysisView::Export => self.export_open = true,
+            AnalysisView::ClassAccuracy => self.research.accuracy_open = true,
+            AnalysisView::Neighbours => self.research.neighbours_open = true,
+            AnalysisView::Compare => self.compare.open = true,
             AnalysisView::Editor => {}
         }
     }
@@ -91,6 +100,9 @@ impl ExplorerApp {
         ui.checkbox(&mut v.calibration.open, "GZSL calibration");
         ui.checkbox(&mut v.star.open, "STAR part scores");
         ui.checkbox(&mut v.branches.open, "InfoCPL branches");
+        ui.checkbox(&mut v.research.accuracy_open, "Per-class accuracy");
+        ui.checkbox(&mut v.research.neighbours_open, "Nearest samples");
+        ui.checkbox(&mut v.compare.open, "Run comparison");
         ui.checkbox(&mut v.export_open, "Export");
     }
 
@@ -110,6 +122,7 @@ impl ExplorerApp {
                 });
                 self.views.tsne_job = Some(id);
             }
+            Command::OpenCompare(path) => self.open_compare(path),
             Command::PlaySample(i) => {
                 self.select(i);
                 self.player.position = 0.0;
@@ -191,6 +204,13 @@ impl ExplorerApp {
             }
             Err(out) => out,
         };
+        let out = match take::<CompareLoaded>(out) {
+            Ok(loaded) => {
+                self.compare_loaded(loaded);
+                return;
+            }
+            Err(out) => out,
+        };
         let out = match take::<Exported>(out) {
             Ok(Exported(Ok(paths))) => {
                 let dir = paths
@@ -264,7 +284,10 @@ impl ExplorerApp {
         }
         self.views.paint = None;
         if self.views.branches.open
-            && let Some(p) = self.predictions.as_ref().filter(|_| self.mismatch.is_none())
+            && let Some(p) = self
+                .predictions
+                .as_ref()
+                .filter(|_| self.mismatch.is_none())
             && p.infocpl.is_some()
         {
             self.views.branches.editor.update(ctx, &mut self.workers, p);
@@ -311,8 +334,13 @@ impl ExplorerApp {
                 self.views.tsne.ui(ui, &cx, &mut self.pending);
             }
             AnalysisView::Export => self.export_ui(ui),
+            AnalysisView::Compare => self.compare_ui(ui),
             AnalysisView::Editor => self.editor.tab_ui(ui, &mut self.workers, &self.palette),
-            AnalysisView::Calibration | AnalysisView::Star | AnalysisView::Branches => {
+            AnalysisView::Calibration
+            | AnalysisView::Star
+            | AnalysisView::Branches
+            | AnalysisView::ClassAccuracy
+            | AnalysisView::Neighbours => {
                 let Some(p) = shown else {
                     ui.weak(if self.predictions.is_some() {
                         "The open run does not belong to this dataset (see the banner)."
@@ -333,19 +361,32 @@ impl ExplorerApp {
                         &self.palette,
                         &mut self.pending,
                     ),
+                    AnalysisView::ClassAccuracy | AnalysisView::Neighbours => {
+                        let cx = ResearchContext {
+                            predictions: p,
+                            dataset: self.dataset.as_ref(),
+                            joined: &self.joined,
+                            names: d,
+                            key: self.generation,
+                            row,
+                            palette: &self.palette,
+                        };
+                        let r = &mut self.views.research;
+                        if view == AnalysisView::ClassAccuracy {
+                            r.accuracy_ui(ui, &cx, &mut self.pending);
+                        } else {
+                            r.neighbours_ui(ui, &cx, &mut self.pending);
+                        }
+                    }
                     AnalysisView::Star => {
                         egui::ScrollArea::vertical()
                             .id_salt("star_tab")
                             .auto_shrink([false, false])
                             .show(ui, |ui| {
-                                self.views.paint = self.views.star.ui(
-                                    ui,
-                                    p,
-                                    d,
-                                    row,
-                                    layout_joints,
-                                    &self.palette,
-                                );
+                                self.views.paint =
+                                    self.views
+                                        .star
+                                        .ui(ui, p, d, row, layout_joints, &self.palette);
                             });
                     }
                     _ => {
