@@ -198,6 +198,61 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
         "{state}"
     );
 
+    // A second run on the same data, compared with the first: both runs bound to MSR, figures on the test split.
+    let run2 = d.join("run2");
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "msr1", "--epochs", "1", "--lr", "5e-2",
+            ])
+            .arg("--features")
+            .arg(&features)
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--class-names")
+            .arg(msr.join("text/classes.tsv"))
+            .arg("--out")
+            .arg(&run2),
+    );
+    succeeded(
+        skelzero()
+            .args(["eval", "--predictions", "--run"])
+            .arg(&run2),
+    );
+    let compared = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            msr.as_os_str(),
+            "--run".as_ref(),
+            run.as_os_str(),
+            "--compare".as_ref(),
+            run2.as_os_str(),
+            "--view".as_ref(),
+            "compare".as_ref(),
+        ],
+    );
+    let ag = &compared["figures"]["agreement"];
+    assert_eq!(ag["basis"], "test", "{compared}");
+    let common = ag["common"].as_u64().unwrap();
+    assert_eq!(
+        common,
+        state["figures"]["unseen_samples"].as_u64().unwrap()
+            + state["figures"]["seen_samples"].as_u64().unwrap(),
+        "{ag}"
+    );
+    let cells: u64 = ["both_right", "only_a_right", "only_b_right", "both_wrong"]
+        .iter()
+        .map(|k| ag[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(cells, common, "{ag}");
+    let agree = ag["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&agree), "{ag}");
+    assert!(
+        view_names(&compared).iter().any(|n| n == "Run comparison"),
+        "{compared}"
+    );
+
     // The same run over PKU-MMD: 20 MSR classes against PKU's 51.
     let pku = root().join("../shared/data/pku-mmd-v1");
     let over = dump_state(

@@ -356,9 +356,11 @@ impl eframe::App for ExplorerApp {
         }
         self.apply_paint();
         if self.settings.show_predictions {
+            // 320 points at 1280 wide (the browser's share of the width is already taken out), more when wider.
+            let width = ui.available_width();
             let r = egui::Panel::right("predictions")
                 .resizable(true)
-                .default_size(320.0)
+                .default_size((width * 0.4).clamp(300.0, 560.0))
                 .show(ui, |ui| self.predictions_ui(ui));
             self.panel_rects.push(("predictions", r.response.rect));
         }

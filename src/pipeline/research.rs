@@ -126,7 +126,7 @@ pub fn nearest(samples: &[f32], dim: usize, row: usize, k: usize) -> Vec<(usize,
 pub struct Agreement {
     /// Samples both runs scored.
     pub common: usize,
-    /// `[[both right, only A right], [only B right, both wrong]]`.
+    /// Indexed `[B wrong][A wrong]`: `[[both right, only B right], [only A right, both wrong]]`.
     pub matrix: [[usize; 2]; 2],
     /// The samples where the two predictions differ: (sample id, A's class, B's class), in A's row order.
     pub disagree: Vec<(String, usize, usize)>,
@@ -236,8 +236,8 @@ mod tests {
             })
             .count();
         assert!(wrong_unseen > 0);
-        assert_eq!(changed.matrix[0][1], 0, "B is never worse");
-        assert_eq!(changed.matrix[1][0], wrong_unseen);
+        assert_eq!(changed.matrix[1][0], 0, "B is never worse");
+        assert_eq!(changed.matrix[0][1], wrong_unseen);
         assert_eq!(changed.disagree.len(), wrong_unseen);
     }
 }
