@@ -132,12 +132,12 @@ type OrderKey = (
 
 /// The columns: title, sort key, starting width, and whether it takes a share of the room left over.
 const COLUMNS: [(&str, SortKey, f32, bool); 8] = [
-    ("Sample", SortKey::Index, 130.0, true),
-    ("Class", SortKey::Class, 110.0, true),
+    ("Sample", SortKey::Index, 150.0, true),
+    ("Class", SortKey::Class, 100.0, true),
     ("Subj", SortKey::Subject, 30.0, false),
     ("View", SortKey::View, 30.0, false),
     ("Split", SortKey::Split, 46.0, false),
-    ("Predicted", SortKey::Predicted, 120.0, true),
+    ("Predicted", SortKey::Predicted, 110.0, true),
     ("Margin", SortKey::Margin, 46.0, false),
     ("Right", SortKey::Correct, 30.0, false),
 ];

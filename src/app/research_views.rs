@@ -10,6 +10,9 @@ use crate::dataset::Dataset;
 use crate::pipeline::predictions::{Predictions, Setting};
 use crate::pipeline::research::{self, ClassAccuracy, setting_name};
 
+/// The nearest samples of one prediction row, for one version of the scores: (key, row, [(row, cosine)]).
+type Neighbours = (u64, usize, Vec<(usize, f32)>);
+
 #[derive(Default)]
 pub struct ResearchViews {
     pub accuracy_open: bool,
@@ -19,7 +22,7 @@ pub struct ResearchViews {
     pub sort_by_accuracy: bool,
     accuracy: Option<(u64, Setting, Vec<ClassAccuracy>)>,
     pub neighbours_open: bool,
-    neighbours: Option<(u64, usize, Vec<(usize, f32)>)>,
+    neighbours: Option<Neighbours>,
 }
 
 /// How many nearest samples are listed.

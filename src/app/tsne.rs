@@ -607,7 +607,8 @@ pub fn declutter(boxes: &[egui::Rect], first: Option<usize>) -> Vec<usize> {
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
         let b = boxes[i];
-        if b.is_positive() && !kept.iter().any(|&k| boxes[k].intersects(b)) {
+        // A few points apart, as well as not overlapping.
+        if b.is_positive() && !kept.iter().any(|&k| boxes[k].expand(3.0).intersects(b)) {
             kept.push(i);
         }
     }
