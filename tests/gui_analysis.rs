@@ -306,6 +306,9 @@ fn a_lasso_lists_the_samples_inside_it() {
     let mut h = harness();
     open_fixture(&mut h);
     open_view(&mut h, "t-SNE");
+    // The dock's taller layout: a map of a few hundred pixels, as a researcher drawing a lasso would use.
+    h.get_by_label("Taller").click();
+    h.run_steps(3);
     h.get_by_label("Run t-SNE").click();
     wait_for(&mut h, |app| app.views.tsne.map.is_some());
     h.run_steps(5);

@@ -198,6 +198,61 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
         "{state}"
     );
 
+    // A second run on the same data, compared with the first: both runs bound to MSR, figures on the test split.
+    let run2 = d.join("run2");
+    succeeded(
+        skelzero()
+            .args([
+                "train", "--method", "devise", "--split", "msr1", "--epochs", "1", "--lr", "5e-2",
+            ])
+            .arg("--features")
+            .arg(&features)
+            .arg("--texts")
+            .arg(d.join("texts.safetensors"))
+            .arg("--class-names")
+            .arg(msr.join("text/classes.tsv"))
+            .arg("--out")
+            .arg(&run2),
+    );
+    succeeded(
+        skelzero()
+            .args(["eval", "--predictions", "--run"])
+            .arg(&run2),
+    );
+    let compared = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            msr.as_os_str(),
+            "--run".as_ref(),
+            run.as_os_str(),
+            "--compare".as_ref(),
+            run2.as_os_str(),
+            "--view".as_ref(),
+            "compare".as_ref(),
+        ],
+    );
+    let ag = &compared["figures"]["agreement"];
+    assert_eq!(ag["basis"], "test", "{compared}");
+    let common = ag["common"].as_u64().unwrap();
+    assert_eq!(
+        common,
+        state["figures"]["unseen_samples"].as_u64().unwrap()
+            + state["figures"]["seen_samples"].as_u64().unwrap(),
+        "{ag}"
+    );
+    let cells: u64 = ["both_right", "only_a_right", "only_b_right", "both_wrong"]
+        .iter()
+        .map(|k| ag[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(cells, common, "{ag}");
+    let agree = ag["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&agree), "{ag}");
+    assert!(
+        view_names(&compared).iter().any(|n| n == "Run comparison"),
+        "{compared}"
+    );
+
     // The same run over PKU-MMD: 20 MSR classes against PKU's 51.
     let pku = root().join("../shared/data/pku-mmd-v1");
     let over = dump_state(
@@ -211,4 +266,106 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
     );
     assert_eq!(over["run"]["matches_dataset"], false, "{over}");
     assert!(over["figures"].is_null(), "{over}");
+}
+
+/// A view's rectangle by name, as `egui::Rect`.
+fn view_rect(state: &Value, name: &str) -> Option<egui::Rect> {
+    state["views"].as_array()?.iter().find_map(|v| {
+        (v["name"] == name).then(|| {
+            let r: Vec<f32> = v["rect"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect();
+            egui::Rect::from_min_size(egui::pos2(r[0], r[1]), egui::vec2(r[2], r[3]))
+        })
+    })
+}
+
+#[test]
+fn with_every_view_open_the_dock_covers_neither_the_player_nor_the_browser() {
+    let xvfb = xvfb::Xvfb::start();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--size".as_ref(), "1280x800".as_ref()];
+    for v in [
+        "tsne",
+        "calibration",
+        "star",
+        "branches",
+        "export",
+        "editor",
+        "class-accuracy",
+        "neighbours",
+    ] {
+        args.push("--view".as_ref());
+        args.push(v.as_ref());
+    }
+    let state = dump_state(&xvfb, &args);
+    let player = view_rect(&state, "player").expect("the player");
+    let browser = view_rect(&state, "browser").expect("the browser");
+    let dock = view_rect(&state, "dock").expect("the dock");
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0));
+    // Every view has a tab in the dock.
+    let dock_entry = state["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "dock")
+        .unwrap();
+    let tabs: Vec<&str> = dock_entry["tabs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for t in [
+        "t-SNE",
+        "GZSL calibration",
+        "STAR part scores",
+        "InfoCPL branches",
+        "Export",
+        "Class descriptions",
+    ] {
+        assert!(tabs.contains(&t), "{t}: {tabs:?}");
+    }
+    // Overlap of more than a pixel's width (neighbouring panels share an edge).
+    let overlaps = |a: egui::Rect, b: egui::Rect| {
+        let i = a.intersect(b);
+        i.width() > 1.0 && i.height() > 1.0
+    };
+    let names = view_names(&state);
+    let mut tab_shown = false;
+    for name in &names {
+        if name == "player" || name == "browser" {
+            continue;
+        }
+        let r = view_rect(&state, name).unwrap();
+        assert!(
+            !overlaps(r, player),
+            "{name} {r:?} covers the player {player:?}"
+        );
+        assert!(
+            !overlaps(r, browser),
+            "{name} {r:?} covers the browser {browser:?}"
+        );
+        assert!(
+            window.expand(1.0).contains_rect(r),
+            "{name} {r:?} outside the window"
+        );
+        tab_shown |= tabs.contains(&name.as_str());
+        if tabs.contains(&name.as_str()) {
+            assert!(
+                dock.expand(1.0).contains_rect(r),
+                "{name} {r:?} outside the dock {dock:?}"
+            );
+        }
+    }
+    assert!(tab_shown, "no tab drawn: {names:?}");
+    // The player and the browser keep usable room beside the dock.
+    assert!(
+        player.width() >= 400.0 && player.height() >= 250.0,
+        "{player:?}"
+    );
+    assert!(browser.height() >= 600.0, "{browser:?}");
+    assert!(dock.width() >= 700.0 && dock.height() >= 200.0, "{dock:?}");
 }

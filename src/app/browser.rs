@@ -1,11 +1,14 @@
-//! The sample browser: one row per sample with class, subject/view, split, prediction and correctness;
-//! filter, sort, search by class name, and the samples of a confusion-matrix cell.
+//! The sample browser: one row per sample with class, subject/view, split, prediction, margin and correctness;
+//! filter, sort, search by class name, and the samples of a confusion-matrix cell. Columns are resized by dragging
+//! the header's dividers and widen with the panel; labels that do not fit are shortened where they agree
+//! ([`super::elide`]) and shown whole on hover; the list scrolls to a sample selected elsewhere.
 
 use crate::dataset::Dataset;
 
 use super::command::Command;
 use super::palette::Palette;
 use crate::pipeline::predictions::{Predictions, Setting};
+use crate::pipeline::research;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortKey {
@@ -16,6 +19,7 @@ pub enum SortKey {
     View,
     Split,
     Predicted,
+    Margin,
     Correct,
 }
 
@@ -56,6 +60,8 @@ pub struct RowInfo {
     /// ZSL prediction for unseen-class samples, GZSL for seen-class ones (the setting each is scored in).
     pub predicted: Option<usize>,
     pub correct: Option<bool>,
+    /// True-class score minus the best other class's, in the same setting as `predicted`.
+    pub margin: Option<f32>,
 }
 
 /// Dataset sample index -> prediction row, plus each sample's derived columns.
@@ -91,6 +97,7 @@ impl Joined {
                         unseen: None,
                         predicted: None,
                         correct: None,
+                        margin: None,
                     };
                 };
                 let unseen = p.class_unseen(s.meta.label);
@@ -104,6 +111,7 @@ impl Joined {
                     unseen,
                     predicted,
                     correct: predicted.map(|c| c == s.meta.label),
+                    margin: row.and_then(|r| research::margin(p, r, setting)),
                 }
             })
             .collect();
@@ -122,6 +130,55 @@ type OrderKey = (
     u64,
 );
 
+/// The columns: title, sort key, starting width, and whether it takes a share of the room left over.
+const COLUMNS: [(&str, SortKey, f32, bool); 8] = [
+    ("Sample", SortKey::Index, 150.0, true),
+    ("Class", SortKey::Class, 100.0, true),
+    ("Subj", SortKey::Subject, 30.0, false),
+    ("View", SortKey::View, 30.0, false),
+    ("Split", SortKey::Split, 46.0, false),
+    ("Predicted", SortKey::Predicted, 110.0, true),
+    ("Margin", SortKey::Margin, 46.0, false),
+    ("Right", SortKey::Correct, 30.0, false),
+];
+
+/// Column widths set by dragging the header's dividers (before the panel's spare room is shared out).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnWidths(pub [f32; 8]);
+
+impl Default for ColumnWidths {
+    fn default() -> Self {
+        Self(COLUMNS.map(|c| c.2))
+    }
+}
+
+impl ColumnWidths {
+    /// The widths drawn in `room` points (0 for a column not `shown`): the stretching columns share what is left
+    /// over (or give it back, down to 40 points each), in proportion to their set widths.
+    pub fn fit(&self, room: f32, shown: [bool; 8]) -> [f32; 8] {
+        let mut out = self.0;
+        for (w, on) in out.iter_mut().zip(shown) {
+            if !on {
+                *w = 0.0;
+            }
+        }
+        let set: f32 = out.iter().sum();
+        let stretch: f32 = COLUMNS
+            .iter()
+            .zip(out)
+            .filter(|(c, _)| c.3)
+            .map(|(_, w)| w)
+            .sum();
+        let extra = room - set;
+        for (w, c) in out.iter_mut().zip(COLUMNS) {
+            if c.3 && stretch > 0.0 && *w > 0.0 {
+                *w = (*w + extra * *w / stretch).max(40.0);
+            }
+        }
+        out
+    }
+}
+
 #[derive(Default)]
 pub struct BrowserState {
     pub search: String,
@@ -135,6 +192,13 @@ pub struct BrowserState {
     /// Sample indices in display order; recomputed when `key` changes.
     pub order: Vec<usize>,
     key: Option<OrderKey>,
+    pub widths: ColumnWidths,
+    /// Chars at the start of every sample id (dropped first when an id does not fit).
+    id_prefix: usize,
+    /// The list rows shown last frame.
+    visible: std::ops::Range<usize>,
+    /// The selection the list last scrolled to (a new one is scrolled into view).
+    scrolled_for: Option<usize>,
 }
 
 impl BrowserState {
@@ -158,6 +222,10 @@ impl BrowserState {
         if self.key.as_ref() == Some(&key) {
             return;
         }
+        self.id_prefix =
+            super::elide::common_prefix(dataset.samples.iter().map(|s| s.meta.id.as_str()));
+        // The list changed: bring the selection into view again.
+        self.scrolled_for = None;
         let needle = self.search.trim().to_lowercase();
         let class_name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
         let mut order: Vec<usize> = (0..dataset.samples.len())
@@ -201,6 +269,10 @@ impl BrowserState {
                     .predicted
                     .map(class_name)
                     .cmp(&rb.predicted.map(class_name)),
+                SortKey::Margin => match (ra.margin, rb.margin) {
+                    (Some(x), Some(y)) => x.total_cmp(&y),
+                    (x, y) => x.is_some().cmp(&y.is_some()),
+                },
                 SortKey::Correct => ra.correct.cmp(&rb.correct),
             };
             ord.then(a.cmp(&b))
@@ -212,16 +284,6 @@ impl BrowserState {
         self.key = Some(key);
     }
 }
-
-const COLUMNS: [(&str, SortKey, f32); 7] = [
-    ("Sample", SortKey::Index, 120.0),
-    ("Class", SortKey::Class, 85.0),
-    ("Subj", SortKey::Subject, 32.0),
-    ("View", SortKey::View, 32.0),
-    ("Split", SortKey::Split, 50.0),
-    ("Predicted", SortKey::Predicted, 110.0),
-    ("Right", SortKey::Correct, 36.0),
-];
 
 pub fn browser_ui(
     ui: &mut egui::Ui,
@@ -283,34 +345,70 @@ pub fn browser_ui(
     ));
     ui.separator();
 
+    table_ui(ui, state, dataset, joined, selected, palette, commands);
+}
+
+fn header_tip(key: SortKey, name: &str) -> String {
+    match key {
+        SortKey::Predicted => "The prediction: ZSL (among unseen classes) for an unseen-class sample, GZSL (all \
+                               classes, gamma subtracted from seen-class scores) for a seen-class one"
+            .to_owned(),
+        SortKey::Margin => "True-class score minus the best other class's, in the row's setting (ZSL for an \
+                            unseen-class sample, GZSL for a seen-class one): negative when wrong, near 0 when close"
+            .to_owned(),
+        _ => format!("Sort by {name}"),
+    }
+}
+
+/// The header (sort buttons, dividers to drag) and the rows.
+fn table_ui(
+    ui: &mut egui::Ui,
+    state: &mut BrowserState,
+    dataset: &Dataset,
+    joined: &Joined,
+    selected: Option<usize>,
+    palette: &Palette,
+    commands: &mut Vec<Command>,
+) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0;
-    // The sample id column takes the width the others leave (NTU ids are long).
-    let spacing = ui.spacing().item_spacing.x * COLUMNS.len() as f32;
-    let others: f32 = COLUMNS[1..].iter().map(|c| c.2).sum();
-    let id_width = (ui.available_width() - others - spacing - 12.0).max(COLUMNS[0].2);
-    let mut widths = COLUMNS.map(|c| c.2);
-    widths[0] = id_width;
+    ui.spacing_mut().item_spacing.x = 6.0;
+    let gap = ui.spacing().item_spacing.x;
+    // Columns with nothing to show (no subject or view in this dataset, no run) are left out.
+    let any = |f: &dyn Fn(&crate::dataset::SampleMeta) -> bool| {
+        dataset.samples.iter().any(|s| f(&s.meta))
+    };
+    let scored = joined.rows.iter().any(|r| r.unseen.is_some());
+    let shown = [
+        true,
+        true,
+        any(&|m| m.subject.is_some()),
+        any(&|m| m.camera.is_some()),
+        scored,
+        scored,
+        scored,
+        scored,
+    ];
+    let last = shown.iter().rposition(|&on| on).unwrap_or(0);
+    let columns = shown.iter().filter(|&&on| on).count();
+    let room = ui.available_width() - gap * columns.saturating_sub(1) as f32 - 14.0;
+    let widths = state.widths.fit(room, shown);
     ui.horizontal(|ui| {
-        for ((name, key, _), width) in COLUMNS.into_iter().zip(widths) {
+        for (i, ((name, key, _, _), width)) in COLUMNS.into_iter().zip(widths).enumerate() {
+            if !shown[i] {
+                continue;
+            }
             let arrow = match (state.sort == key, state.descending) {
                 (true, false) => " ^",
                 (true, true) => " v",
                 _ => "",
             };
-            let clicked = ui
+            let button = ui
                 .add_sized(
                     [width, row_height],
                     egui::Button::new(format!("{name}{arrow}")).frame(false),
                 )
-                .on_hover_text(if key == SortKey::Predicted {
-                    "Sort by the prediction: ZSL (among unseen classes) for an unseen-class sample, GZSL (all \
-                     classes, gamma subtracted from seen-class scores) for a seen-class one"
-                        .to_owned()
-                } else {
-                    format!("Sort by {name}")
-                })
-                .clicked();
-            if clicked {
+                .on_hover_text(header_tip(key, name));
+            if button.clicked() {
                 if state.sort == key {
                     state.descending = !state.descending;
                 } else {
@@ -318,52 +416,120 @@ pub fn browser_ui(
                     state.descending = false;
                 }
             }
+            if i < last {
+                // The divider after this column: dragging it resizes the column.
+                let x = button.rect.right() + gap / 2.0;
+                let handle = egui::Rect::from_x_y_ranges(x - 3.0..=x + 3.0, button.rect.y_range());
+                let drag = ui
+                    .interact(
+                        handle,
+                        ui.scope_id().with(("column divider", i)),
+                        egui::Sense::drag(),
+                    )
+                    .on_hover_cursor(egui::CursorIcon::ResizeColumn);
+                let stroke = if drag.hovered() || drag.dragged() {
+                    ui.visuals().widgets.hovered.fg_stroke
+                } else {
+                    ui.visuals().widgets.noninteractive.bg_stroke
+                };
+                ui.painter().vline(x, button.rect.y_range(), stroke);
+                if drag.dragged() {
+                    let w = &mut state.widths.0[i];
+                    *w = (*w + drag.drag_delta().x).clamp(24.0, 600.0);
+                }
+            }
         }
     });
     let class_name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show_rows(ui, row_height, state.order.len(), |ui, range| {
-            for &i in &state.order[range] {
-                let s = &dataset.samples[i];
-                let r = &joined.rows[i];
-                ui.horizontal(|ui| {
-                    let [w0, w1, w2, w3, w4, w5, w6] = widths;
-                    let response = ui.add_sized(
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let inner = ui.spacing().button_padding.x * 2.0;
+    let mut scroll = egui::ScrollArea::vertical().auto_shrink([false, false]);
+    if selected != state.scrolled_for {
+        state.scrolled_for = selected;
+        if let Some(pos) = selected.and_then(|s| state.order.iter().position(|&i| i == s))
+            && !(state.visible.start < pos && pos + 1 < state.visible.end)
+        {
+            // Into the middle of the list, e.g. after a confusion-cell click or a click in the t-SNE map.
+            let step = row_height + ui.spacing().item_spacing.y;
+            let shown = (state.visible.len().max(1)) as f32;
+            scroll = scroll.vertical_scroll_offset((pos as f32 - shown / 2.0).max(0.0) * step);
+        }
+    }
+    let output = scroll.show_rows(ui, row_height, state.order.len(), |ui, range| {
+        for &i in &state.order[range.clone()] {
+            let s = &dataset.samples[i];
+            let r = &joined.rows[i];
+            ui.horizontal(|ui| {
+                let [w0, w1, w2, w3, w4, w5, w6, w7] = widths;
+                let id = super::elide::elide(ui, &s.meta.id, &font, w0 - inner, state.id_prefix);
+                let response = ui
+                    .add_sized(
                         [w0, row_height],
-                        egui::Button::selectable(selected == Some(i), s.meta.id.as_str())
-                            .truncate(),
-                    );
-                    if response.clicked() {
-                        commands.push(Command::SelectSample(i));
+                        egui::Button::selectable(selected == Some(i), id).truncate(),
+                    )
+                    .on_hover_text(&s.meta.id);
+                if response.clicked() {
+                    commands.push(Command::SelectSample(i));
+                }
+                let cell = |ui: &mut egui::Ui, w: f32, text: egui::RichText, full: Option<&str>| {
+                    if w <= 0.0 {
+                        return;
                     }
-                    let cell = |ui: &mut egui::Ui, w: f32, text: egui::RichText| {
-                        ui.add_sized([w, row_height], egui::Label::new(text).truncate());
-                    };
-                    cell(ui, w1, class_name(s.meta.label).into());
-                    let opt = |v: Option<u32>| v.map_or_else(|| "–".to_owned(), |v| v.to_string());
-                    cell(ui, w2, opt(s.meta.subject).into());
-                    cell(ui, w3, opt(s.meta.camera).into());
-                    let split = match r.unseen {
-                        Some(true) => egui::RichText::new("unseen").color(palette.unseen),
-                        Some(false) => egui::RichText::new("seen").color(palette.seen),
-                        None => "–".into(),
-                    };
-                    cell(ui, w4, split);
-                    // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one.
-                    let predicted = match (r.predicted, r.unseen) {
-                        (Some(c), Some(true)) => format!("ZSL: {}", class_name(c)),
-                        (Some(c), _) => format!("GZSL: {}", class_name(c)),
-                        (None, _) => "–".to_owned(),
-                    };
-                    cell(ui, w5, predicted.into());
-                    let mark = match r.correct {
-                        Some(true) => egui::RichText::new("yes").color(palette.correct),
-                        Some(false) => egui::RichText::new("no").color(palette.incorrect),
-                        None => "".into(),
-                    };
-                    cell(ui, w6, mark);
-                });
-            }
-        });
+                    let r = ui.add_sized([w, row_height], egui::Label::new(text).truncate());
+                    if let Some(full) = full {
+                        r.on_hover_text(full);
+                    }
+                };
+                let name = |ui: &egui::Ui, c: usize, w: f32, prefix: &str| {
+                    let full = format!("{prefix}{}", class_name(c));
+                    let short = super::elide::elide(ui, class_name(c), &font, w - 4.0, 0);
+                    (format!("{prefix}{short}"), full)
+                };
+                let (short, full) = name(ui, s.meta.label, w1, "");
+                cell(ui, w1, short.into(), Some(&full));
+                let opt = |v: Option<u32>| v.map_or_else(|| "–".to_owned(), |v| v.to_string());
+                cell(ui, w2, opt(s.meta.subject).into(), None);
+                cell(ui, w3, opt(s.meta.camera).into(), None);
+                let split = match r.unseen {
+                    Some(true) => egui::RichText::new("unseen").color(palette.unseen),
+                    Some(false) => egui::RichText::new("seen").color(palette.seen),
+                    None => "–".into(),
+                };
+                cell(ui, w4, split, None);
+                // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one.
+                let prefix = if r.unseen == Some(true) {
+                    "ZSL: "
+                } else {
+                    "GZSL: "
+                };
+                let prefix_w = ui
+                    .ctx()
+                    .fonts_mut(|f| prefix.chars().map(|c| f.glyph_width(&font, c)).sum::<f32>());
+                match r.predicted {
+                    Some(c) => {
+                        let (short, full) = name(ui, c, w5 - prefix_w, prefix);
+                        cell(ui, w5, short.into(), Some(&full));
+                    }
+                    None => cell(ui, w5, "–".into(), None),
+                }
+                let margin = match r.margin {
+                    Some(m) => egui::RichText::new(format!("{m:+.2}")).color(if m > 0.0 {
+                        palette.correct
+                    } else {
+                        palette.incorrect
+                    }),
+                    None => "–".into(),
+                };
+                cell(ui, w6, margin, None);
+                let mark = match r.correct {
+                    Some(true) => egui::RichText::new("yes").color(palette.correct),
+                    Some(false) => egui::RichText::new("no").color(palette.incorrect),
+                    None => "".into(),
+                };
+                cell(ui, w7, mark, None);
+            });
+        }
+        range
+    });
+    state.visible = output.inner;
 }

@@ -106,18 +106,14 @@ impl CalibrationView {
     /// `generation` changes with the scores; gamma alone does not move the curve.
     pub fn ui(
         &mut self,
-        ctx: &egui::Context,
+        ui: &mut egui::Ui,
         p: &Predictions,
         opened_gamma: f32,
         scores_key: u64,
         palette: &Palette,
         commands: &mut Vec<Command>,
     ) {
-        let mut open = self.open;
-        egui::Window::new("GZSL calibration")
-            .open(&mut open)
-            .default_size([460.0, 340.0])
-            .show(ctx, |ui| {
+        ui.scope(|ui| {
                 if self.curve.as_ref().is_none_or(|c| c.0 != scores_key) {
                     self.curve = Some((scores_key, gzsl_curve(p, 241)));
                 }
@@ -210,8 +206,7 @@ impl CalibrationView {
                                 .color(palette.seen),
                         );
                     });
-            });
-        self.open = open;
+        });
     }
 }
 

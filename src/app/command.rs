@@ -16,6 +16,8 @@ pub enum Command {
     Open(PathBuf),
     OpenDataset(PathBuf),
     OpenRun(PathBuf),
+    /// Loads a second run folder to compare with the shown one.
+    OpenCompare(PathBuf),
     SelectSample(usize),
     /// Moves the selection up or down the browser's (filtered) list.
     SelectRelative(i32),
@@ -75,16 +77,53 @@ pub enum Command {
     Dismiss(u64),
 }
 
-/// A view that can be opened from the View menu or `--view`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A view that can be opened from the View menu or `--view`: each is a tab of the dock (`dock.rs`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 pub enum AnalysisView {
     Tsne,
     Calibration,
     Star,
     Branches,
     Export,
-    /// The class-description editor (not an analysis window, but opened the same way at start).
+    /// The class-description editor (not an analysis view, but docked and opened the same way).
     Editor,
+    /// Per-class accuracy bars (ZSL or GZSL, test split).
+    ClassAccuracy,
+    /// Two runs side by side (`--compare RUN`).
+    Compare,
+    /// The selected sample's nearest samples in feature space.
+    Neighbours,
+}
+
+impl AnalysisView {
+    pub const ALL: [Self; 9] = [
+        Self::Tsne,
+        Self::Calibration,
+        Self::Star,
+        Self::Branches,
+        Self::Export,
+        Self::Editor,
+        Self::ClassAccuracy,
+        Self::Neighbours,
+        Self::Compare,
+    ];
+
+    /// The tab title (also the view's name in `--dump-state`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Tsne => "t-SNE",
+            Self::Calibration => "GZSL calibration",
+            Self::Star => "STAR part scores",
+            Self::Branches => "InfoCPL branches",
+            Self::Export => "Export",
+            Self::Editor => "Class descriptions",
+            Self::ClassAccuracy => "Per-class accuracy",
+            Self::Neighbours => "Nearest samples",
+            Self::Compare => "Run comparison",
+        }
+    }
 }
 
 pub struct Shortcut {

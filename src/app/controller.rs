@@ -257,7 +257,8 @@ impl ExplorerApp {
             | Command::FilterSamples(_)
             | Command::SetGamma(_)
             | Command::ExportTables(_)
-            | Command::SavePng { .. }) => self.apply_analysis(c),
+            | Command::SavePng { .. }
+            | Command::OpenCompare(_)) => self.apply_analysis(c),
             Command::UndoEdit => self.editor.undo(),
             Command::RedoEdit => self.editor.redo(),
             Command::CancelJob(id) => self.workers.cancel(id),
@@ -339,6 +340,7 @@ impl ExplorerApp {
         };
         match target {
             PickTarget::RunFolder => self.apply(Command::OpenRun(path)),
+            PickTarget::CompareRun => self.apply(Command::OpenCompare(path)),
             PickTarget::DatasetFolder | PickTarget::DatasetFile => {
                 self.apply(Command::OpenDataset(path));
             }

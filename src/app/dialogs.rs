@@ -8,6 +8,8 @@ pub enum PickTarget {
     DatasetFolder,
     DatasetFile,
     RunFolder,
+    /// A second run folder, compared with the shown run.
+    CompareRun,
     /// A description-set file to load into the class-description editor, or to save it to.
     DescriptionSetOpen,
     DescriptionSetSave,
@@ -31,6 +33,7 @@ pub fn pick_path(target: PickTarget) -> Option<PathBuf> {
         PickTarget::DatasetFolder => dialog.set_title("Open dataset folder").pick_folder(),
         PickTarget::DatasetFile => dialog.set_title("Open skeleton file").pick_file(),
         PickTarget::RunFolder => dialog.set_title("Open run folder").pick_folder(),
+        PickTarget::CompareRun => dialog.set_title("Compare with run folder").pick_folder(),
         PickTarget::DescriptionSetOpen => dialog
             .set_title("Load a description set")
             .add_filter("description set", &["toml"])

@@ -1,22 +1,13 @@
 //! `gui --dump-state PATH`: what the window shows, as JSON, for tests and scripts to assert on. The keys are fixed
 //! (README, "Inspecting the explorer"): `dataset`, `run`, `figures` (each figure with the `basis` it is computed
-//! on; null while no run is shown), `selected`, `views` (every open panel and window with its rectangle) and
+//! on; null while no run is shown), `selected`, `views` (every shown panel and dock tab with its rectangle; the `dock` entry lists all its tabs) and
 //! `player`.
 
 use serde_json::{Value, json};
 
 use super::ExplorerApp;
-
-/// The title of each analysis window (egui keys a window's area by its title).
-const WINDOWS: [&str; 7] = [
-    "t-SNE",
-    "GZSL calibration",
-    "STAR part scores",
-    "InfoCPL branches",
-    "Export",
-    "Class descriptions",
-    "Unsaved description edits",
-];
+use crate::pipeline::predictions::{Predictions, Setting};
+use crate::pipeline::research::{self, ClassAccuracy, setting_name};
 
 fn rect_json(r: egui::Rect) -> Value {
     json!([r.min.x, r.min.y, r.width(), r.height()])
@@ -24,7 +15,7 @@ fn rect_json(r: egui::Rect) -> Value {
 
 impl ExplorerApp {
     /// The state the window shows now.
-    pub(super) fn state_json(&self, ctx: &egui::Context) -> Value {
+    pub(super) fn state_json(&self) -> Value {
         let dataset = self.dataset.as_ref().map(|d| {
             json!({
                 "path": d.root.display().to_string(),
@@ -44,7 +35,7 @@ impl ExplorerApp {
             (Some(p), Some(m)) if self.mismatch.is_none() => {
                 let test = |v: f32| json!({"value": v, "basis": "test"});
                 let user_gamma = p.gamma != self.opened_gamma;
-                json!({
+                let mut figures = json!({
                     "zsl_accuracy": test(m.zsl_accuracy),
                     "gzsl_seen": test(m.seen_accuracy),
                     "gzsl_unseen": test(m.unseen_accuracy),
@@ -58,7 +49,11 @@ impl ExplorerApp {
                     },
                     "unseen_samples": m.unseen_samples,
                     "seen_samples": m.seen_samples,
-                })
+                });
+                if let Value::Object(map) = &mut figures {
+                    map.extend(self.research_figures(p));
+                }
+                figures
             }
             _ => Value::Null,
         };
@@ -79,31 +74,28 @@ impl ExplorerApp {
                 "scored": self.joined.pred_row.get(i).copied().flatten().is_some(),
             }))
         });
+        // The fixed panels (the dock among them, with its tabs), then each dock tab shown, by its title.
+        let tabs: Vec<&str> = super::dock::panes(&self.settings.dock)
+            .into_iter()
+            .map(|(_, v)| v.title())
+            .collect();
         let mut views: Vec<Value> = self
             .panel_rects
             .iter()
-            .map(|(name, r)| json!({"name": name, "rect": rect_json(*r)}))
-            .collect();
-        ctx.memory(|mem| {
-            for title in WINDOWS {
-                // `Window::new(title)` keys its area by the title as an `Option<Cow<str>>` (its atoms' text); the
-                // plain title is tried too, for other egui versions.
-                let ids = [
-                    egui::Id::unique(Some(std::borrow::Cow::Borrowed(title))),
-                    egui::Id::unique(title),
-                ];
-                let shown = ids.into_iter().find_map(|id| {
-                    let layer = egui::LayerId::new(egui::Order::Middle, id);
-                    mem.areas()
-                        .is_visible(&layer)
-                        .then(|| mem.area_rect(id))
-                        .flatten()
-                });
-                if let Some(r) = shown {
-                    views.push(json!({"name": title, "rect": rect_json(r)}));
+            .map(|(name, r)| {
+                if *name == "dock" {
+                    json!({"name": name, "rect": rect_json(*r), "tabs": tabs})
+                } else {
+                    json!({"name": name, "rect": rect_json(*r)})
                 }
-            }
-        });
+            })
+            .collect();
+        views.extend(
+            self.views
+                .rects
+                .iter()
+                .map(|(v, r)| json!({"name": v.title(), "rect": rect_json(*r)})),
+        );
         let frames = self
             .current_sequence()
             .map_or(0, crate::skeleton::Sequence::frames);
@@ -121,12 +113,103 @@ impl ExplorerApp {
         })
     }
 
+    /// The research views' figures: the selected sample's margin, and those of the open research tabs.
+    fn research_figures(&self, p: &Predictions) -> serde_json::Map<String, Value> {
+        let mut out = serde_json::Map::new();
+        let row = self
+            .selected
+            .and_then(|s| self.joined.pred_row.get(s).copied().flatten());
+        if let Some(r) = row
+            && let Some(setting) = research::sample_setting(p, r)
+            && let Some(m) = research::margin(p, r, setting)
+        {
+            out.insert(
+                "selected_margin".into(),
+                json!({"value": m, "basis": "test", "setting": setting_name(setting)}),
+            );
+        }
+        let r = &self.views.research;
+        if r.accuracy_open {
+            let setting = if r.accuracy_gzsl {
+                Setting::Gzsl
+            } else {
+                Setting::Zsl
+            };
+            let classes = research::class_accuracy(p, setting);
+            let mean = classes.iter().map(ClassAccuracy::accuracy).sum::<f32>()
+                / classes.len().max(1) as f32;
+            let rows: Vec<Value> = classes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "class": p.class_name(c.class, &self.class_names),
+                        "unseen": c.unseen,
+                        "correct": c.correct,
+                        "samples": c.samples,
+                    })
+                })
+                .collect();
+            out.insert(
+                "class_accuracy".into(),
+                json!({
+                    "value": mean,
+                    "basis": "test",
+                    "setting": setting_name(setting),
+                    "what": "mean of the per-class accuracies",
+                    "classes": rows,
+                }),
+            );
+        }
+        if r.neighbours_open
+            && let (Some(row), Some(f)) = (row, &p.features)
+        {
+            let near = research::nearest(&f.samples, f.dim, row, super::research_views::NEIGHBOURS);
+            if let Some(&(_, best)) = near.first() {
+                let samples: Vec<Value> = near
+                    .iter()
+                    .map(|&(r, sim)| json!({"id": p.sample_ids[r], "cosine": sim}))
+                    .collect();
+                out.insert(
+                    "nearest".into(),
+                    json!({
+                        "value": best,
+                        "basis": "test",
+                        "what": "cosine similarity of the nearest scored sample in the run's feature space",
+                        "samples": samples,
+                    }),
+                );
+            }
+        }
+        if let Some(b) = &self.views.compare.run {
+            let result = match b.result(self.generation) {
+                Some(r) => r.clone(),
+                None => super::compare::compare_runs(p, &b.predictions, self.dataset.as_ref()),
+            };
+            let value = match result {
+                Ok(ag) => json!({
+                    "value": 1.0 - ag.disagree.len() as f32 / ag.common.max(1) as f32,
+                    "basis": "test",
+                    "what": "fraction of the samples both runs scored where their predictions agree",
+                    "run_b": b.predictions.method,
+                    "common": ag.common,
+                    "both_right": ag.matrix[0][0],
+                    "only_a_right": ag.matrix[1][0],
+                    "only_b_right": ag.matrix[0][1],
+                    "both_wrong": ag.matrix[1][1],
+                }),
+                Err(e) => json!({"value": null, "basis": "test", "error": e}),
+            };
+            out.insert("agreement".into(), value);
+        }
+        out
+    }
+
     /// Writes [`Self::state_json`] to the `--dump-state` file, once.
-    pub(super) fn dump_state(&mut self, ctx: &egui::Context) {
+    pub(super) fn dump_state(&mut self) {
         let Some(path) = self.options.dump_state.take() else {
             return;
         };
-        let text = match serde_json::to_string_pretty(&self.state_json(ctx)) {
+        let text = match serde_json::to_string_pretty(&self.state_json()) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());

@@ -59,7 +59,7 @@ impl ExplorerApp {
             return;
         }
         if self.frame_count >= limit {
-            self.dump_state(ctx);
+            self.dump_state();
             if self.options.screenshot.is_some() {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let repaint = ctx.clone();

@@ -3,8 +3,8 @@
 //! egui only. Views (`*_ui` functions) read the state and push [`Command`]s; [`ExplorerApp::apply`] (in
 //! `controller.rs`) is the one place that changes it. Work that takes time runs on worker threads ([`workers`]) as
 //! GUI-free job bodies from `crate::pipeline`; each feature takes back its own result type, and failures become
-//! notifications. The fixed panels are in `panels.rs`, the analysis windows in [`views`], the scripted
-//! screenshot/bench runs in `harness.rs`.
+//! notifications. The fixed panels are in `panels.rs`, the analysis views (tabs of the dock, [`dock`]) in
+//! [`views`], the scripted screenshot/bench runs in `harness.rs`.
 
 pub mod branch_editor;
 pub mod branch_history;
@@ -12,17 +12,21 @@ pub mod branch_sweep;
 pub mod browser;
 pub mod calibration;
 pub mod command;
+pub mod compare;
 pub mod confusion;
 mod controller;
 pub mod dialogs;
+pub mod dock;
 mod dump;
 pub mod editor;
+pub mod elide;
 pub mod export;
 mod harness;
 pub mod notifications;
 pub mod palette;
 mod panels;
 pub mod player;
+pub mod research_views;
 pub mod results;
 pub mod star_parts;
 pub mod tsne;
@@ -48,6 +52,8 @@ use crate::skeleton::Sequence;
 pub struct AppOptions {
     pub data: Option<PathBuf>,
     pub run: Option<PathBuf>,
+    /// A second run folder to compare with `run` (same dataset).
+    pub compare: Option<PathBuf>,
     /// A `skelzero pretrain` run folder: with it, a `skelzero train` run folder is scored live on the dataset.
     pub encoder: Option<PathBuf>,
     pub screenshot: Option<PathBuf>,
@@ -80,6 +86,10 @@ pub struct Settings {
     pub path_input: String,
     /// Hand and foot trails in the player.
     pub trails: bool,
+    /// The dock's tabs and splits (which views are open and where).
+    pub dock: dock::DockTree,
+    /// The dock takes most of the height.
+    pub dock_tall: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +105,8 @@ impl Default for Settings {
             top_k: 5,
             path_input: String::new(),
             trails: false,
+            dock: dock::empty_tree(),
+            dock_tall: false,
         }
     }
 }
@@ -153,6 +165,11 @@ pub struct ExplorerApp {
 impl ExplorerApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
         let settings: Settings = if options.fresh {
+            // egui's own memory (panel sizes, scroll positions) was loaded from the same storage.
+            cc.egui_ctx.memory_mut(|m| {
+                m.data = Default::default();
+                m.reset_areas();
+            });
             Settings::default()
         } else {
             cc.storage
@@ -202,6 +219,10 @@ impl ExplorerApp {
             options,
         };
         app.player.trails = app.settings.trails;
+        // The views that had a tab last time are open again.
+        for (_, view) in dock::panes(&app.settings.dock) {
+            app.set_view_flag(view, true);
+        }
         app.apply_theme();
         app.choose_device(app.options.device);
         for &view in &app.options.views {
@@ -216,6 +237,9 @@ impl ExplorerApp {
         }
         if let Some(path) = app.options.run.clone() {
             app.pending.push(Command::OpenRun(path));
+        }
+        if let Some(path) = app.options.compare.clone() {
+            app.pending.push(Command::OpenCompare(path));
         }
         app
     }
@@ -274,41 +298,74 @@ impl eframe::App for ExplorerApp {
             self.panel_rects
                 .push(("run mismatch banner", r.response.rect));
         }
+        if self.editor.offers_recovery() {
+            let r = egui::Panel::top("recovery offer").show(ui, |ui| self.editor.offer_ui(ui));
+            self.panel_rects
+                .push(("Unsaved description edits", r.response.rect));
+        }
         let r = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         self.panel_rects.push(("status", r.response.rect));
         if self.settings.show_browser {
+            // 480 points at 1280 wide, more in a wider window (the ids and class names get the room).
+            let width = ui.available_width();
             let r = egui::Panel::left("browser")
                 .resizable(true)
-                .default_size(480.0)
-                .show(ui, |ui| match &self.dataset {
-                    Some(d) => {
-                        self.browser.refresh(
-                            d,
-                            &self.joined,
-                            self.predictions.as_ref(),
-                            self.generation,
-                        );
-                        browser::browser_ui(
-                            ui,
-                            &mut self.browser,
-                            d,
-                            &self.joined,
-                            self.selected,
-                            &self.palette,
-                            &mut self.pending,
-                        );
-                    }
-                    None => {
-                        ui.heading("Samples");
-                        ui.weak("No dataset open.");
+                .default_size((width * 0.375).clamp(320.0, 720.0))
+                .min_size(300.0)
+                .show(ui, |ui| {
+                    // The panel keeps its width (its contents fit any width and would shrink it).
+                    ui.set_min_width(ui.available_width());
+                    match &self.dataset {
+                        Some(d) => {
+                            self.browser.refresh(
+                                d,
+                                &self.joined,
+                                self.predictions.as_ref(),
+                                self.generation,
+                            );
+                            browser::browser_ui(
+                                ui,
+                                &mut self.browser,
+                                d,
+                                &self.joined,
+                                self.selected,
+                                &self.palette,
+                                &mut self.pending,
+                            );
+                        }
+                        None => {
+                            ui.heading("Samples");
+                            ui.weak("No dataset open.");
+                        }
                     }
                 });
             self.panel_rects.push(("browser", r.response.rect));
         }
+        self.analysis_update(&ctx);
+        if self.dock_shown() {
+            // Under the player and the predictions, beside the browser: never over either.
+            let room = ui.available_height();
+            let panel = if self.dock_tall() {
+                // Another id: the resizable dock's size is kept for when it is short again.
+                egui::Panel::bottom("dock tall").exact_size((room - 200.0).max(160.0))
+            } else {
+                egui::Panel::bottom("dock")
+                    .resizable(true)
+                    .default_size((room * 0.45).max(160.0))
+                    .size_range(120.0..=(room - 160.0).max(120.0))
+            };
+            let r = panel.show(ui, |ui| self.dock_ui(ui));
+            self.panel_rects.push(("dock", r.response.rect));
+        } else {
+            self.views.rects.clear();
+        }
+        self.apply_paint();
         if self.settings.show_predictions {
+            // 320 points at 1280 wide (the browser's share of the width is already taken out), more when wider.
+            let width = ui.available_width();
             let r = egui::Panel::right("predictions")
                 .resizable(true)
-                .default_size(320.0)
+                .default_size((width * 0.4).clamp(300.0, 560.0))
                 .show(ui, |ui| self.predictions_ui(ui));
             self.panel_rects.push(("predictions", r.response.rect));
         }
@@ -360,9 +417,7 @@ impl eframe::App for ExplorerApp {
         });
         self.panel_rects.push(("player", r.response.rect));
 
-        self.editor
-            .window_ui(&ctx, &mut self.workers, &self.palette);
-        self.analysis_windows_ui(&ctx);
+        self.editor.update(&ctx, &mut self.workers);
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }
@@ -379,6 +434,11 @@ impl eframe::App for ExplorerApp {
             ctx.request_repaint();
         }
         self.scripted_frame(&ctx, frame);
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        // A scripted or `--fresh` run must not move the user's panels either.
+        !self.options.fresh
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -20,6 +20,9 @@ impl ExplorerApp {
                 if ui.button("Open run folder…").clicked() {
                     self.pending.push(Command::Pick(PickTarget::RunFolder));
                 }
+                if ui.button("Compare with run folder…").clicked() {
+                    self.pending.push(Command::Pick(PickTarget::CompareRun));
+                }
                 if ui.button("Open the demo").clicked() {
                     self.pending.push(Command::OpenDataset("demo".into()));
                     self.pending.push(Command::OpenRun("demo".into()));
@@ -178,6 +181,7 @@ impl ExplorerApp {
             );
             return;
         };
+        let compare_line = self.selected.and_then(|i| self.compare_prediction(i));
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Predictions");
             results::metrics_ui(ui, p, m, self.opened_gamma);
@@ -190,15 +194,28 @@ impl ExplorerApp {
                 let sample = &d.samples[i];
                 ui.label(format!("Sample {}", sample.meta.id));
                 match self.joined.pred_row.get(i).copied().flatten() {
-                    Some(row) => results::top_k_ui(
-                        ui,
-                        p,
-                        row,
-                        sample.meta.label,
-                        self.settings.top_k,
-                        &self.class_names,
-                        &self.palette,
-                    ),
+                    Some(row) => {
+                        results::top_k_ui(
+                            ui,
+                            p,
+                            row,
+                            sample.meta.label,
+                            self.settings.top_k,
+                            &self.class_names,
+                            &self.palette,
+                        );
+                        results::class_texts_ui(
+                            ui,
+                            p,
+                            row,
+                            self.editor.current_set(),
+                            &self.class_names,
+                            &self.palette,
+                        );
+                        if let Some((method, predicted)) = &compare_line {
+                            ui.label(format!("Run B ({method}) predicts {predicted}"));
+                        }
+                    }
                     None => {
                         ui.weak("not scored by this run");
                     }

@@ -129,3 +129,53 @@ pub fn top_k_ui(
         ui.add_space(4.0);
     }
 }
+
+/// The true and the predicted class's sentences beside the prediction, with their scores, in the sample's setting
+/// (ZSL for an unseen-class sample, GZSL for a seen-class one). `texts` is the description set the run was scored
+/// with in this session (none for a run opened from its folder). Folded by default: open, it would push the
+/// confusion matrix below the fold of an 800-pixel window.
+pub fn class_texts_ui(
+    ui: &mut egui::Ui,
+    p: &Predictions,
+    row: usize,
+    texts: Option<&crate::dataset::description_set::DescriptionSet>,
+    class_names: &[String],
+    palette: &Palette,
+) {
+    let Some(setting) = crate::pipeline::research::sample_setting(p, row) else {
+        return;
+    };
+    let setting_name = crate::pipeline::research::setting_name(setting);
+    egui::CollapsingHeader::new(format!("Class texts and scores ({setting_name})"))
+        .id_salt("class texts")
+        .show(ui, |ui| {
+            let truth = p.labels[row];
+            let ranked = p.top_k(row, p.num_classes(), setting);
+            let score = |c: usize| ranked.iter().find(|r| r.0 == c).map(|r| r.1);
+            let predicted = ranked.first().map(|r| r.0);
+            let name = |c: usize| class_names.get(c).map(String::as_str).unwrap_or("?");
+            let Some(texts) = texts else {
+                ui.weak("Not known for a run opened from its folder (shown for runs scored in this session).");
+                return;
+            };
+            ui.weak("The sentence each class was scored with in this session, and its score for this sample.");
+            let line = |ui: &mut egui::Ui, what: &str, c: usize, color: egui::Color32| {
+                let s = score(c).map_or("–".to_owned(), |s| format!("{s:.3}"));
+                ui.colored_label(color, format!("{what}: {} ({s})", name(c)));
+                if let Some(d) = texts.classes.get(c) {
+                    ui.label(egui::RichText::new(format!("\"{}\"", d.sentence)).italics());
+                }
+            };
+            line(ui, "True", truth, palette.truth_highlight);
+            match predicted {
+                Some(c) if c != truth => line(ui, "Predicted", c, palette.incorrect),
+                Some(_) => {
+                    ui.colored_label(palette.correct, "Predicted: the true class");
+                }
+                None => {}
+            }
+            if let Some(m) = crate::pipeline::research::margin(p, row, setting) {
+                ui.weak(format!("margin (true minus best other): {m:+.3}"));
+            }
+        });
+}

@@ -67,25 +67,17 @@ pub fn joint_colors_from_parts(
 }
 
 impl StarView {
-    /// Draws the window; returns the joint colours to paint (None: paint nothing).
+    /// Draws the view (in its dock tab); returns the joint colours to paint (None: paint nothing).
     pub fn ui(
         &mut self,
-        ctx: &egui::Context,
+        ui: &mut egui::Ui,
         p: &Predictions,
         names: &[String],
         row: Option<usize>,
         layout_joints: usize,
         palette: &Palette,
     ) -> Option<Vec<egui::Color32>> {
-        let mut open = self.open;
-        let mut paint = None;
-        egui::Window::new("STAR part scores")
-            .open(&mut open)
-            .default_size([300.0, 320.0])
-            .show(ctx, |ui| {
-                paint = self.contents_ui(ui, p, names, row, layout_joints, palette);
-            });
-        self.open = open;
+        let paint = self.contents_ui(ui, p, names, row, layout_joints, palette);
         paint.filter(|_| self.open && self.paint)
     }
 
@@ -201,30 +193,25 @@ pub struct BranchView {
 }
 
 impl BranchView {
-    /// The window; returns a job the user cancelled.
+    /// The view (in its dock tab); returns a job the user cancelled.
     pub fn ui(
         &mut self,
-        ctx: &egui::Context,
+        ui: &mut egui::Ui,
         p: &Predictions,
         names: &[String],
         row: Option<usize>,
         palette: &Palette,
         workers: &super::workers::Workers,
     ) -> Option<u64> {
-        let mut open = self.open;
         let mut cancel = None;
-        egui::Window::new("InfoCPL branches")
-            .open(&mut open)
-            .default_size([420.0, 360.0])
-            .show(ctx, |ui| {
-                let Some(b) = &p.infocpl else {
-                    ui.weak("This run has no InfoCPL branch scores.");
-                    return;
-                };
-                branch_table_ui(ui, p, b, names, row, palette);
-                cancel = self.editor.ui(ui, workers, p, palette);
-            });
-        self.open = open;
+        ui.scope(|ui| {
+            let Some(b) = &p.infocpl else {
+                ui.weak("This run has no InfoCPL branch scores.");
+                return;
+            };
+            branch_table_ui(ui, p, b, names, row, palette);
+            cancel = self.editor.ui(ui, workers, p, palette);
+        });
         cancel
     }
 }

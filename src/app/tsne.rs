@@ -1,7 +1,9 @@
 //! The t-SNE view: the run's skeleton features of every scored sample and its class-text points in one 2-D map,
 //! computed on a worker ([`crate::pipeline::tsne`]). Points are coloured by class, seen classes round and unseen ones
 //! diamonds, mistakes crossed; hover names a sample, a click selects and plays it, a box (in box mode) or a
-//! free-hand lasso (in lasso mode) lists its samples in the browser.
+//! free-hand lasso (in lasso mode) lists its samples in the browser. A legend beside the map gives each class's
+//! colour (a click shows that class alone and lists its samples); class-text labels that would overlap are left
+//! out (hover their square for the name).
 
 use egui_plot::{MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon, Text};
 
@@ -32,6 +34,10 @@ pub struct TsneView {
     pub picked_row: Option<usize>,
     /// Plot-to-screen mapping of the last frame (tests aim clicks with it).
     pub last_transform: Option<egui_plot::PlotTransform>,
+    /// The class (dataset index) shown alone, chosen in the legend.
+    pub only: Option<usize>,
+    /// Class columns whose text label was drawn last frame (the others would have overlapped).
+    pub labelled: Vec<usize>,
 }
 
 impl Default for TsneView {
@@ -49,6 +55,8 @@ impl Default for TsneView {
             hovered: None,
             picked_row: None,
             last_transform: None,
+            only: None,
+            labelled: Vec::new(),
         }
     }
 }
@@ -73,20 +81,9 @@ impl TsneView {
         }
     }
 
-    /// The window; returns the screen rectangle it covered (for a PNG of this view).
-    pub fn ui(
-        &mut self,
-        ctx: &egui::Context,
-        cx: &TsneContext<'_>,
-        commands: &mut Vec<Command>,
-    ) -> Option<egui::Rect> {
-        let mut open = self.open;
-        let shown = egui::Window::new("t-SNE")
-            .open(&mut open)
-            .default_size([560.0, 480.0])
-            .show(ctx, |ui| self.contents_ui(ui, cx, commands));
-        self.open = open;
-        shown.map(|r| r.response.rect)
+    /// The view's contents (in its dock tab).
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &TsneContext<'_>, commands: &mut Vec<Command>) {
+        self.contents_ui(ui, cx, commands);
     }
 
     fn contents_ui(
@@ -109,10 +106,7 @@ impl TsneView {
             ui.weak("Not computed yet for this run.");
             return;
         };
-        ui.weak(format!(
-            "computed in {:.2} s · circle: seen class, diamond: unseen class, square: class text, cross: misclassified",
-            map.seconds
-        ));
+        caption_ui(ui, p, features, &map);
         // Prediction row -> dataset sample.
         let mut sample_of_row = vec![None; map.num_rows];
         for (s, row) in cx.joined.pred_row.iter().enumerate() {
@@ -122,13 +116,108 @@ impl TsneView {
                 *slot = Some(s);
             }
         }
-        let response = self.plot_ui(ui, cx, p, &map, &sample_of_row);
-        let hovered_row = self.selection_ui(ui, &response, &map, &sample_of_row, commands);
-        self.hover_ui(ui, cx, p, response.response, hovered_row);
+        // The map on the left, the legend on the right (a narrow tab puts the legend under nothing: it scrolls).
+        let legend_w = (ui.available_width() * 0.28).clamp(120.0, 220.0);
+        ui.horizontal_top(|ui| {
+            let map_w = (ui.available_width() - legend_w - ui.spacing().item_spacing.x).max(160.0);
+            ui.vertical(|ui| {
+                ui.set_width(map_w);
+                let response = self.plot_ui(ui, cx, p, &map, &sample_of_row);
+                let hovered_row = self.selection_ui(ui, &response, &map, &sample_of_row, commands);
+                self.hover_ui(ui, cx, p, &map, response.response, hovered_row);
+            });
+            ui.vertical(|ui| self.legend_ui(ui, cx, p, commands));
+        });
         self.map = Some(map);
     }
 
     /// Perplexity, iterations, run / cancel, the selection mode, and what the map holds.
+    /// Each class's colour and marker; a click shows that class alone and lists its samples in the browser.
+    fn legend_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &TsneContext<'_>,
+        p: &Predictions,
+        commands: &mut Vec<Command>,
+    ) {
+        let names = cx.dataset.map_or(&[][..], |d| &d.classes[..]);
+        ui.strong("Classes").on_hover_text(
+            "Click a class to show it alone and list its samples; click again for all",
+        );
+        egui::ScrollArea::vertical()
+            .id_salt("tsne legend")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for (col, &class) in p.classes.iter().enumerate() {
+                    let name = p.class_name(class, names);
+                    let chosen = self.only == Some(class);
+                    let color = cx.palette.class_color(class);
+                    let r = ui
+                        .horizontal(|ui| {
+                            // The map's marker: a circle for a seen class, a diamond for an unseen one.
+                            let (rect, _) = ui
+                                .allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                            let c = rect.center();
+                            if p.unseen[col] {
+                                let d = 5.0;
+                                ui.painter().add(egui::Shape::convex_polygon(
+                                    vec![
+                                        c + egui::vec2(0.0, -d),
+                                        c + egui::vec2(d, 0.0),
+                                        c + egui::vec2(0.0, d),
+                                        c + egui::vec2(-d, 0.0),
+                                    ],
+                                    color,
+                                    egui::Stroke::NONE,
+                                ));
+                            } else {
+                                ui.painter().circle_filled(c, 4.0, color);
+                            }
+                            ui.add(
+                                egui::Button::selectable(
+                                    chosen,
+                                    egui::RichText::new(&name).color(color),
+                                )
+                                .truncate(),
+                            )
+                        })
+                        .inner
+                        .on_hover_text(format!(
+                            "{name} ({}): {}",
+                            if p.unseen[col] { "unseen" } else { "seen" },
+                            if chosen {
+                                "show every class"
+                            } else {
+                                "show this class alone"
+                            }
+                        ));
+                    if r.clicked() {
+                        if chosen {
+                            self.only = None;
+                            commands.push(Command::ClearCellFilter);
+                        } else {
+                            self.only = Some(class);
+                            if let Some(d) = cx.dataset {
+                                let samples: Vec<usize> = (0..d.samples.len())
+                                    .filter(|&i| {
+                                        d.samples[i].meta.label == class
+                                            && cx
+                                                .joined
+                                                .pred_row
+                                                .get(i)
+                                                .copied()
+                                                .flatten()
+                                                .is_some()
+                                    })
+                                    .collect();
+                                commands.push(Command::FilterSamples(samples));
+                            }
+                        }
+                    }
+                }
+            });
+    }
+
     fn controls_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -181,9 +270,7 @@ impl TsneView {
                 features.dim
             ));
         });
-        if !features.space.is_empty() {
-            ui.weak(format!("Points: {}", features.space));
-        } else if features.classes.is_empty() {
+        if features.classes.is_empty() {
             ui.weak("This file has no class-text points.");
         }
     }
@@ -210,9 +297,43 @@ impl TsneView {
         let selected_row = cx
             .selected
             .and_then(|s| cx.joined.pred_row.get(s).copied().flatten());
-        // A fixed height: a plot that fills a window makes the window grow every frame.
+        // Placed with last frame's mapping (the map moves little between frames).
+        let labelled = match self.last_transform {
+            Some(t) => {
+                let font = egui::TextStyle::Body.resolve(ui.style());
+                let boxes: Vec<egui::Rect> = (0..p.num_classes())
+                    .map(|col| {
+                        let Some(&pt) = map.points.get(map.num_rows + col) else {
+                            return egui::Rect::NOTHING;
+                        };
+                        let at = t.position_from_point(&PlotPoint::new(
+                            f64::from(pt[0]),
+                            f64::from(pt[1]),
+                        ));
+                        let name = class_name(p.classes[col]);
+                        let w: f32 = ui
+                            .ctx()
+                            .fonts_mut(|f| name.chars().map(|c| f.glyph_width(&font, c)).sum());
+                        egui::Rect::from_min_max(
+                            at - egui::vec2(0.0, font.size),
+                            at + egui::vec2(w, 0.0),
+                        )
+                    })
+                    .collect();
+                let first = self
+                    .only
+                    .and_then(|c| p.classes.iter().position(|&k| k == c));
+                declutter(&boxes, first)
+            }
+            None => Vec::new(),
+        };
+        self.labelled.clone_from(&labelled);
+        let only = self.only;
+        // The tab's height less the hover line under the plot (a docked tab does not grow with its contents).
+        let height =
+            (ui.available_height() - ui.text_style_height(&egui::TextStyle::Body) - 8.0).max(160.0);
         Plot::new("tsne plot")
-            .height(420.0)
+            .height(height)
             .data_aspect(1.0)
             .show_axes(false)
             .show_grid(false)
@@ -223,13 +344,18 @@ impl TsneView {
             .show(ui, |plot| {
                 for (col, &class) in p.classes.iter().enumerate() {
                     let unseen = p.unseen[col];
+                    let color = if only.is_some_and(|c| c != class) {
+                        palette.class_color(class).gamma_multiply(0.15)
+                    } else {
+                        palette.class_color(class)
+                    };
                     let rows: PlotPoints<'_> = (0..map.num_rows)
                         .filter(|&r| p.labels[r] == class)
                         .map(|r| [f64::from(map.points[r][0]), f64::from(map.points[r][1])])
                         .collect();
                     plot.points(
                         Points::new(class_name(class), rows)
-                            .color(palette.class_color(class))
+                            .color(color)
                             .shape(if unseen {
                                 MarkerShape::Diamond
                             } else {
@@ -245,16 +371,18 @@ impl TsneView {
                                 format!("{} (text)", class_name(class)),
                                 vec![[at.x, at.y]],
                             )
-                            .color(palette.class_color(class))
+                            .color(color)
                             .shape(MarkerShape::Square)
                             .radius(7.0)
                             .allow_hover(false),
                         );
-                        plot.text(
-                            Text::new("class names", at, class_name(class))
-                                .anchor(egui::Align2::LEFT_BOTTOM)
-                                .color(palette.class_color(class)),
-                        );
+                        if labelled.contains(&col) {
+                            plot.text(
+                                Text::new("class names", at, class_name(class))
+                                    .anchor(egui::Align2::LEFT_BOTTOM)
+                                    .color(color),
+                            );
+                        }
                     }
                 }
                 let wrong: PlotPoints<'_> = (0..map.num_rows)
@@ -414,11 +542,32 @@ impl TsneView {
         ui: &mut egui::Ui,
         cx: &TsneContext<'_>,
         p: &Predictions,
+        map: &TsneMap,
         resp: egui::Response,
         hovered_row: Option<usize>,
     ) {
         let names = cx.dataset.map_or(&[][..], |d| &d.classes[..]);
         let class_name = |c: usize| p.class_name(c, names);
+        // A class-text square under the pointer (its label may have been left out to avoid overlap).
+        let hovered_class = match (self.last_transform, resp.hover_pos()) {
+            (Some(t), Some(pos)) => (0..p.num_classes())
+                .filter_map(|col| {
+                    let pt = map.points.get(map.num_rows + col)?;
+                    let at =
+                        t.position_from_point(&PlotPoint::new(f64::from(pt[0]), f64::from(pt[1])));
+                    Some((col, at.distance_sq(pos)))
+                })
+                .filter(|&(_, d)| d <= 100.0)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(col, _)| col),
+            _ => None,
+        };
+        if let (Some(col), None) = (hovered_class, hovered_row) {
+            let text = format!("{} (class text)", class_name(p.classes[col]));
+            ui.label(&text);
+            resp.on_hover_text_at_pointer(text);
+            return;
+        }
         let hover_text = match (self.hovered, cx.dataset, hovered_row) {
             (Some(s), Some(d), _) => {
                 let sample = &d.samples[s];
@@ -447,6 +596,45 @@ impl TsneView {
         }
         ui.label(hover_text);
     }
+}
+
+/// The class-text labels to draw: in order (`first` before all), each one kept only if its box overlaps none kept
+/// before it. Returns the kept indices.
+pub fn declutter(boxes: &[egui::Rect], first: Option<usize>) -> Vec<usize> {
+    let order = first
+        .into_iter()
+        .chain((0..boxes.len()).filter(|&i| Some(i) != first));
+    let mut kept: Vec<usize> = Vec::new();
+    for i in order {
+        let b = boxes[i];
+        // A few points apart, as well as not overlapping.
+        if b.is_positive() && !kept.iter().any(|&k| boxes[k].expand(3.0).intersects(b)) {
+            kept.push(i);
+        }
+    }
+    kept
+}
+
+/// What the map shows and what it does not keep.
+fn caption_ui(ui: &mut egui::Ui, p: &Predictions, features: &FeatureExport, map: &TsneMap) {
+    let space = if features.space.is_empty() {
+        "the run's exported features".to_owned()
+    } else {
+        features.space.clone()
+    };
+    ui.weak(format!(
+        "The {} samples this run scored (its test split) and its class texts, mapped to 2-D by t-SNE (perplexity \
+         {:.0}, {} iterations, {:.2} s). The map keeps neighbourhoods, not distances: the nearest class square on \
+         it need not be the prediction, which is the best score in the full space.",
+        p.num_samples(),
+        map.config.perplexity,
+        map.config.iterations,
+        map.seconds,
+    ))
+    .on_hover_text(format!(
+        "Computed from {space}.\ncircle: seen class, diamond: unseen class, square: class text, cross: \
+         misclassified, ring: selected"
+    ));
 }
 
 /// Whether `p` lies inside the closed polygon `polygon` (even-odd rule: a ray to the right crosses its edges an odd
@@ -487,5 +675,22 @@ mod tests {
         assert!(!point_in_polygon([1.5, 2.0], &u));
         assert!(!point_in_polygon([4.0, 0.5], &u));
         assert!(!point_in_polygon([0.5, 0.5], &u[..2]));
+    }
+
+    #[test]
+    fn overlapping_labels_are_left_out() {
+        let r =
+            |x: f32, y: f32| egui::Rect::from_min_size(egui::pos2(x, y), egui::vec2(50.0, 10.0));
+        // 0 and 1 overlap, 2 is apart, 3 overlaps 2, 4 is off the map.
+        let boxes = [
+            r(0.0, 0.0),
+            r(20.0, 5.0),
+            r(100.0, 0.0),
+            r(120.0, 2.0),
+            egui::Rect::NOTHING,
+        ];
+        assert_eq!(declutter(&boxes, None), [0, 2]);
+        // The class shown alone is labelled first.
+        assert_eq!(declutter(&boxes, Some(1)), [1, 2]);
     }
 }

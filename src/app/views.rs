@@ -11,7 +11,9 @@ use super::branch_editor::BranchOutput;
 use super::calibration::CalibrationView;
 use super::command::AnalysisView;
 use super::command::Command;
+use super::compare::{CompareLoaded, CompareView};
 use super::notifications::Level;
+use super::research_views::{ResearchContext, ResearchViews};
 use super::star_parts::{BranchView, StarView};
 use super::tsne::{TsneContext, TsneView};
 use super::workers::{JobOutput, take};
@@ -28,6 +30,8 @@ pub struct AnalysisViews {
     pub calibration: CalibrationView,
     pub star: StarView,
     pub branches: BranchView,
+    pub research: ResearchViews,
+    pub compare: CompareView,
     pub export_open: bool,
     pub export_dir: String,
     /// Bumped when a run is loaded (gamma changes do not count): t-SNE maps belong to one run.
@@ -37,7 +41,9 @@ pub struct AnalysisViews {
     pub tsne_on_load: bool,
     /// Whether the STAR view painted the joints last frame (so closing it clears them).
     painted: bool,
-    /// Screen rectangle of each window last frame, for PNGs of one view.
+    /// The joint colours the STAR tab asks for this frame.
+    paint: Option<Vec<egui::Color32>>,
+    /// Screen rectangle of each shown dock tab last frame, for PNGs of one view and `--dump-state`.
     pub rects: Vec<(AnalysisView, egui::Rect)>,
     png_rx: Option<(PathBuf, Option<egui::Rect>, Receiver<Arc<egui::ColorImage>>)>,
 }
@@ -49,12 +55,15 @@ impl Default for AnalysisViews {
             calibration: CalibrationView::default(),
             star: StarView::default(),
             branches: BranchView::default(),
+            research: ResearchViews::default(),
+            compare: CompareView::default(),
             export_open: false,
             export_dir: "export".into(),
             run_key: 0,
             tsne_job: None,
             tsne_on_load: false,
             painted: false,
+            paint: None,
             rects: Vec::new(),
             png_rx: None,
         }
@@ -75,6 +84,9 @@ impl AnalysisViews {
             }
             AnalysisView::Branches => self.branches.open = true,
             AnalysisView::Export => self.export_open = true,
+            AnalysisView::ClassAccuracy => self.research.accuracy_open = true,
+            AnalysisView::Neighbours => self.research.neighbours_open = true,
+            AnalysisView::Compare => self.compare.open = true,
             AnalysisView::Editor => {}
         }
     }
@@ -88,6 +100,9 @@ impl ExplorerApp {
         ui.checkbox(&mut v.calibration.open, "GZSL calibration");
         ui.checkbox(&mut v.star.open, "STAR part scores");
         ui.checkbox(&mut v.branches.open, "InfoCPL branches");
+        ui.checkbox(&mut v.research.accuracy_open, "Per-class accuracy");
+        ui.checkbox(&mut v.research.neighbours_open, "Nearest samples");
+        ui.checkbox(&mut v.compare.open, "Run comparison");
         ui.checkbox(&mut v.export_open, "Export");
     }
 
@@ -107,6 +122,7 @@ impl ExplorerApp {
                 });
                 self.views.tsne_job = Some(id);
             }
+            Command::OpenCompare(path) => self.open_compare(path),
             Command::PlaySample(i) => {
                 self.select(i);
                 self.player.position = 0.0;
@@ -190,6 +206,13 @@ impl ExplorerApp {
             }
             Err(out) => out,
         };
+        let out = match take::<CompareLoaded>(out) {
+            Ok(loaded) => {
+                self.compare_loaded(loaded);
+                return;
+            }
+            Err(out) => out,
+        };
         let out = match take::<Exported>(out) {
             Ok(Exported(Ok(paths))) => {
                 let dir = paths
@@ -246,7 +269,8 @@ impl ExplorerApp {
         }
     }
 
-    pub(super) fn analysis_windows_ui(&mut self, ctx: &egui::Context) {
+    /// The views' per-frame work, whether or not their tabs show: saved PNGs, finished or cancelled jobs.
+    pub(super) fn analysis_update(&mut self, ctx: &egui::Context) {
         self.receive_png(ctx);
         if self
             .views
@@ -257,93 +281,146 @@ impl ExplorerApp {
             self.views.tsne_job = None;
         }
         self.views.branches.editor.forget_finished(&self.workers);
-        self.views.rects.clear();
-        let running = self.views.tsne_job.and_then(|id| {
-            self.workers
-                .jobs
-                .iter()
-                .find(|j| j.id == id)
-                .map(|j| (id, j.handle.progress()))
-        });
-        // A run over another dataset's samples shows nothing (the banner says why).
-        let shown = self
-            .predictions
-            .as_ref()
-            .filter(|_| self.mismatch.is_none());
-        let cx = TsneContext {
-            predictions: shown,
-            dataset: self.dataset.as_ref(),
-            joined: &self.joined,
-            run_key: self.views.run_key,
-            running,
-            selected: self.selected,
-            palette: &self.palette,
-        };
-        if self.views.tsne.open
-            && let Some(rect) = self.views.tsne.ui(ctx, &cx, &mut self.pending)
-        {
-            self.views.rects.push((AnalysisView::Tsne, rect));
-        }
-        if running.is_some() {
+        if self.views.tsne_job.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
-        let row = self
-            .selected
+        self.views.paint = None;
+        if self.views.branches.open
+            && let Some(p) = self
+                .predictions
+                .as_ref()
+                .filter(|_| self.mismatch.is_none())
+            && p.infocpl.is_some()
+        {
+            self.views.branches.editor.update(ctx, &mut self.workers, p);
+        }
+    }
+
+    /// The prediction row the row-wise views show: the selected sample's, else the t-SNE point last clicked.
+    fn view_row(&self) -> Option<usize> {
+        self.selected
             .and_then(|s| self.joined.pred_row.get(s).copied().flatten())
             .or(self.views.tsne.picked_row)
             .filter(|&r| {
                 self.predictions
                     .as_ref()
                     .is_some_and(|p| r < p.num_samples())
-            });
-        let layout_joints = self.current_sequence().map_or(0, |s| s.joints());
-        let mut paint = None;
-        if let Some(p) = shown {
-            let d = &self.class_names[..];
-            if self.views.calibration.open {
-                self.views.calibration.ui(
-                    ctx,
-                    p,
-                    self.opened_gamma,
-                    self.views.run_key,
-                    &self.palette,
-                    &mut self.pending,
-                );
+            })
+    }
+
+    /// One view's contents, in its dock tab.
+    pub(super) fn pane_ui(&mut self, ui: &mut egui::Ui, view: AnalysisView) {
+        // A run over another dataset's samples shows nothing (the banner says why).
+        let shown = self
+            .predictions
+            .as_ref()
+            .filter(|_| self.mismatch.is_none());
+        match view {
+            AnalysisView::Tsne => {
+                let running = self.views.tsne_job.and_then(|id| {
+                    self.workers
+                        .jobs
+                        .iter()
+                        .find(|j| j.id == id)
+                        .map(|j| (id, j.handle.progress()))
+                });
+                let cx = TsneContext {
+                    predictions: shown,
+                    dataset: self.dataset.as_ref(),
+                    joined: &self.joined,
+                    run_key: self.views.run_key,
+                    running,
+                    selected: self.selected,
+                    palette: &self.palette,
+                };
+                self.views.tsne.ui(ui, &cx, &mut self.pending);
             }
-            if self.views.star.open {
-                paint = self
-                    .views
-                    .star
-                    .ui(ctx, p, d, row, layout_joints, &self.palette);
-            }
-            if self.views.branches.open {
-                if p.infocpl.is_some() {
-                    self.views.branches.editor.update(ctx, &mut self.workers, p);
-                }
-                if let Some(id) =
-                    self.views
-                        .branches
-                        .ui(ctx, p, d, row, &self.palette, &self.workers)
-                {
-                    self.pending.push(Command::CancelJob(id));
+            AnalysisView::Export => self.export_ui(ui),
+            AnalysisView::Compare => self.compare_ui(ui),
+            AnalysisView::Editor => self.editor.tab_ui(ui, &mut self.workers, &self.palette),
+            AnalysisView::Calibration
+            | AnalysisView::Star
+            | AnalysisView::Branches
+            | AnalysisView::ClassAccuracy
+            | AnalysisView::Neighbours => {
+                let Some(p) = shown else {
+                    ui.weak(if self.predictions.is_some() {
+                        "The open run does not belong to this dataset (see the banner)."
+                    } else {
+                        "Open a run folder (Ctrl+R) to see this view."
+                    });
+                    return;
+                };
+                let row = self.view_row();
+                let layout_joints = self.current_sequence().map_or(0, |s| s.joints());
+                let d = &self.class_names[..];
+                match view {
+                    AnalysisView::Calibration => self.views.calibration.ui(
+                        ui,
+                        p,
+                        self.opened_gamma,
+                        self.views.run_key,
+                        &self.palette,
+                        &mut self.pending,
+                    ),
+                    AnalysisView::ClassAccuracy | AnalysisView::Neighbours => {
+                        let cx = ResearchContext {
+                            predictions: p,
+                            dataset: self.dataset.as_ref(),
+                            joined: &self.joined,
+                            names: d,
+                            key: self.generation,
+                            row,
+                            palette: &self.palette,
+                        };
+                        let r = &mut self.views.research;
+                        if view == AnalysisView::ClassAccuracy {
+                            r.accuracy_ui(ui, &cx, &mut self.pending);
+                        } else {
+                            r.neighbours_ui(ui, &cx, &mut self.pending);
+                        }
+                    }
+                    AnalysisView::Star => {
+                        egui::ScrollArea::vertical()
+                            .id_salt("star_tab")
+                            .auto_shrink([false, false])
+                            .show(ui, |ui| {
+                                self.views.paint =
+                                    self.views
+                                        .star
+                                        .ui(ui, p, d, row, layout_joints, &self.palette);
+                            });
+                    }
+                    _ => {
+                        let cancel = egui::ScrollArea::vertical()
+                            .id_salt("branches_tab")
+                            .auto_shrink([false, false])
+                            .show(ui, |ui| {
+                                self.views
+                                    .branches
+                                    .ui(ui, p, d, row, &self.palette, &self.workers)
+                            })
+                            .inner;
+                        if let Some(id) = cancel {
+                            self.pending.push(Command::CancelJob(id));
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Paints the STAR part colours on the skeleton while the STAR tab shows them, and clears them after.
+    pub(super) fn apply_paint(&mut self) {
+        let paint = self.views.paint.take();
         if paint.is_some() || self.views.painted {
             self.views.painted = paint.is_some();
             self.joint_colors = paint;
         }
-        if self.views.export_open {
-            self.export_ui(ctx);
-        }
     }
 
-    fn export_ui(&mut self, ctx: &egui::Context) {
-        let mut open = self.views.export_open;
-        egui::Window::new("Export")
-            .open(&mut open)
-            .default_size([360.0, 160.0])
-            .show(ctx, |ui| {
+    fn export_ui(&mut self, ui: &mut egui::Ui) {
+        ui.scope(|ui| {
                 ui.horizontal(|ui| {
                     let label = ui.label("Folder");
                     ui.text_edit_singleline(&mut self.views.export_dir)
@@ -377,8 +454,7 @@ impl ExplorerApp {
                         }
                     });
                 });
-            });
-        self.views.export_open = open;
+        });
     }
 
     /// Saves a requested PNG once its pixels have arrived.

@@ -45,6 +45,9 @@ pub struct Args {
     /// Open an analysis window at start (repeatable); `tsne` also computes the map once the run is loaded.
     #[arg(long = "view", value_enum)]
     pub views: Vec<crate::app::command::AnalysisView>,
+    /// A second run folder of the same dataset, compared with --run (agreement matrix, disagreements).
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
     /// Open with playback paused (by default the first sample plays as soon as the data is open).
     #[arg(long)]
     pub paused: bool,
@@ -76,6 +79,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(run) = &args.run {
         expect_run(run, RunKind::Train, "--run").map_err(anyhow::Error::msg)?;
     }
+    if let Some(compare) = &args.compare {
+        expect_run(compare, RunKind::Train, "--compare").map_err(anyhow::Error::msg)?;
+    }
     if let Some(encoder) = &args.encoder {
         expect_run(encoder, RunKind::Pretrain, "--encoder").map_err(anyhow::Error::msg)?;
     }
@@ -89,6 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = AppOptions {
         data: Some(args.data.unwrap_or_else(|| "demo".into())),
         run: args.run.or(demo.then(|| "demo".into())),
+        compare: args.compare,
         encoder: args.encoder,
         screenshot: args.screenshot,
         exit_after_frames: args.exit_after_frames,

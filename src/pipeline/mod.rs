@@ -3,7 +3,8 @@
 //! sentence encoder turns class texts into class embeddings ([`class_texts`]). Above them, what the explorer shows
 //! and `skelzero eval --predictions` writes: [`predictions`] and the methods' [`analysis`] (STAR parts, InfoCPL
 //! branches, joint-space features), the embedded [`demo`], live scoring ([`scoring`]), re-scoring after a
-//! description edit ([`rescore`]) or a branch-set edit ([`branch_rescore`]), and the [`tsne`] map. Every long job
+//! description edit ([`rescore`]) or a branch-set edit ([`branch_rescore`]), the [`tsne`] map, and the research
+//! views' figures ([`research`]: margins, per-class accuracy, nearest samples, two runs' agreement). Every long job
 //! here reports progress and checks cancel through [`crate::util::jobs::JobHandle`]; none of it knows egui.
 
 pub mod analysis;
@@ -19,6 +20,7 @@ pub mod fixture_analysis;
 pub mod predict;
 pub mod predictions;
 pub mod rescore;
+pub mod research;
 pub mod run_predictions;
 pub mod scoring;
 pub mod sentence;

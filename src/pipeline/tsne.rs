@@ -459,6 +459,8 @@ pub struct TsneMap {
     /// `run_key` of the predictions it was computed for.
     pub run_key: u64,
     pub seconds: f32,
+    /// The settings it was computed with (the caption names them).
+    pub config: TsneConfig,
 }
 
 /// Runs t-SNE over the run's sample features and class points (the worker body of the job).
@@ -482,6 +484,7 @@ pub fn tsne_job(
         num_rows: p.num_samples(),
         run_key,
         seconds: start.elapsed().as_secs_f32(),
+        config: cfg,
     })
 }
 

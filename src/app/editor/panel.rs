@@ -1,6 +1,7 @@
 //! The editor's window: the class list, the fields of the selected class (committed on Enter, focus loss or a short
 //! pause), undo/redo, the diff against the run's texts, the file row (Save, Save as, Load, Revert) and the figures
-//! before and after; plus the recovery offer shown when a run with unsaved edits is opened again.
+//! before and after (the contents of its dock tab); plus the recovery offer, a bar shown when a run with unsaved
+//! edits is opened again.
 
 use crate::dataset::description_set::{DescriptionSet, Field, Value};
 use crate::dataset::texts::PART_NAMES;
@@ -108,20 +109,11 @@ impl Editor {
         Some(set)
     }
 
-    /// The recovery offer (if any) and the editor window; then commits after a pause, starts re-scoring and
-    /// autosaves.
-    pub fn window_ui(&mut self, ctx: &egui::Context, workers: &mut Workers, palette: &Palette) {
+    /// Commits after a pause, starts re-scoring and autosaves (every frame, whether or not the editor's tab shows).
+    pub fn update(&mut self, ctx: &egui::Context, workers: &mut Workers) {
         let now = ctx.input(|i| i.time);
-        self.offer_ui(ctx);
         if self.open {
             self.check_model();
-            let mut open = self.open;
-            egui::Window::new("Class descriptions")
-                .open(&mut open)
-                .default_width(720.0)
-                .default_height(620.0)
-                .show(ctx, |ui| self.contents_ui(ui, ctx, workers, palette));
-            self.open = open;
         }
         if let Some(t) = self.drafts.typed_at {
             if now - t >= COMMIT_PAUSE_S {
@@ -140,26 +132,31 @@ impl Editor {
         }
     }
 
-    fn offer_ui(&mut self, ctx: &egui::Context) {
+    /// The editor's contents, in its dock tab.
+    pub fn tab_ui(&mut self, ui: &mut egui::Ui, workers: &mut Workers, palette: &Palette) {
+        let ctx = ui.ctx().clone();
+        egui::ScrollArea::vertical()
+            .id_salt("editor_tab")
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.contents_ui(ui, &ctx, workers, palette));
+    }
+
+    /// The recovery offer, as a bar under the menu (the app shows it while [`Editor::offers_recovery`]).
+    pub fn offer_ui(&mut self, ui: &mut egui::Ui) {
         let Some(offer) = &self.offer else {
             return;
         };
         let (mut restore, mut discard) = (false, false);
-        egui::Window::new("Unsaved description edits")
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 80.0))
-            .show(ctx, |ui| {
-                ui.label(format!(
-                    "The class descriptions of this run had {} unsaved change(s) when skelzero last stopped.",
-                    offer.changes
-                ));
-                ui.weak(format!("Recovery file: {}", offer.path.display()));
-                ui.horizontal(|ui| {
-                    restore = ui.button("Restore").clicked();
-                    discard = ui.button("Discard").clicked();
-                });
-            });
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("Unsaved description edits:");
+            ui.label(format!(
+                "the class descriptions of this run had {} unsaved change(s) when skelzero last stopped.",
+                offer.changes
+            ));
+            restore = ui.button("Restore").clicked();
+            discard = ui.button("Discard").clicked();
+            ui.weak(format!("Recovery file: {}", offer.path.display()));
+        });
         if restore {
             self.restore();
         } else if discard {
