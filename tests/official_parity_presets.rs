@@ -71,6 +71,16 @@ fn paper_preset_trains_every_method_on_a_feature_file_and_records_it() {
                 assert_eq!(m["dim"].as_integer(), Some(768));
                 assert_eq!(m["prompts"].as_integer(), Some(100));
                 assert_eq!(m["w_unit_init"].as_bool(), Some(true));
+                // One semantic-part prompt per (class, part), for every class of the texts file.
+                let classes =
+                    skelzero::zsl::features::load_class_embeddings(&d.join("texts.safetensors"))
+                        .unwrap()
+                        .num_classes();
+                assert_eq!(m["class_prompts"].as_integer(), Some(classes as i64));
+                assert!(
+                    stderr.contains("holds plain part texts"),
+                    "a texts file of plain part texts is named as such for the paper preset: {stderr}"
+                );
                 // Never transductive unless asked for.
                 assert_eq!(m["transductive_text"].as_bool(), Some(false));
                 assert_eq!(train["optimizer"]["kind"].as_str(), Some("sgd"));

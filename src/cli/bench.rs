@@ -176,7 +176,13 @@ impl RawData {
             args.class_texts.load(&dataset)?
         };
         let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
-        let classes = crate::pipeline::class_embeddings_from_texts(&texts, embedder.as_mut())?;
+        // The paper preset encodes STAR's part texts as the official code does (the other methods never read them).
+        let form = match super::train::parse_preset(&args.preset)? {
+            preset::Preset::Paper => crate::dataset::texts::PartTextForm::ClassNamePrefixed,
+            preset::Preset::Default => crate::dataset::texts::PartTextForm::Plain,
+        };
+        let classes =
+            crate::pipeline::class_embeddings_from_texts_with(&texts, embedder.as_mut(), form)?;
         let work = args
             .work
             .clone()

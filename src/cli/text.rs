@@ -34,6 +34,11 @@ pub struct ClassesArgs {
     /// Output safetensors (names, sentences, parts, phrases, motion).
     #[arg(long)]
     pub out: PathBuf,
+    /// How the body-part texts are built: `plain` (the description) or `class-name-prefixed`
+    /// (`<class name>, <Part>: <description>`, the official STAR's form, which `train --preset paper` expects for
+    /// STAR). Recorded in the file's metadata.
+    #[arg(long, default_value = "plain")]
+    pub part_texts: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,10 +76,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn classes(args: &ClassesArgs) -> anyhow::Result<()> {
+    let form =
+        crate::dataset::texts::PartTextForm::from_name(&args.part_texts).with_context(|| {
+            format!(
+                "unknown --part-texts `{}` (plain or class-name-prefixed)",
+                args.part_texts
+            )
+        })?;
     let texts = crate::dataset::texts::ClassTexts::from_tsv_dir(&args.class_texts)?;
     let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
-    let ce = crate::pipeline::class_embeddings_from_texts(&texts, embedder.as_mut())?;
-    crate::zsl::features::save_class_embeddings(&args.out, &ce)?;
+    let ce = crate::pipeline::class_embeddings_from_texts_with(&texts, embedder.as_mut(), form)?;
+    crate::zsl::features::save_class_embeddings_with(&args.out, &ce, form)?;
     println!(
         "{} classes, dimension {} ({}) -> {}",
         ce.num_classes(),

@@ -222,6 +222,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for note in crate::zsl::preset::limitations(kind, preset) {
         eprintln!("{}: {note}", kind.title());
     }
+    if kind == MethodKind::Star && preset == Preset::Paper {
+        let form = crate::zsl::features::class_part_text_form(&args.texts)?;
+        if form != crate::dataset::texts::PartTextForm::ClassNamePrefixed {
+            eprintln!(
+                "STAR: {} holds {} part texts; the official code encodes `<class name>, <Part>: <description>` \
+                 (write them with `skelzero text classes --part-texts class-name-prefixed`)",
+                args.texts.display(),
+                form.name()
+            );
+        }
+    }
     let n_classes = classes.num_classes();
     let max_id = features
         .seen

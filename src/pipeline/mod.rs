@@ -23,7 +23,9 @@ pub mod scoring;
 pub mod sentence;
 pub mod tsne;
 
-pub use class_texts::{TextEmbedder, class_embeddings_from_texts};
+pub use class_texts::{
+    TextEmbedder, class_embeddings_from_texts, class_embeddings_from_texts_with,
+};
 pub use features::{FeatureOptions, split_features_from_dataset};
 pub use predict::{EncoderModel, predict_dataset, predictions_from_features};
 pub use sentence::{CachedEncoder, text_embedder};
