@@ -248,15 +248,7 @@ impl RawData {
         if fresh {
             return Ok(SplitFeatures::load(feats_path)?);
         }
-        let cfg = run_dir.load_config()?;
-        let vm = candle_nn::VarMap::new();
-        let enc = crate::nn::encoder::Encoder::new(
-            &cfg.encoder,
-            cfg.classes.len(),
-            &vm,
-            &candle_core::Device::Cpu,
-        )?;
-        crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+        let (enc, cfg) = load_encoder(enc_dir)?;
         let opts = crate::pipeline::FeatureOptions {
             preprocess: cfg.data.preprocess(),
             seed: args.seed,
@@ -277,6 +269,32 @@ impl RawData {
         bar.finish_and_clear();
         f.save(feats_path)?;
         Ok(f)
+    }
+
+    /// What STAR's online augmentation needs for `split` (after [`Self::split`] pretrained its encoder): the frozen
+    /// encoder, the dataset rows of the training features' rows, in their order, and the preprocessing.
+    fn augment_inputs(
+        &self,
+        args: &Args,
+        split_args: &SplitArgs,
+        split: &str,
+        train_rows: usize,
+    ) -> anyhow::Result<(
+        crate::nn::encoder::Encoder,
+        Vec<usize>,
+        crate::skeleton::preprocess::PreprocessConfig,
+    )> {
+        let enc_name = format!("{:?}", args.encoder).to_lowercase();
+        let (enc, cfg) = load_encoder(&self.work.join(format!("{split}-{enc_name}")))?;
+        let part =
+            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
+        let rows = crate::pipeline::features::seen_train_rows(&self.dataset, &part);
+        anyhow::ensure!(
+            rows.len() == train_rows,
+            "{split}: {} training samples in the data, {train_rows} in its feature file",
+            rows.len()
+        );
+        Ok((enc, rows, cfg.data.preprocess()))
     }
 
     /// Pretrains (or resumes) the split's encoder and extracts its features; with fold encoders, also one encoder
@@ -454,6 +472,23 @@ fn bench_splits(args: &Args) -> anyhow::Result<Vec<(SplitArgs, String)>> {
     Ok(out)
 }
 
+/// The pretrained encoder of the run folder `enc_dir` (on the CPU) and the run's configuration.
+fn load_encoder(
+    enc_dir: &Path,
+) -> anyhow::Result<(crate::nn::encoder::Encoder, crate::pretrain::run::RunConfig)> {
+    let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
+    let cfg = run_dir.load_config()?;
+    let vm = candle_nn::VarMap::new();
+    let enc = crate::nn::encoder::Encoder::new(
+        &cfg.encoder,
+        cfg.classes.len(),
+        &vm,
+        &candle_core::Device::Cpu,
+    )?;
+    crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+    Ok((enc, cfg))
+}
+
 fn split_inputs(
     args: &Args,
     raw: Option<&RawData>,
@@ -551,8 +586,34 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             eprintln!("{}: {note}", k.title());
         }
     }
+    // STAR's online augmentation needs the encoder and the raw samples: the paper preset from raw data only.
+    let augment_star = preset == preset::Preset::Paper && kinds.contains(&MethodKind::Star);
+    if augment_star && raw.is_none() {
+        eprintln!("STAR: {}", preset::NO_AUGMENTATION);
+    }
+    report.online_augmentation = augment_star && raw.is_some();
     for (split_args, split) in splits {
         let inputs = split_inputs(args, raw.as_ref(), (&split_args, &split))?;
+        let augment_inputs = match &raw {
+            Some(raw) if augment_star => Some(raw.augment_inputs(
+                args,
+                &split_args,
+                &split,
+                inputs.features.train_labels.len(),
+            )?),
+            _ => None,
+        };
+        let augment = match (&raw, &augment_inputs) {
+            (Some(raw), Some((enc, rows, pre))) => {
+                Some(crate::pipeline::augment::OnlineAugment::new(
+                    enc,
+                    &raw.dataset,
+                    rows.clone(),
+                    pre.clone(),
+                ))
+            }
+            _ => None,
+        };
         let shape = preset::TextShape::of(&inputs.classes);
         let methods: Vec<MethodConfig> = kinds
             .iter()
@@ -560,6 +621,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let mut m = preset::method_config(k, preset, dataset, shape);
                 if let MethodConfig::Star(c) = &mut m {
                     c.transductive_text = args.transductive_text;
+                    c.online_augment = augment.is_some();
                 }
                 m
             })
@@ -567,12 +629,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         run_split(
             &mut report,
             &inputs,
+            augment
+                .as_ref()
+                .map(|a| a as &dyn crate::zsl::trainer::BatchSource),
             &methods,
             &train,
             &lrs,
             args.seed,
             args.folds,
         );
+        if let Some(a) = &augment {
+            eprintln!(
+                "{split}: STAR's online augmentation (crop, rotation, encoder re-run) took {:.1} s",
+                a.seconds()
+            );
+        }
     }
     summarize(&mut report);
     report.wall_seconds = start.elapsed().as_secs_f64();

@@ -223,6 +223,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         eprintln!("{}: {note}", kind.title());
     }
     if kind == MethodKind::Star && preset == Preset::Paper {
+        // `online_augment = false` in the run's config.toml records it too.
+        eprintln!("STAR: {}", crate::zsl::preset::NO_AUGMENTATION);
         let form = crate::zsl::features::class_part_text_form(&args.texts)?;
         if form != crate::dataset::texts::PartTextForm::ClassNamePrefixed {
             eprintln!(
@@ -277,6 +279,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         test: &features.test,
         test_labels: &features.test_labels,
         fold_train: None,
+        augment: None,
     };
     let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;

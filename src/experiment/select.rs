@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::eval::calibration::{best_gamma, score_spread};
 use crate::eval::layout::{local_labels, rows_of_classes};
 use crate::eval::{Gzsl, GzslLayout, gzsl, top1};
-use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
+use crate::zsl::trainer::{BatchSource, RowsOf, TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
 /// Seen-class validation split.
@@ -137,6 +137,10 @@ pub struct Protocol<'a> {
     /// seen class, so its features already separate a fold's pseudo-unseen classes, which truly unseen classes are
     /// not: selection on them overrates early, sharp epochs. `None`: every fold reads `train`.
     pub fold_train: Option<&'a [FeatureBatch]>,
+    /// Fresh features of `train`'s rows at every training step (STAR's online augmentation, from the split's
+    /// encoder). The folds use it only when they read `train` (no [`Self::fold_train`]): a fold encoder's features
+    /// cannot be re-drawn from the split's encoder. `None`: every step reads the fixed features.
+    pub augment: Option<&'a dyn BatchSource>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -320,7 +324,14 @@ pub fn fit_and_evaluate(
     let mut curves: Vec<Vec<Vec<EpochVal>>> = Vec::with_capacity(lrs.len());
     for &lr in &lrs {
         let mut per_fold = Vec::with_capacity(folds.len());
-        for fold in &folds {
+        for (f, fold) in folds.iter().enumerate() {
+            let fold_augment = match (p.augment, p.fold_train) {
+                (Some(source), None) => Some(RowsOf {
+                    source,
+                    rows: &splits[f].train_rows,
+                }),
+                _ => None,
+            };
             // The same optimiser steps per epoch as the final model, so that the chosen epoch index means the same
             // amount of training in both (a fold trains on about half the rows: at one batch size it would take
             // half the steps per epoch, and its best epoch would land early in the final model's curve).
@@ -342,6 +353,7 @@ pub fn fit_and_evaluate(
                 labels: &fold.train_labels,
                 classes: &fold.seen_classes,
                 all_classes: method_cfg.transductive_text().then_some(&fold.all_classes),
+                augment: fold_augment.as_ref().map(|a| a as &dyn BatchSource),
             };
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
@@ -424,6 +436,7 @@ pub fn fit_and_evaluate(
         labels: &labels,
         classes: &seen_classes,
         all_classes: method_cfg.transductive_text().then_some(&all_classes),
+        augment: p.augment,
     };
     let zsl_rows = rows_of_classes(p.test_labels, p.unseen);
     let zsl_test = p.test.select(&zsl_rows)?;

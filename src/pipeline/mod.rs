@@ -7,6 +7,7 @@
 //! here reports progress and checks cancel through [`crate::util::jobs::JobHandle`]; none of it knows egui.
 
 pub mod analysis;
+pub mod augment;
 pub mod binding;
 pub mod branch_rescore;
 pub mod class_texts;

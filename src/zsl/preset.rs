@@ -180,6 +180,8 @@ pub fn method_config(
             w_unit_init: true,
             transductive_text: false,
             class_prompts: shape.classes.unwrap_or(0),
+            // Set by the caller that has the encoder and the data (`bench --preset paper` from raw data).
+            online_augment: false,
         }),
     }
 }
@@ -229,6 +231,11 @@ pub fn train_config(kind: MethodKind, preset: Preset, default: TrainConfig) -> T
     }
 }
 
+/// Said by a STAR paper-preset run that had no encoder and data to augment with (a feature file alone).
+pub const NO_AUGMENTATION: &str = "trained without STAR's online augmentation (random 50-100% crop resized to the \
+     encoder's window, random rotation, frozen backbone re-run each step): a feature file alone holds one fixed \
+     feature per sample; `bench --preset paper --data` augments";
+
 /// What a run of `preset` does not reproduce, for the CLI's output (the README's fidelity table has them all).
 pub fn limitations(kind: MethodKind, preset: Preset) -> Vec<String> {
     if preset != Preset::Paper {
@@ -236,9 +243,6 @@ pub fn limitations(kind: MethodKind, preset: Preset) -> Vec<String> {
     }
     match kind {
         MethodKind::Star => vec![
-            "trained without STAR's online augmentation (random 50-100% crop resized to 64 frames, random \
-             rotation, frozen backbone re-run each step): skelzero trains on one fixed feature per sample"
-                .to_owned(),
             "the unseen classes' semantic-part prompts train only with --transductive-text (SCE over every \
              class; the official code always trains them so, through loss_pd_label)"
                 .to_owned(),

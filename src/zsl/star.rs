@@ -71,6 +71,10 @@ pub struct StarConfig {
     /// them (it compares with the class names), and only SCE over every class reaches the unseen rows, so they train
     /// only with [`Self::transductive_text`], as in the official code, where `loss_pd_label` is their only loss.
     pub class_prompts: usize,
+    /// Trained with the official online augmentation (each step re-crops and re-rotates every sample and runs the
+    /// frozen encoder again). Recorded, not a switch: it is set where the caller had the encoder and the data to do
+    /// it (`bench --preset paper` from raw data); a run on a feature file trains without it and says so.
+    pub online_augment: bool,
 }
 
 impl Default for StarConfig {
@@ -87,6 +91,7 @@ impl Default for StarConfig {
             w_unit_init: false,
             transductive_text: false,
             class_prompts: 0,
+            online_augment: false,
         }
     }
 }
