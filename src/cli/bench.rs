@@ -79,9 +79,13 @@ pub struct Args {
     /// With --data: the folds read the split encoder's features (faster, biased towards early epochs).
     #[arg(long, overrides_with = "fold_encoders")]
     pub no_fold_encoders: bool,
-    /// With --data: sentence encoder for the class texts (`minilm`, `mpnet` or a model folder).
+    /// With --data: sentence encoder for the class texts (`minilm`, `mpnet`, a model folder, or `clip`: CLIP
+    /// ViT-L/14@336's text tower, the official STAR's, from --clip-dir or the Hugging Face cache).
     #[arg(long, default_value = "minilm")]
     pub text_model: String,
+    /// With --text-model clip: the CLIP folder (config.json, tokenizer.json, model.safetensors).
+    #[arg(long, value_name = "DIR")]
+    pub clip_dir: Option<PathBuf>,
     #[command(flatten)]
     pub class_texts: ClassTextArgs,
     /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded
@@ -175,7 +179,10 @@ impl RawData {
         } else {
             args.class_texts.load(&dataset)?
         };
-        let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
+        let spec =
+            crate::pipeline::sentence::clip_spec(&args.text_model, args.clip_dir.as_deref())?
+                .unwrap_or_else(|| args.text_model.clone());
+        let mut embedder = crate::pipeline::text_embedder(&spec)?;
         // The paper preset encodes STAR's part texts as the official code does (the other methods never read them).
         let form = match super::train::parse_preset(&args.preset)? {
             preset::Preset::Paper => crate::dataset::texts::PartTextForm::ClassNamePrefixed,

@@ -1,6 +1,6 @@
 //! STAR's online augmentation (the official feeders' `valid_crop_resize` and `random_rot`, cseeyangchen/STAR
-//! feeders/tools.py): at every training step each sample is cropped to a random 50-100 % of its frames (at least 64
-//! frames, as the official lower bound, or the whole sequence when shorter), resampled to the encoder's window,
+//! feeders/tools.py): at every training step each sample is cropped to a random 50-100 % of its valid frames (first
+//! to last non-empty; at least 64 frames, the official lower bound, or all of them when fewer), resampled to the encoder's window,
 //! rotated by random angles in [-0.3, 0.3] rad about the three axes, and encoded again by the frozen encoder.
 //!
 //! The official code resizes to its backbone's 64-frame window; skelzero's encoders read the preprocessing's window
@@ -107,8 +107,18 @@ impl BatchSource for OnlineAugment<'_> {
                 .get(r)
                 .and_then(|&i| self.ds.samples.get(i))
                 .ok_or_else(|| ZslError::Invalid(format!("training row {r} has no sample")))?;
-            let (from, len) = crop_window(sample.seq.frames(), rng);
-            seqs.push(sample.seq.slice_frames(from, from + len));
+            // The official crop runs over the valid frames (`valid_frame_num`, its data being zero-padded at
+            // the end); here, the span from the first to the last non-empty frame.
+            let seq = &sample.seq;
+            let first = (0..seq.frames())
+                .find(|&f| !seq.frame_empty(f))
+                .unwrap_or(0);
+            let last = (0..seq.frames())
+                .rev()
+                .find(|&f| !seq.frame_empty(f))
+                .map_or(seq.frames(), |f| f + 1);
+            let (from, len) = crop_window(last.saturating_sub(first), rng);
+            seqs.push(seq.slice_frames(first + from, first + from + len));
             angles.push(std::array::from_fn::<f32, 3, _>(|_| {
                 rng.random_range(-MAX_ANGLE..MAX_ANGLE)
             }));
