@@ -71,6 +71,17 @@ fn paper_preset_trains_every_method_on_a_feature_file_and_records_it() {
                 assert_eq!(m["dim"].as_integer(), Some(768));
                 assert_eq!(m["prompts"].as_integer(), Some(100));
                 assert_eq!(m["w_unit_init"].as_bool(), Some(true));
+                // One semantic-part prompt per (class, part), for every class of the texts file.
+                let classes =
+                    skelzero::zsl::features::load_class_embeddings(&d.join("texts.safetensors"))
+                        .unwrap()
+                        .num_classes();
+                assert_eq!(m["class_prompts"].as_integer(), Some(classes as i64));
+                assert_eq!(m["online_augment"].as_bool(), Some(false));
+                assert!(
+                    stderr.contains("holds plain part texts"),
+                    "a texts file of plain part texts is named as such for the paper preset: {stderr}"
+                );
                 // Never transductive unless asked for.
                 assert_eq!(m["transductive_text"].as_bool(), Some(false));
                 assert_eq!(train["optimizer"]["kind"].as_str(), Some("sgd"));
@@ -208,5 +219,54 @@ fn transductive_text_is_an_explicit_labelled_star_option() {
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--transductive-text applies to star only")
+    );
+}
+
+/// `bench --preset paper` from raw data trains STAR with the official online augmentation (the frozen encoder re-run
+/// on re-cropped, re-rotated samples each step), says so and records it in the JSON; the same command on feature
+/// files (`paper_preset_trains_every_method_on_a_feature_file_and_records_it`) says it trained without.
+#[test]
+fn paper_star_from_raw_data_trains_with_online_augmentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = succeeded(
+        skelzero()
+            .args([
+                "bench",
+                "--dataset",
+                "synthetic",
+                "--splits",
+                "synth-demo",
+                "--methods",
+                "star",
+                "--preset",
+                "paper",
+                "--epochs",
+                "1",
+                "--folds",
+                "1",
+                "--encoder-epochs",
+                "1",
+                "--no-fold-encoders",
+                "--work",
+            ])
+            .arg(dir.path().join("work"))
+            .arg("--json")
+            .arg(&json),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("STAR's online augmentation (crop, rotation, encoder re-run) took"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("trained without STAR's online augmentation"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["online_augmentation"].as_bool(), Some(true), "{v}");
+    assert!(
+        v["splits"]["synth-demo"]["star"]["zsl_top1"].is_number(),
+        "{v}"
     );
 }

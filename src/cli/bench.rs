@@ -79,9 +79,13 @@ pub struct Args {
     /// With --data: the folds read the split encoder's features (faster, biased towards early epochs).
     #[arg(long, overrides_with = "fold_encoders")]
     pub no_fold_encoders: bool,
-    /// With --data: sentence encoder for the class texts (`minilm`, `mpnet` or a model folder).
+    /// With --data: sentence encoder for the class texts (`minilm`, `mpnet`, a model folder, or `clip`: CLIP
+    /// ViT-L/14@336's text tower, the official STAR's, from --clip-dir or the Hugging Face cache).
     #[arg(long, default_value = "minilm")]
     pub text_model: String,
+    /// With --text-model clip: the CLIP folder (config.json, tokenizer.json, model.safetensors).
+    #[arg(long, value_name = "DIR")]
+    pub clip_dir: Option<PathBuf>,
     #[command(flatten)]
     pub class_texts: ClassTextArgs,
     /// `default` (skelzero's choices) or `paper` (the official code's; see the README's fidelity table). Recorded
@@ -175,8 +179,17 @@ impl RawData {
         } else {
             args.class_texts.load(&dataset)?
         };
-        let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
-        let classes = crate::pipeline::class_embeddings_from_texts(&texts, embedder.as_mut())?;
+        let spec =
+            crate::pipeline::sentence::clip_spec(&args.text_model, args.clip_dir.as_deref())?
+                .unwrap_or_else(|| args.text_model.clone());
+        let mut embedder = crate::pipeline::text_embedder(&spec)?;
+        // The paper preset encodes STAR's part texts as the official code does (the other methods never read them).
+        let form = match super::train::parse_preset(&args.preset)? {
+            preset::Preset::Paper => crate::dataset::texts::PartTextForm::ClassNamePrefixed,
+            preset::Preset::Default => crate::dataset::texts::PartTextForm::Plain,
+        };
+        let classes =
+            crate::pipeline::class_embeddings_from_texts_with(&texts, embedder.as_mut(), form)?;
         let work = args
             .work
             .clone()
@@ -242,15 +255,7 @@ impl RawData {
         if fresh {
             return Ok(SplitFeatures::load(feats_path)?);
         }
-        let cfg = run_dir.load_config()?;
-        let vm = candle_nn::VarMap::new();
-        let enc = crate::nn::encoder::Encoder::new(
-            &cfg.encoder,
-            cfg.classes.len(),
-            &vm,
-            &candle_core::Device::Cpu,
-        )?;
-        crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+        let (enc, cfg) = load_encoder(enc_dir)?;
         let opts = crate::pipeline::FeatureOptions {
             preprocess: cfg.data.preprocess(),
             seed: args.seed,
@@ -271,6 +276,32 @@ impl RawData {
         bar.finish_and_clear();
         f.save(feats_path)?;
         Ok(f)
+    }
+
+    /// What STAR's online augmentation needs for `split` (after [`Self::split`] pretrained its encoder): the frozen
+    /// encoder, the dataset rows of the training features' rows, in their order, and the preprocessing.
+    fn augment_inputs(
+        &self,
+        args: &Args,
+        split_args: &SplitArgs,
+        split: &str,
+        train_rows: usize,
+    ) -> anyhow::Result<(
+        crate::nn::encoder::Encoder,
+        Vec<usize>,
+        crate::skeleton::preprocess::PreprocessConfig,
+    )> {
+        let enc_name = format!("{:?}", args.encoder).to_lowercase();
+        let (enc, cfg) = load_encoder(&self.work.join(format!("{split}-{enc_name}")))?;
+        let part =
+            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
+        let rows = crate::pipeline::features::seen_train_rows(&self.dataset, &part);
+        anyhow::ensure!(
+            rows.len() == train_rows,
+            "{split}: {} training samples in the data, {train_rows} in its feature file",
+            rows.len()
+        );
+        Ok((enc, rows, cfg.data.preprocess()))
     }
 
     /// Pretrains (or resumes) the split's encoder and extracts its features; with fold encoders, also one encoder
@@ -448,6 +479,23 @@ fn bench_splits(args: &Args) -> anyhow::Result<Vec<(SplitArgs, String)>> {
     Ok(out)
 }
 
+/// The pretrained encoder of the run folder `enc_dir` (on the CPU) and the run's configuration.
+fn load_encoder(
+    enc_dir: &Path,
+) -> anyhow::Result<(crate::nn::encoder::Encoder, crate::pretrain::run::RunConfig)> {
+    let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
+    let cfg = run_dir.load_config()?;
+    let vm = candle_nn::VarMap::new();
+    let enc = crate::nn::encoder::Encoder::new(
+        &cfg.encoder,
+        cfg.classes.len(),
+        &vm,
+        &candle_core::Device::Cpu,
+    )?;
+    crate::nn::checkpoint::load_varmap(&vm, &run_dir.checkpoint_path())?;
+    Ok((enc, cfg))
+}
+
 fn split_inputs(
     args: &Args,
     raw: Option<&RawData>,
@@ -545,8 +593,34 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             eprintln!("{}: {note}", k.title());
         }
     }
+    // STAR's online augmentation needs the encoder and the raw samples: the paper preset from raw data only.
+    let augment_star = preset == preset::Preset::Paper && kinds.contains(&MethodKind::Star);
+    if augment_star && raw.is_none() {
+        eprintln!("STAR: {}", preset::NO_AUGMENTATION);
+    }
+    report.online_augmentation = augment_star && raw.is_some();
     for (split_args, split) in splits {
         let inputs = split_inputs(args, raw.as_ref(), (&split_args, &split))?;
+        let augment_inputs = match &raw {
+            Some(raw) if augment_star => Some(raw.augment_inputs(
+                args,
+                &split_args,
+                &split,
+                inputs.features.train_labels.len(),
+            )?),
+            _ => None,
+        };
+        let augment = match (&raw, &augment_inputs) {
+            (Some(raw), Some((enc, rows, pre))) => {
+                Some(crate::pipeline::augment::OnlineAugment::new(
+                    enc,
+                    &raw.dataset,
+                    rows.clone(),
+                    pre.clone(),
+                ))
+            }
+            _ => None,
+        };
         let shape = preset::TextShape::of(&inputs.classes);
         let methods: Vec<MethodConfig> = kinds
             .iter()
@@ -554,6 +628,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let mut m = preset::method_config(k, preset, dataset, shape);
                 if let MethodConfig::Star(c) = &mut m {
                     c.transductive_text = args.transductive_text;
+                    c.online_augment = augment.is_some();
                 }
                 m
             })
@@ -561,12 +636,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         run_split(
             &mut report,
             &inputs,
+            augment
+                .as_ref()
+                .map(|a| a as &dyn crate::zsl::trainer::BatchSource),
             &methods,
             &train,
             &lrs,
             args.seed,
             args.folds,
         );
+        if let Some(a) = &augment {
+            eprintln!(
+                "{split}: STAR's online augmentation (crop, rotation, encoder re-run) took {:.1} s",
+                a.seconds()
+            );
+        }
     }
     summarize(&mut report);
     report.wall_seconds = start.elapsed().as_secs_f64();

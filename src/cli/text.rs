@@ -25,7 +25,8 @@ pub enum TextCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ClassesArgs {
-    /// A model folder or a known name: minilm, mpnet.
+    /// A model folder or a known name: minilm, mpnet, clip (CLIP ViT-L/14@336's text tower, the official STAR's;
+    /// see --clip-dir).
     #[arg(long, default_value = "minilm")]
     pub text_model: String,
     /// The TSV folder (e.g. `assets/synthetic`, the synthetic demo's texts).
@@ -34,6 +35,15 @@ pub struct ClassesArgs {
     /// Output safetensors (names, sentences, parts, phrases, motion).
     #[arg(long)]
     pub out: PathBuf,
+    /// How the body-part texts are built: `plain` (the description) or `class-name-prefixed`
+    /// (`<class name>, <Part>: <description>`, the official STAR's form, which `train --preset paper` expects for
+    /// STAR). Recorded in the file's metadata.
+    #[arg(long, default_value = "plain")]
+    pub part_texts: String,
+    /// With `--text-model clip`: the CLIP folder (config.json, tokenizer.json, model.safetensors of
+    /// openai/clip-vit-large-patch14-336); default: the Hugging Face cache.
+    #[arg(long, value_name = "DIR")]
+    pub clip_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,10 +81,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn classes(args: &ClassesArgs) -> anyhow::Result<()> {
+    let form =
+        crate::dataset::texts::PartTextForm::from_name(&args.part_texts).with_context(|| {
+            format!(
+                "unknown --part-texts `{}` (plain or class-name-prefixed)",
+                args.part_texts
+            )
+        })?;
     let texts = crate::dataset::texts::ClassTexts::from_tsv_dir(&args.class_texts)?;
-    let mut embedder = crate::pipeline::text_embedder(&args.text_model)?;
-    let ce = crate::pipeline::class_embeddings_from_texts(&texts, embedder.as_mut())?;
-    crate::zsl::features::save_class_embeddings(&args.out, &ce)?;
+    let spec = crate::pipeline::sentence::clip_spec(&args.text_model, args.clip_dir.as_deref())?
+        .unwrap_or_else(|| args.text_model.clone());
+    let mut embedder = crate::pipeline::text_embedder(&spec)?;
+    let ce = crate::pipeline::class_embeddings_from_texts_with(&texts, embedder.as_mut(), form)?;
+    crate::zsl::features::save_class_embeddings_with(&args.out, &ce, form)?;
     println!(
         "{} classes, dimension {} ({}) -> {}",
         ce.num_classes(),

@@ -226,6 +226,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for note in crate::zsl::preset::limitations(kind, preset) {
         eprintln!("{}: {note}", kind.title());
     }
+    if kind == MethodKind::Star && preset == Preset::Paper {
+        // `online_augment = false` in the run's config.toml records it too.
+        eprintln!("STAR: {}", crate::zsl::preset::NO_AUGMENTATION);
+        let form = crate::zsl::features::class_part_text_form(&args.texts)?;
+        if form != crate::dataset::texts::PartTextForm::ClassNamePrefixed {
+            eprintln!(
+                "STAR: {} holds {} part texts; the official code encodes `<class name>, <Part>: <description>` \
+                 (write them with `skelzero text classes --part-texts class-name-prefixed`)",
+                args.texts.display(),
+                form.name()
+            );
+        }
+    }
     let n_classes = classes.num_classes();
     let max_id = features
         .seen
@@ -293,6 +306,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         test: &features.test,
         test_labels: &features.test_labels,
         fold_train: None,
+        augment: None,
     };
     let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;

@@ -25,6 +25,49 @@ use crate::formats::ReadError;
 /// The six body parts of STAR's descriptions, in order.
 pub const PART_NAMES: [&str; 6] = ["head", "hand", "arm", "hip", "leg", "foot"];
 
+/// How a body-part description is turned into the text the sentence encoder reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartTextForm {
+    /// The description alone (`Tilts slightly back ...`): skelzero's default.
+    #[default]
+    Plain,
+    /// `<class name>, <Part>: <description>`, the string the official STAR encodes (Text_Prompt.py joins the line's
+    /// first `;`-field, the class name, and the part's field, which keeps its ` Head:` key, with a `,`).
+    ClassNamePrefixed,
+}
+
+impl PartTextForm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::ClassNamePrefixed => "class-name-prefixed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Plain, Self::ClassNamePrefixed]
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The text of part `part` ([`PART_NAMES`] order) of the class `name` whose description is `description`.
+    pub fn text(self, name: &str, part: usize, description: &str) -> String {
+        match self {
+            Self::Plain => description.to_owned(),
+            Self::ClassNamePrefixed => {
+                let key = PART_NAMES.get(part).copied().unwrap_or("part");
+                format!(
+                    "{}, {}{}: {description}",
+                    name.trim(),
+                    key[..1].to_ascii_uppercase(),
+                    &key[1..]
+                )
+            }
+        }
+    }
+}
+
 /// The texts of every class of one dataset, indexed by 0-based class id.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassTexts {
@@ -468,6 +511,28 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn official_part_text_rebuilds_the_star_line_fields() {
+        // Text_Prompt.py: pasta_list[0] + ',' + pasta_list[k] of `line.split(';')`.
+        let line = "drink water; Head: Tilts back; Hand: Grasps the cup; Arm: Raises it; Hip: Stays; Leg: Shifts; \
+                    Foot: Adjusts.";
+        let rows = parse_star_parts(line, Path::new("p.txt")).unwrap();
+        let (name, parts) = &rows[0];
+        let fields: Vec<&str> = line.split(';').collect();
+        for (k, part) in parts.iter().enumerate() {
+            let official = format!("{},{}", fields[0], fields[k + 1]);
+            assert_eq!(
+                PartTextForm::ClassNamePrefixed.text(name, k, part),
+                official
+            );
+            assert_eq!(PartTextForm::Plain.text(name, k, part), *part);
+        }
+        assert_eq!(
+            PartTextForm::from_name("Class-Name-Prefixed"),
+            Some(PartTextForm::ClassNamePrefixed)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::select::{Protocol, SelectionConfig, fit_and_evaluate};
 use crate::zsl::features::SplitFeatures;
-use crate::zsl::trainer::TrainConfig;
+use crate::zsl::trainer::{BatchSource, TrainConfig};
 use crate::zsl::{ClassEmbeddings, FeatureBatch, MethodConfig, MethodKind};
 
 /// One split's inputs.
@@ -147,6 +147,9 @@ pub struct BenchReport {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub encoders: BTreeMap<String, EncoderResult>,
     pub wall_seconds: f64,
+    /// STAR (paper preset) trained with the official online augmentation (`bench --data` only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub online_augmentation: bool,
 }
 
 /// A split's definition in the report: seen and unseen classes as **1-based** ids, as `--unseen` and split files
@@ -157,10 +160,13 @@ pub struct SplitClasses {
     pub unseen: Vec<usize>,
 }
 
-/// Runs `methods` on one split and adds the results to `report`.
+/// Runs `methods` on one split and adds the results to `report`. `augment` re-draws the training features at every
+/// step for the methods configured to train with it (STAR's `online_augment`).
+#[allow(clippy::too_many_arguments)]
 pub fn run_split(
     report: &mut BenchReport,
     split: &BenchSplit,
+    augment: Option<&dyn BatchSource>,
     methods: &[MethodConfig],
     train: &dyn Fn(MethodKind) -> TrainConfig,
     lrs: &dyn Fn(MethodKind) -> Vec<f64>,
@@ -182,7 +188,7 @@ pub fn run_split(
     if let Some(e) = &split.encoder {
         report.encoders.insert(split.name.clone(), e.clone());
     }
-    let protocol = Protocol {
+    let mut protocol = Protocol {
         classes: &split.classes,
         seen: &f.seen,
         unseen: &f.unseen,
@@ -191,12 +197,14 @@ pub fn run_split(
         test: &f.test,
         test_labels: &f.test_labels,
         fold_train: split.fold_train.as_deref(),
+        augment: None,
     };
     let mut sel = selection_for(f, seed, folds);
     for m in methods {
         let kind = m.kind();
         sel.lrs = lrs(kind);
         let tc = train(kind);
+        protocol.augment = augment.filter(|_| m.online_augment());
         tracing::info!("{}: training {kind}", split.name);
         match fit_and_evaluate(m, &tc, &sel, &protocol) {
             Ok(fitted) => {

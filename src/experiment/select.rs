@@ -25,7 +25,7 @@ use super::val_fold::ValFold;
 use crate::eval::calibration::{best_gamma, score_spread};
 use crate::eval::layout::{local_labels, rows_of_classes};
 use crate::eval::{Gzsl, GzslLayout, gzsl, top1};
-use crate::zsl::trainer::{TrainConfig, TrainSet, score_matrix, train};
+use crate::zsl::trainer::{BatchSource, RowsOf, TrainConfig, TrainSet, score_matrix, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
 /// Seen-class validation split.
@@ -177,6 +177,10 @@ pub struct Protocol<'a> {
     /// seen class, so its features already separate a fold's pseudo-unseen classes, which truly unseen classes are
     /// not: selection on them overrates early, sharp epochs. `None`: every fold reads `train`.
     pub fold_train: Option<&'a [FeatureBatch]>,
+    /// Fresh features of `train`'s rows at every training step (STAR's online augmentation, from the split's
+    /// encoder). The folds use it only when they read `train` (no [`Self::fold_train`]): a fold encoder's features
+    /// cannot be re-drawn from the split's encoder. `None`: every step reads the fixed features.
+    pub augment: Option<&'a dyn BatchSource>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -380,7 +384,16 @@ pub fn fit_and_evaluate(
     let mut curves: Vec<Vec<Vec<EpochVal>>> = Vec::with_capacity(lrs.len());
     for &lr in &lrs {
         let mut per_fold = Vec::with_capacity(folds.len());
-        for fold in &folds {
+        for (f, fold) in folds.iter().enumerate() {
+            // Online augmentation re-crops the fold's rows of the split's own samples; folds on fold encoders'
+            // features train on those fixed features.
+            let fold_augment = match (p.augment, p.fold_train) {
+                (Some(source), None) => Some(RowsOf {
+                    source,
+                    rows: &splits[f].train_rows,
+                }),
+                _ => None,
+            };
             let (method, varmap, cfg) = fold.model(
                 method_cfg,
                 train_cfg,
@@ -389,7 +402,10 @@ pub fn fit_and_evaluate(
                 dims,
                 &device,
             )?;
-            let set = fold.train_set(method_cfg);
+            let set = TrainSet {
+                augment: fold_augment.as_ref().map(|a| a as &dyn BatchSource),
+                ..fold.train_set(method_cfg)
+            };
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
                 let g = score_matrix(method.as_ref(), &fold.gzsl, &fold.all_classes, 256)?;
@@ -500,6 +516,7 @@ pub fn fit_and_evaluate(
         labels: &labels,
         classes: &seen_classes,
         all_classes: method_cfg.transductive_text().then_some(&all_classes),
+        augment: p.augment,
     };
     let zsl_rows = rows_of_classes(p.test_labels, p.unseen);
     let zsl_test = p.test.select(&zsl_rows)?;

@@ -68,6 +68,9 @@ impl ValFold {
             labels: &self.train_labels,
             classes: &self.seen_classes,
             all_classes: method_cfg.transductive_text().then_some(&self.all_classes),
+            // The selection adds STAR's online augmentation where it applies; kept fold models are InfoCPL's only,
+            // which never augments, so `model_at` retrains them exactly without it.
+            augment: None,
         }
     }
 

@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor};
 
 use super::{PipelineError, Result};
-use crate::dataset::texts::ClassTexts;
+use crate::dataset::texts::{ClassTexts, PartTextForm};
 use crate::zsl::ClassEmbeddings;
 
 /// A sentence encoder: one L2-normalised vector of the same size per text.
@@ -39,6 +39,16 @@ pub fn class_embeddings_from_texts(
     texts: &ClassTexts,
     embedder: &mut dyn TextEmbedder,
 ) -> Result<ClassEmbeddings> {
+    class_embeddings_from_texts_with(texts, embedder, PartTextForm::Plain)
+}
+
+/// [`class_embeddings_from_texts`] with the body-part texts built as `form` says (the STAR paper preset encodes
+/// `<class name>, <Part>: <description>`, as the official code does).
+pub fn class_embeddings_from_texts_with(
+    texts: &ClassTexts,
+    embedder: &mut dyn TextEmbedder,
+    form: PartTextForm,
+) -> Result<ClassEmbeddings> {
     let dev = Device::Cpu;
     let c = texts.num_classes();
     if c == 0 {
@@ -51,7 +61,15 @@ pub fn class_embeddings_from_texts(
     let (sent, _) = matrix(embedder, &sentences, "sentences")?;
     let parts = match &texts.parts {
         Some(p) if p.len() == c => {
-            let flat: Vec<String> = p.iter().flat_map(|six| six.iter().cloned()).collect();
+            let flat: Vec<String> = p
+                .iter()
+                .zip(&texts.names)
+                .flat_map(|(six, name)| {
+                    six.iter()
+                        .enumerate()
+                        .map(move |(k, d)| form.text(name, k, d))
+                })
+                .collect();
             let (v, _) = matrix(embedder, &flat, "part descriptions")?;
             Some(Tensor::from_vec(v, (c, 6, d), &dev)?)
         }

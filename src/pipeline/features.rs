@@ -53,16 +53,7 @@ pub fn split_features_from_dataset(
     opts: &FeatureOptions,
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<SplitFeatures> {
-    let train_rows: Vec<usize> = part
-        .train
-        .iter()
-        .copied()
-        .filter(|&i| {
-            ds.samples
-                .get(i)
-                .is_some_and(|s| part.seen.contains(&s.meta.label))
-        })
-        .collect();
+    let train_rows = seen_train_rows(ds, part);
     let total = train_rows.len() + part.gzsl_test.len();
     let mut done = 0;
     let mut step = |n: usize| {
@@ -86,6 +77,19 @@ pub fn split_features_from_dataset(
         train_ids: Some(ids(&train_rows)),
         test_ids: Some(ids(&part.gzsl_test)),
     })
+}
+
+/// The dataset rows of `part`'s training samples of seen classes, in the order of [`SplitFeatures::train`].
+pub fn seen_train_rows(ds: &Dataset, part: &Partition) -> Vec<usize> {
+    part.train
+        .iter()
+        .copied()
+        .filter(|&i| {
+            ds.samples
+                .get(i)
+                .is_some_and(|s| part.seen.contains(&s.meta.label))
+        })
+        .collect()
 }
 
 /// Encodes the samples `rows` of `ds`; returns their features and dataset class labels.

@@ -8,6 +8,7 @@
 //! here reports progress and checks cancel through [`crate::util::jobs::JobHandle`]; none of it knows egui.
 
 pub mod analysis;
+pub mod augment;
 pub mod binding;
 pub mod branch_rescore;
 pub mod branch_validation;
@@ -26,7 +27,9 @@ pub mod scoring;
 pub mod sentence;
 pub mod tsne;
 
-pub use class_texts::{TextEmbedder, class_embeddings_from_texts};
+pub use class_texts::{
+    TextEmbedder, class_embeddings_from_texts, class_embeddings_from_texts_with,
+};
 pub use features::{FeatureOptions, split_features_from_dataset};
 pub use predict::{EncoderModel, predict_dataset, predictions_from_features};
 pub use sentence::{CachedEncoder, text_embedder};

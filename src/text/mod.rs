@@ -1,10 +1,11 @@
-//! Sentence encoders (Sentence-BERT all-MiniLM-L6-v2 and all-mpnet-base-v2) in candle, the model store that finds
+//! Sentence encoders (Sentence-BERT all-MiniLM-L6-v2 and all-mpnet-base-v2, and CLIP's text tower) in candle, the model store that finds
 //! or installs their weights, an on-disk embedding cache, and readers of precomputed class-text features.
 //!
 //! The pipeline matches sentence-transformers: `tokenizer.json` -> transformer -> mean pooling over the attention
 //! mask -> L2 normalisation.
 
 pub mod cache;
+pub mod clip;
 pub mod encoder;
 mod install;
 pub mod mpnet;

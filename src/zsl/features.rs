@@ -6,7 +6,8 @@
 //! dataset id as JSON string arrays `train.ids` and `test.ids` (files written before them load without ids).
 //!
 //! Class-embedding file keys: `names (C, D)`, `sentences (C, D)`, optional `parts (C, P, D)`, `phrases (C, K, D)`,
-//! `motion (C, D)`.
+//! `motion (C, D)`. The header's metadata `part_texts` says how the part texts were built
+//! ([`PartTextForm`]; absent: plain descriptions).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,6 +16,7 @@ use candle_core::{DType, Device, Tensor};
 
 use super::tensor_file::{io_err, save_tensors, save_tensors_with_metadata};
 use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
+use crate::dataset::texts::PartTextForm;
 
 /// The features of one split.
 #[derive(Clone, Debug)]
@@ -282,8 +284,41 @@ fn class_embeddings_from_tensors(
     Ok(ce)
 }
 
+/// How the part texts of a class-embedding file were built (its `part_texts` metadata; files without it hold plain
+/// descriptions).
+pub fn class_part_text_form(path: &Path) -> Result<PartTextForm> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| file_err(path, e.to_string()))?;
+    match meta.metadata().as_ref().and_then(|m| m.get("part_texts")) {
+        None => Ok(PartTextForm::Plain),
+        Some(name) => PartTextForm::from_name(name).ok_or_else(|| {
+            file_err(
+                path,
+                format!(
+                    "metadata `part_texts`: unknown form `{name}` (plain or class-name-prefixed)"
+                ),
+            )
+        }),
+    }
+}
+
+/// [`save_class_embeddings`] recording how the part texts were built (read back by [`class_part_text_form`]).
+pub fn save_class_embeddings_with(
+    path: &Path,
+    ce: &ClassEmbeddings,
+    form: PartTextForm,
+) -> Result<()> {
+    let meta = HashMap::from([("part_texts".to_owned(), form.name().to_owned())]);
+    save_tensors_with_metadata(path, &class_tensors(ce), Some(meta))
+}
+
 /// Saves class embeddings in the format [`load_class_embeddings`] reads.
 pub fn save_class_embeddings(path: &Path, ce: &ClassEmbeddings) -> Result<()> {
+    save_tensors(path, &class_tensors(ce))
+}
+
+fn class_tensors(ce: &ClassEmbeddings) -> HashMap<String, Tensor> {
     let mut m = HashMap::new();
     m.insert("names".to_owned(), ce.names.clone());
     m.insert("sentences".to_owned(), ce.sentences.clone());
@@ -296,5 +331,36 @@ pub fn save_class_embeddings(path: &Path, ce: &ClassEmbeddings) -> Result<()> {
             m.insert(k.to_owned(), t.clone());
         }
     }
-    save_tensors(path, &m)
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_part_text_form_is_recorded_and_read_back() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| ZslError::Invalid(e.to_string()))?;
+        let names = Tensor::ones((2, 3), DType::F32, &Device::Cpu)?;
+        let ce = ClassEmbeddings::new(names.clone(), names);
+        let plain = dir.path().join("plain.safetensors");
+        save_class_embeddings(&plain, &ce)?;
+        assert_eq!(class_part_text_form(&plain)?, PartTextForm::Plain);
+        let named = dir.path().join("named.safetensors");
+        save_class_embeddings_with(&named, &ce, PartTextForm::ClassNamePrefixed)?;
+        assert_eq!(
+            class_part_text_form(&named)?,
+            PartTextForm::ClassNamePrefixed
+        );
+        assert_eq!(load_class_embeddings(&named)?.num_classes(), 2);
+        let bad = dir.path().join("bad.safetensors");
+        let meta = HashMap::from([("part_texts".to_owned(), "shouted".to_owned())]);
+        save_tensors_with_metadata(&bad, &class_tensors(&ce), Some(meta))?;
+        let err = class_part_text_form(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.safetensors") && err.contains("shouted"),
+            "{err}"
+        );
+        Ok(())
+    }
 }

@@ -506,6 +506,11 @@ impl MethodConfig {
         matches!(self, Self::Star(c) if c.transductive_text)
     }
 
+    /// Whether the method trains on features re-drawn at every step ([`star::StarConfig::online_augment`]).
+    pub fn online_augment(&self) -> bool {
+        matches!(self, Self::Star(c) if c.online_augment)
+    }
+
     /// Sets the parameters a method computes from its training features rather than learns (DeViSE's
     /// standardisation statistics); call it after [`Self::build_trainable`] with the features that run trains on.
     pub fn fit_statistics(&self, varmap: &VarMap, train: &FeatureBatch) -> Result<()> {

@@ -116,6 +116,8 @@ pub struct TextShape {
     /// Body-part texts per class (STAR's part count: the official code has 6 for NTU, 2 or 4 for PKU-MMD
     /// variants, each matching its part descriptions).
     pub parts: Option<usize>,
+    /// Classes of the run, seen and unseen (STAR's per-(class, part) prompts, one row each).
+    pub classes: Option<usize>,
 }
 
 impl TextShape {
@@ -125,6 +127,7 @@ impl TextShape {
         Self {
             codebook: second(&classes.phrases),
             parts: second(&classes.parts),
+            classes: Some(classes.num_classes()),
         }
     }
 }
@@ -160,16 +163,25 @@ pub fn method_config(
             hidden: [1024, 512],
             shared_negatives: true,
         }),
+        // model/shiftgcn_match_ntu.py ModelMatch: MultiheadAttention(embed_dim 768, kdim = vdim = 256, 4 heads) over
+        // 100 prompts `N(0, 1)`, `w` `N(0, 1)`, text projectors D-256-100, `pd_prompt` one per (class, part)
+        // `N(0, 1)` for every class; main_ntu_match.py: loss = part_ce + 0.1 global_ce + 0.1 pd_label. The
+        // attention width is the official 768 whatever the text encoder's size (it is CLIP's width there, but
+        // the text side enters only through the projectors, which take any D).
         (Preset::Paper, MethodKind::Star) => MethodConfig::Star(star::StarConfig {
             parts: shape.parts.unwrap_or(6),
             prompts: 100,
             dim: 768,
             heads: 4,
+            hidden: 256,
             alpha: 0.1,
             beta: 0.1,
             logit_scale: 1.0,
             w_unit_init: true,
-            ..Default::default()
+            transductive_text: false,
+            class_prompts: shape.classes.unwrap_or(0),
+            // Set by the caller that has the encoder and the data (`bench --preset paper` from raw data).
+            online_augment: false,
         }),
     }
 }
@@ -219,6 +231,11 @@ pub fn train_config(kind: MethodKind, preset: Preset, default: TrainConfig) -> T
     }
 }
 
+/// Said by a STAR paper-preset run that had no encoder and data to augment with (a feature file alone).
+pub const NO_AUGMENTATION: &str = "trained without STAR's online augmentation (random 50-100% crop resized to the \
+     encoder's window, random rotation, frozen backbone re-run each step): a feature file alone holds one fixed \
+     feature per sample; `bench --preset paper --data` augments";
+
 /// What a run of `preset` does not reproduce, for the CLI's output (the README's fidelity table has them all).
 pub fn limitations(kind: MethodKind, preset: Preset) -> Vec<String> {
     if preset != Preset::Paper {
@@ -226,11 +243,8 @@ pub fn limitations(kind: MethodKind, preset: Preset) -> Vec<String> {
     }
     match kind {
         MethodKind::Star => vec![
-            "trained without STAR's online augmentation (random 50-100% crop resized to 64 frames, random \
-             rotation, frozen backbone re-run each step): skelzero trains on one fixed feature per sample"
-                .to_owned(),
-            "part texts are encoded as given (the official code prefixes the class name) and there is one \
-             semantic-part prompt per part (the official code has one per (class, part))"
+            "the unseen classes' semantic-part prompts train only with --transductive-text (SCE over every \
+             class; the official code always trains them so, through loss_pd_label)"
                 .to_owned(),
         ],
         MethodKind::InfoCpl => vec![

@@ -18,10 +18,12 @@
 //!
 //! `L = MPCE + alpha * SCE + beta * GCE`, `alpha = beta = 0.1`. Prediction: `cos(sum_p z_p, h_c)`.
 //!
-//! Deviations from the reference, both for an honest, CPU-sized model: the reference's semantic-part prompts are
-//! one per (class, part), including the unseen classes; here there is one per part, shared by all classes, so a
-//! trained model applies to any class set. The attention width `d` and prompt count `m` are configurable (the
-//! reference uses `d = 768`, `m = 100`); SCE runs over the training classes only.
+//! Deviations from the reference in the default preset, for an honest, CPU-sized model: the reference's
+//! semantic-part prompts are one per (class, part), including the unseen classes; here there is one per part, shared
+//! by all classes, so a trained model applies to any class set. The attention width `d` and prompt count `m` are
+//! configurable (the reference uses `d = 768`, `m = 100`); SCE runs over the training classes only. The paper preset
+//! (`zsl/preset.rs`) takes the reference's choices: per-(class, part) prompts ([`StarConfig::class_prompts`]),
+//! `d = 768`, `m = 100`, `w ~ N(0, 1)`.
 
 use candle_core::{D, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -63,6 +65,16 @@ pub struct StarConfig {
     /// SCE over every class of the run, seen and unseen (the official `loss_pd_label`): transductive on the text
     /// side, so off unless asked for (`--transductive-text`) and labelled where reported.
     pub transductive_text: bool,
+    /// `0`: one semantic-part prompt per part, shared by every class, zero-initialised (skelzero's). `C > 0`: one
+    /// prompt per (class, part) for the run's `C` classes, seen and unseen, `N(0, 1)`, as the official `pd_prompt`
+    /// (row `c` belongs to the `c`-th class of the run's class list, seen classes first). The prediction never reads
+    /// them (it compares with the class names), and only SCE over every class reaches the unseen rows, so they train
+    /// only with [`Self::transductive_text`], as in the official code, where `loss_pd_label` is their only loss.
+    pub class_prompts: usize,
+    /// Trained with the official online augmentation (each step re-crops and re-rotates every sample and runs the
+    /// frozen encoder again). Recorded, not a switch: it is set where the caller had the encoder and the data to do
+    /// it (`bench --preset paper` from raw data); a run on a feature file trains without it and says so.
+    pub online_augment: bool,
 }
 
 impl Default for StarConfig {
@@ -78,6 +90,8 @@ impl Default for StarConfig {
             logit_scale: 1.0,
             w_unit_init: false,
             transductive_text: false,
+            class_prompts: 0,
+            online_augment: false,
         }
     }
 }
@@ -107,7 +121,7 @@ struct PartBranch {
     ffn2: Linear,
     /// `W_p` of the bilinear read-out.
     w: Tensor,
-    /// Semantic-part prompt `r_p`.
+    /// Semantic-part prompt: `r_p (D)` shared, or `r_{p,c} (C, D)` per class ([`StarConfig::class_prompts`]).
     text_prompt: Tensor,
     text1: Linear,
     text2: Linear,
@@ -121,12 +135,12 @@ pub struct Star {
 }
 
 /// STAR's parameters that are not linear layers, by name and shape, and how they are drawn: the visual-attribute
-/// prompts `prompts (m, d)` `N(0, 1)`, the bilinear read-out `w (d, d)` `N(0, 1/d)`, the semantic-part prompt
-/// `text_prompt (D)` zeros. Stated once: [`Star::new`] hands them to candle as hints and
-/// [`super::seeded_init`] draws them from the seed.
+/// prompts `prompts (m, d)` `N(0, 1)`, the bilinear read-out `w (d, d)` `N(0, 1/d)`, the shared semantic-part
+/// prompt `text_prompt (D)` zeros, the per-class ones `class_prompt (C, D)` `N(0, 1)` (the official `pd_prompt`).
+/// Stated once: [`Star::new`] hands them to candle as hints and [`super::seeded_init`] draws them from the seed.
 pub fn param_init(leaf: &str, dims: &[usize]) -> Option<ParamInit> {
     match (leaf, dims) {
-        ("prompts", _) => Some(ParamInit::Normal { std: 1.0 }),
+        ("prompts" | "class_prompt", _) => Some(ParamInit::Normal { std: 1.0 }),
         ("w", &[d, _]) => Some(ParamInit::Normal {
             std: 1.0 / (d as f32).sqrt(),
         }),
@@ -178,7 +192,10 @@ impl Star {
                     ffn1: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.0"))?,
                     ffn2: candle_nn::linear(cfg.dim, cfg.dim, vb.pp("ffn.1"))?,
                     w: own_param(cfg, &vb, &[cfg.dim, cfg.dim], "w")?,
-                    text_prompt: own_param(cfg, &vb, &[dims.text], "text_prompt")?,
+                    text_prompt: match cfg.class_prompts {
+                        0 => own_param(cfg, &vb, &[dims.text], "text_prompt")?,
+                        c => own_param(cfg, &vb, &[c, dims.text], "class_prompt")?,
+                    },
                     text1: candle_nn::linear(dims.text, cfg.hidden, vb.pp("text.0"))?,
                     text2: candle_nn::linear(cfg.hidden, cfg.prompts, vb.pp("text.1"))?,
                 })
@@ -241,11 +258,17 @@ impl Star {
             method: NAME,
             what: "body-part descriptions",
         })?;
-        let (_, p, _) = parts.dims3()?;
+        let (c, p, _) = parts.dims3()?;
         if p != self.parts.len() {
             return Err(ZslError::Invalid(format!(
                 "STAR was built for {} body parts, the class texts have {p}",
                 self.parts.len()
+            )));
+        }
+        if self.cfg.class_prompts > 0 && c > self.cfg.class_prompts {
+            return Err(ZslError::Invalid(format!(
+                "STAR has per-class semantic-part prompts for {} classes, the class texts have {c}",
+                self.cfg.class_prompts
             )));
         }
         let gs = self
@@ -253,10 +276,11 @@ impl Star {
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let t = parts
-                    .narrow(1, i, 1)?
-                    .squeeze(1)?
-                    .broadcast_add(&b.text_prompt)?;
+                let prompt = match self.cfg.class_prompts {
+                    0 => b.text_prompt.clone(),
+                    _ => b.text_prompt.narrow(0, 0, c)?,
+                };
+                let t = parts.narrow(1, i, 1)?.squeeze(1)?.broadcast_add(&prompt)?;
                 linear(&b.text2, &relu(&linear(&b.text1, &t)?)?)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -276,6 +300,36 @@ impl Star {
 }
 
 // Loss.
+
+impl Star {
+    /// The three losses `(mpce, sce, gce)` of [`ZslMethod::loss`] (the official `loss_part_ce`, `loss_pd_label`,
+    /// `loss_global_ce`); SCE spans `all` (every class of the run) with [`StarConfig::transductive_text`], the
+    /// training classes otherwise.
+    pub fn loss_terms(
+        &self,
+        batch: &FeatureBatch,
+        labels: &Tensor,
+        classes: &ClassEmbeddings,
+        all: Option<&ClassEmbeddings>,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        check_labels(&labels_vec(labels)?, classes.num_classes())?;
+        let z = self.visual(batch)?;
+        let g = self.part_texts(classes)?;
+        let h = self.names(classes)?;
+        let (mpce, mut sce, gce) = star_losses(&z, &g, &h, labels, self.cfg.logit_scale)?;
+        if self.cfg.transductive_text {
+            let all = all.ok_or(ZslError::Missing {
+                method: "STAR (transductive_text)",
+                what: "the texts of every class of the run",
+            })?;
+            if self.cfg.class_prompts > 0 {
+                check_seen_first(classes, all)?;
+            }
+            sce = semantic_part_ce(&self.part_texts(all)?, &self.names(all)?)?;
+        }
+        Ok((mpce, sce, gce))
+    }
+}
 
 /// STAR's three losses from its projected features, returned as `(mpce, sce, gce)`.
 ///
@@ -314,6 +368,28 @@ pub fn semantic_part_ce(g: &Tensor, h: &Tensor) -> Result<Tensor> {
     Ok(Tensor::stack(&sce, 0)?.mean_all()?)
 }
 
+/// Per-class prompts are rows of one table: row `c` must be the same class in the training classes and in the run's
+/// full class list, so the training classes must open it, in order (as `GzslLayout` lists them: seen, then unseen).
+fn check_seen_first(seen: &ClassEmbeddings, all: &ClassEmbeddings) -> Result<()> {
+    let c = seen.num_classes();
+    let same = c <= all.num_classes()
+        && all
+            .names
+            .narrow(0, 0, c)?
+            .sub(&seen.names)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?
+            == 0.0;
+    if same {
+        Ok(())
+    } else {
+        Err(ZslError::Invalid(
+            "STAR's per-class prompts need the training classes first, in order, in the run's class list".into(),
+        ))
+    }
+}
+
 impl ZslMethod for Star {
     fn kind(&self) -> MethodKind {
         MethodKind::Star
@@ -326,18 +402,7 @@ impl ZslMethod for Star {
         classes: &ClassEmbeddings,
         ctx: &mut StepContext<'_>,
     ) -> Result<Tensor> {
-        check_labels(&labels_vec(labels)?, classes.num_classes())?;
-        let z = self.visual(batch)?;
-        let g = self.part_texts(classes)?;
-        let h = self.names(classes)?;
-        let (mpce, mut sce, gce) = star_losses(&z, &g, &h, labels, self.cfg.logit_scale)?;
-        if self.cfg.transductive_text {
-            let all = ctx.all_classes.ok_or(ZslError::Missing {
-                method: "STAR (transductive_text)",
-                what: "the texts of every class of the run",
-            })?;
-            sce = semantic_part_ce(&self.part_texts(all)?, &self.names(all)?)?;
-        }
+        let (mpce, sce, gce) = self.loss_terms(batch, labels, classes, ctx.all_classes)?;
         Ok(((mpce + (sce * self.cfg.alpha)?)? + (gce * self.cfg.beta)?)?)
     }
 
@@ -450,6 +515,71 @@ mod tests {
         let mut e = ClassEmbeddings::new(names.clone(), names);
         e.parts = Some(t(c * 2 * 4, salt + 1.0).reshape((c, 2, 4)).unwrap());
         e
+    }
+
+    #[test]
+    fn a_run_config_from_before_per_class_prompts_loads_with_shared_prompts() {
+        let old = "method = \"star\"\nparts = 6\nprompts = 32\ndim = 128\nheads = 4\nhidden = 256\nalpha = 0.1\n\
+                   beta = 0.1\nlogit_scale = 1.0\nw_unit_init = false\ntransductive_text = false\n";
+        let MethodConfig::Star(cfg) = toml::from_str::<MethodConfig>(old).unwrap() else {
+            panic!("a STAR config")
+        };
+        assert_eq!(cfg, StarConfig::default());
+        assert_eq!(cfg.class_prompts, 0);
+    }
+
+    #[test]
+    fn per_class_prompts_follow_the_run_class_list() -> Result<()> {
+        let cfg = StarConfig {
+            parts: 2,
+            prompts: 4,
+            dim: 8,
+            heads: 2,
+            hidden: 8,
+            transductive_text: true,
+            class_prompts: 5,
+            ..Default::default()
+        };
+        let m = MethodConfig::Star(cfg);
+        let (method, varmap) = m.build_trainable(Dims { visual: 3, text: 4 }, &Device::Cpu, 1)?;
+        let dims = varmap.data().lock().unwrap()["part.0.class_prompt"]
+            .dims()
+            .to_vec();
+        assert_eq!(dims, [5, 4]);
+        let map: Vec<f32> = (0..2 * 2 * 25 * 3)
+            .map(|i| (i as f32 * 0.3).sin())
+            .collect();
+        let map = Tensor::from_vec(map, (2, 2, 25, 3), &Device::Cpu)?;
+        let batch = FeatureBatch {
+            pooled: map.mean(1)?.mean(1)?,
+            masked: None,
+            map: Some(map),
+        };
+        let labels = Tensor::new(&[0u32, 2], &Device::Cpu)?;
+        let all = classes(5, 0.0);
+        let seen = all.select(&[0, 1, 2])?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let mut loss_with = |seen: &ClassEmbeddings, all: &ClassEmbeddings| {
+            let mut ctx = StepContext {
+                epoch: 0,
+                rng: &mut rng,
+                all_classes: Some(all),
+            };
+            method.loss(&batch, &labels, seen, &mut ctx)
+        };
+        assert!(loss_with(&seen, &all).is_ok());
+        // The training classes out of the list's order would read other classes' prompts.
+        let shuffled = all.select(&[1, 0, 2, 3, 4])?;
+        assert!(matches!(
+            loss_with(&seen, &shuffled),
+            Err(ZslError::Invalid(_))
+        ));
+        // More classes than prompt rows.
+        assert!(matches!(
+            loss_with(&seen, &classes(6, 0.0)),
+            Err(ZslError::Invalid(_))
+        ));
+        Ok(())
     }
 
     #[test]

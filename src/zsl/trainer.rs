@@ -105,6 +105,35 @@ impl TrainConfig {
     }
 }
 
+/// Fresh features of training rows at every step, in place of the fixed ones (STAR's online augmentation: each
+/// sample re-cropped and re-rotated, the frozen encoder run again).
+pub trait BatchSource: Sync {
+    /// The features of `rows` (indices into the [`TrainSet`]'s features, whose labels they keep), drawn with `rng`
+    /// (the training loop's, so that the same seed gives the same run).
+    fn batch(&self, rows: &[usize], rng: &mut StdRng) -> Result<FeatureBatch>;
+}
+
+/// A [`BatchSource`] over a subset of another's rows: row `i` here is row `rows[i]` there (a validation fold's
+/// training rows among the split's).
+pub struct RowsOf<'a> {
+    pub source: &'a dyn BatchSource,
+    pub rows: &'a [usize],
+}
+
+impl BatchSource for RowsOf<'_> {
+    fn batch(&self, rows: &[usize], rng: &mut StdRng) -> Result<FeatureBatch> {
+        let outer = rows
+            .iter()
+            .map(|&r| {
+                self.rows.get(r).copied().ok_or_else(|| {
+                    ZslError::Invalid(format!("training row {r} out of range for a row subset"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.source.batch(&outer, rng)
+    }
+}
+
 /// Training data: features, labels indexing the rows of `classes`, and the (seen) class texts.
 pub struct TrainSet<'a> {
     pub features: &'a FeatureBatch,
@@ -113,6 +142,8 @@ pub struct TrainSet<'a> {
     /// Every class text of the run (seen and unseen), handed to methods that train transductively on the text side
     /// (STAR with `transductive_text`); `None` keeps training on the seen classes only.
     pub all_classes: Option<&'a ClassEmbeddings>,
+    /// Where each step's features come from instead of `features` (online augmentation); `None`: `features`.
+    pub augment: Option<&'a dyn BatchSource>,
 }
 
 /// Trains `method` (whose parameters are `varmap`) on `set`; calls `on_epoch(epoch, mean_loss)` after each epoch.
@@ -150,7 +181,10 @@ pub fn train(
             if chunk.len() < 2 {
                 continue;
             }
-            let batch = set.features.select(chunk)?;
+            let batch = match set.augment {
+                Some(source) => source.batch(chunk, &mut rng)?,
+                None => set.features.select(chunk)?,
+            };
             let labels = batch_labels(set.labels, chunk, &device)?;
             let mut ctx = StepContext {
                 epoch,

@@ -42,6 +42,7 @@ impl Synth {
             test: &self.test,
             test_labels: &self.test_labels,
             fold_train: None,
+            augment: None,
         }
     }
 }
