@@ -34,6 +34,11 @@ impl Notifications {
             Level::Warning => tracing::warn!("{text}"),
             Level::Info => tracing::info!("{text}"),
         }
+        // Progress news replaces the previous one: a launch's "loaded", "scored" and "loaded predictions" would
+        // otherwise stack three toasts over the player. Warnings and errors are kept until they fade or are dismissed.
+        if level == Level::Info {
+            self.items.retain(|n| n.level != Level::Info);
+        }
         self.next_id += 1;
         self.items.push(Notification {
             id: self.next_id,
@@ -100,5 +105,21 @@ impl Notifications {
             ctx.request_repaint_after(std::time::Duration::from_millis(500));
         }
         dismissed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn news_replaces_news_but_never_a_warning_or_an_error() {
+        let mut n = Notifications::default();
+        n.push(Level::Warning, "w");
+        n.push(Level::Info, "loaded");
+        n.push(Level::Error, "e");
+        n.push(Level::Info, "scored");
+        let texts: Vec<&str> = n.items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(texts, ["w", "e", "scored"]);
     }
 }
