@@ -268,7 +268,8 @@ impl Editor {
                 .name
                 .clone()
         });
-        ui.horizontal(|ui| {
+        // Wrapped: in a docked tab narrower than this row, the Edit/Diff switch must not slide out of view.
+        ui.horizontal_wrapped(|ui| {
             if ui
                 .add_enabled(can_undo, egui::Button::new("Undo"))
                 .on_hover_text("Ctrl+Z")
@@ -290,6 +291,12 @@ impl Editor {
             {
                 self.revert();
             }
+            ui.separator();
+            ui.selectable_value(&mut self.show_diff, false, "Edit");
+            ui.selectable_value(&mut self.show_diff, true, format!("Diff ({changes})"));
+            if pending {
+                ui.spinner();
+            }
             if let Some(class) = &try_class {
                 ui.separator();
                 ui.label(format!("Try an edit of “{class}”:"));
@@ -309,12 +316,6 @@ impl Editor {
                 {
                     self.try_demo_edit(true);
                 }
-            }
-            ui.separator();
-            ui.selectable_value(&mut self.show_diff, false, "Edit");
-            ui.selectable_value(&mut self.show_diff, true, format!("Diff ({changes})"));
-            if pending {
-                ui.spinner();
             }
         });
         ui.horizontal(|ui| {
