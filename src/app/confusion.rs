@@ -12,7 +12,7 @@ use crate::pipeline::predictions::{Confusion, Setting};
 pub const MIN_CELL: f32 = 3.0;
 pub const MAX_CELL: f32 = 44.0;
 /// Counts are drawn in cells at least this large; row and column labels in cells at least `MIN_LABEL_CELL`.
-pub const MIN_COUNT_CELL: f32 = 16.0;
+pub const MIN_COUNT_CELL: f32 = 14.0;
 pub const MIN_LABEL_CELL: f32 = 7.0;
 /// Room under the matrix for the caption line.
 const CAPTION: f32 = 18.0;
@@ -51,7 +51,12 @@ pub fn fit(avail: egui::Vec2, k: usize) -> MatrixFit {
     let cells = cell * k as f32;
     // A small matrix in a large space does not need a tall label band above its large cells.
     let col_label = col_label.min((cells * 0.6).max(36.0));
-    let row_label = (avail.x - cells - 4.0).min(240.0).max(col_label);
+    // Too small for labels: no band that would push the cells away from the left edge.
+    let row_label = if cell < MIN_LABEL_CELL {
+        col_label
+    } else {
+        (avail.x - cells - 4.0).min(240.0).max(col_label)
+    };
     MatrixFit {
         row_label,
         col_label,
@@ -223,5 +228,9 @@ mod tests {
         let f = fit(egui::vec2(0.0, 0.0), 60);
         assert_eq!(f.cell, MIN_CELL);
         assert!(f.row_label >= 36.0 && f.col_label >= 36.0, "{f:?}");
+        // Cells too small for labels keep the row band narrow however wide the space.
+        let f = fit(egui::vec2(1600.0, 200.0), 60);
+        assert!(f.cell < MIN_LABEL_CELL, "{f:?}");
+        assert_eq!(f.row_label, f.col_label);
     }
 }

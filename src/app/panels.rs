@@ -231,10 +231,12 @@ impl ExplorerApp {
                 ui.heading("Confusion matrix");
                 ui.weak("Shown in the \"Confusion matrix\" tab below.");
             } else {
-                // The panel's matrix fits its width and the height left in view (at least 240 points: the
-                // panel scrolls); the tab gives it the dock's larger area.
+                // The panel's matrix fits its width, or the height left in view when that is taller (the panel
+                // scrolls: squeezing 26 rows into the last 100 points would leave no room for labels); the tab
+                // gives it the dock's larger area.
                 let left = ui.clip_rect().bottom() - ui.cursor().top() - 30.0;
-                let avail = egui::vec2(ui.available_width(), left.max(240.0));
+                let width = ui.available_width();
+                let avail = egui::vec2(width, left.max(width));
                 self.matrix_ui(ui, avail, true);
             }
         });
@@ -248,7 +250,8 @@ impl ExplorerApp {
             return;
         }
         let top = ui.cursor().top();
-        ui.horizontal(|ui| {
+        // Wrapped: in a narrow panel the button goes to the next line rather than widening the panel over the player.
+        ui.horizontal_wrapped(|ui| {
             if in_panel {
                 ui.heading("Confusion matrix")
                     .on_hover_text("On the test split: the run's GZSL test samples");
