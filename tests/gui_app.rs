@@ -300,11 +300,51 @@ fn player_and_matrix_snapshots() {
     assert!(orange > 200 && blue > 200, "orange {orange}, blue {blue}");
     h.snapshot("gui_player");
 
-    // Predictions and the GZSL matrix.
+    // Predictions and the GZSL matrix, opened from the panel as a dock tab, where its 26 classes get counts.
     h.key_press(egui::Key::M);
     h.run_steps(2);
     h.get_by_label("GZSL matrix").click();
     h.set_size(egui::vec2(900.0, 860.0));
+    h.run_steps(2);
+    h.get_by_label("Open as a tab").click();
+    h.run_steps(2);
+    assert!(h.state().views.matrix_open);
+    // One matrix on screen: the panel names the tab instead of drawing a second copy.
+    assert!(
+        h.query_by_label_contains("Shown in the \"Confusion matrix\" tab")
+            .is_some()
+    );
+    // Click an off-diagonal cell: it stays outlined (marked) after the click.
+    let gzsl = h
+        .state()
+        .predictions
+        .as_ref()
+        .unwrap()
+        .confusion(Setting::Gzsl);
+    let classes = h.state().dataset.as_ref().unwrap().classes.clone();
+    let k = gzsl.size();
+    let (t, p) = (0..k * k)
+        .map(|i| (i / k, i % k))
+        .max_by_key(|&(t, p)| (t != p, gzsl.count(t, p)))
+        .unwrap();
+    let (truth, pred) = (gzsl.classes[t], gzsl.classes[p]);
+    let label = format!(
+        "{} -> {}: {}",
+        classes[truth],
+        classes[pred],
+        gzsl.count(t, p)
+    );
+    assert_eq!(h.query_all_by_label(&label).count(), 1, "{label}");
+    h.get_by_label(&label).click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().views.matrix_mark,
+        Some((truth, pred, Setting::Gzsl))
+    );
+    // The click listed the cell's samples in the browser; hidden again (B) and the dock made taller, the matrix
+    // gets cells large enough for counts.
+    h.key_press(egui::Key::B);
+    h.get_by_label("Taller").click();
     h.run_steps(3);
     h.snapshot("gui_matrix");
 }

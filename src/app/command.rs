@@ -95,10 +95,12 @@ pub enum AnalysisView {
     Compare,
     /// The selected sample's nearest samples in feature space.
     Neighbours,
+    /// The confusion matrix (ZSL or GZSL, test split) in the dock's larger area.
+    Matrix,
 }
 
 impl AnalysisView {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Tsne,
         Self::Calibration,
         Self::Star,
@@ -108,6 +110,7 @@ impl AnalysisView {
         Self::ClassAccuracy,
         Self::Neighbours,
         Self::Compare,
+        Self::Matrix,
     ];
 
     /// The tab title (also the view's name in `--dump-state`).
@@ -122,6 +125,7 @@ impl AnalysisView {
             Self::ClassAccuracy => "Per-class accuracy",
             Self::Neighbours => "Nearest samples",
             Self::Compare => "Run comparison",
+            Self::Matrix => "Confusion matrix",
         }
     }
 }

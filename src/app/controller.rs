@@ -235,6 +235,7 @@ impl ExplorerApp {
                 setting,
             } => {
                 self.browser.cell = Some((truth, pred, setting));
+                self.views.matrix_mark = Some((truth, pred, setting));
                 self.settings.show_browser = true;
                 if let Some(d) = &self.dataset {
                     self.browser.refresh(

@@ -169,6 +169,7 @@ impl ExplorerApp {
             AnalysisView::ClassAccuracy => v.research.accuracy_open,
             AnalysisView::Neighbours => v.research.neighbours_open,
             AnalysisView::Compare => v.compare.open,
+            AnalysisView::Matrix => v.matrix_open,
         }
     }
 
@@ -185,6 +186,7 @@ impl ExplorerApp {
             AnalysisView::ClassAccuracy => v.research.accuracy_open = open,
             AnalysisView::Neighbours => v.research.neighbours_open = open,
             AnalysisView::Compare => v.compare.open = open,
+            AnalysisView::Matrix => v.matrix_open = open,
         }
     }
 

@@ -174,15 +174,19 @@ impl ExplorerApp {
             );
             return;
         }
-        let (Some(p), Some(m)) = (&self.predictions, &self.metrics) else {
+        if self.predictions.is_none() || self.metrics.is_none() {
             ui.heading("Predictions");
             ui.weak(
                 "Open a run folder (Ctrl+R) to see predictions, accuracy and the confusion matrix.",
             );
             return;
-        };
+        }
         let compare_line = self.selected.and_then(|i| self.compare_prediction(i));
         egui::ScrollArea::vertical().show(ui, |ui| {
+            // Borrowed here, not outside, so that the matrix below can take `self` mutably.
+            let (Some(p), Some(m)) = (&self.predictions, &self.metrics) else {
+                return;
+            };
             ui.heading("Predictions");
             results::metrics_ui(ui, p, m, self.opened_gamma);
             demo_run_ui(ui, self.demo_run, &mut self.pending);
@@ -222,26 +226,81 @@ impl ExplorerApp {
                 }
                 ui.separator();
             }
-            ui.horizontal(|ui| {
-                ui.heading("Confusion matrix")
-                    .on_hover_text("On the test split: the run's GZSL test samples");
-                let mut gzsl = self.settings.matrix_gzsl;
-                ui.selectable_value(&mut gzsl, false, "ZSL matrix");
-                ui.selectable_value(&mut gzsl, true, "GZSL matrix");
-                if gzsl != self.settings.matrix_gzsl {
-                    self.pending.push(Command::SetMatrixSetting(if gzsl {
-                        Setting::Gzsl
-                    } else {
-                        Setting::Zsl
-                    }));
-                }
-            });
-            let which = usize::from(self.settings.matrix_gzsl);
-            if let Some(c) = &self.confusion[which] {
-                // Labelled with the run's own class names, never the open dataset's.
-                confusion::confusion_ui(ui, c, &self.class_names, &self.palette, &mut self.pending);
+            if self.views.matrix_open {
+                // One matrix on screen: two would double every cell (and its name for screen readers).
+                ui.heading("Confusion matrix");
+                ui.weak("Shown in the \"Confusion matrix\" tab below.");
+            } else {
+                // The panel's matrix fits its width, or the height left in view when that is taller (the panel
+                // scrolls: squeezing 26 rows into the last 100 points would leave no room for labels); the tab
+                // gives it the dock's larger area.
+                let left = ui.clip_rect().bottom() - ui.cursor().top() - 30.0;
+                let width = ui.available_width();
+                let avail = egui::vec2(width, left.max(width));
+                self.matrix_ui(ui, avail, true);
             }
         });
+    }
+
+    /// The confusion matrix with its ZSL / GZSL switch, fitted to `avail`; `in_panel` adds a button that opens it
+    /// as a dock tab.
+    pub(super) fn matrix_ui(&mut self, ui: &mut egui::Ui, avail: egui::Vec2, in_panel: bool) {
+        if self.mismatch.is_some() || self.predictions.is_none() {
+            ui.weak("Open a run of this dataset (Ctrl+R) to see its confusion matrix.");
+            return;
+        }
+        let top = ui.cursor().top();
+        // Wrapped: in a narrow panel the button goes to the next line rather than widening the panel over the player.
+        ui.horizontal_wrapped(|ui| {
+            if in_panel {
+                ui.heading("Confusion matrix")
+                    .on_hover_text("On the test split: the run's GZSL test samples");
+            } else {
+                ui.strong("On the test split");
+            }
+            let mut gzsl = self.settings.matrix_gzsl;
+            ui.selectable_value(&mut gzsl, false, "ZSL matrix");
+            ui.selectable_value(&mut gzsl, true, "GZSL matrix");
+            if gzsl != self.settings.matrix_gzsl {
+                self.pending.push(Command::SetMatrixSetting(if gzsl {
+                    Setting::Gzsl
+                } else {
+                    Setting::Zsl
+                }));
+            }
+            if in_panel
+                && ui
+                    .button("Open as a tab")
+                    .on_hover_text("The matrix in the dock, larger, with counts in its cells")
+                    .clicked()
+            {
+                self.views.matrix_open = true;
+            }
+        });
+        let which = usize::from(self.settings.matrix_gzsl);
+        let setting = if self.settings.matrix_gzsl {
+            Setting::Gzsl
+        } else {
+            Setting::Zsl
+        };
+        let marked = self
+            .views
+            .matrix_mark
+            .filter(|m| m.2 == setting)
+            .map(|(t, p, _)| (t, p));
+        let avail = avail - egui::vec2(0.0, ui.cursor().top() - top);
+        if let Some(c) = &self.confusion[which] {
+            // Labelled with the run's own class names, never the open dataset's.
+            confusion::confusion_ui(
+                ui,
+                c,
+                &self.class_names,
+                &self.palette,
+                avail,
+                marked,
+                &mut self.pending,
+            );
+        }
     }
 
     pub(super) fn handle_dropped_files(&mut self, ctx: &egui::Context) {

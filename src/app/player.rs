@@ -215,7 +215,9 @@ pub fn controls_ui(
             .inner;
         slider.labelled_by(counter.id);
     });
-    ui.horizontal(|ui| {
+    // Wrapped: at 1280x800 with the browser and the predictions beside it the player is ~350 points wide, and an
+    // unwrapped row widened it over the predictions panel.
+    ui.horizontal_wrapped(|ui| {
         let mut speed = settings.speed;
         if ui
             .add(

@@ -17,6 +17,7 @@ use super::research_views::{ResearchContext, ResearchViews};
 use super::star_parts::{BranchView, StarView};
 use super::tsne::{TsneContext, TsneView};
 use super::workers::{JobOutput, take};
+use crate::pipeline::predictions::Setting;
 use crate::pipeline::tsne::{TsneMap, tsne_job};
 
 /// A t-SNE job's result.
@@ -33,6 +34,10 @@ pub struct AnalysisViews {
     pub research: ResearchViews,
     pub compare: CompareView,
     pub export_open: bool,
+    /// The confusion matrix as a dock tab (the predictions panel then shows a note instead of a second copy).
+    pub matrix_open: bool,
+    /// The confusion cell last clicked (truth, predicted, setting; dataset classes): outlined until another is.
+    pub matrix_mark: Option<(usize, usize, Setting)>,
     pub export_dir: String,
     /// Bumped when a run is loaded (gamma changes do not count): t-SNE maps belong to one run.
     pub run_key: u64,
@@ -58,6 +63,8 @@ impl Default for AnalysisViews {
             research: ResearchViews::default(),
             compare: CompareView::default(),
             export_open: false,
+            matrix_open: false,
+            matrix_mark: None,
             export_dir: "export".into(),
             run_key: 0,
             tsne_job: None,
@@ -87,6 +94,7 @@ impl AnalysisViews {
             AnalysisView::ClassAccuracy => self.research.accuracy_open = true,
             AnalysisView::Neighbours => self.research.neighbours_open = true,
             AnalysisView::Compare => self.compare.open = true,
+            AnalysisView::Matrix => self.matrix_open = true,
             AnalysisView::Editor => {}
         }
     }
@@ -96,6 +104,7 @@ impl ExplorerApp {
     pub(super) fn analysis_menu_ui(&mut self, ui: &mut egui::Ui) {
         ui.separator();
         let v = &mut self.views;
+        ui.checkbox(&mut v.matrix_open, "Confusion matrix");
         ui.checkbox(&mut v.tsne.open, "t-SNE");
         ui.checkbox(&mut v.calibration.open, "GZSL calibration");
         ui.checkbox(&mut v.star.open, "STAR part scores");
@@ -256,6 +265,7 @@ impl ExplorerApp {
     /// Called when a run has been loaded.
     pub(super) fn analysis_run_loaded(&mut self) {
         self.views.run_key += 1;
+        self.views.matrix_mark = None;
         self.views.tsne.map = None;
         self.views.tsne.picked_row = None;
         if self.views.tsne_on_load
@@ -336,6 +346,7 @@ impl ExplorerApp {
                 self.views.tsne.ui(ui, &cx, &mut self.pending);
             }
             AnalysisView::Export => self.export_ui(ui),
+            AnalysisView::Matrix => self.matrix_ui(ui, ui.available_size(), false),
             AnalysisView::Compare => self.compare_ui(ui),
             AnalysisView::Editor => self.editor.tab_ui(ui, &mut self.workers, &self.palette),
             AnalysisView::Calibration
