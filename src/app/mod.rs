@@ -366,6 +366,8 @@ impl eframe::App for ExplorerApp {
             let r = egui::Panel::right("predictions")
                 .resizable(true)
                 .default_size((width * 0.4).clamp(300.0, 560.0))
+                // Long class names in the top-k would otherwise widen the panel over the player's room.
+                .size_range(300.0..=(width * 0.45).max(300.0))
                 .show(ui, |ui| self.predictions_ui(ui));
             self.panel_rects.push(("predictions", r.response.rect));
         }

@@ -97,16 +97,25 @@ pub fn top_k_ui(
         ui.label(egui::RichText::new(title).strong());
         let top = predictions.top_k(row, k, setting);
         let max = top.first().map_or(1.0, |t| t.1.abs().max(1e-6));
+        // Names longer than the room left beside the bar and the score are elided (full name on hover), so the
+        // scores stay in view in a narrow panel.
+        let name_width =
+            (ui.available_width() - 80.0 - 56.0 - 4.0 * ui.spacing().item_spacing.x).max(80.0);
         egui::Grid::new(("topk", title))
             .num_columns(3)
             .show(ui, |ui| {
                 for (rank, (class, score)) in top.iter().enumerate() {
                     let is_truth = *class == truth;
                     let text = egui::RichText::new(format!("{}. {}", rank + 1, name(*class)));
-                    ui.label(if is_truth {
+                    let text = if is_truth {
                         text.color(palette.truth_highlight).strong()
                     } else {
                         text
+                    };
+                    ui.scope(|ui| {
+                        ui.set_max_width(name_width);
+                        ui.add(egui::Label::new(text).truncate())
+                            .on_hover_text(name(*class));
                     });
                     ui.add(
                         egui::ProgressBar::new((score / max).clamp(0.0, 1.0))
