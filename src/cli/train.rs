@@ -333,9 +333,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // A branch set saved with an earlier run in this folder was chosen for other weights (or another method):
     // left in place, `eval` and the explorer would silently score the new weights with it.
     let stale_set = args.out.join(crate::zsl::branch_set::BRANCH_SET_FILE);
-    if stale_set.is_file() {
-        std::fs::remove_file(&stale_set)
-            .with_context(|| format!("removing the stale {}", stale_set.display()))?;
+    if remove_stale(&stale_set)? {
         eprintln!(
             "removed {}: it was saved for the weights this run replaced",
             stale_set.display()
@@ -343,15 +341,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     match &fitted.fold_models {
         Some(fm) => fm.save(&args.out)?,
+        // A validation file left by an earlier run in this folder belongs to other weights.
         None => {
-            // A validation file left by an earlier run in this folder belongs to other weights.
-            let stale = args
-                .out
-                .join(crate::experiment::fold_models::VALIDATION_FILE);
-            if stale.is_file() {
-                std::fs::remove_file(&stale)
-                    .with_context(|| format!("removing the stale {}", stale.display()))?;
-            }
+            remove_stale(
+                &args
+                    .out
+                    .join(crate::experiment::fold_models::VALIDATION_FILE),
+            )?;
         }
     }
     println!(
@@ -372,6 +368,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     println!("run saved to {}", args.out.display());
     Ok(())
+}
+
+/// Removes `path`, a file an earlier run left in the output folder that belongs to the weights this run replaced;
+/// says whether there was one.
+fn remove_stale(path: &std::path::Path) -> anyhow::Result<bool> {
+    if !path.is_file() {
+        return Ok(false);
+    }
+    std::fs::remove_file(path).with_context(|| format!("removing the stale {}", path.display()))?;
+    Ok(true)
 }
 
 #[cfg(test)]

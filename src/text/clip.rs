@@ -211,25 +211,19 @@ impl ClipTextEncoder {
     /// Token ids of each text with its start and end tokens, at most the context length long: a longer text keeps
     /// its first `context - 1` tokens and its end token (`clip.tokenize(..., truncate=True)`).
     pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, TextError> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| TextError::Tokenize {
-                path: self.tokenizer_path.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(encodings
-            .into_iter()
-            .map(|e| {
-                let mut ids = e.get_ids().to_vec();
-                if ids.len() > self.context {
-                    let end = ids[ids.len() - 1];
-                    ids.truncate(self.context);
-                    ids[self.context - 1] = end;
-                }
-                ids
-            })
-            .collect())
+        Ok(
+            super::encoder::tokenize(&self.tokenizer, &self.tokenizer_path, texts)?
+                .into_iter()
+                .map(|mut ids| {
+                    if ids.len() > self.context {
+                        let end = ids[ids.len() - 1];
+                        ids.truncate(self.context);
+                        ids[self.context - 1] = end;
+                    }
+                    ids
+                })
+                .collect(),
+        )
     }
 
     /// `encode_text`: the projected feature at each text's end token, `texts.len() x dim`, row-major, not

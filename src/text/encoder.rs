@@ -208,17 +208,7 @@ impl TextEncoder {
 
     /// Token ids of each text, with the special tokens, truncated to [`Self::max_len`].
     pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, TextError> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| TextError::Tokenize {
-                path: self.tokenizer_path.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(encodings
-            .into_iter()
-            .map(|e| e.get_ids().to_vec())
-            .collect())
+        tokenize(&self.tokenizer, &self.tokenizer_path, texts)
     }
 
     /// Unit-norm embeddings of `texts`, in order.
@@ -380,4 +370,24 @@ fn model_id(
         .file_name()
         .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
     Ok(format!("{name}@{hex}"))
+}
+
+/// Token ids of each text with the tokenizer's special tokens, as the tokenizer's own settings leave them; a
+/// tokenizer error names `path`, the tokenizer's file. Shared by the sentence encoders and CLIP's text tower.
+pub(super) fn tokenize(
+    tokenizer: &Tokenizer,
+    path: &Path,
+    texts: &[&str],
+) -> Result<Vec<Vec<u32>>, TextError> {
+    let encodings =
+        tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| TextError::Tokenize {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+    Ok(encodings
+        .into_iter()
+        .map(|e| e.get_ids().to_vec())
+        .collect())
 }
