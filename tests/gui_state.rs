@@ -93,6 +93,8 @@ fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     assert_eq!(demo["selected"]["scored"], true, "{demo}");
     assert!(demo["player"]["frames"].as_u64().unwrap() > 0);
     assert_eq!(demo["player"]["preprocessed"], false);
+    // The player holds still while the demo is scored, then plays the sample the scores chose.
+    assert_eq!(demo["player"]["playing"], true, "{demo}");
     let views = view_names(&demo);
     for v in ["browser", "player", "predictions", "GZSL calibration"] {
         assert!(views.iter().any(|n| n == v), "{v}: {views:?}");

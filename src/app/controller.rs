@@ -83,6 +83,12 @@ impl ExplorerApp {
         }
     }
 
+    /// Whether a live scoring job is still running (a cancelled one is dropped from the workers' list).
+    fn scoring(&self) -> bool {
+        self.score_job
+            .is_some_and(|id| self.workers.jobs.iter().any(|j| j.id == id))
+    }
+
     pub(super) fn select(&mut self, i: usize) {
         let Some(seq) = self
             .dataset
@@ -157,10 +163,11 @@ impl ExplorerApp {
                         crate::nn::device::device_label(&self.device)
                     );
                     let device = self.device.clone();
-                    self.workers.spawn(&self.ctx, label, move |handle| {
+                    let id = self.workers.spawn(&self.ctx, label, move |handle| {
                         let result = scoring::score_job(&source, &device, handle).map(Box::new);
                         Loaded::Scored(path, result)
                     });
+                    self.score_job = Some(id);
                     return;
                 }
                 let label = format!("Loading run {}", path.display());
@@ -379,7 +386,11 @@ impl ExplorerApp {
                 };
                 self.select(first.unwrap_or(0));
                 if self.options.autoplay {
-                    self.player.playing = true;
+                    if self.scoring() {
+                        self.play_when_scored = true;
+                    } else {
+                        self.player.playing = true;
+                    }
                 }
                 // The run may have arrived first.
                 self.select_scored_sample();
@@ -416,6 +427,7 @@ impl ExplorerApp {
                 self.analysis_run_loaded();
             }
             Loaded::Scored(path, Ok(scored)) => {
+                self.score_job = None;
                 self.notifications.push(
                     Level::Info,
                     format!(
@@ -432,8 +444,18 @@ impl ExplorerApp {
                 self.views.branches.editor.attach_scored(&scored);
                 self.editor.open = editor_open;
                 self.select_scored_sample();
+                if std::mem::take(&mut self.play_when_scored) {
+                    self.player.playing = true;
+                }
             }
-            Loaded::Scored(path, Err(e)) => self.handle_loaded(Loaded::Run(path, Err(e))),
+            Loaded::Scored(path, Err(e)) => {
+                self.score_job = None;
+                self.handle_loaded(Loaded::Run(path, Err(e)));
+                // The player held still for the scores; play what is shown instead.
+                if std::mem::take(&mut self.play_when_scored) {
+                    self.player.playing = true;
+                }
+            }
         }
     }
 

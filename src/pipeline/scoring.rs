@@ -54,6 +54,7 @@ pub fn score_job(
 ) -> Result<Scored, String> {
     let start = Instant::now();
     handle.set_progress(0.02);
+    tracing::debug!("score job: start");
     let (dataset, model, run, texts) = match source {
         ScoreSource::Demo(i) => (
             super::demo::demo_dataset(),
@@ -69,6 +70,10 @@ pub fn score_job(
         }
     };
     handle.set_progress(0.1);
+    tracing::debug!(
+        "score job: data, encoder and run ready after {:.2} s",
+        start.elapsed().as_secs_f32()
+    );
     let (rows, on_split) = scored_rows(&dataset, &run);
     let features = model
         .features(&dataset, &rows, &run, &mut |done, total| {
@@ -76,6 +81,11 @@ pub fn score_job(
             !handle.cancelled()
         })
         .map_err(|e| e.to_string())?;
+    tracing::debug!(
+        "score job: {} samples encoded after {:.2} s",
+        rows.len(),
+        start.elapsed().as_secs_f32()
+    );
     let predictions =
         predictions_from_features(&run, &features, &dataset, &rows).map_err(|e| e.to_string())?;
     handle.set_progress(1.0);
