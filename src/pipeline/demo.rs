@@ -81,9 +81,14 @@ pub fn is_demo_path(path: &Path) -> bool {
     path.as_os_str() == "demo" || demo_run_index(path).is_some()
 }
 
-/// The demo dataset: exactly what `skelzero pretrain --dataset synthetic` generates.
+/// The demo dataset: exactly what `skelzero pretrain --dataset synthetic` generates. Generated once per process:
+/// the explorer opens the demo's dataset and scores its run on two workers at once, which would otherwise both
+/// generate it on the same 2 cores.
 pub fn demo_dataset() -> Dataset {
-    generate_dataset(&SynthConfig::default())
+    static DATASET: OnceLock<Dataset> = OnceLock::new();
+    DATASET
+        .get_or_init(|| generate_dataset(&SynthConfig::default()))
+        .clone()
 }
 
 /// The class texts the demo's class embeddings were made from.
