@@ -125,9 +125,14 @@ impl ExplorerApp {
                     ui.label(format!("run: {}", p.method));
                 }
             }
+            // No spinner: it repaints the whole window every frame, and under a software renderer (lavapipe) that
+            // drawing took about a third of the 2 cores the job itself needs. The bar moves five times a second.
+            if !self.workers.jobs.is_empty() {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(200));
+            }
             for job in &self.workers.jobs {
                 ui.separator();
-                ui.add(egui::Spinner::new());
                 ui.label(&job.label);
                 ui.add(
                     egui::ProgressBar::new(job.handle.progress())
