@@ -101,6 +101,30 @@ fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     }
     assert!(!views.iter().any(|n| n.contains("mismatch")), "{views:?}");
 
+    // Another of the demo's embedded runs as run B: scored live like run A, on the same 320 test samples.
+    let compared = dump_state(
+        &xvfb,
+        &[
+            "--compare".as_ref(),
+            "demo:star".as_ref(),
+            "--view".as_ref(),
+            "compare".as_ref(),
+        ],
+    );
+    let ag = &compared["figures"]["agreement"];
+    assert_eq!(ag["basis"], "test", "{compared}");
+    let common = ag["common"].as_u64().unwrap();
+    assert_eq!(
+        common,
+        demo["figures"]["unseen_samples"].as_u64().unwrap()
+            + demo["figures"]["seen_samples"].as_u64().unwrap(),
+        "{ag}"
+    );
+    assert!(
+        view_names(&compared).iter().any(|n| n == "Run comparison"),
+        "{compared}"
+    );
+
     // The demo run over MSR Action3D: its 26 classes are not MSR's 20.
     let msr = msr();
     let over = dump_state(

@@ -12,6 +12,7 @@ use super::notifications::Level;
 use crate::pipeline::binding::dataset_mismatch;
 use crate::pipeline::predictions::Predictions;
 use crate::pipeline::research::{self, Agreement, setting_name};
+use crate::pipeline::scoring;
 
 /// A compared run's load result.
 pub struct CompareLoaded(pub PathBuf, pub Result<Box<Predictions>, String>);
@@ -59,9 +60,24 @@ pub struct CompareView {
 }
 
 impl ExplorerApp {
-    /// Loads run B on a worker.
+    /// Loads run B on a worker: read from its `predictions.json`, or scored live as run A would be (another of the
+    /// demo's embedded runs, `demo:<method>`; a `skelzero train` run folder when the session has an encoder).
     pub(super) fn open_compare(&mut self, path: PathBuf) {
         self.views.compare.open = true;
+        if let Some(source) = self.live_source(&path) {
+            let label = format!(
+                "Scoring {} to compare on {}",
+                path.display(),
+                crate::nn::device::device_label(&self.device)
+            );
+            let device = self.device.clone();
+            self.workers.spawn(&self.ctx, label, move |handle| {
+                let result = scoring::score_job(&source, &device, handle)
+                    .map(|scored| Box::new(scored.predictions));
+                CompareLoaded(path, result)
+            });
+            return;
+        }
         let label = format!("Loading run {} to compare", path.display());
         self.workers.spawn(&self.ctx, label, move |_| {
             let result = Predictions::load(&path)

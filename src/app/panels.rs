@@ -187,6 +187,12 @@ impl ExplorerApp {
             return;
         }
         let compare_line = self.selected.and_then(|i| self.compare_prediction(i));
+        let compared_demo_run = self
+            .views
+            .compare
+            .run
+            .as_ref()
+            .and_then(|r| crate::pipeline::demo::demo_run_index(&r.path));
         egui::ScrollArea::vertical().show(ui, |ui| {
             // Borrowed here, not outside, so that the matrix below can take `self` mutably.
             let (Some(p), Some(m)) = (&self.predictions, &self.metrics) else {
@@ -194,7 +200,7 @@ impl ExplorerApp {
             };
             ui.heading("Predictions");
             results::metrics_ui(ui, p, m, self.opened_gamma);
-            demo_run_ui(ui, self.demo_run, &mut self.pending);
+            demo_run_ui(ui, self.demo_run, compared_demo_run, &mut self.pending);
             if self.editor.available() && ui.button("Edit class descriptions…").clicked() {
                 self.editor.open = !self.editor.open;
             }
@@ -339,7 +345,12 @@ impl ExplorerApp {
 }
 
 /// The demo's run switcher: each embedded run with its seen-class validation figure (what picked the default).
-fn demo_run_ui(ui: &mut egui::Ui, demo_run: Option<usize>, pending: &mut Vec<Command>) {
+fn demo_run_ui(
+    ui: &mut egui::Ui,
+    demo_run: Option<usize>,
+    compared: Option<usize>,
+    pending: &mut Vec<Command>,
+) {
     use crate::pipeline::demo::{DEMO_RUNS, default_demo_run, demo_run_config, demo_run_path};
     let Some(current) = demo_run else {
         return;
@@ -374,4 +385,27 @@ fn demo_run_ui(ui: &mut egui::Ui, demo_run: Option<usize>, pending: &mut Vec<Com
     if chosen != current {
         pending.push(Command::OpenRun(demo_run_path(DEMO_RUNS[chosen].method)));
     }
+    // Run B of the run comparison, among the other embedded runs (scored live like the shown one).
+    ui.horizontal(|ui| {
+        let label = ui.label("Compare with");
+        egui::ComboBox::from_id_salt("demo compare run")
+            .selected_text(compared.map_or("none", |i| DEMO_RUNS[i].method))
+            .show_ui(ui, |ui| {
+                for (i, run) in DEMO_RUNS.iter().enumerate() {
+                    if i != current
+                        && ui
+                            .selectable_label(compared == Some(i), run.method)
+                            .clicked()
+                    {
+                        pending.push(Command::OpenCompare(demo_run_path(run.method)));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Score another of the demo's runs and compare it with this one (agreement matrix, disagreements, \
+                 its prediction beside this run's)",
+            );
+    });
 }
