@@ -269,4 +269,49 @@ fn paper_star_from_raw_data_trains_with_online_augmentation() {
         v["splits"]["synth-demo"]["star"]["zsl_top1"].is_number(),
         "{v}"
     );
+
+    // `train` given the bench's encoder (the synthetic set needs no --data) augments the same way and records it.
+    let work = dir.path().join("work");
+    let train = |method: &str, out: &str| {
+        let mut cmd = skelzero();
+        cmd.args([
+            "train", "--method", method, "--preset", "paper", "--epochs", "1", "--folds", "1",
+        ])
+        .arg("--features")
+        .arg(work.join("synth-demo.safetensors"))
+        .arg("--texts")
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("assets/demo/classes.safetensors"),
+        )
+        .arg("--encoder")
+        .arg(work.join("synth-demo-stgcn"))
+        .arg("--out")
+        .arg(dir.path().join(out));
+        cmd.output().unwrap()
+    };
+    let out = train("star", "star");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("STAR's online augmentation (crop, rotation, encoder re-run) took"),
+        "{stderr}"
+    );
+    let cfg: toml::Value =
+        toml::from_str(&std::fs::read_to_string(dir.path().join("star/config.toml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        cfg["method"]["online_augment"].as_bool(),
+        Some(true),
+        "{cfg}"
+    );
+    // Another method has nothing to augment: one clear error, no run written.
+    let out = train("smie", "smie");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--encoder applies to STAR's paper preset"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("smie").exists());
 }

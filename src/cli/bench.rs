@@ -480,7 +480,7 @@ fn bench_splits(args: &Args) -> anyhow::Result<Vec<(SplitArgs, String)>> {
 }
 
 /// The pretrained encoder of the run folder `enc_dir` (on the CPU) and the run's configuration.
-fn load_encoder(
+pub(super) fn load_encoder(
     enc_dir: &Path,
 ) -> anyhow::Result<(crate::nn::encoder::Encoder, crate::pretrain::run::RunConfig)> {
     let run_dir = crate::pretrain::run::RunDir::new(enc_dir);

@@ -67,6 +67,15 @@ pub struct Args {
     /// the text side (the unseen class texts shape training); the run's config.toml and output say so.
     #[arg(long)]
     pub transductive_text: bool,
+    /// STAR, paper preset: the `skelzero pretrain` run whose features the file holds. With the data (`--data`, not
+    /// needed for the synthetic set), STAR trains with the official online augmentation: each step re-crops and
+    /// re-rotates the training samples and runs this frozen encoder on them again.
+    #[arg(long, value_name = "RUN")]
+    pub encoder: Option<PathBuf>,
+    /// With `--encoder`: the dataset root the features were extracted from (the training samples are found in it by
+    /// the feature file's sample ids).
+    #[arg(long, value_name = "DATA", requires = "encoder")]
+    pub data: Option<PathBuf>,
 }
 
 /// Parses `--preset`.
@@ -226,7 +235,27 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for note in crate::zsl::preset::limitations(kind, preset) {
         eprintln!("{}: {note}", kind.title());
     }
-    if kind == MethodKind::Star && preset == Preset::Paper {
+    let augment_inputs = match &args.encoder {
+        Some(enc) => {
+            anyhow::ensure!(
+                kind == MethodKind::Star && preset == Preset::Paper,
+                "--encoder applies to STAR's paper preset (its online augmentation), not {kind} with the {} preset",
+                preset.name()
+            );
+            Some(AugmentInputs::load(
+                enc,
+                args.data.as_deref(),
+                &args.features,
+                &features,
+            )?)
+        }
+        None => None,
+    };
+    let augment = augment_inputs.as_ref().map(AugmentInputs::source);
+    if let MethodConfig::Star(c) = &mut method {
+        c.online_augment = augment.is_some();
+    }
+    if kind == MethodKind::Star && preset == Preset::Paper && augment.is_none() {
         // `online_augment = false` in the run's config.toml records it too.
         eprintln!("STAR: {}", crate::zsl::preset::NO_AUGMENTATION);
         let form = crate::zsl::features::class_part_text_form(&args.texts)?;
@@ -306,10 +335,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         test: &features.test,
         test_labels: &features.test_labels,
         fold_train: None,
-        augment: None,
+        augment: augment
+            .as_ref()
+            .map(|a| a as &dyn crate::zsl::trainer::BatchSource),
     };
     let method_is_transductive = method.transductive_text();
     let fitted = fit_and_evaluate(&method, &train, &sel, &protocol)?;
+    if let Some(a) = &augment {
+        eprintln!(
+            "STAR's online augmentation (crop, rotation, encoder re-run) took {:.1} s",
+            a.seconds()
+        );
+    }
     let e = fitted.evaluation.clone();
     let cfg = RunConfig {
         method,
@@ -395,5 +432,77 @@ mod tests {
         assert_eq!(read_class_names(Some(&tsv), 2)?, ["high arm wave", "jump"]);
         assert!(read_class_names(Some(&tsv), 3).is_err());
         Ok(())
+    }
+}
+
+/// What STAR's online augmentation needs on `train`: the frozen encoder of `--encoder` and the raw training samples,
+/// found in the data by the feature file's training sample ids (so a file of another dataset or split is refused).
+struct AugmentInputs {
+    encoder: crate::nn::encoder::Encoder,
+    dataset: crate::dataset::Dataset,
+    rows: Vec<usize>,
+    preprocess: crate::skeleton::preprocess::PreprocessConfig,
+}
+
+impl AugmentInputs {
+    fn load(
+        enc_dir: &std::path::Path,
+        data: Option<&std::path::Path>,
+        features_path: &std::path::Path,
+        features: &SplitFeatures,
+    ) -> anyhow::Result<Self> {
+        use crate::experiment::run_kind::{RunKind, expect_run};
+        expect_run(enc_dir, RunKind::Pretrain, "--encoder").map_err(anyhow::Error::msg)?;
+        let (encoder, cfg) = super::bench::load_encoder(enc_dir)?;
+        let kind: crate::dataset::DatasetKind = serde_json::from_value(serde_json::Value::String(
+            cfg.data.dataset.clone(),
+        ))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{}: unknown dataset `{}` in its config.toml",
+                enc_dir.display(),
+                cfg.data.dataset
+            )
+        })?;
+        let dataset = super::pretrain::load_data(kind, data)?;
+        let ids = features.train_ids.as_ref().with_context(|| {
+            format!(
+                "{}: --encoder needs the training sample ids (re-extract the features with this version)",
+                features_path.display()
+            )
+        })?;
+        let by_id: std::collections::HashMap<&str, usize> = dataset
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.meta.id.as_str(), i))
+            .collect();
+        let rows = ids
+            .iter()
+            .map(|id| {
+                by_id.get(id.as_str()).copied().with_context(|| {
+                    format!(
+                        "{}: training sample `{id}` is not in the data ({})",
+                        features_path.display(),
+                        data.map_or("the synthetic set".into(), |d| d.display().to_string())
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<usize>>>()?;
+        Ok(Self {
+            encoder,
+            dataset,
+            rows,
+            preprocess: cfg.data.preprocess(),
+        })
+    }
+
+    fn source(&self) -> crate::pipeline::augment::OnlineAugment<'_> {
+        crate::pipeline::augment::OnlineAugment::new(
+            &self.encoder,
+            &self.dataset,
+            self.rows.clone(),
+            self.preprocess.clone(),
+        )
     }
 }
