@@ -417,24 +417,6 @@ fn remove_stale(path: &std::path::Path) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn class_names_from_lines_or_a_classes_tsv() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let plain = dir.path().join("names.txt");
-        std::fs::write(&plain, "wave\njump\n")?;
-        assert_eq!(read_class_names(Some(&plain), 2)?, ["wave", "jump"]);
-        let tsv = dir.path().join("classes.tsv");
-        std::fs::write(&tsv, "id\tname\na01\thigh arm wave\na02\tjump\n")?;
-        assert_eq!(read_class_names(Some(&tsv), 2)?, ["high arm wave", "jump"]);
-        assert!(read_class_names(Some(&tsv), 3).is_err());
-        Ok(())
-    }
-}
-
 /// What STAR's online augmentation needs on `train`: the frozen encoder of `--encoder` and the raw training samples,
 /// found in the data by the feature file's training sample ids (so a file of another dataset or split is refused).
 struct AugmentInputs {
@@ -504,5 +486,23 @@ impl AugmentInputs {
             self.rows.clone(),
             self.preprocess.clone(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_from_lines_or_a_classes_tsv() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let plain = dir.path().join("names.txt");
+        std::fs::write(&plain, "wave\njump\n")?;
+        assert_eq!(read_class_names(Some(&plain), 2)?, ["wave", "jump"]);
+        let tsv = dir.path().join("classes.tsv");
+        std::fs::write(&tsv, "id\tname\na01\thigh arm wave\na02\tjump\n")?;
+        assert_eq!(read_class_names(Some(&tsv), 2)?, ["high arm wave", "jump"]);
+        assert!(read_class_names(Some(&tsv), 3).is_err());
+        Ok(())
     }
 }
