@@ -89,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         val_fraction: 0.0,
         seed: 0,
         augment: env_or::<u8>("MSR_AUGMENT")?.is_none_or(|a| a != 0),
+        early_stop: None,
     };
     let vm = VarMap::new();
     let mut cfg = EncoderConfig::default_for(kind);

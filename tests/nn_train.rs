@@ -135,6 +135,7 @@ fn train_writes_run_folder_resumes_and_stops() {
         val_fraction: 0.0,
         seed: 1,
         augment: true,
+        early_stop: None,
     };
     let cfg = RunConfig {
         data: DataInfo {

@@ -65,6 +65,7 @@ fn pretrain_in(out: &Path, threads: usize) -> (Vec<u8>, String) {
             val_fraction: 0.0,
             seed: 7,
             augment: true,
+            early_stop: None,
         };
         let vm = VarMap::new();
         let enc = Encoder::new_seeded(&cfg, 3, &vm, &Device::Cpu, opts.seed).unwrap();

@@ -224,6 +224,7 @@ impl RawData {
             val_fraction: None,
             seed: Some(args.seed),
             no_augment: false,
+            early_stop: None,
             bodies: None,
             rotation: None,
             dropout: None,

@@ -68,6 +68,11 @@ pub struct Args {
     /// Turn off the random scaling / rotation augmentation.
     #[arg(long)]
     pub no_augment: bool,
+    /// Early stopping: stop once the validation hold-out's accuracy (whole held-out subjects where the data has
+    /// subject ids; needs --val-fraction above 0) has not improved for PATIENCE epochs, and keep the best epoch's
+    /// weights [default: off, every epoch trains and the last is kept].
+    #[arg(long, value_name = "PATIENCE", value_parser = clap::value_parser!(usize))]
+    pub early_stop: Option<usize>,
     /// Bodies per sample, 1 or 2 [default: 1 for the single-actor datasets msr and utkinect, else 2].
     #[arg(long)]
     pub bodies: Option<usize>,
@@ -238,7 +243,14 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         val_fraction: args.val_fraction.unwrap_or(defaults.val_fraction),
         seed: args.seed.unwrap_or(defaults.seed),
         augment: !args.no_augment,
+        early_stop: args.early_stop,
     };
+    anyhow::ensure!(
+        opts.early_stop.is_none() || opts.val_fraction > 0.0,
+        "--early-stop: early stopping needs a validation hold-out (--val-fraction above 0; the default for {:?} is {})",
+        args.dataset,
+        defaults.val_fraction
+    );
     let mut encoder = EncoderConfig::default_for(args.encoder.into());
     match &mut encoder {
         EncoderConfig::Stgcn(c) => c.dropout = args.dropout.unwrap_or(recipe.dropout),
@@ -359,7 +371,7 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
     let progress = run_dir.load_progress()?;
     if progress.epochs_done > 0 {
         load_varmap(&vm, &run_dir.checkpoint_path())?;
-        if progress.epochs_done >= opts.epochs {
+        if progress.complete(opts.epochs) {
             // Nothing left to train: say so rather than announce a resume that will not happen.
             eprintln!(
                 "{} is already trained for {} epochs; evaluating it without training",
@@ -388,7 +400,12 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
         true,
     )?;
     let mut metrics = run_dir.load_metrics()?;
-    let updates = opts.epochs * tr.len().div_ceil(opts.batch_size.max(1));
+    let epochs_run = match outcome {
+        TrainOutcome::Finished { epochs_done } | TrainOutcome::Stopped { epochs_done } => {
+            epochs_done
+        }
+    };
+    let updates = epochs_run * tr.len().div_ceil(opts.batch_size.max(1));
     let mut summary = PretrainSummary {
         updates,
         ..Default::default()
@@ -405,6 +422,11 @@ pub fn pretrain(args: &Args) -> anyhow::Result<PretrainSummary> {
                 run_dir.save_metrics(&metrics)?;
             }
             let last = metrics.last();
+            if let Some(best) = run_dir.load_progress()?.best_epoch {
+                eprintln!(
+                    "early stopping: the run keeps epoch {best}'s weights (best validation accuracy)"
+                );
+            }
             eprintln!(
                 "done: {epochs_done} epochs ({updates} updates) in {:.0} s; last val acc {}{held}; \
                  encoder top-1 on the seen classes of the test side: {} ({} samples); run folder {}",

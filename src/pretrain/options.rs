@@ -15,6 +15,11 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Random per-sample scaling of each axis (x0.9-1.1) and a small rotation about the vertical axis.
     pub augment: bool,
+    /// Early stopping on the validation hold-out (whole subjects where the data has subject ids): stop once its
+    /// accuracy has not improved for this many epochs, and keep the best epoch's weights. `None`: train every epoch
+    /// and keep the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -27,6 +32,7 @@ impl Default for TrainOptions {
             val_fraction: 0.1,
             seed: 0,
             augment: true,
+            early_stop: None,
         }
     }
 }

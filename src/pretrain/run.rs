@@ -125,6 +125,20 @@ pub struct RunSplit {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub epochs_done: usize,
+    /// With early stopping: the epoch (1-based) of the best validation accuracy so far, whose weights `best.safetensors`
+    /// holds (and the checkpoint, once training ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<usize>,
+    /// Early stopping ended the run before its last epoch: a rerun of the same command does not train on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
+}
+
+impl Progress {
+    /// Whether nothing is left to train in a run of `epochs` epochs.
+    pub fn complete(&self, epochs: usize) -> bool {
+        self.stopped_early || self.epochs_done >= epochs
+    }
 }
 
 /// Paths of a run folder.
@@ -145,6 +159,10 @@ impl RunDir {
     }
     pub fn checkpoint_path(&self) -> PathBuf {
         self.root.join("checkpoint.safetensors")
+    }
+    /// The best epoch's weights while early stopping is on.
+    pub fn best_checkpoint_path(&self) -> PathBuf {
+        self.root.join("best.safetensors")
     }
     pub fn metrics_path(&self) -> PathBuf {
         self.root.join("metrics.jsonl")

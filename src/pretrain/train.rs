@@ -161,6 +161,18 @@ pub fn train(
         ..Default::default()
     };
     let mut opt = candle_nn::AdamW::new(trainable_vars(vm), params)?;
+    let mut early = match opts.early_stop {
+        Some(_) if val_set.is_empty() => {
+            return Err(TrainError::Data(
+                "early stopping needs a validation hold-out (--val-fraction above 0)".into(),
+            ));
+        }
+        Some(patience) => Some(EarlyStop::resume(patience, &metrics)),
+        None => None,
+    };
+    if run.load_progress()?.stopped_early {
+        return Ok(TrainOutcome::Finished { epochs_done: start });
+    }
     for epoch in start..opts.epochs {
         let t0 = Instant::now();
         let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed.wrapping_add(epoch as u64));
@@ -219,6 +231,13 @@ pub fn train(
                 .unwrap_or_default()
         ));
         checkpoint::save_varmap(vm, &run.checkpoint_path()).map_err(RunError::from)?;
+        let mut stop_now = false;
+        if let (Some(e), Some(acc)) = (&mut early, val_acc) {
+            if e.improved(epoch + 1, acc) {
+                checkpoint::save_varmap(vm, &run.best_checkpoint_path()).map_err(RunError::from)?;
+            }
+            stop_now = e.patience_spent(epoch + 1) && epoch + 1 < opts.epochs;
+        }
         metrics.push(EpochMetrics {
             epoch: epoch + 1,
             lr,
@@ -230,13 +249,75 @@ pub fn train(
             seen_test_top1: None,
         });
         run.save_metrics(&metrics)?;
+        let last = epoch + 1 == opts.epochs;
+        if let Some(e) = early.as_ref().filter(|_| stop_now || last) {
+            // The run ends on the best epoch's weights, not the last epoch's.
+            checkpoint::load_varmap(vm, &run.best_checkpoint_path()).map_err(RunError::from)?;
+            checkpoint::save_varmap(vm, &run.checkpoint_path()).map_err(RunError::from)?;
+            if stop_now {
+                eprintln!(
+                    "early stop after epoch {}: validation accuracy best at epoch {} ({:.1}%), not improved for {} epochs",
+                    epoch + 1,
+                    e.best_epoch,
+                    100.0 * e.best_acc,
+                    e.patience
+                );
+            }
+        }
         run.save_progress(Progress {
             epochs_done: epoch + 1,
+            best_epoch: early.as_ref().map(|e| e.best_epoch),
+            stopped_early: stop_now,
         })?;
+        if stop_now {
+            return Ok(TrainOutcome::Finished {
+                epochs_done: epoch + 1,
+            });
+        }
     }
     Ok(TrainOutcome::Finished {
         epochs_done: opts.epochs.max(start),
     })
+}
+
+/// Early stopping's state: the best validation accuracy so far and its epoch.
+struct EarlyStop {
+    patience: usize,
+    best_epoch: usize,
+    best_acc: f64,
+}
+
+impl EarlyStop {
+    /// The state after the epochs of `metrics` (a resumed run), strict improvement keeping the earliest best.
+    fn resume(patience: usize, metrics: &[EpochMetrics]) -> Self {
+        let mut s = Self {
+            patience: patience.max(1),
+            best_epoch: 0,
+            best_acc: f64::NEG_INFINITY,
+        };
+        for m in metrics {
+            if let Some(acc) = m.val_acc {
+                s.improved(m.epoch, acc);
+            }
+        }
+        s
+    }
+
+    /// Records epoch `epoch`'s accuracy; whether it is a new best.
+    fn improved(&mut self, epoch: usize, acc: f64) -> bool {
+        if acc > self.best_acc {
+            self.best_acc = acc;
+            self.best_epoch = epoch;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether `patience` epochs have passed since the best, as of epoch `epoch`.
+    fn patience_spent(&self, epoch: usize) -> bool {
+        epoch >= self.best_epoch + self.patience
+    }
 }
 
 fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> indicatif::ProgressBar {
