@@ -42,7 +42,11 @@ impl ExplorerApp {
             shown.map(|p| p.confusion(Setting::Gzsl)),
         ];
         self.joined = match &self.dataset {
-            Some(d) => browser::Joined::new(d, shown),
+            Some(d) => browser::Joined::new(
+                d,
+                shown,
+                shown.and(super::compare::bound_b(&self.views.compare, Some(d))),
+            ),
             None => browser::Joined::default(),
         };
     }
@@ -369,6 +373,8 @@ impl ExplorerApp {
                 );
                 self.notifications.push(Level::Info, msg);
                 self.dataset = Some(dataset);
+                // The training points' sample indices belong to the old data.
+                self.views.research.training = Default::default();
                 self.browser.cell = None;
                 self.selected = None;
                 self.data_changed();
@@ -412,6 +418,7 @@ impl ExplorerApp {
                 self.select_scored_sample();
                 // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
                 self.editor.detach();
+                self.views.research.detach();
                 self.views.branches.editor.run_opened(&path);
                 self.analysis_run_loaded();
             }
@@ -430,6 +437,7 @@ impl ExplorerApp {
                 self.handle_loaded(Loaded::Run(path, Ok(Box::new(scored.predictions.clone()))));
                 self.editor.attach(&scored);
                 self.views.branches.editor.attach_scored(&scored);
+                self.views.research.attach_scored(&scored);
                 self.editor.open = editor_open;
                 self.select_scored_sample();
             }

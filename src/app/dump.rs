@@ -69,9 +69,17 @@ impl ExplorerApp {
         let selected = self.selected.and_then(|i| {
             let d = self.dataset.as_ref()?;
             let s = d.samples.get(i)?;
+            let row = self.joined.rows.get(i);
+            let name = |c: usize| {
+                self.predictions
+                    .as_ref()
+                    .map(|p| p.class_name(c, &self.class_names))
+            };
             Some(json!({
                 "id": s.meta.id,
                 "scored": self.joined.pred_row.get(i).copied().flatten().is_some(),
+                // The compared run B's prediction (the browser's *B predicted* column), when B is shown.
+                "prediction_b": row.and_then(|r| r.predicted_b).and_then(name),
             }))
         });
         // The fixed panels (the dock among them, with its tabs), then each dock tab shown, by its title.
@@ -164,10 +172,26 @@ impl ExplorerApp {
             && let (Some(row), Some(f)) = (row, &p.features)
         {
             let near = research::nearest(&f.samples, f.dim, row, super::research_views::NEIGHBOURS);
+            // The nearest training samples (seen classes), or why the view lists none.
+            let training = match r.nearest_training(p, self.views.run_key, row) {
+                Some(list) => json!(
+                    list.iter()
+                        .map(|t| json!({
+                            "id": t.id,
+                            "class": p.class_name(t.label, &self.class_names),
+                            "split": "training",
+                            "cosine": t.cosine,
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+                None => json!({
+                    "unavailable": r.training_unavailable().unwrap_or("not computed yet"),
+                }),
+            };
             if let Some(&(_, best)) = near.first() {
                 let samples: Vec<Value> = near
                     .iter()
-                    .map(|&(r, sim)| json!({"id": p.sample_ids[r], "cosine": sim}))
+                    .map(|&(r, sim)| json!({"id": p.sample_ids[r], "split": "test", "cosine": sim}))
                     .collect();
                 out.insert(
                     "nearest".into(),
@@ -176,6 +200,7 @@ impl ExplorerApp {
                         "basis": "test",
                         "what": "cosine similarity of the nearest scored sample in the run's feature space",
                         "samples": samples,
+                        "training": training,
                     }),
                 );
             }

@@ -13,7 +13,7 @@ use super::command::AnalysisView;
 use super::command::Command;
 use super::compare::{CompareLoaded, CompareView};
 use super::notifications::Level;
-use super::research_views::{ResearchContext, ResearchViews};
+use super::research_views::{ResearchContext, ResearchViews, Training, TrainingDone};
 use super::star_parts::{BranchView, StarView};
 use super::tsne::{TsneContext, TsneView};
 use super::workers::{JobOutput, take};
@@ -156,7 +156,8 @@ impl ExplorerApp {
                         Some(p.confusion(crate::pipeline::predictions::Setting::Gzsl)),
                     ];
                     if let Some(d) = &self.dataset {
-                        self.joined = super::browser::Joined::new(d, Some(p));
+                        let b = super::compare::bound_b(&self.views.compare, Some(d));
+                        self.joined = super::browser::Joined::new(d, Some(p), b);
                     }
                 }
             }
@@ -211,6 +212,13 @@ impl ExplorerApp {
                         .notifications
                         .push(Level::Error, format!("t-SNE failed: {e}")),
                 }
+                return;
+            }
+            Err(out) => out,
+        };
+        let out = match take::<TrainingDone>(out) {
+            Ok(done) => {
+                self.training_done(done);
                 return;
             }
             Err(out) => out,
@@ -291,6 +299,7 @@ impl ExplorerApp {
             self.views.tsne_job = None;
         }
         self.views.branches.editor.forget_finished(&self.workers);
+        self.research_update();
         if self.views.tsne_job.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
@@ -383,6 +392,16 @@ impl ExplorerApp {
                             key: self.generation,
                             row,
                             palette: &self.palette,
+                            run_key: self.views.run_key,
+                            training_progress: match self.views.research.training {
+                                Training::Running(id, _) => self
+                                    .workers
+                                    .jobs
+                                    .iter()
+                                    .find(|j| j.id == id)
+                                    .map(|j| j.handle.progress()),
+                                _ => None,
+                            },
                         };
                         let r = &mut self.views.research;
                         if view == AnalysisView::ClassAccuracy {

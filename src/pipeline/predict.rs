@@ -98,20 +98,25 @@ impl EncoderModel {
     }
 }
 
-/// The samples a run should be scored on: the GZSL test samples of its split when the split applies to `ds` (so
-/// the accuracy shown is a test accuracy), else every sample. A custom split (`--unseen`, a split file) is found by
+/// The run's split as it applies to `ds` (its seen and unseen classes as recorded), or `None` when it does not
+/// apply (another dataset, a split that cannot be rebuilt). A custom split (`--unseen`, a split file) is found by
 /// the run's recorded classes.
-pub fn scored_rows(ds: &Dataset, run: &LoadedRun) -> (Vec<usize>, bool) {
+pub fn run_partition(ds: &Dataset, run: &LoadedRun) -> Option<crate::dataset::protocol::Partition> {
     use crate::dataset::protocol::ProtocolInputs;
     use crate::dataset::split_args::recorded_partition;
     let split = &run.config.split;
-    let part = ProtocolInputs::for_dataset(ds)
+    ProtocolInputs::for_dataset(ds)
         .ok()
         .and_then(|inputs| {
             recorded_partition(&split.name, &split.seen, &split.unseen, ds, &inputs).ok()
         })
-        .filter(|p| p.seen == run.config.split.seen && p.unseen == run.config.split.unseen);
-    match part {
+        .filter(|p| p.seen == run.config.split.seen && p.unseen == run.config.split.unseen)
+}
+
+/// The samples a run should be scored on: the GZSL test samples of its split when the split applies to `ds` (so
+/// the accuracy shown is a test accuracy), else every sample.
+pub fn scored_rows(ds: &Dataset, run: &LoadedRun) -> (Vec<usize>, bool) {
+    match run_partition(ds, run) {
         Some(p) => (p.gzsl_test, true),
         None => ((0..ds.samples.len()).collect(), false),
     }
