@@ -249,6 +249,38 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
         .as_str()
         .unwrap_or_else(|| panic!("{state}"));
     assert!(why.contains("predictions.json"), "{why}");
+    // The true and predicted classes' sentences come from MSR's text files for a folder run.
+    assert_eq!(state["selected"]["class_texts"], "dataset", "{state}");
+
+    // A gamma saved with the run (as the calibration view's "Save with the run" writes it) is applied when the run
+    // is opened, labelled in the window, and reported with the basis it was chosen on.
+    let validation = state["figures"]["gamma"]["value"].as_f64().unwrap();
+    skelzero::experiment::saved_gamma::SavedGamma {
+        gamma: validation + 0.25,
+        chosen_on: skelzero::zsl::branch_set::ChosenOn::Test,
+        validation_gamma: validation,
+    }
+    .save(&run)
+    .unwrap();
+    let saved = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            msr.as_os_str(),
+            "--run".as_ref(),
+            run.as_os_str(),
+            "--view".as_ref(),
+            "calibration".as_ref(),
+        ],
+    );
+    let g = &saved["figures"]["gamma"];
+    assert!((g["value"].as_f64().unwrap() - (validation + 0.25)).abs() < 1e-4, "{g}");
+    assert_eq!(g["source"], "user", "{g}");
+    assert_eq!(g["basis"], "test", "{g}");
+    assert_eq!(g["saved"], true, "{g}");
+    let label = saved["run"]["label"].as_str().unwrap();
+    assert!(label.contains("saved gamma") && label.contains("chosen on test"), "{label}");
+    std::fs::remove_file(run.join(skelzero::experiment::saved_gamma::GAMMA_FILE)).unwrap();
     assert_figures_have_a_basis(&state["figures"]);
     assert_eq!(state["selected"]["scored"], true, "{state}");
     assert!(

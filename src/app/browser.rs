@@ -155,12 +155,13 @@ type OrderKey = (
 
 /// The columns: title, sort key, starting width, and whether it takes a share of the room left over.
 const COLUMNS: [(&str, SortKey, f32, bool); 9] = [
-    ("Sample", SortKey::Index, 150.0, true),
-    ("Class", SortKey::Class, 100.0, true),
+    // Ids lose the prefix every sample shares first ("…a06_s01_e01"), so the class names get the room.
+    ("Sample", SortKey::Index, 105.0, true),
+    ("Class", SortKey::Class, 130.0, true),
     ("Subj", SortKey::Subject, 30.0, false),
     ("View", SortKey::View, 30.0, false),
     ("Split", SortKey::Split, 46.0, false),
-    ("Predicted", SortKey::Predicted, 110.0, true),
+    ("Predicted", SortKey::Predicted, 140.0, true),
     ("Margin", SortKey::Margin, 46.0, false),
     ("Right", SortKey::Correct, 30.0, false),
     ("B predicted", SortKey::PredictedB, 110.0, true),

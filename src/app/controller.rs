@@ -261,6 +261,7 @@ impl ExplorerApp {
             | Command::PlaySample(_)
             | Command::FilterSamples(_)
             | Command::SetGamma(_)
+            | Command::SaveGamma(_)
             | Command::ExportTables(_)
             | Command::SavePng { .. }
             | Command::OpenCompare(_)) => self.apply_analysis(c),
@@ -372,6 +373,13 @@ impl ExplorerApp {
                     }
                 );
                 self.notifications.push(Level::Info, msg);
+                // Class texts beside a prediction, for runs opened from their folder: the dataset's own files,
+                // when they name one text per class (a few small files, read here once per dataset).
+                self.views.dataset_texts = crate::dataset::texts::ClassTexts::from_tsv_dir(
+                    &dataset.root.join("text"),
+                )
+                .ok()
+                .filter(|t| t.names.len() == dataset.classes.len());
                 self.dataset = Some(dataset);
                 // The training points' sample indices belong to the old data.
                 self.views.research.training = Default::default();
@@ -419,6 +427,14 @@ impl ExplorerApp {
                 // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
                 self.editor.detach();
                 self.views.research.detach();
+                match super::calibration::RunGamma::from_folder(&path) {
+                    Ok(record) => self.set_run_gamma(record),
+                    Err(e) => {
+                        self.notifications
+                            .push(Level::Error, format!("The run's gamma record: {e}"));
+                        self.set_run_gamma(None);
+                    }
+                }
                 self.views.branches.editor.run_opened(&path);
                 self.analysis_run_loaded();
             }
@@ -438,6 +454,11 @@ impl ExplorerApp {
                 self.editor.attach(&scored);
                 self.views.branches.editor.attach_scored(&scored);
                 self.views.research.attach_scored(&scored);
+                let record = scored.run.lock().ok().map(|run| {
+                    let folder = self.demo_run.is_none();
+                    super::calibration::RunGamma::from_run(&run, folder)
+                });
+                self.set_run_gamma(record);
                 self.editor.open = editor_open;
                 self.select_scored_sample();
             }

@@ -27,6 +27,8 @@ impl ExplorerApp {
             json!({
                 "name": self.run_path.as_ref().map(|r| r.display().to_string()),
                 "method": p.method,
+                // As the window labels the run (a gamma saved with it included).
+                "label": self.run_label(p),
                 "matches_dataset": self.mismatch.is_none() && self.dataset.is_some(),
                 "mismatch": self.mismatch,
             })
@@ -34,7 +36,12 @@ impl ExplorerApp {
         let figures = match (&self.predictions, &self.metrics) {
             (Some(p), Some(m)) if self.mismatch.is_none() => {
                 let test = |v: f32| json!({"value": v, "basis": "test"});
-                let user_gamma = p.gamma != self.opened_gamma;
+                let user_gamma = (p.gamma - self.opened_gamma).abs() >= 5e-4;
+                let record = self.views.calibration.run.as_ref();
+                // A gamma saved with the run: its basis is the one recorded with it.
+                let saved = record
+                    .filter(|r| user_gamma && r.is_saved(p.gamma))
+                    .and_then(|r| r.saved.as_ref());
                 let mut figures = json!({
                     "zsl_accuracy": test(m.zsl_accuracy),
                     "gzsl_seen": test(m.seen_accuracy),
@@ -44,8 +51,13 @@ impl ExplorerApp {
                     // test curves.
                     "gamma": {
                         "value": p.gamma,
-                        "basis": if user_gamma { "test" } else { "validation" },
+                        "basis": match saved {
+                            Some(s) => s.chosen_on.name(),
+                            None if user_gamma => "test",
+                            None => "validation",
+                        },
                         "source": if user_gamma { "user" } else { "validation" },
+                        "saved": saved.is_some(),
                     },
                     "unseen_samples": m.unseen_samples,
                     "seen_samples": m.seen_samples,
@@ -80,6 +92,15 @@ impl ExplorerApp {
                 "scored": self.joined.pred_row.get(i).copied().flatten().is_some(),
                 // The compared run B's prediction (the browser's *B predicted* column), when B is shown.
                 "prediction_b": row.and_then(|r| r.predicted_b).and_then(name),
+                // Where the class sentences beside the prediction come from: the texts scored with in this
+                // session, the dataset's text files (a run opened from its folder), or none.
+                "class_texts": if self.editor.current_set().is_some() {
+                    Some("session")
+                } else if self.views.dataset_texts.is_some() {
+                    Some("dataset")
+                } else {
+                    None
+                },
             }))
         });
         // The fixed panels (the dock among them, with its tabs), then each dock tab shown, by its title.

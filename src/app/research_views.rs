@@ -319,9 +319,6 @@ impl ResearchViews {
             "The samples nearest to {} by cosine similarity in {space}.",
             p.sample_ids[row]
         ));
-        self.training_ui(ui, cx, row, commands);
-        ui.add_space(6.0);
-        ui.strong(format!("Nearest test samples (of the {} this run scored)", p.num_samples()));
         let names = cx.names;
         let list = self.nearest(p, cx.key, row).to_vec();
         // Prediction row -> dataset sample, for the rows listed.
@@ -330,10 +327,17 @@ impl ResearchViews {
             let id = p.sample_ids.get(r)?;
             d.samples.iter().position(|s| &s.meta.id == id)
         };
+        // One scroll area for both lists: in a short dock the test list stays a scroll away, not cut off.
         egui::ScrollArea::vertical()
             .id_salt("neighbours")
             .auto_shrink([false, false])
             .show(ui, |ui| {
+                self.training_ui(ui, cx, row, commands);
+                ui.add_space(6.0);
+                ui.strong(format!(
+                    "Nearest test samples (of the {} this run scored)",
+                    p.num_samples()
+                ));
                 egui::Grid::new("neighbours grid")
                     .num_columns(5)
                     .striped(true)

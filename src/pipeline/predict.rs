@@ -159,12 +159,15 @@ pub fn predictions_from_features(
         )));
     }
     let samples = super::features::samples_of_rows(ds, rows)?;
-    let method = format!(
+    let mut method = format!(
         "{} on {} (gamma {:.2})",
         run.config.method.kind().title(),
         split.name,
         run.config.gamma
     );
+    if let Some(saved) = &run.saved_gamma {
+        method.push_str(&format!(" · {}", saved.label()));
+    }
     let p = scored_predictions(
         run,
         feats,
@@ -489,6 +492,7 @@ mod tests {
                 method,
                 classes: demo.classes.clone(),
                 branch_set: None,
+                saved_gamma: None,
             };
             // Predictions with the method's component tables (STAR's parts, InfoCPL's branches), as scored.
             let analysed = |classes: &ClassEmbeddings| {
