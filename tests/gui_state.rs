@@ -149,7 +149,10 @@ fn the_demo_lists_the_nearest_training_samples_sorted_by_cosine() {
         })
         .collect();
     assert!(cosines.windows(2).all(|w| w[0] >= w[1]), "{cosines:?}");
-    assert!(cosines.iter().all(|c| (-1.0..=1.0001).contains(c)), "{cosines:?}");
+    assert!(
+        cosines.iter().all(|c| (-1.0..=1.0001).contains(c)),
+        "{cosines:?}"
+    );
     // Training samples are of seen classes: none is an unseen class (the ZSL bars list the unseen ones).
     let unseen: Vec<&str> = state["figures"]["class_accuracy"]["classes"]
         .as_array()
@@ -274,12 +277,18 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
         ],
     );
     let g = &saved["figures"]["gamma"];
-    assert!((g["value"].as_f64().unwrap() - (validation + 0.25)).abs() < 1e-4, "{g}");
+    assert!(
+        (g["value"].as_f64().unwrap() - (validation + 0.25)).abs() < 1e-4,
+        "{g}"
+    );
     assert_eq!(g["source"], "user", "{g}");
     assert_eq!(g["basis"], "test", "{g}");
     assert_eq!(g["saved"], true, "{g}");
     let label = saved["run"]["label"].as_str().unwrap();
-    assert!(label.contains("saved gamma") && label.contains("chosen on test"), "{label}");
+    assert!(
+        label.contains("saved gamma") && label.contains("chosen on test"),
+        "{label}"
+    );
     std::fs::remove_file(run.join(skelzero::experiment::saved_gamma::GAMMA_FILE)).unwrap();
     assert_figures_have_a_basis(&state["figures"]);
     assert_eq!(state["selected"]["scored"], true, "{state}");

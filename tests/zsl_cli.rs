@@ -60,7 +60,10 @@ fn a_gamma_saved_with_the_run_is_applied_and_reported_by_eval() {
     let after = eval();
     assert_eq!(after["gamma_source"], "user", "{after}");
     assert_eq!(after["gamma_basis"], "test", "{after}");
-    assert!((after["gamma"].as_f64().unwrap() - saved.gamma).abs() < 1e-9, "{after}");
+    assert!(
+        (after["gamma"].as_f64().unwrap() - saved.gamma).abs() < 1e-9,
+        "{after}"
+    );
     assert!((after["gamma_validation"].as_f64().unwrap() - validation).abs() < 1e-9);
     assert_eq!(after["gzsl_s"].as_f64().unwrap(), 0.0, "{after}");
     assert!(after["gamma_file"].as_str().unwrap().ends_with(GAMMA_FILE));
@@ -69,13 +72,18 @@ fn a_gamma_saved_with_the_run_is_applied_and_reported_by_eval() {
             .args(["eval", "--predictions", "--run"])
             .arg(d.join("run")),
     );
-    let p: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(d.join("run/predictions.json")).unwrap(),
-    )
-    .unwrap();
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/predictions.json")).unwrap())
+            .unwrap();
     let label = p["method"].as_str().unwrap();
-    assert!(label.contains("saved gamma") && label.contains("chosen on test"), "{label}");
-    assert!((p["gamma"].as_f64().unwrap() - saved.gamma).abs() < 1e-3, "{label}");
+    assert!(
+        label.contains("saved gamma") && label.contains("chosen on test"),
+        "{label}"
+    );
+    assert!(
+        (p["gamma"].as_f64().unwrap() - saved.gamma).abs() < 1e-3,
+        "{label}"
+    );
     // New weights: the saved gamma belonged to the old ones.
     let out = train();
     assert!(String::from_utf8_lossy(&out.stderr).contains(GAMMA_FILE));

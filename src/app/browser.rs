@@ -156,12 +156,12 @@ type OrderKey = (
 /// The columns: title, sort key, starting width, and whether it takes a share of the room left over.
 const COLUMNS: [(&str, SortKey, f32, bool); 9] = [
     // Ids lose the prefix every sample shares first ("…a06_s01_e01"), so the class names get the room.
-    ("Sample", SortKey::Index, 105.0, true),
-    ("Class", SortKey::Class, 130.0, true),
+    ("Sample", SortKey::Index, 125.0, true),
+    ("Class", SortKey::Class, 120.0, true),
     ("Subj", SortKey::Subject, 30.0, false),
     ("View", SortKey::View, 30.0, false),
     ("Split", SortKey::Split, 46.0, false),
-    ("Predicted", SortKey::Predicted, 140.0, true),
+    ("Predicted", SortKey::Predicted, 130.0, true),
     ("Margin", SortKey::Margin, 46.0, false),
     ("Right", SortKey::Correct, 30.0, false),
     ("B predicted", SortKey::PredictedB, 110.0, true),
@@ -195,9 +195,11 @@ impl ColumnWidths {
             .map(|(_, w)| w)
             .sum();
         let extra = room - set;
-        for (w, c) in out.iter_mut().zip(COLUMNS) {
+        for (i, (w, c)) in out.iter_mut().zip(COLUMNS).enumerate() {
             if c.3 && stretch > 0.0 && *w > 0.0 {
-                *w = (*w + extra * *w / stretch).max(40.0);
+                // A sample id cut below ~80 points keeps too little to tell it from its neighbours.
+                let min = if i == 0 { 80.0 } else { 40.0 };
+                *w = (*w + extra * *w / stretch).max(min);
             }
         }
         out
@@ -421,6 +423,7 @@ fn table_ui(
     };
     let scored = joined.rows.iter().any(|r| r.unseen.is_some());
     let compared = joined.rows.iter().any(|r| r.predicted_b.is_some());
+    // With run B, both predictions are coloured right/wrong, so *Right* gives its room to them.
     let shown = [
         true,
         true,
@@ -429,7 +432,7 @@ fn table_ui(
         scored,
         scored,
         scored,
-        scored,
+        scored && !compared,
         compared,
     ];
     let last = shown.iter().rposition(|&on| on).unwrap_or(0);
@@ -540,19 +543,39 @@ fn table_ui(
                     None => "–".into(),
                 };
                 cell(ui, w4, split, None);
-                // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one.
-                let prefix = if r.unseen == Some(true) {
-                    "ZSL: "
+                // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one; in a
+                // narrow column the class name keeps the room (the *Split* column and the hover say the setting).
+                let prefix = match r.unseen {
+                    _ if w5 < 120.0 => "",
+                    Some(true) => "ZSL: ",
+                    _ => "GZSL: ",
+                };
+                let setting = if r.unseen == Some(true) {
+                    "ZSL"
                 } else {
-                    "GZSL: "
+                    "GZSL"
                 };
                 let prefix_w = ui
                     .ctx()
                     .fonts_mut(|f| prefix.chars().map(|c| f.glyph_width(&font, c)).sum::<f32>());
+                let right_or_wrong = |c: usize| {
+                    if c == s.meta.label {
+                        palette.correct
+                    } else {
+                        palette.incorrect
+                    }
+                };
                 match r.predicted {
                     Some(c) => {
-                        let (short, full) = name(ui, c, w5 - prefix_w, prefix);
-                        cell(ui, w5, short.into(), Some(&full));
+                        let (short, _) = name(ui, c, w5 - prefix_w, prefix);
+                        let text = egui::RichText::new(short);
+                        // Coloured when *Right* is not shown (beside run B's column).
+                        let text = if shown[7] {
+                            text
+                        } else {
+                            text.color(right_or_wrong(c))
+                        };
+                        cell(ui, w5, text, Some(&format!("{setting}: {}", class_name(c))));
                     }
                     None => cell(ui, w5, "–".into(), None),
                 }
@@ -572,17 +595,14 @@ fn table_ui(
                 };
                 cell(ui, w7, mark, None);
                 if let Some(c) = r.predicted_b {
-                    let (short, full) = name(ui, c, w8 - prefix_w, prefix);
-                    let color = if c == s.meta.label {
-                        palette.correct
-                    } else {
-                        palette.incorrect
-                    };
+                    let b_prefix = if w8 < 120.0 { "" } else { prefix };
+                    let b_prefix_w = if b_prefix.is_empty() { 0.0 } else { prefix_w };
+                    let (short, _) = name(ui, c, w8 - b_prefix_w, b_prefix);
                     cell(
                         ui,
                         w8,
-                        egui::RichText::new(short).color(color),
-                        Some(&format!("Run B: {full}")),
+                        egui::RichText::new(short).color(right_or_wrong(c)),
+                        Some(&format!("Run B: {setting}: {}", class_name(c))),
                     );
                 } else {
                     cell(ui, w8, "–".into(), None);

@@ -294,7 +294,10 @@ impl CalibrationView {
         commands: &mut Vec<Command>,
     ) {
         ui.strong("Validation (seen classes): the figures to tune on");
-        let validation_gamma = self.run.as_ref().map_or(opened_gamma, |r| r.validation_gamma);
+        let validation_gamma = self
+            .run
+            .as_ref()
+            .map_or(opened_gamma, |r| r.validation_gamma);
         match self.run.as_ref().and_then(|r| r.evaluation.as_ref()) {
             Some(e) => {
                 let folds: Vec<String> = e

@@ -375,11 +375,10 @@ impl ExplorerApp {
                 self.notifications.push(Level::Info, msg);
                 // Class texts beside a prediction, for runs opened from their folder: the dataset's own files,
                 // when they name one text per class (a few small files, read here once per dataset).
-                self.views.dataset_texts = crate::dataset::texts::ClassTexts::from_tsv_dir(
-                    &dataset.root.join("text"),
-                )
-                .ok()
-                .filter(|t| t.names.len() == dataset.classes.len());
+                self.views.dataset_texts =
+                    crate::dataset::texts::ClassTexts::from_tsv_dir(&dataset.root.join("text"))
+                        .ok()
+                        .filter(|t| t.names.len() == dataset.classes.len());
                 self.dataset = Some(dataset);
                 // The training points' sample indices belong to the old data.
                 self.views.research.training = Default::default();

@@ -404,13 +404,19 @@ impl ResearchViews {
             Some(TrainingSource { ids: Some(ids), .. }) => ids.len(),
             _ => 0,
         };
-        ui.strong(format!("Nearest training samples (of the {n} the run trained on, seen classes)"));
         if let Some(why) = self.training_unavailable() {
+            ui.strong("Nearest training samples");
             ui.weak(why);
             return;
         }
+        ui.strong(format!(
+            "Nearest training samples (of the {n} the run trained on, seen classes)"
+        ));
         if let Training::Failed(_, e) = &self.training {
-            ui.colored_label(cx.palette.incorrect, format!("Could not place the training samples: {e}"));
+            ui.colored_label(
+                cx.palette.incorrect,
+                format!("Could not place the training samples: {e}"),
+            );
             return;
         }
         let Some(list) = self.nearest_training(cx.predictions, cx.run_key, row) else {
@@ -468,8 +474,14 @@ impl ExplorerApp {
         if current == Some(key) {
             return;
         }
-        let (Some(TrainingSource { encoder, run, ids: Some(ids) }), Some(d)) =
-            (&r.training_source, &self.dataset)
+        let (
+            Some(TrainingSource {
+                encoder,
+                run,
+                ids: Some(ids),
+            }),
+            Some(d),
+        ) = (&r.training_source, &self.dataset)
         else {
             return;
         };
@@ -490,7 +502,10 @@ impl ExplorerApp {
             skipped: Vec::new(),
         };
         let (encoder, run) = (encoder.clone(), run.clone());
-        let label = format!("Placing {} training samples for Nearest samples", train.samples.len());
+        let label = format!(
+            "Placing {} training samples for Nearest samples",
+            train.samples.len()
+        );
         let job = self.workers.spawn(&self.ctx, label, move |handle| {
             let result = match run.lock() {
                 Ok(run) => training_points(&encoder, &run, &train, handle),
@@ -515,7 +530,11 @@ impl ExplorerApp {
                     .flat_map(|d| d.samples.iter().enumerate())
                     .map(|(i, s)| (s.meta.id.as_str(), i))
                     .collect();
-                let samples = pts.ids.iter().map(|id| index.get(id.as_str()).copied()).collect();
+                let samples = pts
+                    .ids
+                    .iter()
+                    .map(|id| index.get(id.as_str()).copied())
+                    .collect();
                 Training::Ready(key, pts, samples)
             }
             Err(e) => Training::Failed(key, e),

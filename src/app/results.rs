@@ -85,6 +85,9 @@ pub fn gamma_text(gamma: f32, opened_gamma: f32, saved: bool) -> (String, String
     }
 }
 
+/// The width of a top-k score bar: short, so that the class names keep the room.
+const BAR: f32 = 50.0;
+
 /// Top-k classes of one prediction row in both settings, the ground truth highlighted.
 pub fn top_k_ui(
     ui: &mut egui::Ui,
@@ -110,7 +113,7 @@ pub fn top_k_ui(
         // Names longer than the room left beside the bar and the score are elided (full name on hover), so the
         // scores stay in view in a narrow panel.
         let name_width =
-            (ui.available_width() - 80.0 - 56.0 - 4.0 * ui.spacing().item_spacing.x).max(80.0);
+            (ui.available_width() - BAR - 56.0 - 4.0 * ui.spacing().item_spacing.x).max(80.0);
         let font = egui::TextStyle::Body.resolve(ui.style());
         // The part the listed names share goes first when one does not fit ("wave right han…" five times over
         // would tell them apart no better than nothing), then the middle.
@@ -135,7 +138,7 @@ pub fn top_k_ui(
                     });
                     ui.add(
                         egui::ProgressBar::new((score / max).clamp(0.0, 1.0))
-                            .desired_width(80.0)
+                            .desired_width(BAR)
                             .desired_height(10.0),
                     );
                     ui.label(format!("{score:.3}"));

@@ -360,7 +360,16 @@ impl ExplorerApp {
                 self.views.tsne.ui(ui, &cx, &mut self.pending);
             }
             AnalysisView::Export => self.export_ui(ui),
-            AnalysisView::Matrix => self.matrix_ui(ui, ui.available_size(), false),
+            AnalysisView::Matrix => {
+                // In a short dock the matrix keeps a legible size and scrolls: 26 classes squeezed into 300 points
+                // would draw neither counts nor readable labels (*Taller* shows it whole).
+                let width = ui.available_width();
+                let avail = egui::vec2(width, ui.available_height().max(width.min(800.0) * 0.75));
+                egui::ScrollArea::vertical()
+                    .id_salt("matrix tab")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| self.matrix_ui(ui, avail, false));
+            }
             AnalysisView::Compare => self.compare_ui(ui),
             AnalysisView::Editor => self.editor.tab_ui(ui, &mut self.workers, &self.palette),
             AnalysisView::Calibration
@@ -574,16 +583,23 @@ impl ExplorerApp {
                     );
                     self.apply_analysis(Command::SetGamma(g));
                 }
-                Err(e) => self
-                    .notifications
-                    .push(Level::Error, format!("Could not delete the saved gamma: {e}")),
+                Err(e) => self.notifications.push(
+                    Level::Error,
+                    format!("Could not delete the saved gamma: {e}"),
+                ),
             }
         }
     }
 
     /// The run's label as the window shows it: its method, and a gamma saved with it.
     pub(super) fn run_label(&self, p: &crate::pipeline::predictions::Predictions) -> String {
-        match self.views.calibration.run.as_ref().and_then(|r| r.saved.as_ref()) {
+        match self
+            .views
+            .calibration
+            .run
+            .as_ref()
+            .and_then(|r| r.saved.as_ref())
+        {
             Some(saved) if !p.method.contains("saved gamma") => {
                 format!("{} · {}", p.method, saved.label())
             }

@@ -340,9 +340,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         );
     }
     // Likewise a gamma saved from the explorer was chosen for the replaced weights' scores.
-    let stale_gamma = args
-        .out
-        .join(crate::experiment::saved_gamma::GAMMA_FILE);
+    let stale_gamma = args.out.join(crate::experiment::saved_gamma::GAMMA_FILE);
     if remove_stale(&stale_gamma)? {
         eprintln!(
             "removed {}: it was saved for the weights this run replaced",

@@ -63,9 +63,14 @@ impl SavedGamma {
         check_toml_format(&text, "gamma", GAMMA_FORMAT).map_err(file_err)?;
         let mut table: toml::Table = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
         table.remove(crate::util::format_version::FORMAT_KEY);
-        let saved: Self = table.try_into().map_err(|e: toml::de::Error| file_err(e.to_string()))?;
+        let saved: Self = table
+            .try_into()
+            .map_err(|e: toml::de::Error| file_err(e.to_string()))?;
         if !saved.gamma.is_finite() {
-            return Err(file_err(format!("field `gamma`: {} is not a finite number", saved.gamma)));
+            return Err(file_err(format!(
+                "field `gamma`: {} is not a finite number",
+                saved.gamma
+            )));
         }
         Ok(Some(saved))
     }
@@ -110,7 +115,11 @@ mod tests {
         assert_eq!(SavedGamma::load(dir.path()).unwrap(), Some(g));
         assert!(SavedGamma::forget(dir.path()).unwrap());
         assert!(!SavedGamma::forget(dir.path()).unwrap());
-        std::fs::write(&path, "gamma = \"high\"\nchosen_on = \"test\"\nvalidation_gamma = 0.0\n").unwrap();
+        std::fs::write(
+            &path,
+            "gamma = \"high\"\nchosen_on = \"test\"\nvalidation_gamma = 0.0\n",
+        )
+        .unwrap();
         let e = SavedGamma::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains(GAMMA_FILE) && e.contains("gamma"), "{e}");
     }

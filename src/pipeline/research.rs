@@ -101,7 +101,13 @@ pub fn nearest(samples: &[f32], dim: usize, row: usize, k: usize) -> Vec<(usize,
     if dim == 0 || samples.len() < (row + 1) * dim {
         return Vec::new();
     }
-    nearest_to(&samples[row * dim..(row + 1) * dim], samples, dim, Some(row), k)
+    nearest_to(
+        &samples[row * dim..(row + 1) * dim],
+        samples,
+        dim,
+        Some(row),
+        k,
+    )
 }
 
 /// The `k` points of `points` (row-major `n x dim`) nearest to `query` by cosine similarity, most similar first

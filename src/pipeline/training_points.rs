@@ -119,7 +119,9 @@ mod tests {
             .map(|(i, _)| i)
             .take(2)
             .collect();
-        let feats = model.features(&ds, &test_rows, &run, &mut |_, _| true).unwrap();
+        let feats = model
+            .features(&ds, &test_rows, &run, &mut |_, _| true)
+            .unwrap();
         let p = crate::pipeline::predict::predictions_from_features(&run, &feats, &ds, &test_rows)
             .unwrap();
         assert_eq!(p.features.unwrap().dim, pts.dim);
