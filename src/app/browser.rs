@@ -179,28 +179,36 @@ impl Default for ColumnWidths {
 
 impl ColumnWidths {
     /// The widths drawn in `room` points (0 for a column not `shown`): the stretching columns share what is left
-    /// over (or give it back, down to 40 points each), in proportion to their set widths.
-    pub fn fit(&self, room: f32, shown: [bool; 9]) -> [f32; 9] {
+    /// over (or give it back, down to 40 points each), in proportion to their set widths; the Sample column keeps
+    /// at least `id_min` (room for an id after the prefix all ids share) and the others give up what that takes.
+    pub fn fit(&self, room: f32, shown: [bool; 9], id_min: f32) -> [f32; 9] {
         let mut out = self.0;
         for (w, on) in out.iter_mut().zip(shown) {
             if !on {
                 *w = 0.0;
             }
         }
-        let set: f32 = out.iter().sum();
-        let stretch: f32 = COLUMNS
-            .iter()
-            .zip(out)
-            .filter(|(c, _)| c.3)
-            .map(|(_, w)| w)
-            .sum();
-        let extra = room - set;
-        for (i, (w, c)) in out.iter_mut().zip(COLUMNS).enumerate() {
-            if c.3 && stretch > 0.0 && *w > 0.0 {
-                // A sample id cut below ~80 points keeps too little to tell it from its neighbours.
-                let min = if i == 0 { 80.0 } else { 40.0 };
-                *w = (*w + extra * *w / stretch).max(min);
+        let share = |out: &mut [f32; 9], room: f32, skip_first: bool| {
+            let stretching = |i: usize, w: f32| COLUMNS[i].3 && w > 0.0 && !(skip_first && i == 0);
+            let set: f32 = out.iter().sum();
+            let stretch: f32 = (0..9)
+                .filter(|&i| stretching(i, out[i]))
+                .map(|i| out[i])
+                .sum();
+            let extra = room - set;
+            if stretch > 0.0 {
+                for i in 0..9 {
+                    if stretching(i, out[i]) {
+                        out[i] = (out[i] + extra * out[i] / stretch).max(40.0);
+                    }
+                }
             }
+        };
+        share(&mut out, room, false);
+        // A sample id is the row's key: cut in its middle, "…a05…e01" no longer says which sample it is.
+        if out[0] > 0.0 && out[0] < id_min {
+            out[0] = id_min;
+            share(&mut out, room, true);
         }
         out
     }
@@ -438,7 +446,28 @@ fn table_ui(
     let last = shown.iter().rposition(|&on| on).unwrap_or(0);
     let columns = shown.iter().filter(|&&on| on).count();
     let room = ui.available_width() - gap * columns.saturating_sub(1) as f32 - 14.0;
-    let widths = state.widths.fit(room, shown);
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let inner = ui.spacing().button_padding.x * 2.0;
+    // The widest id after the shared prefix, measured on a few rows (ids of a dataset have one pattern).
+    let id_min = ui.ctx().fonts_mut(|f| {
+        dataset
+            .samples
+            .iter()
+            .take(64)
+            .map(|s| {
+                s.meta
+                    .id
+                    .chars()
+                    .skip(state.id_prefix)
+                    .chain(std::iter::once('…'))
+                    .map(|c| f.glyph_width(&font, c))
+                    .sum::<f32>()
+            })
+            .fold(0.0f32, f32::max)
+    });
+    let widths = state
+        .widths
+        .fit(room, shown, (id_min + inner + 4.0).clamp(60.0, 160.0));
     ui.horizontal(|ui| {
         for (i, ((name, key, _, _), width)) in COLUMNS.into_iter().zip(widths).enumerate() {
             if !shown[i] {
@@ -488,8 +517,6 @@ fn table_ui(
         }
     });
     let class_name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
-    let font = egui::TextStyle::Body.resolve(ui.style());
-    let inner = ui.spacing().button_padding.x * 2.0;
     let mut scroll = egui::ScrollArea::vertical().auto_shrink([false, false]);
     if selected != state.scrolled_for {
         state.scrolled_for = selected;
@@ -618,6 +645,25 @@ fn table_ui(
 mod tests {
     use super::*;
     use crate::pipeline::fixture::{fixture_dataset, fixture_predictions};
+
+    /// The columns fill the room; the Sample column keeps room for an id and the others give up what that takes,
+    /// so the table never grows wider than its panel (which would squeeze the player).
+    #[test]
+    fn columns_fill_the_room_and_keep_an_id_whole() {
+        let widths = ColumnWidths::default();
+        let all = [true; 9];
+        // 456: the browser's room at 1280x800 (below ~405 even the least widths of nine columns do not fit).
+        for room in [420.0f32, 456.0, 600.0, 900.0] {
+            let w = widths.fit(room, all, 95.0);
+            assert!(w[0] >= 95.0, "{room}: {w:?}");
+            assert!((w.iter().sum::<f32>() - room).abs() < 0.5, "{room}: {w:?}");
+            assert!(w.iter().all(|&x| x >= 30.0), "{room}: {w:?}");
+        }
+        // A hidden column takes nothing.
+        let mut shown = all;
+        shown[8] = false;
+        assert_eq!(widths.fit(500.0, shown, 95.0)[8], 0.0);
+    }
 
     /// Run B's column holds B's prediction of the same sample (joined by id, in A's setting), and the *A and B
     /// disagree* filter lists exactly the samples where the two differ.

@@ -228,7 +228,7 @@ impl ResearchViews {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 let width = ui.available_width();
-                let name_w = (width * 0.35).clamp(90.0, 260.0);
+                let name_w = (width * 0.4).clamp(90.0, 360.0);
                 let count_w = 70.0;
                 let bar_w = (width - name_w - count_w - 16.0).max(60.0);
                 for c in rows {
