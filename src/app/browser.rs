@@ -197,9 +197,9 @@ impl ColumnWidths {
                 .sum();
             let extra = room - set;
             if stretch > 0.0 {
-                for i in 0..9 {
-                    if stretching(i, out[i]) {
-                        out[i] = (out[i] + extra * out[i] / stretch).max(40.0);
+                for (i, w) in out.iter_mut().enumerate() {
+                    if stretching(i, *w) {
+                        *w = (*w + extra * *w / stretch).max(40.0);
                     }
                 }
             }
