@@ -133,6 +133,7 @@ fn main() {
                 method,
                 classes: demo.classes.clone(),
                 branch_set: None,
+                saved_gamma: None,
             }
         };
         let (rows_n, feats) = if kind == MethodKind::Star {

@@ -314,6 +314,9 @@ fn player_and_matrix_snapshots() {
         h.query_by_label_contains("Shown in the \"Confusion matrix\" tab")
             .is_some()
     );
+    // The dock made taller shows the whole matrix (in the short dock it keeps a legible size and scrolls).
+    h.get_by_label("Taller").click();
+    h.run_steps(3);
     // Click an off-diagonal cell: it stays outlined (marked) after the click.
     let gzsl = h
         .state()
@@ -341,12 +344,28 @@ fn player_and_matrix_snapshots() {
         h.state().views.matrix_mark,
         Some((truth, pred, Setting::Gzsl))
     );
-    // The click listed the cell's samples in the browser; hidden again (B) and the dock made taller, the matrix
-    // gets cells large enough for counts.
+    // The click listed the cell's samples in the browser; hidden again (B), the matrix gets cells large enough for
+    // counts.
     h.key_press(egui::Key::B);
-    h.get_by_label("Taller").click();
     h.run_steps(3);
     h.snapshot("gui_matrix");
+}
+
+/// At the default 1280x800 the demo's 26-class GZSL matrix stays legible in the predictions column and, opened as a
+/// tab, in the short dock beside the player (the snapshots are the evidence; *Open as a tab* must be offered).
+#[test]
+fn the_gzsl_matrix_at_1280x800_in_the_panel_and_the_short_dock() {
+    let mut h = harness(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    open_demo_from_menu(&mut h);
+    h.get_by_label("GZSL matrix").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Open as a tab").is_some());
+    h.snapshot("gui_matrix_panel_1280");
+    h.get_by_label("Open as a tab").click();
+    h.run_steps(3);
+    assert!(h.state().views.matrix_open);
+    h.snapshot("gui_matrix_dock_1280");
 }
 
 #[test]

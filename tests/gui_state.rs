@@ -148,6 +148,60 @@ fn the_demo_shows_its_figures_and_the_demo_run_over_msr_shows_none() {
     );
 }
 
+/// The demo holds its encoder: the nearest-samples view lists the nearest training samples of the selected test
+/// sample, of seen classes, sorted by cosine, beside the nearest test samples.
+#[test]
+fn the_demo_lists_the_nearest_training_samples_sorted_by_cosine() {
+    let xvfb = xvfb::Xvfb::start();
+    let state = dump_state(
+        &xvfb,
+        &[
+            "--view".as_ref(),
+            "neighbours".as_ref(),
+            "--view".as_ref(),
+            "class-accuracy".as_ref(),
+        ],
+    );
+    let near = &state["figures"]["nearest"];
+    let training = near["training"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no training list: {near}"));
+    assert_eq!(training.len(), 10, "{near}");
+    let cosines: Vec<f64> = training
+        .iter()
+        .map(|t| {
+            assert_eq!(t["split"], "training", "{t}");
+            t["cosine"].as_f64().unwrap()
+        })
+        .collect();
+    assert!(cosines.windows(2).all(|w| w[0] >= w[1]), "{cosines:?}");
+    assert!(
+        cosines.iter().all(|c| (-1.0..=1.0001).contains(c)),
+        "{cosines:?}"
+    );
+    // Training samples are of seen classes: none is an unseen class (the ZSL bars list the unseen ones).
+    let unseen: Vec<&str> = state["figures"]["class_accuracy"]["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    assert!(!unseen.is_empty());
+    for t in training {
+        let class = t["class"].as_str().unwrap();
+        assert!(!unseen.contains(&class), "{class} is unseen: {t}");
+    }
+    // And none of them is a scored (test) sample listed beside them.
+    let selected = state["selected"]["id"].as_str().unwrap();
+    for t in training {
+        assert_ne!(t["id"].as_str().unwrap(), selected);
+    }
+    for s in near["samples"].as_array().unwrap() {
+        assert_eq!(s["split"], "test", "{s}");
+        assert!(!training.iter().any(|t| t["id"] == s["id"]), "{s}");
+    }
+}
+
 /// Random unit class embeddings for MSR's 20 classes (the test is about binding, not accuracy).
 fn texts(path: &Path) {
     let dev = Device::Cpu;
@@ -214,9 +268,54 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
             msr.as_os_str(),
             "--run".as_ref(),
             run.as_os_str(),
+            "--view".as_ref(),
+            "neighbours".as_ref(),
         ],
     );
     assert_eq!(state["run"]["matches_dataset"], true, "{state}");
+    // A run opened from predictions.json has no training features: the view says so.
+    let why = state["figures"]["nearest"]["training"]["unavailable"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{state}"));
+    assert!(why.contains("predictions.json"), "{why}");
+    // The true and predicted classes' sentences come from MSR's text files for a folder run.
+    assert_eq!(state["selected"]["class_texts"], "dataset", "{state}");
+
+    // A gamma saved with the run (as the calibration view's "Save with the run" writes it) is applied when the run
+    // is opened, labelled in the window, and reported with the basis it was chosen on.
+    let validation = state["figures"]["gamma"]["value"].as_f64().unwrap();
+    skelzero::experiment::saved_gamma::SavedGamma {
+        gamma: validation + 0.25,
+        chosen_on: skelzero::zsl::branch_set::ChosenOn::Test,
+        validation_gamma: validation,
+    }
+    .save(&run)
+    .unwrap();
+    let saved = dump_state(
+        &xvfb,
+        &[
+            "--data".as_ref(),
+            msr.as_os_str(),
+            "--run".as_ref(),
+            run.as_os_str(),
+            "--view".as_ref(),
+            "calibration".as_ref(),
+        ],
+    );
+    let g = &saved["figures"]["gamma"];
+    assert!(
+        (g["value"].as_f64().unwrap() - (validation + 0.25)).abs() < 1e-4,
+        "{g}"
+    );
+    assert_eq!(g["source"], "user", "{g}");
+    assert_eq!(g["basis"], "test", "{g}");
+    assert_eq!(g["saved"], true, "{g}");
+    let label = saved["run"]["label"].as_str().unwrap();
+    assert!(
+        label.contains("saved gamma") && label.contains("chosen on test"),
+        "{label}"
+    );
+    std::fs::remove_file(run.join(skelzero::experiment::saved_gamma::GAMMA_FILE)).unwrap();
     assert_figures_have_a_basis(&state["figures"]);
     assert_eq!(state["selected"]["scored"], true, "{state}");
     assert!(
@@ -257,6 +356,11 @@ fn a_real_msr_run_opens_on_a_scored_sample_and_not_over_pku_mmd() {
             "--view".as_ref(),
             "compare".as_ref(),
         ],
+    );
+    // The selected (scored) sample shows B's prediction too (the browser's B column).
+    assert!(
+        compared["selected"]["prediction_b"].is_string(),
+        "{compared}"
     );
     let ag = &compared["figures"]["agreement"];
     assert_eq!(ag["basis"], "test", "{compared}");

@@ -13,6 +13,84 @@ fn write_inputs(dir: &std::path::Path) {
     );
 }
 
+/// A gamma saved with a run from the explorer's calibration view (`gamma.toml`) is what `eval` scores with, and
+/// `eval --json` says so (source "user", basis as recorded, the validation gamma beside it); the run's label in
+/// `predictions.json` names it; training the folder again removes it.
+#[test]
+fn a_gamma_saved_with_the_run_is_applied_and_reported_by_eval() {
+    use skelzero::experiment::saved_gamma::{GAMMA_FILE, SavedGamma};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    let train = || {
+        succeeded(
+            skelzero()
+                .args([
+                    "train", "--method", "devise", "--split", "split1", "--epochs", "10", "--lr",
+                    "2e-2",
+                ])
+                .arg("--features")
+                .arg(d.join("features/split1.safetensors"))
+                .arg("--texts")
+                .arg(d.join("texts.safetensors"))
+                .arg("--out")
+                .arg(d.join("run")),
+        )
+    };
+    train();
+    let eval = || {
+        let out = succeeded(
+            skelzero()
+                .args(["eval", "--gzsl", "--json", "--run"])
+                .arg(d.join("run")),
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let before = eval();
+    assert_eq!(before["gamma_source"], "validation", "{before}");
+    assert_eq!(before["gamma_basis"], "validation", "{before}");
+    let validation = before["gamma"].as_f64().unwrap();
+    // A gamma far above every seen-unseen margin sends every sample to an unseen class: S is 0.
+    let saved = SavedGamma {
+        gamma: validation + 1000.0,
+        chosen_on: skelzero::zsl::branch_set::ChosenOn::Test,
+        validation_gamma: validation,
+    };
+    saved.save(&d.join("run")).unwrap();
+    let after = eval();
+    assert_eq!(after["gamma_source"], "user", "{after}");
+    assert_eq!(after["gamma_basis"], "test", "{after}");
+    assert!(
+        (after["gamma"].as_f64().unwrap() - saved.gamma).abs() < 1e-9,
+        "{after}"
+    );
+    assert!((after["gamma_validation"].as_f64().unwrap() - validation).abs() < 1e-9);
+    assert_eq!(after["gzsl_s"].as_f64().unwrap(), 0.0, "{after}");
+    assert!(after["gamma_file"].as_str().unwrap().ends_with(GAMMA_FILE));
+    succeeded(
+        skelzero()
+            .args(["eval", "--predictions", "--run"])
+            .arg(d.join("run")),
+    );
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/predictions.json")).unwrap())
+            .unwrap();
+    let label = p["method"].as_str().unwrap();
+    assert!(
+        label.contains("saved gamma") && label.contains("chosen on test"),
+        "{label}"
+    );
+    assert!(
+        (p["gamma"].as_f64().unwrap() - saved.gamma).abs() < 1e-3,
+        "{label}"
+    );
+    // New weights: the saved gamma belonged to the old ones.
+    let out = train();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(GAMMA_FILE));
+    assert!(!d.join("run").join(GAMMA_FILE).exists());
+    assert_eq!(eval()["gamma_source"], "validation");
+}
+
 #[test]
 fn train_then_eval_then_bench() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,6 @@
-//! The sample browser: one row per sample with class, subject/view, split, prediction, margin and correctness;
-//! filter, sort, search by class name, and the samples of a confusion-matrix cell. Columns are resized by dragging
+//! The sample browser: one row per sample with class, subject/view, split, prediction, margin and correctness (and
+//! a compared run B's prediction, with a filter for the samples where A and B disagree); filter, sort, search by
+//! class name, and the samples of a confusion-matrix cell. Columns are resized by dragging
 //! the header's dividers and widen with the panel; labels that do not fit are shortened where they agree
 //! ([`super::elide`]) and shown whole on hover; the list scrolls to a sample selected elsewhere.
 
@@ -21,6 +22,7 @@ pub enum SortKey {
     Predicted,
     Margin,
     Correct,
+    PredictedB,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,15 +33,18 @@ pub enum Show {
     Unseen,
     Correct,
     Incorrect,
+    /// Samples where the compared run B predicts another class than A.
+    Disagree,
 }
 
 impl Show {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::All,
         Self::Seen,
         Self::Unseen,
         Self::Correct,
         Self::Incorrect,
+        Self::Disagree,
     ];
 
     fn label(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Show {
             Self::Unseen => "Unseen",
             Self::Correct => "Correct",
             Self::Incorrect => "Incorrect",
+            Self::Disagree => "A and B disagree",
         }
     }
 }
@@ -62,6 +68,8 @@ pub struct RowInfo {
     pub correct: Option<bool>,
     /// True-class score minus the best other class's, in the same setting as `predicted`.
     pub margin: Option<f32>,
+    /// The compared run B's prediction, in the same setting as `predicted` (when B scored the sample).
+    pub predicted_b: Option<usize>,
 }
 
 /// Dataset sample index -> prediction row, plus each sample's derived columns.
@@ -72,16 +80,24 @@ pub struct Joined {
 }
 
 impl Joined {
-    pub fn new(dataset: &Dataset, predictions: Option<&Predictions>) -> Self {
-        let index: std::collections::HashMap<&str, usize> = predictions
-            .map(|p| {
+    /// `predictions` (run A) and `compare` (run B, bound to the same dataset) joined to the samples of `dataset`.
+    pub fn new(
+        dataset: &Dataset,
+        predictions: Option<&Predictions>,
+        compare: Option<&Predictions>,
+    ) -> Self {
+        fn rows_of(p: Option<&Predictions>) -> std::collections::HashMap<&str, usize> {
+            p.map(|p| {
                 p.sample_ids
                     .iter()
                     .enumerate()
                     .map(|(i, id)| (id.as_str(), i))
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+        }
+        let index = rows_of(predictions);
+        let index_b = rows_of(compare);
         let pred_row: Vec<Option<usize>> = dataset
             .samples
             .iter()
@@ -98,6 +114,7 @@ impl Joined {
                         predicted: None,
                         correct: None,
                         margin: None,
+                        predicted_b: None,
                     };
                 };
                 let unseen = p.class_unseen(s.meta.label);
@@ -107,7 +124,13 @@ impl Joined {
                     Setting::Gzsl
                 };
                 let predicted = row.and_then(|r| p.predicted(r, setting));
+                // B only for the samples A scored: the column compares two predictions of one sample.
+                let predicted_b = compare.zip(row.as_ref()).and_then(|(b, _)| {
+                    let rb = *index_b.get(s.meta.id.as_str())?;
+                    b.predicted(rb, setting)
+                });
                 RowInfo {
+                    predicted_b,
                     unseen,
                     predicted,
                     correct: predicted.map(|c| c == s.meta.label),
@@ -131,20 +154,22 @@ type OrderKey = (
 );
 
 /// The columns: title, sort key, starting width, and whether it takes a share of the room left over.
-const COLUMNS: [(&str, SortKey, f32, bool); 8] = [
-    ("Sample", SortKey::Index, 150.0, true),
-    ("Class", SortKey::Class, 100.0, true),
+const COLUMNS: [(&str, SortKey, f32, bool); 9] = [
+    // Ids lose the prefix every sample shares first ("…a06_s01_e01"), so the class names get the room.
+    ("Sample", SortKey::Index, 125.0, true),
+    ("Class", SortKey::Class, 120.0, true),
     ("Subj", SortKey::Subject, 30.0, false),
     ("View", SortKey::View, 30.0, false),
     ("Split", SortKey::Split, 46.0, false),
-    ("Predicted", SortKey::Predicted, 110.0, true),
+    ("Predicted", SortKey::Predicted, 130.0, true),
     ("Margin", SortKey::Margin, 46.0, false),
     ("Right", SortKey::Correct, 30.0, false),
+    ("B predicted", SortKey::PredictedB, 110.0, true),
 ];
 
 /// Column widths set by dragging the header's dividers (before the panel's spare room is shared out).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ColumnWidths(pub [f32; 8]);
+pub struct ColumnWidths(pub [f32; 9]);
 
 impl Default for ColumnWidths {
     fn default() -> Self {
@@ -154,26 +179,36 @@ impl Default for ColumnWidths {
 
 impl ColumnWidths {
     /// The widths drawn in `room` points (0 for a column not `shown`): the stretching columns share what is left
-    /// over (or give it back, down to 40 points each), in proportion to their set widths.
-    pub fn fit(&self, room: f32, shown: [bool; 8]) -> [f32; 8] {
+    /// over (or give it back, down to 40 points each), in proportion to their set widths; the Sample column keeps
+    /// at least `id_min` (room for an id after the prefix all ids share) and the others give up what that takes.
+    pub fn fit(&self, room: f32, shown: [bool; 9], id_min: f32) -> [f32; 9] {
         let mut out = self.0;
         for (w, on) in out.iter_mut().zip(shown) {
             if !on {
                 *w = 0.0;
             }
         }
-        let set: f32 = out.iter().sum();
-        let stretch: f32 = COLUMNS
-            .iter()
-            .zip(out)
-            .filter(|(c, _)| c.3)
-            .map(|(_, w)| w)
-            .sum();
-        let extra = room - set;
-        for (w, c) in out.iter_mut().zip(COLUMNS) {
-            if c.3 && stretch > 0.0 && *w > 0.0 {
-                *w = (*w + extra * *w / stretch).max(40.0);
+        let share = |out: &mut [f32; 9], room: f32, skip_first: bool| {
+            let stretching = |i: usize, w: f32| COLUMNS[i].3 && w > 0.0 && !(skip_first && i == 0);
+            let set: f32 = out.iter().sum();
+            let stretch: f32 = (0..9)
+                .filter(|&i| stretching(i, out[i]))
+                .map(|i| out[i])
+                .sum();
+            let extra = room - set;
+            if stretch > 0.0 {
+                for (i, w) in out.iter_mut().enumerate() {
+                    if stretching(i, *w) {
+                        *w = (*w + extra * *w / stretch).max(40.0);
+                    }
+                }
             }
+        };
+        share(&mut out, room, false);
+        // A sample id is the row's key: cut in its middle, "…a05…e01" no longer says which sample it is.
+        if out[0] > 0.0 && out[0] < id_min {
+            out[0] = id_min;
+            share(&mut out, room, true);
         }
         out
     }
@@ -241,6 +276,7 @@ impl BrowserState {
                     Show::Unseen => r.unseen == Some(true),
                     Show::Correct => r.correct == Some(true),
                     Show::Incorrect => r.correct == Some(false),
+                    Show::Disagree => r.predicted_b.is_some() && r.predicted_b != r.predicted,
                 };
                 let cell_ok = match (self.cell, predictions) {
                     (None, _) => true,
@@ -274,6 +310,10 @@ impl BrowserState {
                     (x, y) => x.is_some().cmp(&y.is_some()),
                 },
                 SortKey::Correct => ra.correct.cmp(&rb.correct),
+                SortKey::PredictedB => ra
+                    .predicted_b
+                    .map(class_name)
+                    .cmp(&rb.predicted_b.map(class_name)),
             };
             ord.then(a.cmp(&b))
         });
@@ -305,8 +345,17 @@ pub fn browser_ui(
         egui::ComboBox::from_id_salt("show")
             .selected_text(state.show.label())
             .show_ui(ui, |ui| {
+                let compared = joined.rows.iter().any(|r| r.predicted_b.is_some());
                 for s in Show::ALL {
-                    ui.selectable_value(&mut state.show, s, s.label());
+                    if s == Show::Disagree && !compared {
+                        continue;
+                    }
+                    let r = ui.selectable_value(&mut state.show, s, s.label());
+                    if s == Show::Disagree {
+                        r.on_hover_text(
+                            "The samples where the compared run B predicts another class than A",
+                        );
+                    }
                 }
             })
             .response
@@ -353,6 +402,9 @@ fn header_tip(key: SortKey, name: &str) -> String {
         SortKey::Predicted => "The prediction: ZSL (among unseen classes) for an unseen-class sample, GZSL (all \
                                classes, gamma subtracted from seen-class scores) for a seen-class one"
             .to_owned(),
+        SortKey::PredictedB => "The compared run B's prediction, in the row's setting (as Predicted): green when \
+                                right"
+            .to_owned(),
         SortKey::Margin => "True-class score minus the best other class's, in the row's setting (ZSL for an \
                             unseen-class sample, GZSL for a seen-class one): negative when wrong, near 0 when close"
             .to_owned(),
@@ -378,6 +430,8 @@ fn table_ui(
         dataset.samples.iter().any(|s| f(&s.meta))
     };
     let scored = joined.rows.iter().any(|r| r.unseen.is_some());
+    let compared = joined.rows.iter().any(|r| r.predicted_b.is_some());
+    // With run B, both predictions are coloured right/wrong, so *Right* gives its room to them.
     let shown = [
         true,
         true,
@@ -386,12 +440,34 @@ fn table_ui(
         scored,
         scored,
         scored,
-        scored,
+        scored && !compared,
+        compared,
     ];
     let last = shown.iter().rposition(|&on| on).unwrap_or(0);
     let columns = shown.iter().filter(|&&on| on).count();
     let room = ui.available_width() - gap * columns.saturating_sub(1) as f32 - 14.0;
-    let widths = state.widths.fit(room, shown);
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let inner = ui.spacing().button_padding.x * 2.0;
+    // The widest id after the shared prefix, measured on a few rows (ids of a dataset have one pattern).
+    let id_min = ui.ctx().fonts_mut(|f| {
+        dataset
+            .samples
+            .iter()
+            .take(64)
+            .map(|s| {
+                s.meta
+                    .id
+                    .chars()
+                    .skip(state.id_prefix)
+                    .chain(std::iter::once('…'))
+                    .map(|c| f.glyph_width(&font, c))
+                    .sum::<f32>()
+            })
+            .fold(0.0f32, f32::max)
+    });
+    let widths = state
+        .widths
+        .fit(room, shown, (id_min + inner + 4.0).clamp(60.0, 160.0));
     ui.horizontal(|ui| {
         for (i, ((name, key, _, _), width)) in COLUMNS.into_iter().zip(widths).enumerate() {
             if !shown[i] {
@@ -441,8 +517,6 @@ fn table_ui(
         }
     });
     let class_name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
-    let font = egui::TextStyle::Body.resolve(ui.style());
-    let inner = ui.spacing().button_padding.x * 2.0;
     let mut scroll = egui::ScrollArea::vertical().auto_shrink([false, false]);
     if selected != state.scrolled_for {
         state.scrolled_for = selected;
@@ -460,7 +534,7 @@ fn table_ui(
             let s = &dataset.samples[i];
             let r = &joined.rows[i];
             ui.horizontal(|ui| {
-                let [w0, w1, w2, w3, w4, w5, w6, w7] = widths;
+                let [w0, w1, w2, w3, w4, w5, w6, w7, w8] = widths;
                 let id = super::elide::elide(ui, &s.meta.id, &font, w0 - inner, state.id_prefix);
                 let response = ui
                     .add_sized(
@@ -496,19 +570,39 @@ fn table_ui(
                     None => "–".into(),
                 };
                 cell(ui, w4, split, None);
-                // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one.
-                let prefix = if r.unseen == Some(true) {
-                    "ZSL: "
+                // Says which setting predicted: ZSL for an unseen-class sample, GZSL for a seen-class one; in a
+                // narrow column the class name keeps the room (the *Split* column and the hover say the setting).
+                let prefix = match r.unseen {
+                    _ if w5 < 120.0 => "",
+                    Some(true) => "ZSL: ",
+                    _ => "GZSL: ",
+                };
+                let setting = if r.unseen == Some(true) {
+                    "ZSL"
                 } else {
-                    "GZSL: "
+                    "GZSL"
                 };
                 let prefix_w = ui
                     .ctx()
                     .fonts_mut(|f| prefix.chars().map(|c| f.glyph_width(&font, c)).sum::<f32>());
+                let right_or_wrong = |c: usize| {
+                    if c == s.meta.label {
+                        palette.correct
+                    } else {
+                        palette.incorrect
+                    }
+                };
                 match r.predicted {
                     Some(c) => {
-                        let (short, full) = name(ui, c, w5 - prefix_w, prefix);
-                        cell(ui, w5, short.into(), Some(&full));
+                        let (short, _) = name(ui, c, w5 - prefix_w, prefix);
+                        let text = egui::RichText::new(short);
+                        // Coloured when *Right* is not shown (beside run B's column).
+                        let text = if shown[7] {
+                            text
+                        } else {
+                            text.color(right_or_wrong(c))
+                        };
+                        cell(ui, w5, text, Some(&format!("{setting}: {}", class_name(c))));
                     }
                     None => cell(ui, w5, "–".into(), None),
                 }
@@ -527,9 +621,98 @@ fn table_ui(
                     None => "".into(),
                 };
                 cell(ui, w7, mark, None);
+                if let Some(c) = r.predicted_b {
+                    let b_prefix = if w8 < 120.0 { "" } else { prefix };
+                    let b_prefix_w = if b_prefix.is_empty() { 0.0 } else { prefix_w };
+                    let (short, _) = name(ui, c, w8 - b_prefix_w, b_prefix);
+                    cell(
+                        ui,
+                        w8,
+                        egui::RichText::new(short).color(right_or_wrong(c)),
+                        Some(&format!("Run B: {setting}: {}", class_name(c))),
+                    );
+                } else {
+                    cell(ui, w8, "–".into(), None);
+                }
             });
         }
         range
     });
     state.visible = output.inner;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::fixture::{fixture_dataset, fixture_predictions};
+
+    /// The columns fill the room; the Sample column keeps room for an id and the others give up what that takes,
+    /// so the table never grows wider than its panel (which would squeeze the player).
+    #[test]
+    fn columns_fill_the_room_and_keep_an_id_whole() {
+        let widths = ColumnWidths::default();
+        let all = [true; 9];
+        // 456: the browser's room at 1280x800 (below ~405 even the least widths of nine columns do not fit).
+        for room in [420.0f32, 456.0, 600.0, 900.0] {
+            let w = widths.fit(room, all, 95.0);
+            assert!(w[0] >= 95.0, "{room}: {w:?}");
+            assert!((w.iter().sum::<f32>() - room).abs() < 0.5, "{room}: {w:?}");
+            assert!(w.iter().all(|&x| x >= 30.0), "{room}: {w:?}");
+        }
+        // A hidden column takes nothing.
+        let mut shown = all;
+        shown[8] = false;
+        assert_eq!(widths.fit(500.0, shown, 95.0)[8], 0.0);
+    }
+
+    /// Run B's column holds B's prediction of the same sample (joined by id, in A's setting), and the *A and B
+    /// disagree* filter lists exactly the samples where the two differ.
+    #[test]
+    fn run_b_column_and_the_disagree_filter() {
+        let d = fixture_dataset();
+        let a = fixture_predictions(&d);
+        // B: A's scores negated (other predictions), its rows in reverse order (the join is by sample id).
+        let c = a.num_classes();
+        let mut b = Predictions {
+            features: None,
+            star: None,
+            infocpl: None,
+            ..a.clone()
+        };
+        b.sample_ids.reverse();
+        b.labels.reverse();
+        b.scores = a
+            .scores
+            .chunks(c)
+            .rev()
+            .flat_map(|r| r.iter().map(|x| -x))
+            .collect();
+        let joined = Joined::new(&d, Some(&a), Some(&b));
+        let mut disagree = Vec::new();
+        for (i, r) in joined.rows.iter().enumerate() {
+            let Some(row) = joined.pred_row[i] else {
+                assert_eq!(r.predicted_b, None);
+                continue;
+            };
+            let setting = research::sample_setting(&a, row).unwrap();
+            let row_b = b.num_samples() - 1 - row;
+            assert_eq!(r.predicted_b, b.predicted(row_b, setting), "sample {i}");
+            assert_eq!(r.predicted, a.predicted(row, setting));
+            if r.predicted_b != r.predicted {
+                disagree.push(i);
+            }
+        }
+        assert!(!disagree.is_empty(), "the negated run disagrees somewhere");
+        let mut state = BrowserState {
+            show: Show::Disagree,
+            ..Default::default()
+        };
+        state.refresh(&d, &joined, Some(&a), 1);
+        assert_eq!(state.order, disagree);
+        // Without B nothing is listed as disagreeing.
+        let alone = Joined::new(&d, Some(&a), None);
+        assert!(alone.rows.iter().all(|r| r.predicted_b.is_none()));
+        state.refresh(&d, &alone, Some(&a), 2);
+        assert!(state.order.is_empty());
+    }
 }

@@ -1,11 +1,79 @@
 //! GZSL calibration: seen (S), unseen (U) and harmonic (H) accuracy against the calibrated-stacking gamma, from
-//! the stored scores, with a slider that sets the run's gamma (predictions and the matrix follow).
+//! the stored scores, with a slider that sets the run's gamma (predictions and the matrix follow). The run's own
+//! gamma and the seen-class validation figures it was chosen on come first (the figures to tune on); the curves are
+//! on the test split and labelled so. A gamma can be saved with a run folder (`gamma.toml`, recorded with the figure
+//! it was chosen on, see [`crate::experiment::saved_gamma`]).
+
+use std::path::{Path, PathBuf};
 
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
 use super::command::Command;
 use super::palette::Palette;
+use crate::experiment::run::LoadedRun;
+use crate::experiment::saved_gamma::SavedGamma;
+use crate::experiment::select::Evaluation;
 use crate::pipeline::predictions::Predictions;
+
+/// What the run records about its gamma: where to save one, the validation choice and its figures, a saved gamma.
+#[derive(Clone, Debug, Default)]
+pub struct RunGamma {
+    /// The run folder (`None` for the embedded demo, which cannot be saved into).
+    pub dir: Option<PathBuf>,
+    /// The gamma chosen on seen-class validation at training time (`config.toml`).
+    pub validation_gamma: f32,
+    /// The training-time evaluation (validation figures), when recorded.
+    pub evaluation: Option<Evaluation>,
+    /// A gamma saved with the run (`gamma.toml`).
+    pub saved: Option<SavedGamma>,
+}
+
+impl RunGamma {
+    /// From a run folder (or its `predictions.json`): `config.toml` and `gamma.toml`. `Ok(None)` when the path is
+    /// not a trained run's folder (no `config.toml`).
+    pub fn from_folder(path: &Path) -> Result<Option<Self>, String> {
+        use crate::experiment::run::{CONFIG_FILE, config_from_toml};
+        let dir = if path.extension().is_some_and(|e| e == "json") {
+            path.parent().unwrap_or(Path::new("."))
+        } else {
+            path
+        };
+        let config_path = dir.join(CONFIG_FILE);
+        let Ok(text) = std::fs::read_to_string(&config_path) else {
+            return Ok(None);
+        };
+        let config = config_from_toml(&text, &config_path).map_err(|e| e.to_string())?;
+        let saved = SavedGamma::load(dir).map_err(|e| e.to_string())?;
+        Ok(Some(Self {
+            dir: Some(dir.to_path_buf()),
+            validation_gamma: config.gamma as f32,
+            evaluation: config.evaluation,
+            saved,
+        }))
+    }
+
+    /// From a run loaded for live scoring (its gamma is the saved one when there is one). `folder`: whether it was
+    /// loaded from a folder one can save into (not the embedded demo).
+    pub fn from_run(run: &LoadedRun, folder: bool) -> Self {
+        let validation = run
+            .saved_gamma
+            .as_ref()
+            .map_or(run.config.gamma, |s| s.validation_gamma);
+        Self {
+            dir: folder.then(|| run.dir.clone()),
+            validation_gamma: validation as f32,
+            evaluation: run.config.evaluation.clone(),
+            saved: run.saved_gamma.clone(),
+        }
+    }
+
+    /// Whether `gamma` is the saved one (to the slider's precision).
+    pub fn is_saved(&self, gamma: f32) -> bool {
+        self.saved
+            .as_ref()
+            .is_some_and(|s| (s.gamma as f32 - gamma).abs() < 5e-4)
+    }
+}
 
 /// One sample's GZSL standing independent of gamma: whether its best class on its own side is right, and how far
 /// its best seen score is above its best unseen score (it is predicted seen exactly when `margin > gamma`).
@@ -100,6 +168,8 @@ pub fn best_gamma(curve: &Curve) -> Option<f32> {
 pub struct CalibrationView {
     pub open: bool,
     curve: Option<(u64, Curve)>,
+    /// The shown run's gamma record (`None` while no run records one, e.g. a bare `predictions.json`).
+    pub run: Option<RunGamma>,
 }
 
 impl CalibrationView {
@@ -125,17 +195,16 @@ impl CalibrationView {
                     curve.gammas.last().copied().unwrap_or(1.0),
                 );
                 let m = p.metrics();
+                self.validation_ui(ui, p, opened_gamma, commands);
+                ui.separator();
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
                     format!(
-                        "Computed on the test split ({} seen-class and {} unseen-class samples): for inspection, not \
+                        "Curves below: test split ({} seen-class and {} unseen-class samples), for inspection, not \
                          for choosing gamma (that would tune on the unseen test classes).",
                         m.seen_samples, m.unseen_samples
                     ),
                 );
-                ui.label(format!(
-                    "The run's gamma {opened_gamma:.3} was chosen on the seen-class validation split; that is the one to report."
-                ));
                 if p.gamma != opened_gamma {
                     // Say what a moved gamma is: `--dump-state` records it as source "user", basis "test".
                     ui.colored_label(
@@ -159,7 +228,11 @@ impl CalibrationView {
                     if ui.add(slider).changed() && moved(gamma) {
                         commands.push(Command::SetGamma(gamma));
                     }
-                    if ui.button("Run's (validation)").clicked() {
+                    if ui
+                        .button("Run's (validation)")
+                        .on_hover_text("The gamma chosen on seen-class validation at training time")
+                        .clicked()
+                    {
                         commands.push(Command::SetGamma(opened_gamma));
                     }
                     if ui
@@ -206,6 +279,99 @@ impl CalibrationView {
                                 .color(palette.seen),
                         );
                     });
+        });
+    }
+}
+
+impl CalibrationView {
+    /// The validation side: the run's gamma and the seen-class validation figures it was chosen on (the ones to
+    /// tune on), a saved gamma, and saving the gamma in use with the run.
+    fn validation_ui(
+        &self,
+        ui: &mut egui::Ui,
+        p: &Predictions,
+        opened_gamma: f32,
+        commands: &mut Vec<Command>,
+    ) {
+        ui.strong("Validation (seen classes): the figures to tune on");
+        let validation_gamma = self
+            .run
+            .as_ref()
+            .map_or(opened_gamma, |r| r.validation_gamma);
+        match self.run.as_ref().and_then(|r| r.evaluation.as_ref()) {
+            Some(e) => {
+                let folds: Vec<String> = e
+                    .val_folds
+                    .iter()
+                    .map(|f| format!("{:.3} (H {:.1} %)", f.gamma, 100.0 * f.gzsl_h))
+                    .collect();
+                ui.label(format!(
+                    "The run's gamma {validation_gamma:.3} was chosen on seen-class validation: validation GZSL H \
+                     {:.1} % (mean over {} pseudo-unseen folds, each at its best gamma{}).",
+                    100.0 * e.val_gzsl_h,
+                    e.val_folds.len().max(1),
+                    e.gamma_in_spreads
+                        .map_or(String::new(), |g| format!("; {g:.2} score spreads on average")),
+                ));
+                if !folds.is_empty() {
+                    ui.weak(format!("Folds' best gammas: {}", folds.join(", ")))
+                        .on_hover_text(
+                            "Each fold's gamma is in its own model's score units; the run's gamma is their mean \
+                             carried over in units of score spread",
+                        );
+                }
+                ui.weak(
+                    "No validation curve over gamma is stored (selection keeps each fold's best gamma and H), so \
+                     only this choice is a validation figure.",
+                );
+            }
+            None => {
+                ui.label(format!(
+                    "The run's gamma {validation_gamma:.3} was chosen on seen-class validation (the run records no \
+                     validation figures here)."
+                ));
+            }
+        }
+        let Some(run) = &self.run else {
+            return;
+        };
+        if let Some(saved) = &run.saved {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "Saved with the run: gamma {:.3}, chosen on {} (eval --json reports gamma_source \"user\", \
+                     gamma_basis \"{}\").",
+                    saved.gamma,
+                    saved.chosen_on.name(),
+                    saved.chosen_on.name()
+                ),
+            );
+        }
+        if run.dir.is_none() {
+            return;
+        }
+        ui.horizontal(|ui| {
+            let differs = (p.gamma - validation_gamma).abs() >= 5e-4;
+            let can_save = differs && !run.is_saved(p.gamma);
+            if ui
+                .add_enabled(can_save, egui::Button::new("Save with the run"))
+                .on_hover_text(
+                    "Writes gamma.toml in the run folder: eval, predict and the explorer then score with this gamma, \
+                     recorded as chosen on the test split",
+                )
+                .on_disabled_hover_text("Move gamma away from the run's (validation) gamma first")
+                .clicked()
+            {
+                commands.push(Command::SaveGamma(true));
+            }
+            if run.saved.is_some()
+                && ui
+                    .button("Forget saved gamma")
+                    .on_hover_text("Deletes gamma.toml: the run scores with its validation gamma again")
+                    .clicked()
+            {
+                commands.push(Command::SaveGamma(false));
+            }
         });
     }
 }

@@ -63,6 +63,8 @@ pub enum Command {
     FilterSamples(Vec<usize>),
     /// Sets the GZSL calibration gamma (predictions, metrics and matrices follow).
     SetGamma(f32),
+    /// Saves the gamma in use with the run folder (`gamma.toml`, chosen on the test split), or (`false`) deletes it.
+    SaveGamma(bool),
     /// Writes the predictions, per-class accuracy and confusion matrices (CSV + JSON) into a folder.
     ExportTables(PathBuf),
     /// Saves a PNG of the window, or of one analysis view.

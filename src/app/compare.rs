@@ -51,6 +51,15 @@ pub fn compare_runs(
     Ok(research::agreement(a, b))
 }
 
+/// Run B when it belongs to `dataset` (the browser shows its predictions then).
+pub fn bound_b<'a>(
+    view: &'a CompareView,
+    dataset: Option<&crate::dataset::Dataset>,
+) -> Option<&'a Predictions> {
+    let b = &view.run.as_ref()?.predictions;
+    dataset_mismatch(b, dataset?).is_none().then_some(b)
+}
+
 #[derive(Default)]
 pub struct CompareView {
     pub open: bool,
@@ -102,6 +111,8 @@ impl ExplorerApp {
                     predictions: *p,
                     result: None,
                 });
+                // The browser's B column.
+                self.data_changed();
             }
             Err(e) => {
                 let e = format!("{}: {e}", path.display());

@@ -42,7 +42,11 @@ impl ExplorerApp {
             shown.map(|p| p.confusion(Setting::Gzsl)),
         ];
         self.joined = match &self.dataset {
-            Some(d) => browser::Joined::new(d, shown),
+            Some(d) => browser::Joined::new(
+                d,
+                shown,
+                shown.and(super::compare::bound_b(&self.views.compare, Some(d))),
+            ),
             None => browser::Joined::default(),
         };
     }
@@ -264,6 +268,7 @@ impl ExplorerApp {
             | Command::PlaySample(_)
             | Command::FilterSamples(_)
             | Command::SetGamma(_)
+            | Command::SaveGamma(_)
             | Command::ExportTables(_)
             | Command::SavePng { .. }
             | Command::OpenCompare(_)) => self.apply_analysis(c),
@@ -375,7 +380,15 @@ impl ExplorerApp {
                     }
                 );
                 self.notifications.push(Level::Info, msg);
+                // Class texts beside a prediction, for runs opened from their folder: the dataset's own files,
+                // when they name one text per class (a few small files, read here once per dataset).
+                self.views.dataset_texts =
+                    crate::dataset::texts::ClassTexts::from_tsv_dir(&dataset.root.join("text"))
+                        .ok()
+                        .filter(|t| t.names.len() == dataset.classes.len());
                 self.dataset = Some(dataset);
+                // The training points' sample indices belong to the old data.
+                self.views.research.training = Default::default();
                 self.browser.cell = None;
                 self.selected = None;
                 self.data_changed();
@@ -423,6 +436,15 @@ impl ExplorerApp {
                 self.select_scored_sample();
                 // Only a run scored live can be re-scored (its `Scored` arm attaches the editor again).
                 self.editor.detach();
+                self.views.research.detach();
+                match super::calibration::RunGamma::from_folder(&path) {
+                    Ok(record) => self.set_run_gamma(record),
+                    Err(e) => {
+                        self.notifications
+                            .push(Level::Error, format!("The run's gamma record: {e}"));
+                        self.set_run_gamma(None);
+                    }
+                }
                 self.views.branches.editor.run_opened(&path);
                 self.analysis_run_loaded();
             }
@@ -442,6 +464,12 @@ impl ExplorerApp {
                 self.handle_loaded(Loaded::Run(path, Ok(Box::new(scored.predictions.clone()))));
                 self.editor.attach(&scored);
                 self.views.branches.editor.attach_scored(&scored);
+                self.views.research.attach_scored(&scored);
+                let record = scored.run.lock().ok().map(|run| {
+                    let folder = self.demo_run.is_none();
+                    super::calibration::RunGamma::from_run(&run, folder)
+                });
+                self.set_run_gamma(record);
                 self.editor.open = editor_open;
                 self.select_scored_sample();
                 if std::mem::take(&mut self.play_when_scored) {

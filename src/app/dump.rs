@@ -27,6 +27,8 @@ impl ExplorerApp {
             json!({
                 "name": self.run_path.as_ref().map(|r| r.display().to_string()),
                 "method": p.method,
+                // As the window labels the run (a gamma saved with it included).
+                "label": self.run_label(p),
                 "matches_dataset": self.mismatch.is_none() && self.dataset.is_some(),
                 "mismatch": self.mismatch,
             })
@@ -34,7 +36,12 @@ impl ExplorerApp {
         let figures = match (&self.predictions, &self.metrics) {
             (Some(p), Some(m)) if self.mismatch.is_none() => {
                 let test = |v: f32| json!({"value": v, "basis": "test"});
-                let user_gamma = p.gamma != self.opened_gamma;
+                let user_gamma = (p.gamma - self.opened_gamma).abs() >= 5e-4;
+                let record = self.views.calibration.run.as_ref();
+                // A gamma saved with the run: its basis is the one recorded with it.
+                let saved = record
+                    .filter(|r| user_gamma && r.is_saved(p.gamma))
+                    .and_then(|r| r.saved.as_ref());
                 let mut figures = json!({
                     "zsl_accuracy": test(m.zsl_accuracy),
                     "gzsl_seen": test(m.seen_accuracy),
@@ -44,8 +51,13 @@ impl ExplorerApp {
                     // test curves.
                     "gamma": {
                         "value": p.gamma,
-                        "basis": if user_gamma { "test" } else { "validation" },
+                        "basis": match saved {
+                            Some(s) => s.chosen_on.name(),
+                            None if user_gamma => "test",
+                            None => "validation",
+                        },
                         "source": if user_gamma { "user" } else { "validation" },
+                        "saved": saved.is_some(),
                     },
                     "unseen_samples": m.unseen_samples,
                     "seen_samples": m.seen_samples,
@@ -69,9 +81,26 @@ impl ExplorerApp {
         let selected = self.selected.and_then(|i| {
             let d = self.dataset.as_ref()?;
             let s = d.samples.get(i)?;
+            let row = self.joined.rows.get(i);
+            let name = |c: usize| {
+                self.predictions
+                    .as_ref()
+                    .map(|p| p.class_name(c, &self.class_names))
+            };
             Some(json!({
                 "id": s.meta.id,
                 "scored": self.joined.pred_row.get(i).copied().flatten().is_some(),
+                // The compared run B's prediction (the browser's *B predicted* column), when B is shown.
+                "prediction_b": row.and_then(|r| r.predicted_b).and_then(name),
+                // Where the class sentences beside the prediction come from: the texts scored with in this
+                // session, the dataset's text files (a run opened from its folder), or none.
+                "class_texts": if self.editor.current_set().is_some() {
+                    Some("session")
+                } else if self.views.dataset_texts.is_some() {
+                    Some("dataset")
+                } else {
+                    None
+                },
             }))
         });
         // The fixed panels (the dock among them, with its tabs), then each dock tab shown, by its title.
@@ -164,10 +193,26 @@ impl ExplorerApp {
             && let (Some(row), Some(f)) = (row, &p.features)
         {
             let near = research::nearest(&f.samples, f.dim, row, super::research_views::NEIGHBOURS);
+            // The nearest training samples (seen classes), or why the view lists none.
+            let training = match r.nearest_training(p, self.views.run_key, row) {
+                Some(list) => json!(
+                    list.iter()
+                        .map(|t| json!({
+                            "id": t.id,
+                            "class": p.class_name(t.label, &self.class_names),
+                            "split": "training",
+                            "cosine": t.cosine,
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+                None => json!({
+                    "unavailable": r.training_unavailable().unwrap_or("not computed yet"),
+                }),
+            };
             if let Some(&(_, best)) = near.first() {
                 let samples: Vec<Value> = near
                     .iter()
-                    .map(|&(r, sim)| json!({"id": p.sample_ids[r], "cosine": sim}))
+                    .map(|&(r, sim)| json!({"id": p.sample_ids[r], "split": "test", "cosine": sim}))
                     .collect();
                 out.insert(
                     "nearest".into(),
@@ -176,6 +221,7 @@ impl ExplorerApp {
                         "basis": "test",
                         "what": "cosine similarity of the nearest scored sample in the run's feature space",
                         "samples": samples,
+                        "training": training,
                     }),
                 );
             }

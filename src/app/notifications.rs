@@ -92,11 +92,16 @@ impl Notifications {
                     .stroke(egui::Stroke::new(1.0, color))
                     .show(ui, |ui| {
                         ui.set_max_width(max_width);
-                        ui.horizontal(|ui| {
-                            ui.colored_label(color, &n.text);
+                        // Wrapped to the player's width: a long path would otherwise push the toast over the
+                        // browser beside it.
+                        ui.horizontal_top(|ui| {
                             if ui.small_button("x").on_hover_text("Dismiss").clicked() {
                                 dismissed = Some(n.id);
                             }
+                            ui.add(
+                                egui::Label::new(egui::RichText::new(&n.text).color(color))
+                                    .wrap_mode(egui::TextWrapMode::Wrap),
+                            );
                         });
                     });
             }

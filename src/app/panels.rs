@@ -122,7 +122,7 @@ impl ExplorerApp {
                         format!("run: {} (not this dataset's)", p.method),
                     );
                 } else {
-                    ui.label(format!("run: {}", p.method));
+                    ui.label(format!("run: {}", self.run_label(p)));
                 }
             }
             // No spinner: it repaints the whole window every frame, and under a software renderer (lavapipe) that
@@ -199,7 +199,13 @@ impl ExplorerApp {
                 return;
             };
             ui.heading("Predictions");
-            results::metrics_ui(ui, p, m, self.opened_gamma);
+            let saved = self
+                .views
+                .calibration
+                .run
+                .as_ref()
+                .is_some_and(|r| r.is_saved(p.gamma) && p.gamma != self.opened_gamma);
+            results::metrics_ui(ui, p, m, self.opened_gamma, &self.run_label(p), saved);
             demo_run_ui(ui, self.demo_run, compared_demo_run, &mut self.pending);
             if self.editor.available() && ui.button("Edit class descriptions…").clicked() {
                 self.editor.open = !self.editor.open;
@@ -224,6 +230,7 @@ impl ExplorerApp {
                             p,
                             row,
                             self.editor.current_set(),
+                            self.views.dataset_texts.as_ref(),
                             &self.class_names,
                             &self.palette,
                         );

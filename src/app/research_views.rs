@@ -1,17 +1,58 @@
 //! Research views in the dock: per-class accuracy bars (ZSL or GZSL, on the run's test split; a click lists the
 //! class's samples in the browser) and the nearest samples of the selected one in the run's feature space (a click
-//! plays one). The figures come from [`crate::pipeline::research`]; they are cached per scores (`key`), so an open
-//! tab costs a frame nothing but drawing.
+//! plays one): the nearest *training* samples where the session holds the encoder (a run scored live; their points
+//! are computed on a worker the first time the view is open, [`crate::pipeline::training_points`]), and the nearest
+//! scored (test) samples. The figures come from [`crate::pipeline::research`]; they are cached per scores (`key`),
+//! so an open tab costs a frame nothing but drawing.
 
+use std::sync::{Arc, Mutex};
+
+use super::ExplorerApp;
 use super::browser::Joined;
 use super::command::Command;
 use super::palette::Palette;
 use crate::dataset::Dataset;
+use crate::experiment::run::LoadedRun;
+use crate::pipeline::predict::EncoderModel;
 use crate::pipeline::predictions::{Predictions, Setting};
 use crate::pipeline::research::{self, ClassAccuracy, setting_name};
+use crate::pipeline::scoring::Scored;
+use crate::pipeline::training_points::{TrainingPoints, training_points};
 
 /// The nearest samples of one prediction row, for one version of the scores: (key, row, [(row, cosine)]).
 type Neighbours = (u64, usize, Vec<(usize, f32)>);
+
+/// What a run scored live keeps for its training samples' points.
+pub struct TrainingSource {
+    encoder: Arc<EncoderModel>,
+    run: Arc<Mutex<LoadedRun>>,
+    /// The run's training samples (`None`: its split does not apply to the scored data).
+    ids: Option<Vec<String>>,
+}
+
+/// The training samples' points, for one version of the run's feature space (`AnalysisViews::run_key`).
+#[derive(Default)]
+pub enum Training {
+    /// Not asked for yet, or the space moved since.
+    #[default]
+    Idle,
+    /// (job, key).
+    Running(u64, u64),
+    /// (key, points, dataset sample index of each point).
+    Ready(u64, TrainingPoints, Vec<Option<usize>>),
+    Failed(u64, String),
+}
+
+/// A finished training-points job: (key, points).
+pub struct TrainingDone(pub u64, pub Result<TrainingPoints, String>);
+
+/// A training sample near the selected one: dataset class, dataset sample index (if open), cosine.
+pub struct TrainingNeighbour {
+    pub id: String,
+    pub label: usize,
+    pub sample: Option<usize>,
+    pub cosine: f32,
+}
 
 #[derive(Default)]
 pub struct ResearchViews {
@@ -23,6 +64,9 @@ pub struct ResearchViews {
     accuracy: Option<(u64, Setting, Vec<ClassAccuracy>)>,
     pub neighbours_open: bool,
     neighbours: Option<Neighbours>,
+    /// Set while the shown run was scored live (`None` for a `predictions.json` run).
+    training_source: Option<TrainingSource>,
+    pub training: Training,
 }
 
 /// How many nearest samples are listed.
@@ -40,9 +84,74 @@ pub struct ResearchContext<'a> {
     /// The selected sample's prediction row.
     pub row: Option<usize>,
     pub palette: &'a Palette,
+    /// Changes whenever the run's feature space changes (the training points are made for one).
+    pub run_key: u64,
+    /// The training-points job's progress, while it runs.
+    pub training_progress: Option<f32>,
 }
 
 impl ResearchViews {
+    /// A run scored live: its encoder and weights can place the training samples in its feature space.
+    pub fn attach_scored(&mut self, scored: &Scored) {
+        self.training_source = Some(TrainingSource {
+            encoder: scored.encoder.clone(),
+            run: scored.run.clone(),
+            ids: scored.training_ids.clone(),
+        });
+        self.training = Training::Idle;
+    }
+
+    /// A run opened from `predictions.json` (or none): no training points can be made.
+    pub fn detach(&mut self) {
+        self.training_source = None;
+        self.training = Training::Idle;
+    }
+
+    /// The `NEIGHBOURS` training samples nearest to prediction row `row`, when their points are ready for the
+    /// feature space `key`; most similar first.
+    pub fn nearest_training(
+        &self,
+        p: &Predictions,
+        key: u64,
+        row: usize,
+    ) -> Option<Vec<TrainingNeighbour>> {
+        let Training::Ready(k, pts, samples) = &self.training else {
+            return None;
+        };
+        let f = p.features.as_ref()?;
+        if *k != key || pts.dim != f.dim {
+            return None;
+        }
+        let query = f.samples.get(row * f.dim..(row + 1) * f.dim)?;
+        Some(
+            research::nearest_to(query, &pts.samples, pts.dim, None, NEIGHBOURS)
+                .into_iter()
+                .map(|(i, cosine)| TrainingNeighbour {
+                    id: pts.ids[i].clone(),
+                    label: pts.labels[i],
+                    sample: samples[i],
+                    cosine,
+                })
+                .collect(),
+        )
+    }
+
+    /// Why no training samples are listed, when none can be.
+    pub fn training_unavailable(&self) -> Option<&'static str> {
+        match &self.training_source {
+            None => Some(
+                "No training samples: this run was opened from predictions.json, which stores the features of \
+                 its test samples only. Open it with its encoder (gui --data D --encoder ENC --run RUN) to list \
+                 the nearest training samples.",
+            ),
+            Some(TrainingSource { ids: None, .. }) => Some(
+                "No training samples: the run's split does not apply to this dataset, so no sample is known to \
+                 be one the run trained on.",
+            ),
+            Some(_) => None,
+        }
+    }
+
     /// Per-class accuracy in `setting`, cached per `key`.
     pub fn class_accuracy(
         &mut self,
@@ -119,7 +228,7 @@ impl ResearchViews {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 let width = ui.available_width();
-                let name_w = (width * 0.35).clamp(90.0, 260.0);
+                let name_w = (width * 0.4).clamp(90.0, 360.0);
                 let count_w = 70.0;
                 let bar_w = (width - name_w - count_w - 16.0).max(60.0);
                 for c in rows {
@@ -207,10 +316,8 @@ impl ResearchViews {
             f.space.as_str()
         };
         ui.weak(format!(
-            "The {NEIGHBOURS} samples nearest to {} by cosine similarity, among the {} samples that have features in \
-             this session: the samples this run scored (its test split), in {space}.",
-            p.sample_ids[row],
-            p.num_samples()
+            "The samples nearest to {} by cosine similarity in {space}.",
+            p.sample_ids[row]
         ));
         let names = cx.names;
         let list = self.nearest(p, cx.key, row).to_vec();
@@ -220,10 +327,17 @@ impl ResearchViews {
             let id = p.sample_ids.get(r)?;
             d.samples.iter().position(|s| &s.meta.id == id)
         };
+        // One scroll area for both lists: in a short dock the test list stays a scroll away, not cut off.
         egui::ScrollArea::vertical()
             .id_salt("neighbours")
             .auto_shrink([false, false])
             .show(ui, |ui| {
+                self.training_ui(ui, cx, row, commands);
+                ui.add_space(6.0);
+                ui.strong(format!(
+                    "Nearest test samples (of the {} this run scored)",
+                    p.num_samples()
+                ));
                 egui::Grid::new("neighbours grid")
                     .num_columns(5)
                     .striped(true)
@@ -276,5 +390,154 @@ impl ResearchViews {
                         }
                     });
             });
+    }
+
+    /// The nearest training samples (seen classes), or why there are none.
+    fn training_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &ResearchContext<'_>,
+        row: usize,
+        commands: &mut Vec<Command>,
+    ) {
+        let n = match &self.training_source {
+            Some(TrainingSource { ids: Some(ids), .. }) => ids.len(),
+            _ => 0,
+        };
+        if let Some(why) = self.training_unavailable() {
+            ui.strong("Nearest training samples");
+            ui.weak(why);
+            return;
+        }
+        ui.strong(format!(
+            "Nearest training samples (of the {n} the run trained on, seen classes)"
+        ));
+        if let Training::Failed(_, e) = &self.training {
+            ui.colored_label(
+                cx.palette.incorrect,
+                format!("Could not place the training samples: {e}"),
+            );
+            return;
+        }
+        let Some(list) = self.nearest_training(cx.predictions, cx.run_key, row) else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.weak(format!(
+                    "Encoding the {n} training samples ({:.0} %)",
+                    100.0 * cx.training_progress.unwrap_or(0.0)
+                ));
+            });
+            return;
+        };
+        egui::Grid::new("training neighbours grid")
+            .num_columns(4)
+            .striped(true)
+            .show(ui, |ui| {
+                ui.strong("Sample");
+                ui.strong("Class");
+                ui.strong("Split");
+                ui.strong("Cosine");
+                ui.end_row();
+                for t in list {
+                    let id = ui
+                        .add_enabled(t.sample.is_some(), egui::Button::new(&t.id).small())
+                        .on_hover_text("Play this training sample")
+                        .on_disabled_hover_text("Not in the open dataset");
+                    if id.clicked()
+                        && let Some(s) = t.sample
+                    {
+                        commands.push(Command::PlaySample(s));
+                    }
+                    ui.label(cx.predictions.class_name(t.label, cx.names));
+                    ui.label(egui::RichText::new("training, seen").color(cx.palette.seen));
+                    ui.label(format!("{:.3}", t.cosine));
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+impl ExplorerApp {
+    /// Starts placing the training samples when the nearest-samples view is open, the run was scored live and
+    /// its feature space (`run_key`) has no points yet. The training samples are copied out of the open dataset
+    /// for the worker (the view asks once per feature space).
+    pub(super) fn research_update(&mut self) {
+        let r = &self.views.research;
+        let key = self.views.run_key;
+        if !r.neighbours_open || self.mismatch.is_some() {
+            return;
+        }
+        let current = match &r.training {
+            Training::Idle => None,
+            Training::Running(_, k) | Training::Ready(k, ..) | Training::Failed(k, _) => Some(*k),
+        };
+        if current == Some(key) {
+            return;
+        }
+        let (
+            Some(TrainingSource {
+                encoder,
+                run,
+                ids: Some(ids),
+            }),
+            Some(d),
+        ) = (&r.training_source, &self.dataset)
+        else {
+            return;
+        };
+        if let Training::Running(job, _) = r.training {
+            self.workers.cancel(job);
+        }
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let train = Dataset {
+            kind: d.kind,
+            root: d.root.clone(),
+            classes: d.classes.clone(),
+            samples: d
+                .samples
+                .iter()
+                .filter(|s| wanted.contains(s.meta.id.as_str()))
+                .cloned()
+                .collect(),
+            skipped: Vec::new(),
+        };
+        let (encoder, run) = (encoder.clone(), run.clone());
+        let label = format!(
+            "Placing {} training samples for Nearest samples",
+            train.samples.len()
+        );
+        let job = self.workers.spawn(&self.ctx, label, move |handle| {
+            let result = match run.lock() {
+                Ok(run) => training_points(&encoder, &run, &train, handle),
+                Err(_) => Err("the run is unusable after a failed re-scoring".to_owned()),
+            };
+            TrainingDone(key, result)
+        });
+        self.views.research.training = Training::Running(job, key);
+    }
+
+    /// A training-points job finished: kept when it is for the current feature space.
+    pub(super) fn training_done(&mut self, TrainingDone(key, result): TrainingDone) {
+        let r = &mut self.views.research;
+        if !matches!(r.training, Training::Running(_, k) if k == key) {
+            return;
+        }
+        r.training = match result {
+            Ok(pts) => {
+                let index: std::collections::HashMap<&str, usize> = self
+                    .dataset
+                    .iter()
+                    .flat_map(|d| d.samples.iter().enumerate())
+                    .map(|(i, s)| (s.meta.id.as_str(), i))
+                    .collect();
+                let samples = pts
+                    .ids
+                    .iter()
+                    .map(|id| index.get(id.as_str()).copied())
+                    .collect();
+                Training::Ready(key, pts, samples)
+            }
+            Err(e) => Training::Failed(key, e),
+        };
     }
 }

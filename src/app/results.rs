@@ -14,8 +14,10 @@ pub fn metrics_ui(
     predictions: &Predictions,
     metrics: &Metrics,
     opened_gamma: f32,
+    label: &str,
+    saved_gamma: bool,
 ) {
-    ui.label(format!("Run: {}", predictions.method));
+    ui.label(format!("Run: {label}"));
     ui.label(egui::RichText::new("On the test split").strong()).on_hover_text(
         "Computed on the run's test samples: unseen-class samples for ZSL, unseen- and seen-class test samples for GZSL. Not for tuning: choose settings on the seen-class validation split.",
     );
@@ -39,7 +41,7 @@ pub fn metrics_ui(
         ui.strong(pct(metrics.harmonic));
         ui.end_row();
         ui.label("gamma");
-        let (short, long) = gamma_text(predictions.gamma, opened_gamma);
+        let (short, long) = gamma_text(predictions.gamma, opened_gamma, saved_gamma);
         ui.label(short).on_hover_text(long);
         ui.end_row();
     });
@@ -57,10 +59,18 @@ pub fn metrics_ui(
     ));
 }
 
-/// Where the gamma in use comes from, short and long: the run's validation choice, or the user (calibration
-/// slider).
-pub fn gamma_text(gamma: f32, opened_gamma: f32) -> (String, String) {
-    if gamma == opened_gamma {
+/// Where the gamma in use comes from, short and long: the run's validation choice, one saved with the run, or the
+/// user (calibration slider).
+pub fn gamma_text(gamma: f32, opened_gamma: f32, saved: bool) -> (String, String) {
+    if saved {
+        (
+            format!("{gamma:.3} (saved with the run)"),
+            format!(
+                "Saved with the run from the calibration view (gamma.toml; chosen on the figure it records); the \
+                 run's validation choice is {opened_gamma:.3}"
+            ),
+        )
+    } else if gamma == opened_gamma {
         (
             format!("{gamma:.3} (validation)"),
             "The run's gamma, chosen on the seen-class validation split".to_owned(),
@@ -74,6 +84,9 @@ pub fn gamma_text(gamma: f32, opened_gamma: f32) -> (String, String) {
         )
     }
 }
+
+/// The width of a top-k score bar: short, so that the class names keep the room.
+const BAR: f32 = 50.0;
 
 /// Top-k classes of one prediction row in both settings, the ground truth highlighted.
 pub fn top_k_ui(
@@ -100,13 +113,19 @@ pub fn top_k_ui(
         // Names longer than the room left beside the bar and the score are elided (full name on hover), so the
         // scores stay in view in a narrow panel.
         let name_width =
-            (ui.available_width() - 80.0 - 56.0 - 4.0 * ui.spacing().item_spacing.x).max(80.0);
+            (ui.available_width() - BAR - 56.0 - 4.0 * ui.spacing().item_spacing.x).max(80.0);
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        // The part the listed names share goes first when one does not fit ("wave right han…" five times over
+        // would tell them apart no better than nothing), then the middle.
+        let shared = super::elide::common_prefix(top.iter().map(|(c, _)| name(*c)));
         egui::Grid::new(("topk", title))
             .num_columns(3)
             .show(ui, |ui| {
                 for (rank, (class, score)) in top.iter().enumerate() {
                     let is_truth = *class == truth;
-                    let text = egui::RichText::new(format!("{}. {}", rank + 1, name(*class)));
+                    let short =
+                        super::elide::elide(ui, name(*class), &font, name_width - 22.0, shared);
+                    let text = egui::RichText::new(format!("{}. {short}", rank + 1));
                     let text = if is_truth {
                         text.color(palette.truth_highlight).strong()
                     } else {
@@ -119,7 +138,7 @@ pub fn top_k_ui(
                     });
                     ui.add(
                         egui::ProgressBar::new((score / max).clamp(0.0, 1.0))
-                            .desired_width(80.0)
+                            .desired_width(BAR)
                             .desired_height(10.0),
                     );
                     ui.label(format!("{score:.3}"));
@@ -141,13 +160,15 @@ pub fn top_k_ui(
 
 /// The true and the predicted class's sentences beside the prediction, with their scores, in the sample's setting
 /// (ZSL for an unseen-class sample, GZSL for a seen-class one). `texts` is the description set the run was scored
-/// with in this session (none for a run opened from its folder). Folded by default: open, it would push the
-/// confusion matrix below the fold of an 800-pixel window.
+/// with in this session; for a run opened from its folder, `dataset_texts` (the open dataset's class text files)
+/// stand in, said to be the dataset's. Folded by default: open, it would push the confusion matrix below the fold
+/// of an 800-pixel window.
 pub fn class_texts_ui(
     ui: &mut egui::Ui,
     p: &Predictions,
     row: usize,
     texts: Option<&crate::dataset::description_set::DescriptionSet>,
+    dataset_texts: Option<&crate::dataset::texts::ClassTexts>,
     class_names: &[String],
     palette: &Palette,
 ) {
@@ -163,16 +184,35 @@ pub fn class_texts_ui(
             let score = |c: usize| ranked.iter().find(|r| r.0 == c).map(|r| r.1);
             let predicted = ranked.first().map(|r| r.0);
             let name = |c: usize| class_names.get(c).map(String::as_str).unwrap_or("?");
-            let Some(texts) = texts else {
-                ui.weak("Not known for a run opened from its folder (shown for runs scored in this session).");
-                return;
+            let sentence = |c: usize| -> Option<&str> {
+                match (texts, dataset_texts) {
+                    (Some(t), _) => t.classes.get(c).map(|d| d.sentence.as_str()),
+                    (None, Some(t)) => t.sentence_or_name(c),
+                    (None, None) => None,
+                }
             };
-            ui.weak("The sentence each class was scored with in this session, and its score for this sample.");
+            match (texts, dataset_texts) {
+                (Some(_), _) => {
+                    ui.weak("The sentence each class was scored with in this session, and its score for this sample.");
+                }
+                (None, Some(_)) => {
+                    ui.weak(
+                        "The dataset's class sentences (its text/ folder) and the run's stored scores for this \
+                         sample; the run may have been trained on other texts.",
+                    );
+                }
+                (None, None) => {
+                    ui.weak(
+                        "No class texts known: the dataset has no text/classes.tsv and the run was not scored in \
+                         this session. Scores only.",
+                    );
+                }
+            }
             let line = |ui: &mut egui::Ui, what: &str, c: usize, color: egui::Color32| {
                 let s = score(c).map_or("–".to_owned(), |s| format!("{s:.3}"));
                 ui.colored_label(color, format!("{what}: {} ({s})", name(c)));
-                if let Some(d) = texts.classes.get(c) {
-                    ui.label(egui::RichText::new(format!("\"{}\"", d.sentence)).italics());
+                if let Some(text) = sentence(c) {
+                    ui.label(egui::RichText::new(format!("\"{text}\"")).italics());
                 }
             };
             line(ui, "True", truth, palette.truth_highlight);

@@ -13,7 +13,7 @@ use super::command::AnalysisView;
 use super::command::Command;
 use super::compare::{CompareLoaded, CompareView};
 use super::notifications::Level;
-use super::research_views::{ResearchContext, ResearchViews};
+use super::research_views::{ResearchContext, ResearchViews, Training, TrainingDone};
 use super::star_parts::{BranchView, StarView};
 use super::tsne::{TsneContext, TsneView};
 use super::workers::{JobOutput, take};
@@ -32,6 +32,9 @@ pub struct AnalysisViews {
     pub star: StarView,
     pub branches: BranchView,
     pub research: ResearchViews,
+    /// The open dataset's class texts (its `text/` folder), shown beside a prediction of a run opened from its
+    /// folder; `None` when the dataset has none that fit its classes.
+    pub dataset_texts: Option<crate::dataset::texts::ClassTexts>,
     pub compare: CompareView,
     pub export_open: bool,
     /// The confusion matrix as a dock tab (the predictions panel then shows a note instead of a second copy).
@@ -61,6 +64,7 @@ impl Default for AnalysisViews {
             star: StarView::default(),
             branches: BranchView::default(),
             research: ResearchViews::default(),
+            dataset_texts: None,
             compare: CompareView::default(),
             export_open: false,
             matrix_open: false,
@@ -156,10 +160,12 @@ impl ExplorerApp {
                         Some(p.confusion(crate::pipeline::predictions::Setting::Gzsl)),
                     ];
                     if let Some(d) = &self.dataset {
-                        self.joined = super::browser::Joined::new(d, Some(p));
+                        let b = super::compare::bound_b(&self.views.compare, Some(d));
+                        self.joined = super::browser::Joined::new(d, Some(p), b);
                     }
                 }
             }
+            Command::SaveGamma(save) => self.save_gamma(save),
             Command::ExportTables(dir) => {
                 let (Some(p), Some(d)) = (self.predictions.clone(), self.dataset.as_ref()) else {
                     self.notifications.push(
@@ -211,6 +217,13 @@ impl ExplorerApp {
                         .notifications
                         .push(Level::Error, format!("t-SNE failed: {e}")),
                 }
+                return;
+            }
+            Err(out) => out,
+        };
+        let out = match take::<TrainingDone>(out) {
+            Ok(done) => {
+                self.training_done(done);
                 return;
             }
             Err(out) => out,
@@ -291,6 +304,7 @@ impl ExplorerApp {
             self.views.tsne_job = None;
         }
         self.views.branches.editor.forget_finished(&self.workers);
+        self.research_update();
         if self.views.tsne_job.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
@@ -346,7 +360,16 @@ impl ExplorerApp {
                 self.views.tsne.ui(ui, &cx, &mut self.pending);
             }
             AnalysisView::Export => self.export_ui(ui),
-            AnalysisView::Matrix => self.matrix_ui(ui, ui.available_size(), false),
+            AnalysisView::Matrix => {
+                // In a short dock the matrix keeps a legible size and scrolls: 26 classes squeezed into 300 points
+                // would draw neither counts nor readable labels (*Taller* shows it whole).
+                let width = ui.available_width();
+                let avail = egui::vec2(width, ui.available_height().max(width.min(800.0) * 0.75));
+                egui::ScrollArea::vertical()
+                    .id_salt("matrix tab")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| self.matrix_ui(ui, avail, false));
+            }
             AnalysisView::Compare => self.compare_ui(ui),
             AnalysisView::Editor => self.editor.tab_ui(ui, &mut self.workers, &self.palette),
             AnalysisView::Calibration
@@ -383,6 +406,16 @@ impl ExplorerApp {
                             key: self.generation,
                             row,
                             palette: &self.palette,
+                            run_key: self.views.run_key,
+                            training_progress: match self.views.research.training {
+                                Training::Running(id, _) => self
+                                    .workers
+                                    .jobs
+                                    .iter()
+                                    .find(|j| j.id == id)
+                                    .map(|j| j.handle.progress()),
+                                _ => None,
+                            },
                         };
                         let r = &mut self.views.research;
                         if view == AnalysisView::ClassAccuracy {
@@ -487,5 +520,90 @@ impl ExplorerApp {
                 .push(Level::Error, format!("{}: {e}", path.display())),
         }
         self.views.png_rx = None;
+    }
+}
+
+impl ExplorerApp {
+    /// The shown run's gamma record (from its folder or its live-scored run): the validation gamma becomes the one
+    /// "Run's (validation)" restores, and a gamma saved with the run is applied (the run scores with it).
+    pub(super) fn set_run_gamma(&mut self, record: Option<super::calibration::RunGamma>) {
+        if let Some(r) = &record {
+            self.opened_gamma = r.validation_gamma;
+            if let (Some(saved), Some(p)) = (&r.saved, &mut self.predictions)
+                && (p.gamma - saved.gamma as f32).abs() >= 5e-4
+            {
+                p.gamma = saved.gamma as f32;
+                self.data_changed();
+            }
+        }
+        self.views.calibration.run = record;
+    }
+
+    /// Saves the gamma in use with the run folder (`gamma.toml`, chosen on the test split the curves show), or
+    /// deletes the saved one and goes back to the validation gamma.
+    fn save_gamma(&mut self, save: bool) {
+        use crate::experiment::saved_gamma::SavedGamma;
+        use crate::zsl::branch_set::ChosenOn;
+        let (Some(run), Some(p)) = (&mut self.views.calibration.run, &self.predictions) else {
+            return;
+        };
+        let Some(dir) = run.dir.clone() else {
+            return;
+        };
+        if save {
+            let saved = SavedGamma {
+                gamma: f64::from(p.gamma),
+                chosen_on: ChosenOn::Test,
+                validation_gamma: f64::from(run.validation_gamma),
+            };
+            match saved.save(&dir) {
+                Ok(path) => {
+                    self.notifications.push(
+                        Level::Info,
+                        format!(
+                            "Saved gamma {:.3} with the run ({}), recorded as chosen on the test split",
+                            saved.gamma,
+                            path.display()
+                        ),
+                    );
+                    run.saved = Some(saved);
+                }
+                Err(e) => self
+                    .notifications
+                    .push(Level::Error, format!("Could not save gamma: {e}")),
+            }
+        } else {
+            match SavedGamma::forget(&dir) {
+                Ok(_) => {
+                    run.saved = None;
+                    let g = run.validation_gamma;
+                    self.notifications.push(
+                        Level::Info,
+                        format!("Forgot the saved gamma: the run scores with its validation gamma {g:.3} again"),
+                    );
+                    self.apply_analysis(Command::SetGamma(g));
+                }
+                Err(e) => self.notifications.push(
+                    Level::Error,
+                    format!("Could not delete the saved gamma: {e}"),
+                ),
+            }
+        }
+    }
+
+    /// The run's label as the window shows it: its method, and a gamma saved with it.
+    pub(super) fn run_label(&self, p: &crate::pipeline::predictions::Predictions) -> String {
+        match self
+            .views
+            .calibration
+            .run
+            .as_ref()
+            .and_then(|r| r.saved.as_ref())
+        {
+            Some(saved) if !p.method.contains("saved gamma") => {
+                format!("{} · {}", p.method, saved.label())
+            }
+            _ => p.method.clone(),
+        }
     }
 }

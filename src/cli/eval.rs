@@ -84,9 +84,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "run": args.run, "method": run.config.method.kind(), "split": split.name,
         "zsl_top1": acc, "zsl_samples": zsl_rows.len(),
         "zsl_classes": name(&f.unseen), "zsl_confusion": zsl_conf,
-        // The run's gamma is always its own, chosen on the seen-class validation split at training time.
-        "gamma_source": "validation",
     });
+    // The run's gamma, chosen on the seen-class validation split at training time, unless one was saved with the
+    // run from the explorer (gamma.toml, chosen there on the figure it records, usually the test split).
+    match &run.saved_gamma {
+        Some(saved) => {
+            json["gamma_source"] = "user".into();
+            json["gamma_basis"] = saved.chosen_on.name().into();
+            json["gamma_file"] =
+                serde_json::to_value(run.dir.join(crate::experiment::saved_gamma::GAMMA_FILE))?;
+            json["gamma_validation"] = saved.validation_gamma.into();
+        }
+        None => {
+            json["gamma_source"] = "validation".into();
+            json["gamma_basis"] = "validation".into();
+        }
+    }
     // An InfoCPL run says which branch set scored: the trained one, or one saved from the explorer's branch editor
     // (chosen there by looking at test-split figures: the JSON says so).
     if let Some(info) = run.method.as_infocpl() {
@@ -136,8 +149,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             all.len(),
         ))?;
         if !args.json {
+            let source = match &run.saved_gamma {
+                Some(saved) => format!("saved with the run, chosen on {}", saved.chosen_on.name()),
+                None => "from seen-class validation".to_owned(),
+            };
             println!(
-                "GZSL (gamma {:.3} from seen-class validation): S {:.2}%  U {:.2}%  H {:.2}%",
+                "GZSL (gamma {:.3} {source}): S {:.2}%  U {:.2}%  H {:.2}%",
                 g.gamma,
                 100.0 * g.s,
                 100.0 * g.u,

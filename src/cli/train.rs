@@ -376,6 +376,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             stale_set.display()
         );
     }
+    // Likewise a gamma saved from the explorer was chosen for the replaced weights' scores.
+    let stale_gamma = args.out.join(crate::experiment::saved_gamma::GAMMA_FILE);
+    if remove_stale(&stale_gamma)? {
+        eprintln!(
+            "removed {}: it was saved for the weights this run replaced",
+            stale_gamma.display()
+        );
+    }
     match &fitted.fold_models {
         Some(fm) => fm.save(&args.out)?,
         // A validation file left by an earlier run in this folder belongs to other weights.

@@ -6,5 +6,6 @@ pub mod bench;
 pub mod fold_models;
 pub mod run;
 pub mod run_kind;
+pub mod saved_gamma;
 pub mod select;
 mod val_fold;

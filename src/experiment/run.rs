@@ -107,6 +107,8 @@ pub struct LoadedRun {
     pub classes: ClassEmbeddings,
     /// The `branch_set.toml` whose InfoCPL branch set the method scores with, when the run folder has one.
     pub branch_set: Option<PathBuf>,
+    /// The `gamma.toml` saved from the explorer, when the run folder has one: `config.gamma` is its gamma then.
+    pub saved_gamma: Option<super::saved_gamma::SavedGamma>,
 }
 
 /// The newest `config.toml` format this build reads and the one it writes.
@@ -141,6 +143,10 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     {
         info.set_branch_set(set)?;
         run.branch_set = Some(dir.join(crate::zsl::branch_set::BRANCH_SET_FILE));
+    }
+    if let Some(saved) = super::saved_gamma::SavedGamma::load(dir)? {
+        run.config.gamma = saved.gamma;
+        run.saved_gamma = Some(saved);
     }
     Ok(run)
 }
@@ -223,5 +229,6 @@ pub fn load_run_bytes(
         method,
         classes,
         branch_set: None,
+        saved_gamma: None,
     })
 }

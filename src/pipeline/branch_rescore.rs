@@ -251,6 +251,7 @@ pub(crate) mod tests {
                 motion: Some(tensor(&[c, 4], 4)),
             },
             branch_set: None,
+            saved_gamma: None,
         };
         let base = Predictions {
             sample_ids: (0..n).map(|i| format!("s{i}")).collect(),

@@ -4,7 +4,8 @@
 //! and `skelzero eval --predictions` writes: [`predictions`] and the methods' [`analysis`] (STAR parts, InfoCPL
 //! branches, joint-space features), the embedded [`demo`], live scoring ([`scoring`]), re-scoring after a
 //! description edit ([`rescore`]) or a branch-set edit ([`branch_rescore`]), the [`tsne`] map, and the research
-//! views' figures ([`research`]: margins, per-class accuracy, nearest samples, two runs' agreement). Every long job
+//! views' figures ([`research`]: margins, per-class accuracy, nearest samples, two runs' agreement) and the training samples' points for the nearest-training-samples list
+//! ([`training_points`]). Every long job
 //! here reports progress and checks cancel through [`crate::util::jobs::JobHandle`]; none of it knows egui.
 
 pub mod analysis;
@@ -25,6 +26,7 @@ pub mod research;
 pub mod run_predictions;
 pub mod scoring;
 pub mod sentence;
+pub mod training_points;
 pub mod tsne;
 
 pub use class_texts::{

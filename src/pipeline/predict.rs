@@ -98,20 +98,25 @@ impl EncoderModel {
     }
 }
 
-/// The samples a run should be scored on: the GZSL test samples of its split when the split applies to `ds` (so
-/// the accuracy shown is a test accuracy), else every sample. A custom split (`--unseen`, a split file) is found by
+/// The run's split as it applies to `ds` (its seen and unseen classes as recorded), or `None` when it does not
+/// apply (another dataset, a split that cannot be rebuilt). A custom split (`--unseen`, a split file) is found by
 /// the run's recorded classes.
-pub fn scored_rows(ds: &Dataset, run: &LoadedRun) -> (Vec<usize>, bool) {
+pub fn run_partition(ds: &Dataset, run: &LoadedRun) -> Option<crate::dataset::protocol::Partition> {
     use crate::dataset::protocol::ProtocolInputs;
     use crate::dataset::split_args::recorded_partition;
     let split = &run.config.split;
-    let part = ProtocolInputs::for_dataset(ds)
+    ProtocolInputs::for_dataset(ds)
         .ok()
         .and_then(|inputs| {
             recorded_partition(&split.name, &split.seen, &split.unseen, ds, &inputs).ok()
         })
-        .filter(|p| p.seen == run.config.split.seen && p.unseen == run.config.split.unseen);
-    match part {
+        .filter(|p| p.seen == run.config.split.seen && p.unseen == run.config.split.unseen)
+}
+
+/// The samples a run should be scored on: the GZSL test samples of its split when the split applies to `ds` (so
+/// the accuracy shown is a test accuracy), else every sample.
+pub fn scored_rows(ds: &Dataset, run: &LoadedRun) -> (Vec<usize>, bool) {
+    match run_partition(ds, run) {
         Some(p) => (p.gzsl_test, true),
         None => ((0..ds.samples.len()).collect(), false),
     }
@@ -154,12 +159,15 @@ pub fn predictions_from_features(
         )));
     }
     let samples = super::features::samples_of_rows(ds, rows)?;
-    let method = format!(
+    let mut method = format!(
         "{} on {} (gamma {:.2})",
         run.config.method.kind().title(),
         split.name,
         run.config.gamma
     );
+    if let Some(saved) = &run.saved_gamma {
+        method.push_str(&format!(" · {}", saved.label()));
+    }
     let p = scored_predictions(
         run,
         feats,
@@ -484,6 +492,7 @@ mod tests {
                 method,
                 classes: demo.classes.clone(),
                 branch_set: None,
+                saved_gamma: None,
             };
             // Predictions with the method's component tables (STAR's parts, InfoCPL's branches), as scored.
             let analysed = |classes: &ClassEmbeddings| {

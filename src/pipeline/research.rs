@@ -101,18 +101,36 @@ pub fn nearest(samples: &[f32], dim: usize, row: usize, k: usize) -> Vec<(usize,
     if dim == 0 || samples.len() < (row + 1) * dim {
         return Vec::new();
     }
-    let unit = |r: usize| {
-        let v = &samples[r * dim..(r + 1) * dim];
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        (v, norm)
-    };
-    let (q, qn) = unit(row);
-    let mut sims: Vec<(usize, f32)> = (0..samples.len() / dim)
-        .filter(|&r| r != row)
-        .map(|r| {
-            let (v, n) = unit(r);
-            let dot: f32 = q.iter().zip(v).map(|(a, b)| a * b).sum();
-            (r, dot / (qn * n))
+    nearest_to(
+        &samples[row * dim..(row + 1) * dim],
+        samples,
+        dim,
+        Some(row),
+        k,
+    )
+}
+
+/// The `k` points of `points` (row-major `n x dim`) nearest to `query` by cosine similarity, most similar first
+/// (ties by index), as (point row, similarity); `skip` is left out. E.g. a test sample's nearest training samples.
+pub fn nearest_to(
+    query: &[f32],
+    points: &[f32],
+    dim: usize,
+    skip: Option<usize>,
+    k: usize,
+) -> Vec<(usize, f32)> {
+    if dim == 0 || query.len() != dim {
+        return Vec::new();
+    }
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    let qn = norm(query);
+    let mut sims: Vec<(usize, f32)> = points
+        .chunks_exact(dim)
+        .enumerate()
+        .filter(|&(r, _)| Some(r) != skip)
+        .map(|(r, v)| {
+            let dot: f32 = query.iter().zip(v).map(|(a, b)| a * b).sum();
+            (r, dot / (qn * norm(v)))
         })
         .collect();
     sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -36,6 +36,9 @@ pub fn predictions_from_run(run: &LoadedRun, f: &SplitFeatures) -> Result<Predic
             basis.name()
         ));
     }
+    if let Some(saved) = &run.saved_gamma {
+        method.push_str(&format!(" · {}", saved.label()));
+    }
     let layout = GzslLayout::new(&f.seen, &f.unseen);
     let p = scored_predictions(
         run,

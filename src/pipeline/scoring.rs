@@ -42,6 +42,11 @@ pub struct Scored {
     pub texts: Option<ClassTexts>,
     /// Whether the scored samples are the test samples of the run's split (else every sample).
     pub on_split: bool,
+    /// The encoder that made `features`, kept for the training samples' points
+    /// ([`super::training_points`]), computed when the nearest-samples view asks for them.
+    pub encoder: Arc<EncoderModel>,
+    /// The ids of the run's training samples in the scored dataset (`None` when its split does not apply).
+    pub training_ids: Option<Vec<String>>,
     pub seconds: f32,
 }
 
@@ -75,6 +80,7 @@ pub fn score_job(
         start.elapsed().as_secs_f32()
     );
     let (rows, on_split) = scored_rows(&dataset, &run);
+    let training_ids = super::training_points::training_ids(&dataset, &run);
     let features = model
         .features(&dataset, &rows, &run, &mut |done, total| {
             handle.set_progress(0.1 + 0.88 * done as f32 / total.max(1) as f32);
@@ -95,6 +101,8 @@ pub fn score_job(
         run: Arc::new(Mutex::new(run)),
         texts,
         on_split,
+        encoder: Arc::new(model),
+        training_ids,
         seconds: start.elapsed().as_secs_f32(),
     })
 }
