@@ -210,47 +210,50 @@ impl Fft {
     }
 
     /// 2-D transform of a `len` x `len` row-major grid, returned transposed (the kernel's spectrum is symmetric, so
-    /// the product is taken in that layout and `inverse_2d` transposes back). Only the first `rows_in` rows may be
-    /// non-zero on input.
-    fn forward_2d(&self, grid: &mut [C64], scratch: &mut [C64], rows_in: usize) {
+    /// the product is taken in that layout and `inverse_2d` transposes back). Only the first `rows_in` rows are read
+    /// (the rest count as zero). The result is swapped into `grid`; `scratch` is left with garbage.
+    fn forward_2d(&self, grid: &mut Vec<C64>, scratch: &mut Vec<C64>, rows_in: usize) {
         let n = self.len;
         grid[..rows_in * n]
             .par_chunks_mut(n)
             .for_each_init(Vec::new, |s, r| self.run(r, false, s));
-        transpose(grid, scratch, n);
+        transpose(grid, scratch, n, rows_in);
         scratch
             .par_chunks_mut(n)
             .for_each_init(Vec::new, |s, r| self.run(r, false, s));
-        grid.copy_from_slice(scratch);
+        std::mem::swap(grid, scratch);
     }
 
     /// Inverse of [`Self::forward_2d`]; only the first `rows_out` rows of the result are computed.
-    fn inverse_2d(&self, grid: &mut [C64], scratch: &mut [C64], rows_out: usize) {
+    fn inverse_2d(&self, grid: &mut Vec<C64>, scratch: &mut Vec<C64>, rows_out: usize) {
         let n = self.len;
         grid.par_chunks_mut(n)
             .for_each_init(Vec::new, |s, r| self.run(r, true, s));
-        transpose(grid, scratch, n);
+        transpose(grid, scratch, n, n);
         scratch[..rows_out * n]
             .par_chunks_mut(n)
             .for_each_init(Vec::new, |s, r| self.run(r, true, s));
-        grid[..rows_out * n].copy_from_slice(&scratch[..rows_out * n]);
+        std::mem::swap(grid, scratch);
     }
 }
 
-/// `dst = src^T` for an n x n grid, in cache-sized tiles.
-fn transpose(src: &[C64], dst: &mut [C64], n: usize) {
+/// `dst = src^T` for an n x n grid, in cache-sized tiles; rows of `src` from `src_rows` on count as zero.
+fn transpose(src: &[C64], dst: &mut [C64], n: usize, src_rows: usize) {
     const TILE: usize = 32;
     dst.par_chunks_mut(n * TILE)
         .enumerate()
         .for_each(|(tile_row, out)| {
             let r0 = tile_row * TILE;
             let rows = out.len() / n;
-            for c0 in (0..n).step_by(TILE) {
+            for c0 in (0..src_rows).step_by(TILE) {
                 for r in 0..rows {
-                    for c in c0..(c0 + TILE).min(n) {
+                    for c in c0..(c0 + TILE).min(src_rows) {
                         out[r * n + c] = src[c * n + r0 + r];
                     }
                 }
+            }
+            for r in 0..rows {
+                out[r * n + src_rows..(r + 1) * n].fill(C64::default());
             }
         });
 }
@@ -361,13 +364,13 @@ impl FftRepulsion {
         let (a_grid, b_grid) = (&mut self.a, &mut self.b);
         rayon::join(
             || {
-                spread(a_grid, &stencils, y, len, |p| {
+                spread(a_grid, &stencils, y, len, nodes, |p| {
                     let q = charges(p);
                     [q[0], q[1]]
                 })
             },
             || {
-                spread(b_grid, &stencils, y, len, |p| {
+                spread(b_grid, &stencils, y, len, nodes, |p| {
                     let q = charges(p);
                     [q[2], q[3]]
                 })
@@ -434,15 +437,17 @@ impl FftRepulsion {
     }
 }
 
-/// Clears `grid` and adds each point's two charges (real, imaginary) at its nine nodes.
+/// Clears the first `rows` rows of `grid` and adds each point's two charges (real, imaginary) at its nine nodes.
 fn spread(
     grid: &mut [C64],
     stencils: &[(usize, [f64; 9])],
     y: &[[f32; 2]],
     len: usize,
+    rows: usize,
     charge: impl Fn(&[f32; 2]) -> [f64; 2],
 ) {
-    grid.fill(C64::default());
+    // Only the rows the nodes occupy: the 2-D transform reads no others.
+    grid[..rows * len].fill(C64::default());
     for ((base, w), p) in stencils.iter().zip(y) {
         let q = charge(p);
         for r in 0..3 {
