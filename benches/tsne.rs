@@ -1,10 +1,11 @@
 //! t-SNE of 5,000 x 256 features (60 Gaussian clusters, the size of a large NTU test split's pooled features) with
-//! skelzero's Barnes-Hut t-SNE, and, where Python with openTSNE or scikit-learn is available, the same data through
+//! skelzero's t-SNE, and, where Python with openTSNE or scikit-learn is available, the same data through
 //! them in the same run (`benches/tsne_py.py`), printing each time and the ratio.
 //!
 //! `cargo bench --bench tsne`. Python: `SKELZERO_TSNE_PYTHON` (default `/work/venv-tsne/bin/python`, then
 //! `python3`). Threads: `SKELZERO_BENCH_THREADS` (default 2) for both sides. Size: `SKELZERO_TSNE_N` (5000).
-//! `SKELZERO_TSNE_LINFA=1` also times linfa-tsne 0.8 (bhtsne 0.4, single-threaded; slow).
+//! `SKELZERO_TSNE_LINFA=1` also times linfa-tsne 0.8 (bhtsne 0.4, single-threaded; slow). The phases (PCA,
+//! neighbours, affinities, repulsion, optimisation) are logged at debug level (`RUST_LOG` overrides the filter).
 #![allow(clippy::unwrap_used)] // a benchmark aborts on setup errors
 
 mod common;
@@ -56,6 +57,12 @@ fn main() {
     let n = env_usize("SKELZERO_TSNE_N", 5000);
     // SAFETY: set before any other thread exists (rayon and candle start theirs later).
     unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "skelzero::pipeline::tsne=debug".into()),
+        )
+        .try_init();
     let dim = 256;
     let data = features(n, dim, 60);
     let cfg = TsneConfig::default();
@@ -68,7 +75,7 @@ fn main() {
     let ours = start.elapsed().as_secs_f64();
     assert!(y.iter().flatten().all(|v| v.is_finite()));
     println!(
-        "skelzero (Barnes-Hut, Rust): {ours:.2} s, 1-NN cluster agreement {:.3}",
+        "skelzero (Rust; Barnes-Hut below 10,000 points, PCA-50 + FFT-interpolated from there): {ours:.2} s, 1-NN cluster agreement {:.3}",
         nn_agreement(&y, 60)
     );
 

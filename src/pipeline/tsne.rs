@@ -6,7 +6,9 @@
 //! 250 iterations, momentum 0.5 then 0.8, delta-bar-delta gains, learning rate N / exaggeration in each phase (in
 //! openTSNE's gradient units, without the factor 4; at least scikit-learn's 50), steps clipped to length 5).
 
-use candle_core::{Device, Tensor};
+mod fft;
+mod knn;
+
 use rand::SeedableRng as _;
 use rand_distr::Distribution as _;
 use rayon::prelude::*;
@@ -81,64 +83,68 @@ pub fn tsne_from_features(
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
         return Err(TsneError::NonFinite(i / dim));
     }
+    let method = if n >= FAST_FROM {
+        Method::Fast
+    } else {
+        Method::Exact
+    };
+    embed(data, n, dim, cfg, method, progress)
+}
+
+/// From this many points on, [`Method::Fast`].
+const FAST_FROM: usize = 10_000;
+/// Width of the principal subspace the fast path searches neighbours in.
+const PCA_DIMS: usize = 50;
+
+/// How the neighbours and the repulsive forces are computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Method {
+    /// Exact neighbours in the full feature space, Barnes-Hut forces.
+    Exact,
+    /// Exact neighbours among the top 50 principal components, FFT-interpolated forces.
+    Fast,
+}
+
+fn embed(
+    data: &[f32],
+    n: usize,
+    dim: usize,
+    cfg: &TsneConfig,
+    method: Method,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<Vec<[f32; 2]>, TsneError> {
     // The neighbourhood must fit in the data: sklearn and openTSNE clamp the same way.
     let perplexity = cfg.perplexity.clamp(1.0, ((n - 1) as f32 / 3.0).max(1.0));
     let k = ((3.0 * perplexity) as usize).clamp(1, n - 1);
-    let (idx, d2) = nearest_neighbours(data, n, dim, k)?;
+    let t0 = std::time::Instant::now();
+    let (idx, d2) = match method {
+        Method::Exact => knn::exact_selected(data, n, dim, k)?,
+        Method::Fast if dim > PCA_DIMS => {
+            let z = knn::pca(data, n, dim, PCA_DIMS, cfg.seed)?;
+            tracing::debug!("t-SNE PCA {:.2} s", t0.elapsed().as_secs_f64());
+            knn::exact_heap(&z, n, PCA_DIMS, k)?
+        }
+        Method::Fast => knn::exact_heap(data, n, dim, k)?,
+    };
+    let t1 = std::time::Instant::now();
     let p = affinities_from_neighbours(&idx, &d2, n, k, perplexity);
+    let t2 = std::time::Instant::now();
+    tracing::debug!(
+        "t-SNE of {n} points ({method:?}): neighbours {:.2} s, affinities {:.2} s",
+        (t1 - t0).as_secs_f64(),
+        (t2 - t1).as_secs_f64()
+    );
     let total = cfg.iterations.max(1);
     if !progress(0, total) {
         return Err(TsneError::Cancelled);
     }
-    optimise(&p, n, cfg, total, progress)
-}
-
-/// The `k` nearest neighbours (squared Euclidean distance) of every row, by blocks of the Gram matrix.
-fn nearest_neighbours(
-    data: &[f32],
-    n: usize,
-    dim: usize,
-    k: usize,
-) -> Result<(Vec<u32>, Vec<f32>), TsneError> {
-    let cerr = |e: candle_core::Error| TsneError::Compute(e.to_string());
-    let x = Tensor::from_slice(data, (n, dim), &Device::Cpu).map_err(cerr)?;
-    let xt = x.t().map_err(cerr)?.contiguous().map_err(cerr)?;
-    let norms: Vec<f32> = data
-        .chunks_exact(dim)
-        .map(|r| r.iter().map(|v| v * v).sum())
-        .collect();
-    let mut idx = vec![0u32; n * k];
-    let mut d2 = vec![0f32; n * k];
-    const BLOCK: usize = 512;
-    for start in (0..n).step_by(BLOCK) {
-        let len = BLOCK.min(n - start);
-        let gram = x
-            .narrow(0, start, len)
-            .and_then(|b| b.matmul(&xt))
-            .and_then(|g| g.flatten_all())
-            .and_then(|g| g.to_vec1::<f32>())
-            .map_err(cerr)?;
-        idx[start * k..(start + len) * k]
-            .par_chunks_mut(k)
-            .zip(d2[start * k..(start + len) * k].par_chunks_mut(k))
-            .enumerate()
-            .for_each_init(Vec::new, |row, (r, (out_i, out_d))| {
-                let i = start + r;
-                let g = &gram[r * n..(r + 1) * n];
-                row.clear();
-                row.extend(
-                    (0..n)
-                        .filter(|&j| j != i)
-                        .map(|j| ((norms[i] + norms[j] - 2.0 * g[j]).max(0.0), j as u32)),
-                );
-                row.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-                for (slot, &(d, j)) in row[..k].iter().enumerate() {
-                    out_i[slot] = j;
-                    out_d[slot] = d;
-                }
-            });
-    }
-    Ok((idx, d2))
+    let repulsion = match method {
+        Method::Exact => Repulsion::BarnesHut,
+        Method::Fast => Repulsion::Fft(Box::default()),
+    };
+    let y = optimise(&p, n, cfg, total, repulsion, progress);
+    tracing::debug!("t-SNE optimisation {:.2} s", t2.elapsed().as_secs_f64());
+    y
 }
 
 /// Gaussian conditionals matched to the perplexity by bisection on the precision, then symmetrised:
@@ -357,11 +363,18 @@ impl QuadTree {
     }
 }
 
+/// The repulsive-force method of [`optimise`].
+enum Repulsion {
+    BarnesHut,
+    Fft(Box<fft::FftRepulsion>),
+}
+
 fn optimise(
     p: &Affinities,
     n: usize,
     cfg: &TsneConfig,
     total: usize,
+    mut repulsion: Repulsion,
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<Vec<[f32; 2]>, TsneError> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
@@ -372,6 +385,8 @@ fn optimise(
         .collect();
     let mut update = vec![[0f32; 2]; n];
     let mut gains = vec![[1f32; 2]; n];
+    let mut forces = vec![[0f32; 2]; n];
+    let mut rep_seconds = 0.0;
     let theta2 = cfg.theta * cfg.theta;
     for it in 0..total {
         let early = it < cfg.exaggeration_iterations;
@@ -379,14 +394,24 @@ fn optimise(
         let momentum = if early { 0.5 } else { 0.8 };
         // The gradient below carries the factor 4 that openTSNE's omits, hence / 4.
         let learning_rate = (n as f32 / (4.0 * exaggeration.max(1.0))).max(50.0);
-        let tree = QuadTree::from_points(&y);
-        let rep: Vec<([f32; 2], f64)> = (0..n)
-            .into_par_iter()
-            .map_init(Vec::new, |stack, i| {
-                tree.repulsion(i as u32, y[i], theta2, stack)
-            })
-            .collect();
-        let z: f64 = rep.iter().map(|r| r.1).sum::<f64>().max(f64::MIN_POSITIVE);
+        let t_rep = std::time::Instant::now();
+        let z = match &mut repulsion {
+            Repulsion::BarnesHut => {
+                let tree = QuadTree::from_points(&y);
+                let rep: Vec<([f32; 2], f64)> = (0..n)
+                    .into_par_iter()
+                    .map_init(Vec::new, |stack, i| {
+                        tree.repulsion(i as u32, y[i], theta2, stack)
+                    })
+                    .collect();
+                for (f, r) in forces.iter_mut().zip(&rep) {
+                    *f = r.0;
+                }
+                rep.iter().map(|r| r.1).sum::<f64>().max(f64::MIN_POSITIVE)
+            }
+            Repulsion::Fft(f) => f.repulsion(&y, &mut forces),
+        };
+        rep_seconds += t_rep.elapsed().as_secs_f64();
         let zinv = (1.0 / z) as f32;
         let grads: Vec<[f32; 2]> = (0..n)
             .into_par_iter()
@@ -399,7 +424,7 @@ fn optimise(
                     attr[0] += w * d[0];
                     attr[1] += w * d[1];
                 }
-                let r = rep[i].0;
+                let r = forces[i];
                 [
                     4.0 * (exaggeration * attr[0] - r[0] * zinv),
                     4.0 * (exaggeration * attr[1] - r[1] * zinv),
@@ -440,6 +465,10 @@ fn optimise(
             return Err(TsneError::Cancelled);
         }
     }
+    let span = y
+        .iter()
+        .fold(0f32, |m, v| m.max(v[0].abs()).max(v[1].abs()));
+    tracing::debug!("t-SNE repulsion {rep_seconds:.2} s; points within +-{span:.1}");
     if let Some(i) = y
         .iter()
         .position(|v| !v[0].is_finite() || !v[1].is_finite())
@@ -546,6 +575,85 @@ mod tests {
             .map(|p| p[0].abs().max(p[1].abs()))
             .fold(0.0, f32::max);
         assert!(spread > 1.0, "embedding collapsed (spread {spread})");
+    }
+
+    /// Five clusters, each a 3-D Gaussian placed in 64-D by its own random linear map, plus small noise: the
+    /// neighbourhoods have structure a map can keep.
+    fn manifold_clusters(n: usize) -> Vec<f32> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let normal = rand_distr::Normal::new(0.0f32, 1.0).unwrap();
+        let maps: Vec<f32> = (0..5 * 3 * 64).map(|_| normal.sample(&mut rng)).collect();
+        let centres: Vec<f32> = (0..5 * 64).map(|_| 4.0 * normal.sample(&mut rng)).collect();
+        (0..n)
+            .flat_map(|i| {
+                let c = i % 5;
+                let z: Vec<f32> = (0..3).map(|_| normal.sample(&mut rng)).collect();
+                (0..64)
+                    .map(|d| {
+                        let m = &maps[(c * 3) * 64..(c * 3 + 3) * 64];
+                        centres[c * 64 + d]
+                            + (0..3).map(|a| z[a] * m[a * 64 + d]).sum::<f32>()
+                            + 0.1 * normal.sample(&mut rng)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Mean share of each point's 10 nearest neighbours in the data that are among its 10 nearest in the map.
+    fn ten_nn_kept(data: &[f32], dim: usize, y: &[[f32; 2]]) -> f64 {
+        let n = y.len();
+        let nearest = |dist: &dyn Fn(usize) -> f32, i: usize| {
+            let mut order: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+            order.sort_by(|&a, &b| dist(a).total_cmp(&dist(b)));
+            order.truncate(10);
+            order
+        };
+        let kept: usize = (0..n)
+            .map(|i| {
+                let row = &data[i * dim..(i + 1) * dim];
+                let high = nearest(
+                    &|j| {
+                        row.iter()
+                            .zip(&data[j * dim..(j + 1) * dim])
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum()
+                    },
+                    i,
+                );
+                let low = nearest(
+                    &|j| (y[j][0] - y[i][0]).powi(2) + (y[j][1] - y[i][1]).powi(2),
+                    i,
+                );
+                high.iter().filter(|j| low.contains(j)).count()
+            })
+            .sum();
+        kept as f64 / (10 * n) as f64
+    }
+
+    /// The fast path (PCA to 50 dimensions, FFT-interpolated forces) keeps neighbourhoods as well as the exact one
+    /// (full-width neighbours, Barnes-Hut), and gives the same map twice with the same seed.
+    #[test]
+    fn the_fast_path_keeps_neighbours_like_the_exact_one() {
+        let n = 1500;
+        let data = manifold_clusters(n);
+        let cfg = TsneConfig {
+            iterations: 500,
+            ..TsneConfig::default()
+        };
+        let exact = embed(&data, n, 64, &cfg, Method::Exact, &mut |_, _| true).unwrap();
+        let fast = embed(&data, n, 64, &cfg, Method::Fast, &mut |_, _| true).unwrap();
+        let (ke, kf) = (
+            ten_nn_kept(&data, 64, &exact),
+            ten_nn_kept(&data, 64, &fast),
+        );
+        assert!(ke > 0.3, "exact path keeps {ke:.3} of the 10-NN");
+        assert!(
+            kf > ke - 0.03,
+            "fast path keeps {kf:.3} of the 10-NN, exact {ke:.3}"
+        );
+        let again = embed(&data, n, 64, &cfg, Method::Fast, &mut |_, _| true).unwrap();
+        assert_eq!(fast, again);
     }
 
     #[test]
