@@ -358,10 +358,17 @@ fn the_gzsl_matrix_at_1280x800_in_the_panel_and_the_short_dock() {
     let mut h = harness(egui::vec2(1280.0, 800.0));
     h.run_steps(2);
     open_demo_from_menu(&mut h);
+    // Below the demo's run switchers in the scrolling predictions panel.
+    h.get_by_label("GZSL matrix").scroll_to_me();
+    // Scrolling animates over a few frames.
+    h.run_steps(30);
     h.get_by_label("GZSL matrix").click();
     h.run_steps(3);
     assert!(h.query_by_label("Open as a tab").is_some());
+    h.get_by_label("Open as a tab").scroll_to_me();
+    h.run_steps(30);
     h.snapshot("gui_matrix_panel_1280");
+    h.run_steps(2);
     h.get_by_label("Open as a tab").click();
     h.run_steps(3);
     assert!(h.state().views.matrix_open);

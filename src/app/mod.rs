@@ -153,8 +153,8 @@ pub struct ExplorerApp {
     pub views: views::AnalysisViews,
     pub show_help: bool,
     /// A live scoring job in flight: the player holds still until its first scored sample is selected, so that the
-    /// encoder does not share the 2 cores with drawing a clip about to be replaced (the demo scores in 1.3-1.6 s
-    /// instead of 2.3-2.6 s on the 2-core machine with lavapipe).
+    /// encoder does not share the 2 cores with drawing a clip about to be replaced (with the spinner gone too, the
+    /// demo went from a median 4.2 s to 2.5 s from launch to scored on the 2-core machine with lavapipe).
     score_job: Option<u64>,
     /// Autoplay waits for that job's scores.
     play_when_scored: bool,

@@ -524,12 +524,11 @@ impl ExplorerApp {
         }
         r.training = match result {
             Ok(pts) => {
-                let index: std::collections::HashMap<&str, usize> = self
+                let index = self
                     .dataset
-                    .iter()
-                    .flat_map(|d| d.samples.iter().enumerate())
-                    .map(|(i, s)| (s.meta.id.as_str(), i))
-                    .collect();
+                    .as_ref()
+                    .map(Dataset::rows_by_id)
+                    .unwrap_or_default();
                 let samples = pts
                     .ids
                     .iter()

@@ -461,12 +461,7 @@ impl AugmentInputs {
                 features_path.display()
             )
         })?;
-        let by_id: std::collections::HashMap<&str, usize> = dataset
-            .samples
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.meta.id.as_str(), i))
-            .collect();
+        let by_id = dataset.rows_by_id();
         let rows = ids
             .iter()
             .map(|id| {

@@ -59,6 +59,15 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Each sample's row, by its id (feature files and predictions name samples by id).
+    pub fn rows_by_id(&self) -> std::collections::HashMap<&str, usize> {
+        self.samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.meta.id.as_str(), i))
+            .collect()
+    }
+
     pub fn num_classes(&self) -> usize {
         self.classes.len()
     }

@@ -59,12 +59,7 @@ fn part_motion(seq: &Sequence, parts: &[Vec<usize>]) -> Vec<f32> {
 
 /// Adds constructed features, part scores and branch scores to `p` for the samples of `dataset` it scores.
 pub fn with_fixture_analysis(mut p: Predictions, dataset: &Dataset) -> Predictions {
-    let by_id: std::collections::HashMap<&str, usize> = dataset
-        .samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.meta.id.as_str(), i))
-        .collect();
+    let by_id = dataset.rows_by_id();
     let Some(rows) = p
         .sample_ids
         .iter()
