@@ -23,6 +23,10 @@ impl Xvfb {
                 "1280x800x24",
                 "-nolisten",
                 "tcp",
+                // Without it the server resets when its last client leaves, and a window opened during that reset
+                // cannot connect ("Failed to open connection to X server": a test that launches the explorer
+                // several times in a row failed so once in CI).
+                "-noreset",
             ])
             .stdout(Stdio::piped())
             .spawn()
