@@ -60,14 +60,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let cfg = run_dir.load_config()?;
     let kind = match args.dataset {
         Some(k) => k,
-        None => serde_json::from_value(serde_json::Value::String(cfg.data.dataset.clone()))
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "{}: unknown dataset `{}`; pass --dataset",
-                    run_dir.config_path().display(),
-                    cfg.data.dataset
-                )
-            })?,
+        None => cfg.data.kind().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: unknown dataset `{}`; pass --dataset",
+                run_dir.config_path().display(),
+                cfg.data.dataset
+            )
+        })?,
     };
     let ds = super::pretrain::load_data(kind, args.data.as_deref())?;
     let vm = VarMap::new();

@@ -36,16 +36,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let model = EncoderModel::load(&args.encoder, &device)?;
     let kind = match args.dataset {
         Some(k) => k,
-        None => {
-            serde_json::from_value(serde_json::Value::String(model.config.data.dataset.clone()))
-                .map_err(|_| {
-                    anyhow::anyhow!(
-                        "{}: unknown dataset `{}`; pass --dataset",
-                        args.encoder.display(),
-                        model.config.data.dataset
-                    )
-                })?
-        }
+        None => model.config.data.kind().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: unknown dataset `{}`; pass --dataset",
+                args.encoder.display(),
+                model.config.data.dataset
+            )
+        })?,
     };
     let ds = super::pretrain::load_data(kind, args.data.as_deref())?;
     let zsl = load_run(&args.run)?;

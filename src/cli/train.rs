@@ -444,10 +444,7 @@ impl AugmentInputs {
         use crate::experiment::run_kind::{RunKind, expect_run};
         expect_run(enc_dir, RunKind::Pretrain, "--encoder").map_err(anyhow::Error::msg)?;
         let (encoder, cfg) = super::bench::load_encoder(enc_dir)?;
-        let kind: crate::dataset::DatasetKind = serde_json::from_value(serde_json::Value::String(
-            cfg.data.dataset.clone(),
-        ))
-        .map_err(|_| {
+        let kind = cfg.data.kind().ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: unknown dataset `{}` in its config.toml",
                 enc_dir.display(),

@@ -44,6 +44,13 @@ pub struct DataInfo {
     pub rotation: Rotation,
 }
 
+impl DataInfo {
+    /// The dataset family `dataset` names (`None` for a name this version does not know).
+    pub fn kind(&self) -> Option<crate::dataset::DatasetKind> {
+        serde_json::from_value(serde_json::Value::String(self.dataset.clone())).ok()
+    }
+}
+
 fn per_frame_y() -> Rotation {
     Rotation::PerFrameY
 }
