@@ -306,9 +306,9 @@ impl Star {
         Ok(Tensor::stack(&gs, 0)?)
     }
 
-    /// Prediction scores `cos(sum_p z_p, h_c)` `(N, C)`.
+    /// Prediction scores `cos(sum_p z_p, h_c)` `(N, C)`, detached (inference; training uses [`Self::loss_terms`]).
     pub fn forward(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let z = self.visual(batch)?;
+        let z = self.visual_eval(batch)?;
         cosine_matrix(&z.sum(1)?, &self.names(classes)?)
     }
 
@@ -426,8 +426,7 @@ impl ZslMethod for Star {
     }
 
     fn scores(&self, batch: &FeatureBatch, classes: &ClassEmbeddings) -> Result<Tensor> {
-        let z = self.visual_eval(batch)?;
-        cosine_matrix(&z.sum(1)?, &self.names(classes)?)
+        self.forward(batch, classes)
     }
 
     fn as_rescoring(&self) -> Option<&dyn Rescoring> {
