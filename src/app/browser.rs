@@ -237,6 +237,11 @@ pub struct BrowserState {
 }
 
 impl BrowserState {
+    /// The list rows shown in the last frame (positions in [`Self::order`]).
+    pub fn visible_rows(&self) -> std::ops::Range<usize> {
+        self.visible.clone()
+    }
+
     /// Recomputes the displayed order if the filter, the sort or the data (`generation`) changed.
     pub fn refresh(
         &mut self,

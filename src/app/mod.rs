@@ -253,6 +253,14 @@ impl ExplorerApp {
     }
 
     /// The sequence the player shows (the preprocessed tensor when that view is on).
+    /// Where a panel (`menu`, `status`, `browser`, `dock`, `predictions`, `player`) was drawn in the last frame.
+    pub fn panel_rect(&self, name: &str) -> Option<egui::Rect> {
+        self.panel_rects
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, r)| *r)
+    }
+
     fn current_sequence(&self) -> Option<&Sequence> {
         shown_sequence(
             self.dataset.as_ref(),
