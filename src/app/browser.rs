@@ -234,6 +234,30 @@ pub struct BrowserState {
     visible: std::ops::Range<usize>,
     /// The selection the list last scrolled to (a new one is scrolled into view).
     scrolled_for: Option<usize>,
+    /// Lower-case ids and class names of the data version the search last ran on.
+    lowered: Option<Lowered>,
+}
+
+/// The searched texts in lower case, made once per data version: lower-casing 114,480 ids and their class names
+/// on every keystroke took 15 ms a frame.
+struct Lowered {
+    generation: u64,
+    ids: Vec<String>,
+    classes: Vec<String>,
+}
+
+impl Lowered {
+    fn new(dataset: &Dataset, generation: u64) -> Self {
+        Self {
+            generation,
+            ids: dataset
+                .samples
+                .iter()
+                .map(|s| s.meta.id.to_lowercase())
+                .collect(),
+            classes: dataset.classes.iter().map(|c| c.to_lowercase()).collect(),
+        }
+    }
 }
 
 impl BrowserState {
@@ -262,19 +286,46 @@ impl BrowserState {
         if self.key.as_ref() == Some(&key) {
             return;
         }
-        self.id_prefix =
-            super::elide::common_prefix(dataset.samples.iter().map(|s| s.meta.id.as_str()));
+        if self
+            .lowered
+            .as_ref()
+            .is_none_or(|l| l.generation != generation)
+        {
+            self.lowered = Some(Lowered::new(dataset, generation));
+            self.id_prefix =
+                super::elide::common_prefix(dataset.samples.iter().map(|s| s.meta.id.as_str()));
+        }
+        let Some(lowered) = &self.lowered else {
+            return;
+        };
         // The list changed: bring the selection into view again.
         self.scrolled_for = None;
         let needle = self.search.trim().to_lowercase();
         let class_name = |c: usize| dataset.classes.get(c).map(String::as_str).unwrap_or("?");
+        // Whether each class name matches, once per class rather than once per sample.
+        let class_ok: Vec<bool> = lowered
+            .classes
+            .iter()
+            .map(|name| name.contains(&needle))
+            .collect();
+        // A t-SNE selection as a mask: `Vec::contains` per sample was quadratic (0.35 s a frame for a 23,000-sample
+        // lasso over 114,480 samples).
+        let in_subset = self.subset.as_ref().map(|set| {
+            let mut mask = vec![false; dataset.samples.len()];
+            for &i in set {
+                if let Some(m) = mask.get_mut(i) {
+                    *m = true;
+                }
+            }
+            mask
+        });
         let mut order: Vec<usize> = (0..dataset.samples.len())
             .filter(|&i| {
                 let s = &dataset.samples[i];
                 let r = &joined.rows[i];
                 let text_ok = needle.is_empty()
-                    || class_name(s.meta.label).to_lowercase().contains(&needle)
-                    || s.meta.id.to_lowercase().contains(&needle);
+                    || class_ok.get(s.meta.label).copied().unwrap_or(false)
+                    || lowered.ids[i].contains(&needle);
                 let show_ok = match self.show {
                     Show::All => true,
                     Show::Seen => r.unseen == Some(false),
@@ -292,7 +343,7 @@ impl BrowserState {
                     }
                     (Some(_), None) => false,
                 };
-                let subset_ok = self.subset.as_ref().is_none_or(|set| set.contains(&i));
+                let subset_ok = in_subset.as_ref().is_none_or(|mask| mask[i]);
                 text_ok && show_ok && cell_ok && subset_ok
             })
             .collect();

@@ -70,3 +70,36 @@ fn run_b_column_and_the_disagree_filter() {
     state.refresh(&d, &alone, Some(&a), 2);
     assert!(state.order.is_empty());
 }
+
+/// The search matches class names and sample ids in any case, a t-SNE selection lists exactly its samples (in the
+/// list's order, whatever order and repeats it came in), and another dataset is searched with its own ids.
+#[test]
+fn search_and_selection_filters() {
+    let d = fixture_dataset();
+    let p = fixture_predictions(&d);
+    let joined = Joined::new(&d, Some(&p), None);
+    let mut state = BrowserState::default();
+    state.search = d.classes[2].to_uppercase();
+    state.refresh(&d, &joined, Some(&p), 1);
+    let of_class: Vec<usize> = (0..d.samples.len())
+        .filter(|&i| d.samples[i].meta.label == 2)
+        .collect();
+    assert!(!of_class.is_empty());
+    assert_eq!(state.order, of_class);
+
+    state.search = format!("  {}  ", d.samples[5].meta.id.to_uppercase());
+    state.refresh(&d, &joined, Some(&p), 1);
+    assert_eq!(state.order, [5]);
+
+    state.search.clear();
+    state.subset = Some(vec![7, 3, 3, 9999]);
+    state.refresh(&d, &joined, Some(&p), 1);
+    assert_eq!(state.order, [3, 7]);
+
+    let mut other = d.clone();
+    other.samples[0].meta.id = "Renamed-Sample".into();
+    state.subset = None;
+    state.search = "renamed".into();
+    state.refresh(&other, &Joined::new(&other, None, None), None, 2);
+    assert_eq!(state.order, [0]);
+}
