@@ -128,7 +128,10 @@ fn run(d: &Dataset, rows: usize) -> Predictions {
     let dim = 16;
     Predictions {
         method: "generated scores".into(),
-        sample_ids: d.samples[..rows].iter().map(|s| s.meta.id.clone()).collect(),
+        sample_ids: d.samples[..rows]
+            .iter()
+            .map(|s| s.meta.id.clone())
+            .collect(),
         labels: d.samples[..rows].iter().map(|s| s.meta.label).collect(),
         classes: (0..CLASSES).collect(),
         unseen,
@@ -255,7 +258,10 @@ fn main() {
     h.state_mut().views.tsne.open = true;
     h.run_steps(3);
     let key = h.state().views.run_key;
-    let m = map(h.state().predictions.as_ref().expect("the run is shown"), key);
+    let m = map(
+        h.state().predictions.as_ref().expect("the run is shown"),
+        key,
+    );
     h.state_mut().views.tsne.map = Some(m);
     h.run_steps(3);
     browser_phases(&mut h, frames);
@@ -297,7 +303,10 @@ fn browser_phases(h: &mut Harness<'static, ExplorerApp>, frames: usize) {
     h.run_steps(3);
     filter.report("filter");
 
-    let browser = h.state().panel_rect("browser").expect("the browser is open");
+    let browser = h
+        .state()
+        .panel_rect("browser")
+        .expect("the browser is open");
     let over_list = browser.center() + egui::vec2(0.0, browser.height() * 0.2);
     h.event(egui::Event::PointerMoved(over_list));
     h.run_steps(2);

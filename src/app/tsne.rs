@@ -5,8 +5,11 @@
 //! colour (a click shows that class alone and lists its samples); class-text labels that would overlap are left
 //! out (hover their square for the name).
 
-use egui_plot::{MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon, Text};
+mod dots;
 
+use egui_plot::{MarkerShape, Plot, PlotPoint, Points, Polygon, Text};
+
+use self::dots::{Dot, Dots, Marker};
 use super::browser::Joined;
 use super::command::Command;
 use super::palette::Palette;
@@ -329,14 +332,46 @@ impl TsneView {
         };
         self.labelled.clone_from(&labelled);
         let only = self.only;
-        // Each class's points in one pass over the rows: a filter per class was classes x N tests a frame (6 million
-        // at 50,000 points and 120 classes).
+        // Every sample's marker in one item (one mesh: `tsne/dots.rs`), the mistakes' crosses after them on top.
         let col_of_class: std::collections::HashMap<usize, usize> =
             p.classes.iter().enumerate().map(|(c, &k)| (k, c)).collect();
-        let mut by_col: Vec<Vec<[f64; 2]>> = vec![Vec::new(); p.classes.len()];
+        let col_color: Vec<egui::Color32> = p
+            .classes
+            .iter()
+            .map(|&class| {
+                if only.is_some_and(|c| c != class) {
+                    palette.class_color(class).gamma_multiply(0.15)
+                } else {
+                    palette.class_color(class)
+                }
+            })
+            .collect();
+        let mut markers: Vec<Dot> = Vec::with_capacity(map.num_rows);
         for (r, label) in p.labels.iter().enumerate().take(map.num_rows) {
-            if let (Some(&c), Some(pt)) = (col_of_class.get(label), map.points.get(r)) {
-                by_col[c].push([f64::from(pt[0]), f64::from(pt[1])]);
+            if let (Some(&c), Some(&at)) = (col_of_class.get(label), map.points.get(r)) {
+                markers.push(Dot {
+                    at,
+                    color: col_color[c],
+                    marker: if p.unseen[c] {
+                        Marker::Diamond
+                    } else {
+                        Marker::Circle
+                    },
+                    radius: 3.0,
+                });
+            }
+        }
+        for (r, &at) in map.points.iter().enumerate().take(map.num_rows) {
+            let wrong = sample_of_row[r]
+                .and_then(|s| cx.joined.rows.get(s))
+                .is_some_and(|info| info.correct == Some(false));
+            if wrong {
+                markers.push(Dot {
+                    at,
+                    color: palette.incorrect,
+                    marker: Marker::Cross,
+                    radius: 5.0,
+                });
             }
         }
         // The tab's height less the hover line under the plot (a docked tab does not grow with its contents).
@@ -352,25 +387,9 @@ impl TsneView {
             .allow_drag(!dragging_selects)
             .allow_boxed_zoom(!dragging_selects)
             .show(ui, |plot| {
-                for ((col, &class), rows) in p.classes.iter().enumerate().zip(by_col) {
-                    let unseen = p.unseen[col];
-                    let color = if only.is_some_and(|c| c != class) {
-                        palette.class_color(class).gamma_multiply(0.15)
-                    } else {
-                        palette.class_color(class)
-                    };
-                    let rows = PlotPoints::from(rows);
-                    plot.points(
-                        Points::new(class_name(class), rows)
-                            .color(color)
-                            .shape(if unseen {
-                                MarkerShape::Diamond
-                            } else {
-                                MarkerShape::Circle
-                            })
-                            .radius(3.0)
-                            .allow_hover(false),
-                    );
+                plot.add(Dots::new("samples", &markers));
+                for (col, &class) in p.classes.iter().enumerate() {
+                    let color = col_color[col];
                     if let Some(&pt) = map.points.get(map.num_rows + col) {
                         let at = PlotPoint::new(f64::from(pt[0]), f64::from(pt[1]));
                         plot.points(
@@ -392,21 +411,6 @@ impl TsneView {
                         }
                     }
                 }
-                let wrong: PlotPoints<'_> = (0..map.num_rows)
-                    .filter(|&r| {
-                        sample_of_row[r]
-                            .and_then(|s| cx.joined.rows.get(s))
-                            .is_some_and(|info| info.correct == Some(false))
-                    })
-                    .map(|r| [f64::from(map.points[r][0]), f64::from(map.points[r][1])])
-                    .collect();
-                plot.points(
-                    Points::new("misclassified", wrong)
-                        .color(palette.incorrect)
-                        .shape(MarkerShape::Cross)
-                        .radius(5.0)
-                        .allow_hover(false),
-                );
                 if let Some(r) = selected_row.filter(|&r| r < map.num_rows) {
                     plot.points(
                         Points::new(
