@@ -1,10 +1,10 @@
 //! The t-SNE map's sample markers as one plot item drawn as one mesh.
 //!
 //! egui_plot's `Points` pushes a shape per marker (a `Vec` per diamond) and the tessellator then builds a feathered
-//! polygon per shape: with the map of NTU-120's cross-subject test split (50,000 points) that was 9 ms of UI pass and
-//! 12 ms of tessellation a frame (`cargo bench --bench explorer_scale`), so hover and lasso stuttered. Here every
+//! polygon per shape: with the map of NTU-120's cross-subject test split (50,000 points) that was 7.0 ms of UI pass
+//! and 3.5 ms of tessellation a frame (`cargo bench --bench explorer_scale`, load ~6.7), 6.0 and 2.1 ms here. Every
 //! marker is a few vertices in one mesh, and markers outside the plot are skipped (a zoomed-in map draws only what
-//! it shows). Small maps keep egui's look: below [`FEATHER_MAX`] markers each gets a 1-pixel anti-aliased edge as
+//! it shows). Small maps keep egui's look: up to [`FEATHER_MAX`] markers each gets a 1-pixel anti-aliased edge as
 //! egui's own circles have; above it the edge is hard (three times fewer vertices, and invisible at that density).
 
 use egui::epaint::{Mesh, Vertex, WHITE_UV};
