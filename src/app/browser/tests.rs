@@ -78,8 +78,10 @@ fn search_and_selection_filters() {
     let d = fixture_dataset();
     let p = fixture_predictions(&d);
     let joined = Joined::new(&d, Some(&p), None);
-    let mut state = BrowserState::default();
-    state.search = d.classes[2].to_uppercase();
+    let mut state = BrowserState {
+        search: d.classes[2].to_uppercase(),
+        ..Default::default()
+    };
     state.refresh(&d, &joined, Some(&p), 1);
     let of_class: Vec<usize> = (0..d.samples.len())
         .filter(|&i| d.samples[i].meta.label == 2)
