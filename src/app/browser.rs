@@ -235,29 +235,7 @@ pub struct BrowserState {
     /// The selection the list last scrolled to (a new one is scrolled into view).
     scrolled_for: Option<usize>,
     /// Lower-case ids and class names of the data version the search last ran on.
-    lowered: Option<Lowered>,
-}
-
-/// The searched texts in lower case, made once per data version: lower-casing 114,480 ids and their class names
-/// on every keystroke took 15 ms a frame.
-struct Lowered {
-    generation: u64,
-    ids: Vec<String>,
-    classes: Vec<String>,
-}
-
-impl Lowered {
-    fn new(dataset: &Dataset, generation: u64) -> Self {
-        Self {
-            generation,
-            ids: dataset
-                .samples
-                .iter()
-                .map(|s| s.meta.id.to_lowercase())
-                .collect(),
-            classes: dataset.classes.iter().map(|c| c.to_lowercase()).collect(),
-        }
-    }
+    lowered: Option<search::Lowered>,
 }
 
 impl BrowserState {
@@ -291,7 +269,7 @@ impl BrowserState {
             .as_ref()
             .is_none_or(|l| l.generation != generation)
         {
-            self.lowered = Some(Lowered::new(dataset, generation));
+            self.lowered = Some(search::Lowered::new(dataset, generation));
             self.id_prefix =
                 super::elide::common_prefix(dataset.samples.iter().map(|s| s.meta.id.as_str()));
         }
@@ -703,5 +681,6 @@ fn table_ui(
     state.visible = output.inner;
 }
 
+mod search;
 #[cfg(test)]
 mod tests;
