@@ -439,11 +439,7 @@ impl eframe::App for ExplorerApp {
         if self.show_help && command::help_ui(&ctx) {
             self.pending.push(Command::ToggleHelp);
         }
-        let player = self
-            .panel_rects
-            .iter()
-            .find(|(n, _)| *n == "player")
-            .map(|(_, r)| *r);
+        let player = self.panel_rect("player");
         if let Some(id) = self.notifications.ui(&ctx, player, &self.palette) {
             self.pending.push(Command::Dismiss(id));
         }
