@@ -252,7 +252,6 @@ impl ExplorerApp {
         app
     }
 
-    /// The sequence the player shows (the preprocessed tensor when that view is on).
     /// Where a panel (`menu`, `status`, `browser`, `dock`, `predictions`, `player`) was drawn in the last frame.
     pub fn panel_rect(&self, name: &str) -> Option<egui::Rect> {
         self.panel_rects
@@ -261,6 +260,7 @@ impl ExplorerApp {
             .map(|(_, r)| *r)
     }
 
+    /// The sequence the player shows (the preprocessed tensor when that view is on).
     fn current_sequence(&self) -> Option<&Sequence> {
         shown_sequence(
             self.dataset.as_ref(),
