@@ -264,17 +264,14 @@ impl BrowserState {
         if self.key.as_ref() == Some(&key) {
             return;
         }
-        if self
-            .lowered
-            .as_ref()
-            .is_none_or(|l| l.generation != generation)
-        {
-            self.lowered = Some(search::Lowered::new(dataset, generation));
-            self.id_prefix =
-                super::elide::common_prefix(dataset.samples.iter().map(|s| s.meta.id.as_str()));
-        }
-        let Some(lowered) = &self.lowered else {
-            return;
+        // The lower-cased texts and the ids' shared prefix follow the data version, not the filter.
+        let lowered = match &mut self.lowered {
+            Some(l) if l.generation == generation => l,
+            slot => {
+                self.id_prefix =
+                    super::elide::common_prefix(dataset.samples.iter().map(|s| s.meta.id.as_str()));
+                slot.insert(search::Lowered::new(dataset, generation))
+            }
         };
         // The list changed: bring the selection into view again.
         self.scrolled_for = None;
