@@ -369,23 +369,9 @@ fn map_phases(h: &mut Harness<'static, ExplorerApp>, frames: usize) {
             centre + radius * egui::vec2(a.cos(), a.sin())
         })
         .collect();
-    let button = |pos, pressed| egui::Event::PointerButton {
-        pos,
-        button: egui::PointerButton::Primary,
-        pressed,
-        modifiers: egui::Modifiers::NONE,
-    };
-    h.event(egui::Event::PointerMoved(path[0]));
-    h.step();
-    h.event(button(path[0], true));
-    h.step();
     let mut lasso = Phase::default();
-    for &p in &path[1..] {
-        h.event(egui::Event::PointerMoved(p));
-        lasso.frame(h);
-    }
+    gui_harness::drag_path(h, &path, |h| lasso.frame(h));
     lasso.report("lasso");
-    h.event(button(path[frames], false));
     let mut release = Phase::default();
     for _ in 0..5 {
         release.frame(h);

@@ -138,12 +138,7 @@ fn tsne_runs_on_a_worker_and_maps_every_point() {
         2
     );
     for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
+        h.event(gui_harness::primary_button(pos, pressed));
     }
     h.run_steps(3);
     assert_eq!(h.state().selected, Some(target));
@@ -161,26 +156,8 @@ fn tsne_runs_on_a_worker_and_maps_every_point() {
         .iter()
         .fold(egui::pos2(f32::MIN, f32::MIN), |a, p| a.max(*p))
         + egui::vec2(4.0, 4.0);
-    h.event(egui::Event::PointerMoved(lo));
-    h.step();
-    h.event(egui::Event::PointerButton {
-        pos: lo,
-        button: egui::PointerButton::Primary,
-        pressed: true,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.step();
-    for k in 1..=5 {
-        h.event(egui::Event::PointerMoved(lo + (hi - lo) * (k as f32 / 5.0)));
-        h.step();
-    }
-    h.event(egui::Event::PointerButton {
-        pos: hi,
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.run_steps(3);
+    let path: Vec<egui::Pos2> = (0..=5).map(|k| lo + (hi - lo) * (k as f32 / 5.0)).collect();
+    drag_path(&mut h, &path);
     assert_eq!(h.state().browser.subset.as_ref().map(Vec::len), Some(24));
     assert!(h.query_by_label("t-SNE selection: 24 samples").is_some());
 }
@@ -281,23 +258,9 @@ fn star_part_scores_colour_the_skeleton_per_class() {
     assert!(h.state().joint_colors.is_none());
 }
 
-/// Presses at `path[0]`, moves through `path`, releases at its end.
+/// Presses at `path[0]`, moves through `path` a frame a point, releases at its end.
 fn drag_path(h: &mut Harness<'static, ExplorerApp>, path: &[egui::Pos2]) {
-    let button = |pos, pressed| egui::Event::PointerButton {
-        pos,
-        button: egui::PointerButton::Primary,
-        pressed,
-        modifiers: egui::Modifiers::NONE,
-    };
-    h.event(egui::Event::PointerMoved(path[0]));
-    h.step();
-    h.event(button(path[0], true));
-    h.step();
-    for &p in &path[1..] {
-        h.event(egui::Event::PointerMoved(p));
-        h.step();
-    }
-    h.event(button(*path.last().unwrap(), false));
+    gui_harness::drag_path(h, path, |h| h.step());
     h.run_steps(3);
 }
 

@@ -57,3 +57,34 @@ pub fn wait_for(
     }
     panic!("timed out waiting for the app");
 }
+
+/// The primary mouse button pressed (`true`) or released at `pos`.
+pub fn primary_button(pos: egui::Pos2, pressed: bool) -> egui::Event {
+    egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    }
+}
+
+/// Presses the primary button at `path[0]`, moves through the rest of `path` running `frame` after each move, and
+/// releases at its end; the release is handled by the next frame the caller runs (a benchmark times that one).
+pub fn drag_path(
+    h: &mut Harness<'static, ExplorerApp>,
+    path: &[egui::Pos2],
+    mut frame: impl FnMut(&mut Harness<'static, ExplorerApp>),
+) {
+    let (Some(&first), Some(&last)) = (path.first(), path.last()) else {
+        return;
+    };
+    h.event(egui::Event::PointerMoved(first));
+    h.step();
+    h.event(primary_button(first, true));
+    h.step();
+    for &p in &path[1..] {
+        h.event(egui::Event::PointerMoved(p));
+        frame(h);
+    }
+    h.event(primary_button(last, false));
+}
