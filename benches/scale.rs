@@ -10,7 +10,7 @@
 //! folder `ntu120-N` lives (default `../scale-data`; generated with `skelzero synth` when missing, deleted never),
 //! `SKELZERO_SCALE_CLI_N` sequences of the folder the CLI chain (pretrain 1 epoch, extract, texts, train, eval)
 //! runs on (default min(N, 1200): one epoch on all N takes hours on 2 cores), `SKELZERO_SCALE_STEPS` training steps timed per side (default 10), `SKELZERO_SCALE_EPOCHS` epochs per zero-shot
-//! method (default 2), `SKELZERO_SCALE_METHODS` (default all five), `SKELZERO_TORCH_PYTHON` (default
+//! method (default 2), `SKELZERO_SCALE_METHODS` (default all five; without STAR the feature file leaves its map out), `SKELZERO_SCALE_MAP_F16=1` (STAR's map stored in half precision), `SKELZERO_TORCH_PYTHON` (default
 //! `/work/venv-torch/bin/python`), `RAYON_NUM_THREADS` (default 2).
 //!
 //! Stages run in this process (read, preprocess, training step) measure their peak RSS after resetting the kernel's
@@ -292,16 +292,22 @@ fn main() {
         ),
     );
     let feats = w.join("features.safetensors");
-    let (s, mb) = child(
-        skelzero()
-            .args(["extract", "--split", SPLIT, "--run"])
-            .arg(&enc_dir)
-            .arg("--data")
-            .arg(&cli_data)
-            .arg("--out")
-            .arg(&feats),
-        &w.join("extract.log"),
-    );
+    let mut extract = skelzero();
+    extract
+        .args(["extract", "--split", SPLIT, "--run"])
+        .arg(&enc_dir)
+        .arg("--data")
+        .arg(&cli_data)
+        .arg("--out")
+        .arg(&feats);
+    // STAR's map is most of the file (38 GB in f32 at NTU-120's size): left out when STAR is not timed, halved
+    // with `SKELZERO_SCALE_MAP_F16=1`.
+    if !methods.split(',').any(|m| m.trim() == "star") {
+        extract.arg("--no-map");
+    } else if std::env::var("SKELZERO_SCALE_MAP_F16").is_ok_and(|v| v == "1") {
+        extract.arg("--map-f16");
+    }
+    let (s, mb) = child(&mut extract, &w.join("extract.log"));
     push(
         &mut rows,
         &format!("extract features, N={cli_n}"),

@@ -85,6 +85,7 @@ impl EncoderModel {
             batch_size: 16,
             mask_frames: 0,
             with_map: run.config.method.kind() == MethodKind::Star,
+            map_f16: false,
             seed: 0,
             device: self.device.clone(),
         };

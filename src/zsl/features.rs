@@ -14,7 +14,9 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::tensor_file::{io_err, save_tensors, save_tensors_with_metadata};
+use super::tensor_file::{
+    io_err, read_tensors_streamed, save_tensors, save_tensors_streamed, save_tensors_with_metadata,
+};
 use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
 use crate::dataset::texts::PartTextForm;
 
@@ -71,21 +73,45 @@ fn ids(path: &Path, t: Option<Tensor>, key: &str) -> Result<Vec<usize>> {
 }
 
 fn f32_tensor(path: &Path, t: Option<Tensor>, key: &str) -> Result<Option<Tensor>> {
-    match t {
-        None => Ok(None),
-        Some(t) => {
-            let t = t.to_dtype(DType::F32)?;
-            let bad = t
-                .flatten_all()?
-                .to_vec1::<f32>()?
+    t.map(|t| finite(path, t.to_dtype(DType::F32)?, key))
+        .transpose()
+}
+
+/// STAR's map: kept in half precision when the file stores it so (`extract --map-f16`), else as f32.
+fn map_tensor(path: &Path, t: Option<Tensor>, key: &str) -> Result<Option<Tensor>> {
+    t.map(|t| {
+        let t = if t.dtype() == DType::F16 {
+            t
+        } else {
+            t.to_dtype(DType::F32)?
+        };
+        finite(path, t, key)
+    })
+    .transpose()
+}
+
+/// `t` if every value is finite, read in place: a copy of a 19 GB map to check it would double the peak memory.
+fn finite(path: &Path, t: Tensor, key: &str) -> Result<Tensor> {
+    let bad = {
+        let t = t.contiguous()?;
+        let (storage, layout) = t.storage_and_layout();
+        let candle_core::Storage::Cpu(cpu) = &*storage else {
+            return Err(file_err(path, format!("`{key}` was not loaded on the CPU")));
+        };
+        let (a, b) = layout
+            .contiguous_offsets()
+            .ok_or_else(|| file_err(path, format!("`{key}`: non-contiguous storage")))?;
+        match t.dtype() {
+            DType::F16 => cpu.as_slice::<half::f16>()?[a..b]
                 .iter()
-                .any(|v| !v.is_finite());
-            if bad {
-                return Err(file_err(path, format!("`{key}` holds a non-finite value")));
-            }
-            Ok(Some(t))
+                .any(|v| !v.is_finite()),
+            _ => cpu.as_slice::<f32>()?[a..b].iter().any(|v| !v.is_finite()),
         }
+    };
+    if bad {
+        return Err(file_err(path, format!("`{key}` holds a non-finite value")));
     }
+    Ok(t)
 }
 
 fn batch(
@@ -101,7 +127,7 @@ fn batch(
         m.remove(&format!("{prefix}.masked")),
         &format!("{prefix}.masked"),
     )?;
-    let map = f32_tensor(
+    let map = map_tensor(
         path,
         m.remove(&format!("{prefix}.map")),
         &format!("{prefix}.map"),
@@ -128,20 +154,30 @@ fn batch(
 }
 
 impl SplitFeatures {
+    /// Reads a feature file tensor by tensor into memory ([`read_tensors_streamed`]): reading it into a buffer first
+    /// held every byte twice (76 GB for NTU-120 with STAR's f32 map).
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(io_err(path))?;
-        Self::from_bytes(&bytes, path)
+        let (tensors, meta) = read_tensors_streamed(path)?;
+        Self::from_parts(tensors, &meta, path)
     }
 
     /// [`Self::load`] on the bytes of a feature file; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        let mut f = Self::from_tensors(load_buffer(bytes, path)?, path)?;
         let meta = safetensors::SafeTensors::read_metadata(bytes)
             .map_err(|e| file_err(path, e.to_string()))?
             .1;
         let meta = meta.metadata().clone().unwrap_or_default();
-        f.train_ids = sample_ids(path, &meta, "train.ids", f.train_labels.len())?;
-        f.test_ids = sample_ids(path, &meta, "test.ids", f.test_labels.len())?;
+        Self::from_parts(load_buffer(bytes, path)?, &meta, path)
+    }
+
+    fn from_parts(
+        tensors: HashMap<String, Tensor>,
+        meta: &HashMap<String, String>,
+        path: &Path,
+    ) -> Result<Self> {
+        let mut f = Self::from_tensors(tensors, path)?;
+        f.train_ids = sample_ids(path, meta, "train.ids", f.train_labels.len())?;
+        f.test_ids = sample_ids(path, meta, "test.ids", f.test_labels.len())?;
         Ok(f)
     }
 
@@ -231,7 +267,7 @@ impl SplitFeatures {
                 meta.insert(key.to_owned(), json);
             }
         }
-        save_tensors_with_metadata(path, &m, (!meta.is_empty()).then_some(meta))
+        save_tensors_streamed(path, &m, (!meta.is_empty()).then_some(meta))
     }
 }
 
@@ -359,6 +395,159 @@ mod tests {
         let err = class_part_text_form(&bad).unwrap_err().to_string();
         assert!(
             err.contains("bad.safetensors") && err.contains("shouted"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    fn sample_features(map_dtype: DType) -> Result<SplitFeatures> {
+        let dev = &Device::Cpu;
+        let values = |n: usize, salt: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| (i as f32 * 0.71 + salt).sin() * 4.0)
+                .collect()
+        };
+        let fb = |n: usize, salt: f32| -> Result<FeatureBatch> {
+            Ok(FeatureBatch {
+                pooled: Tensor::from_vec(values(n * 5, salt), (n, 5), dev)?,
+                masked: Some(Tensor::from_vec(values(n * 5, salt + 1.0), (n, 5), dev)?),
+                map: Some(
+                    Tensor::from_vec(values(n * 2 * 3 * 5, salt + 2.0), (n, 2, 3, 5), dev)?
+                        .to_dtype(map_dtype)?,
+                ),
+            })
+        };
+        Ok(SplitFeatures {
+            train: fb(4, 0.0)?,
+            train_labels: vec![0, 2, 2, 0],
+            test: fb(3, 9.0)?,
+            test_labels: vec![1, 0, 3],
+            seen: vec![0, 2],
+            unseen: vec![1, 3],
+            train_ids: Some((0..4).map(|i| format!("a{i}")).collect()),
+            test_ids: Some((0..3).map(|i| format!("b{i}")).collect()),
+        })
+    }
+
+    fn same_tensor(a: &Tensor, b: &Tensor) -> Result<()> {
+        assert_eq!((a.dims(), a.dtype()), (b.dims(), b.dtype()));
+        let f = |t: &Tensor| -> Result<Vec<f32>> {
+            Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+        };
+        assert_eq!(f(a)?, f(b)?);
+        Ok(())
+    }
+
+    /// The streamed writer (header, then each tensor from its storage) writes what `safetensors::serialize` does,
+    /// laid out by name: both files load to the same tensors and metadata, and the half-precision map stays f16.
+    #[test]
+    fn streamed_feature_files_load_as_serialized_ones() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| ZslError::Invalid(e.to_string()))?;
+        for map_dtype in [DType::F32, DType::F16] {
+            let f = sample_features(map_dtype)?;
+            let streamed = dir.path().join("streamed.safetensors");
+            f.save(&streamed)?;
+            let back = SplitFeatures::load(&streamed)?;
+            for (a, b) in [(&f.train, &back.train), (&f.test, &back.test)] {
+                same_tensor(&a.pooled, &b.pooled)?;
+                same_tensor(a.masked.as_ref().unwrap(), b.masked.as_ref().unwrap())?;
+                same_tensor(a.map.as_ref().unwrap(), b.map.as_ref().unwrap())?;
+            }
+            assert_eq!(back.train_labels, f.train_labels);
+            assert_eq!((&back.seen, &back.unseen), (&f.seen, &f.unseen));
+            assert_eq!(back.test_ids, f.test_ids);
+            // The same tensors through safetensors' own writer.
+            let mut m = HashMap::new();
+            for (p, fb) in [("train", &f.train), ("test", &f.test)] {
+                m.insert(format!("{p}.pooled"), fb.pooled.clone());
+                m.insert(format!("{p}.map"), fb.map.clone().unwrap());
+            }
+            let serialized = dir.path().join("serialized.safetensors");
+            let meta = HashMap::from([("k".to_owned(), "v".to_owned())]);
+            save_tensors_with_metadata(&serialized, &m, Some(meta.clone()))?;
+            let again = dir.path().join("again.safetensors");
+            save_tensors_streamed(&again, &m, Some(meta.clone()))?;
+            let read = |p: &Path| std::fs::read(p).map_err(io_err(p));
+            let (x, y) = (read(&serialized)?, read(&again)?);
+            assert_eq!(x.len(), y.len());
+            // Each file through both readers: safetensors' (from a buffer) and the streamed one.
+            let reference = load_buffer(&x, &serialized)?;
+            for (file, bytes) in [(&serialized, &x), (&again, &y)] {
+                let (streamed, file_meta) = read_tensors_streamed(file)?;
+                assert_eq!(file_meta, meta);
+                for m in [&streamed, &load_buffer(bytes, file)?] {
+                    assert_eq!(m.len(), reference.len());
+                    for (k, t) in &reference {
+                        same_tensor(t, &m[k])?;
+                    }
+                }
+            }
+            let header = |b: &[u8]| safetensors::SafeTensors::read_metadata(b).map(|m| m.1);
+            assert_eq!(
+                header(&y)
+                    .map_err(|e| ZslError::Invalid(e.to_string()))?
+                    .metadata(),
+                &Some(meta)
+            );
+            assert!(header(&x).is_ok());
+        }
+        Ok(())
+    }
+
+    /// A feature file cut short, or with a header that does not describe its data, is one error naming the file.
+    #[test]
+    fn a_truncated_or_inconsistent_feature_file_is_refused() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| ZslError::Invalid(e.to_string()))?;
+        let path = dir.path().join("whole.safetensors");
+        sample_features(DType::F16)?.save(&path)?;
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let write = |name: &str, b: &[u8]| -> Result<std::path::PathBuf> {
+            let p = dir.path().join(name);
+            std::fs::write(&p, b).map_err(io_err(&p))?;
+            Ok(p)
+        };
+        let mut grown = bytes.clone();
+        grown.extend_from_slice(&[0; 4]);
+        let mut offsets = bytes.clone();
+        // The first tensor's data offsets `[0,` become `[1,`: a gap before it and an overlap after.
+        let header = std::str::from_utf8(&offsets[8..8 + n]).unwrap().to_owned();
+        let at = 8 + header.find("[0,").unwrap() + 1;
+        offsets[at] = b'1';
+        for (name, b, expect) in [
+            (
+                "short.safetensors",
+                &bytes[..bytes.len() - 10],
+                "file holds",
+            ),
+            ("header.safetensors", &bytes[..4], "shorter than"),
+            ("headless.safetensors", &bytes[..8 + n / 2], "does not fit"),
+            ("grown.safetensors", &grown[..], "file holds"),
+            ("offsets.safetensors", &offsets[..], "offset"),
+        ] {
+            let p = write(name, b)?;
+            let err = SplitFeatures::load(&p).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(expect), "{name}: {err}");
+        }
+        Ok(())
+    }
+
+    /// A non-finite value in a stored half-precision map is refused with the file and the key named.
+    #[test]
+    fn a_non_finite_half_precision_map_is_refused() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| ZslError::Invalid(e.to_string()))?;
+        let mut f = sample_features(DType::F16)?;
+        let map = f.test.map.take().unwrap();
+        let mut v = map.flatten_all()?.to_vec1::<half::f16>()?;
+        v[7] = half::f16::NAN;
+        f.test.map = Some(Tensor::from_vec(v, map.dims(), &Device::Cpu)?);
+        let path = dir.path().join("nan.safetensors");
+        f.save(&path)?;
+        let err = SplitFeatures::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("nan.safetensors")
+                && err.contains("test.map")
+                && err.contains("non-finite"),
             "{err}"
         );
         Ok(())

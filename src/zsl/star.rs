@@ -98,7 +98,8 @@ impl Default for StarConfig {
     }
 }
 
-/// The tokens of one body part: `map (N, T', V, Cv)` restricted to `joints` -> `(N, T' * V_p, Cv)`.
+/// The tokens of one body part: `map (N, T', V, Cv)` restricted to `joints` -> `(N, T' * V_p, Cv)`, in f32 (a map
+/// stored in half precision, `extract --map-f16`, is widened here, after the selection).
 pub fn part_tokens(map: &Tensor, joints: &[usize]) -> Result<Tensor> {
     let (n, t, v, c) = map.dims4()?;
     if let Some(&bad) = joints.iter().find(|&&j| j >= v) {
@@ -109,7 +110,8 @@ pub fn part_tokens(map: &Tensor, joints: &[usize]) -> Result<Tensor> {
     let idx = super::index_tensor(joints, map.device())?;
     Ok(map
         .index_select(&idx, 2)?
-        .reshape((n, t * joints.len(), c))?)
+        .reshape((n, t * joints.len(), c))?
+        .to_dtype(candle_core::DType::F32)?)
 }
 
 struct PartBranch {
@@ -643,6 +645,63 @@ mod tests {
             (a - b).abs() > 1e-4,
             "the unseen texts shape the loss: {a} vs {b}"
         );
+        Ok(())
+    }
+
+    /// A map stored in half precision (`extract --map-f16`) is widened after the part selection: STAR scores it
+    /// as the f32 map within the rounding, and its loss still reaches every trainable variable.
+    #[test]
+    fn a_half_precision_map_scores_as_the_f32_map() -> Result<()> {
+        let cfg = StarConfig {
+            parts: 2,
+            prompts: 4,
+            dim: 8,
+            heads: 2,
+            hidden: 8,
+            ..Default::default()
+        };
+        let (method, varmap) = MethodConfig::Star(cfg).build_trainable(
+            Dims { visual: 3, text: 4 },
+            &Device::Cpu,
+            1,
+        )?;
+        let map: Vec<f32> = (0..4 * 2 * 25 * 3)
+            .map(|i| (i as f32 * 0.37).sin() * 3.0)
+            .collect();
+        let map = Tensor::from_vec(map, (4, 2, 25, 3), &Device::Cpu)?;
+        let batch = |map: Tensor| -> Result<FeatureBatch> {
+            Ok(FeatureBatch {
+                pooled: map.to_dtype(candle_core::DType::F32)?.mean(1)?.mean(1)?,
+                masked: None,
+                map: Some(map),
+            })
+        };
+        let (full, half) = (
+            batch(map.clone())?,
+            batch(map.to_dtype(candle_core::DType::F16)?)?,
+        );
+        let c = classes(3, 0.0);
+        let a = method.scores(&full, &c)?.flatten_all()?.to_vec1::<f32>()?;
+        let b = method.scores(&half, &c)?.flatten_all()?.to_vec1::<f32>()?;
+        let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 2e-3 * scale, "{x} vs {y}");
+        }
+        assert_ne!(a, b, "the f16 map was not rounded");
+        let labels = Tensor::new(&[0u32, 1, 2, 0], &Device::Cpu)?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let mut ctx = StepContext {
+            epoch: 0,
+            rng: &mut rng,
+            all_classes: None,
+        };
+        let grads = method.loss(&half, &labels, &c, &mut ctx)?.backward()?;
+        for (name, var) in varmap.data().lock().unwrap().iter() {
+            assert!(
+                grads.get(var.as_tensor()).is_some(),
+                "no gradient for {name}"
+            );
+        }
         Ok(())
     }
 }

@@ -42,3 +42,210 @@ pub fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String,
         message: e.to_string(),
     })
 }
+
+/// [`save_tensors_with_metadata`] for files too large to hold twice (the feature files, whose STAR map is 38 GB at
+/// NTU-120's size): the header, then each tensor's values written from its storage in chunks of 1 MB.
+/// `safetensors::serialize` builds the whole file in memory and candle's `View::data` copies each tensor once more,
+/// so that path peaks at three times the map. Tensors are laid out by name; any safetensors reader loads the file.
+pub fn save_tensors_streamed(
+    path: &Path,
+    tensors: &HashMap<String, Tensor>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
+    use safetensors::View;
+    use safetensors::tensor::{Metadata, TensorInfo};
+    let file_err = |message: String| ZslError::File {
+        path: path.to_owned(),
+        message,
+    };
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let mut infos = Vec::with_capacity(names.len());
+    let mut offset = 0;
+    for &name in &names {
+        let t = &tensors[name];
+        let end = offset + t.data_len();
+        infos.push((
+            name.clone(),
+            TensorInfo {
+                dtype: View::dtype(t),
+                shape: t.dims().to_vec(),
+                data_offsets: (offset, end),
+            },
+        ));
+        offset = end;
+    }
+    let header = Metadata::new(metadata, infos).map_err(|e| file_err(e.to_string()))?;
+    let mut header = serde_json::to_string(&header).map_err(|e| file_err(e.to_string()))?;
+    // The data starts 8-byte aligned, as safetensors' own writer leaves it.
+    while (header.len() + 8) % 8 != 0 {
+        header.push(' ');
+    }
+    crate::util::write_atomic(path, |w| {
+        w.write_all(&(header.len() as u64).to_le_bytes())?;
+        w.write_all(header.as_bytes())?;
+        for &name in &names {
+            write_values(&tensors[name], w)?;
+        }
+        Ok(())
+    })
+    .map_err(io_err(path))
+}
+
+/// Writes `t`'s values little-endian, a chunk at a time, from its CPU storage.
+fn write_values(t: &Tensor, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use candle_core::{DType, Storage};
+    use half::{bf16, f16};
+    let other = |e: candle_core::Error| std::io::Error::other(e.to_string());
+    let t = t.contiguous().map_err(other)?;
+    let (storage, layout) = t.storage_and_layout();
+    let Storage::Cpu(cpu) = &*storage else {
+        return Err(std::io::Error::other("a tensor to save is not on the CPU"));
+    };
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| std::io::Error::other("a contiguous tensor without contiguous offsets"))?;
+    macro_rules! chunks {
+        ($ty:ty) => {{
+            let values = &cpu.as_slice::<$ty>().map_err(other)?[start..end];
+            let mut buf = Vec::with_capacity(CHUNK_BYTES);
+            for chunk in values.chunks(CHUNK_BYTES / std::mem::size_of::<$ty>()) {
+                buf.clear();
+                for v in chunk {
+                    buf.extend_from_slice(&v.to_le_bytes());
+                }
+                w.write_all(&buf)?;
+            }
+        }};
+    }
+    match t.dtype() {
+        DType::U8 => chunks!(u8),
+        DType::U32 => chunks!(u32),
+        DType::I64 => chunks!(i64),
+        DType::F16 => chunks!(f16),
+        DType::BF16 => chunks!(bf16),
+        DType::F32 => chunks!(f32),
+        DType::F64 => chunks!(f64),
+        other_dtype => {
+            return Err(std::io::Error::other(format!(
+                "tensors of {other_dtype:?} are not written to feature files"
+            )));
+        }
+    }
+    Ok(())
+}
+
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Reads a safetensors file tensor by tensor straight into each tensor's storage, so the file is never held twice
+/// (a 19-38 GB STAR map read into a buffer, or through a memory map whose pages count as resident, peaked at twice
+/// its size). Returns the tensors and the header's string metadata. Every inconsistency of the header (offsets
+/// that overlap, leave gaps, disagree with the shapes or run past the end of the file) is an error naming the file.
+pub fn read_tensors_streamed(
+    path: &Path,
+) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let file_err = |message: String| ZslError::File {
+        path: path.to_owned(),
+        message,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let file_len = file.metadata().map_err(io_err(path))?.len();
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)
+        .map_err(|_| file_err("shorter than a safetensors header".into()))?;
+    let n = u64::from_le_bytes(len);
+    if n > MAX_HEADER_BYTES || 8 + n > file_len {
+        return Err(file_err(format!(
+            "a header of {n} bytes does not fit a file of {file_len} bytes"
+        )));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header).map_err(io_err(path))?;
+    let meta: safetensors::tensor::Metadata =
+        serde_json::from_slice(&header).map_err(|e| file_err(format!("header: {e}")))?;
+    let mut infos: Vec<(String, &safetensors::tensor::TensorInfo)> =
+        meta.tensors().into_iter().collect();
+    infos.sort_by_key(|(_, info)| info.data_offsets);
+    let data_len = (file_len - 8 - n) as usize;
+    let mut at = 0;
+    for (name, info) in &infos {
+        let (start, end) = info.data_offsets;
+        let bytes = info
+            .shape
+            .iter()
+            .try_fold(info.dtype.bitsize() / 8, |a, &d| a.checked_mul(d));
+        if start != at || Some(end.wrapping_sub(start)) != bytes || end < start {
+            return Err(file_err(format!(
+                "tensor `{name}`: bytes {start}..{end} do not follow the previous tensor (at {at}) or do not \
+                 match its shape {:?} of {:?}",
+                info.shape, info.dtype
+            )));
+        }
+        at = end;
+    }
+    if at != data_len {
+        return Err(file_err(format!(
+            "the header describes {at} bytes of tensors, the file holds {data_len}"
+        )));
+    }
+    let mut tensors = HashMap::with_capacity(infos.len());
+    for (name, info) in infos {
+        file.seek(SeekFrom::Start(8 + n + info.data_offsets.0 as u64))
+            .map_err(io_err(path))?;
+        let t =
+            read_values(&mut file, info).map_err(|e| file_err(format!("tensor `{name}`: {e}")))?;
+        tensors.insert(name, t);
+    }
+    Ok((tensors, meta.metadata().clone().unwrap_or_default()))
+}
+
+/// Safetensors' own limit on the header.
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// One tensor's values read from `file` at its offset: f32 and f16 (the large ones) straight into the tensor's
+/// vector, the small integer tensors through a byte buffer.
+fn read_values(
+    file: &mut std::fs::File,
+    info: &safetensors::tensor::TensorInfo,
+) -> std::result::Result<Tensor, String> {
+    use safetensors::Dtype;
+    use std::io::Read;
+    let numel: usize = info.shape.iter().product();
+    let dev = &Device::Cpu;
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let t = match info.dtype {
+        Dtype::F32 => {
+            let mut v = vec![0f32; numel];
+            file.read_exact(bytemuck::cast_slice_mut(&mut v))
+                .map_err(|e| err(&e))?;
+            for x in &mut v {
+                *x = f32::from_bits(u32::from_le(x.to_bits()));
+            }
+            Tensor::from_vec(v, info.shape.as_slice(), dev)
+        }
+        Dtype::F16 => {
+            let mut v = vec![half::f16::ZERO; numel];
+            file.read_exact(bytemuck::cast_slice_mut(&mut v))
+                .map_err(|e| err(&e))?;
+            for x in &mut v {
+                *x = half::f16::from_bits(u16::from_le(x.to_bits()));
+            }
+            Tensor::from_vec(v, info.shape.as_slice(), dev)
+        }
+        other => {
+            let dtype = match other {
+                Dtype::U8 => candle_core::DType::U8,
+                Dtype::U32 => candle_core::DType::U32,
+                Dtype::I64 => candle_core::DType::I64,
+                Dtype::F64 => candle_core::DType::F64,
+                Dtype::BF16 => candle_core::DType::BF16,
+                _ => return Err(format!("unsupported dtype {other:?}")),
+            };
+            let mut bytes = vec![0u8; info.data_offsets.1 - info.data_offsets.0];
+            file.read_exact(&mut bytes).map_err(|e| err(&e))?;
+            Tensor::from_raw_buffer(&bytes, dtype, &info.shape, dev)
+        }
+    };
+    t.map_err(|e| err(&e))
+}
