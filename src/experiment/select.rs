@@ -365,14 +365,13 @@ pub fn fit_and_evaluate(
             p.train_labels.len()
         )));
     }
-    let folds = splits
-        .iter()
-        .enumerate()
-        .map(|(f, split)| {
-            let features = p.fold_train.and_then(|t| t.get(f)).unwrap_or(p.train);
-            ValFold::new(p, features, split, sel.seed.wrapping_add(f as u64))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // Each fold's tensors are built when the fold trains and dropped after: they copy most of the training rows,
+    // STAR's map included, so holding all folds at once kept the map four times over with three folds (about
+    // 150 GB for NTU-120 in f32). Building one is deterministic, so a rebuilt fold is the same fold.
+    let build_fold = |f: usize| -> Result<ValFold<'_>> {
+        let features = p.fold_train.and_then(|t| t.get(f)).unwrap_or(p.train);
+        ValFold::new(p, features, &splits[f], sel.seed.wrapping_add(f as u64))
+    };
     let lrs = if sel.lrs.is_empty() {
         vec![train_cfg.lr]
     } else {
@@ -383,8 +382,9 @@ pub fn fit_and_evaluate(
     // every epoch on at most GZSL_VAL_ROWS_CAP validation rows.
     let mut curves: Vec<Vec<Vec<EpochVal>>> = Vec::with_capacity(lrs.len());
     for &lr in &lrs {
-        let mut per_fold = Vec::with_capacity(folds.len());
-        for (f, fold) in folds.iter().enumerate() {
+        let mut per_fold = Vec::with_capacity(splits.len());
+        for f in 0..splits.len() {
+            let fold = build_fold(f)?;
             // Online augmentation re-crops the fold's rows of the split's own samples; folds on fold encoders'
             // features train on those fixed features.
             let fold_augment = match (p.augment, p.fold_train) {
@@ -402,9 +402,13 @@ pub fn fit_and_evaluate(
                 dims,
                 &device,
             )?;
+            let fixed = fold.train_set(method_cfg);
             let set = TrainSet {
-                augment: fold_augment.as_ref().map(|a| a as &dyn BatchSource),
-                ..fold.train_set(method_cfg)
+                augment: fold_augment
+                    .as_ref()
+                    .map(|a| a as &dyn BatchSource)
+                    .or(fixed.augment),
+                ..fixed
             };
             let mut curve = Vec::with_capacity(cfg.epochs);
             train(method.as_ref(), &varmap, &set, &cfg, |_epoch, _loss| {
@@ -412,7 +416,12 @@ pub fn fit_and_evaluate(
                 let s = match &fold.unseen_in_gzsl {
                     // Scores are per (sample, class) pair, so the ZSL matrix is a block of the GZSL one.
                     Some((rows, cols)) => g.select(rows, cols),
-                    None => score_matrix(method.as_ref(), &fold.unseen, &fold.unseen_classes, 256)?,
+                    None => {
+                        let unseen = fold.unseen.as_ref().ok_or_else(|| {
+                            ZslError::Invalid("a fold without its pseudo-unseen rows".into())
+                        })?;
+                        score_matrix(method.as_ref(), unseen, &fold.unseen_classes, 256)?
+                    }
                 };
                 let zsl = top1(&s, &fold.unseen_labels).map_err(metric_err)?;
                 let bg = best_gamma(&g, &fold.gzsl_labels, &fold.gzsl_seen, sel.gamma_steps)
@@ -464,23 +473,24 @@ pub fn fit_and_evaluate(
     // own score range, so a common grid would need every fold's score matrix kept per epoch; the mean needs one
     // scalar per fold and averages out a fold whose few pseudo-unseen classes happen to be easy or hard.
     let fold_models = if sel.keep_fold_models && p.fold_train.is_none() {
-        let folds = folds
+        let folds = splits
             .iter()
-            .zip(&splits)
-            .map(|(fold, split)| {
-                fold.model_at(
-                    method_cfg,
-                    train_cfg,
-                    lr,
-                    epoch,
-                    p.train_labels.len(),
-                    dims,
-                    &device,
-                )
-                .map(|weights| FoldModel {
-                    split: split.clone(),
-                    weights,
-                })
+            .enumerate()
+            .map(|(f, split)| {
+                build_fold(f)?
+                    .model_at(
+                        method_cfg,
+                        train_cfg,
+                        lr,
+                        epoch,
+                        p.train_labels.len(),
+                        dims,
+                        &device,
+                    )
+                    .map(|weights| FoldModel {
+                        split: split.clone(),
+                        weights,
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         Some(FoldModels {

@@ -13,15 +13,24 @@ use super::select::{
 };
 use crate::eval::GzslLayout;
 use crate::eval::layout::local_labels;
-use crate::zsl::trainer::{TrainConfig, TrainSet, train};
+use crate::zsl::trainer::{BatchSource, TrainConfig, TrainSet, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
 /// One validation fold's tensors, with labels local to its class sets.
-pub(super) struct ValFold {
+///
+/// The training rows are not copied: batches are drawn from the split's features through the fold's row list (the
+/// fold is its own [`BatchSource`]), since a copy of STAR's map for most of the training rows doubled the memory a
+/// run needs. Only their pooled features are kept, for the methods' input statistics.
+pub(super) struct ValFold<'a> {
+    /// The features the fold's rows index (the split's, or the fold encoder's).
+    features: &'a FeatureBatch,
+    train_rows: Vec<usize>,
+    /// `features` at `train_rows` without STAR's map.
     pub(super) train: FeatureBatch,
     pub(super) train_labels: Vec<usize>,
     pub(super) seen_classes: ClassEmbeddings,
-    pub(super) unseen: FeatureBatch,
+    /// The pseudo-unseen rows, when they are not all among the GZSL rows (`unseen_in_gzsl` is `None`).
+    pub(super) unseen: Option<FeatureBatch>,
     pub(super) unseen_labels: Vec<usize>,
     pub(super) unseen_classes: ClassEmbeddings,
     /// GZSL validation rows (held-out pseudo-seen plus pseudo-unseen), at most GZSL_VAL_ROWS_CAP.
@@ -37,7 +46,21 @@ pub(super) struct ValFold {
     pub(super) unseen_in_gzsl: Option<(Vec<usize>, Vec<usize>)>,
 }
 
-impl ValFold {
+impl BatchSource for ValFold<'_> {
+    fn batch(&self, rows: &[usize], _rng: &mut rand::rngs::StdRng) -> Result<FeatureBatch> {
+        let outer = rows
+            .iter()
+            .map(|&r| {
+                self.train_rows.get(r).copied().ok_or_else(|| {
+                    ZslError::Invalid(format!("training row {r} out of range for a fold"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.features.select(&outer)
+    }
+}
+
+impl<'a> ValFold<'a> {
     /// The fold's untrained model and its options at `lr`, with as many optimiser steps per epoch as the final model
     /// on `final_rows` samples gets, so that a chosen epoch means the same training in both (at one batch size a
     /// fold, on about half the rows, would take half the steps and its best epoch would land early).
@@ -61,16 +84,16 @@ impl ValFold {
     }
 
     /// The fold's training set; a transductive run sees the fold's own pseudo-unseen texts, never the real unseen
-    /// ones.
-    pub(super) fn train_set<'a>(&'a self, method_cfg: &MethodConfig) -> TrainSet<'a> {
+    /// ones. Batches come from the fold's rows of its features (the same values a copy would give).
+    pub(super) fn train_set(&self, method_cfg: &MethodConfig) -> TrainSet<'_> {
         TrainSet {
             features: &self.train,
             labels: &self.train_labels,
             classes: &self.seen_classes,
             all_classes: method_cfg.transductive_text().then_some(&self.all_classes),
-            // The selection adds STAR's online augmentation where it applies; kept fold models are InfoCPL's only,
-            // which never augments, so `model_at` retrains them exactly without it.
-            augment: None,
+            // The selection puts STAR's online augmentation here where it applies; kept fold models are InfoCPL's
+            // only, which never augments, so `model_at` retrains them exactly without it.
+            augment: Some(self),
         }
     }
 
@@ -117,7 +140,7 @@ impl ValFold {
     /// `features`: the rows of `p.train` as this fold's encoder sees them.
     pub(super) fn new(
         p: &Protocol<'_>,
-        features: &FeatureBatch,
+        features: &'a FeatureBatch,
         split: &ValidationSplit,
         seed: u64,
     ) -> Result<Self> {
@@ -133,11 +156,21 @@ impl ValFold {
         });
         // A uniform subsample keeps the seen/unseen mix of the full validation set in expectation.
         let g_rows = capped_rows(g_rows, GZSL_VAL_ROWS_CAP, seed);
+        let unseen = match unseen_in_gzsl {
+            Some(_) => None,
+            None => Some(features.select(&split.val_unseen_rows)?),
+        };
+        let pooled_only = FeatureBatch {
+            map: None,
+            ..features.clone()
+        };
         Ok(Self {
-            train: features.select(&split.train_rows)?,
+            features,
+            train_rows: split.train_rows.clone(),
+            train: pooled_only.select(&split.train_rows)?,
             train_labels: local_labels(p.train_labels, &split.train_rows, &split.pseudo_seen),
             seen_classes: p.classes.select(&split.pseudo_seen)?,
-            unseen: features.select(&split.val_unseen_rows)?,
+            unseen,
             unseen_labels: local_labels(
                 p.train_labels,
                 &split.val_unseen_rows,
