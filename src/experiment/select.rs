@@ -383,14 +383,14 @@ pub fn fit_and_evaluate(
     let mut curves: Vec<Vec<Vec<EpochVal>>> = Vec::with_capacity(lrs.len());
     for &lr in &lrs {
         let mut per_fold = Vec::with_capacity(splits.len());
-        for f in 0..splits.len() {
+        for (f, split) in splits.iter().enumerate() {
             let fold = build_fold(f)?;
             // Online augmentation re-crops the fold's rows of the split's own samples; folds on fold encoders'
             // features train on those fixed features.
             let fold_augment = match (p.augment, p.fold_train) {
                 (Some(source), None) => Some(RowsOf {
                     source,
-                    rows: &splits[f].train_rows,
+                    rows: &split.train_rows,
                 }),
                 _ => None,
             };
