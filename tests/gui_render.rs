@@ -2,32 +2,123 @@
 //! environment's adapter (lavapipe on a machine with no GPU) with its pixels checked.
 
 use skelzero::render::scene::DrawKind;
+use std::sync::Arc;
+
 use skelzero::render::{
-    Bounds, Floor, Headless, OrbitCamera, SKELETON_WGSL, Scene, SkeletonRenderer, SkeletonStyle,
-    build_frame_scene,
+    Bounds, DOTS_WGSL, DotInstance, DotSet, DotShape, DotsMapping, DotsRenderer, Floor, Headless,
+    OrbitCamera, SKELETON_WGSL, Scene, SkeletonRenderer, SkeletonStyle, build_frame_scene,
 };
 use skelzero::skeleton::{LayoutId, Sequence};
 
-#[test]
-fn skeleton_wgsl_validates_with_naga() {
-    let module = naga::front::wgsl::parse_str(SKELETON_WGSL)
-        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(SKELETON_WGSL)));
+/// Parses and validates a WGSL source with naga and checks it has `entry_points`.
+fn validates_with_naga(source: &str, entry_points: &[&str]) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::empty(),
     )
     .validate(&module);
     if let Err(e) = info {
-        panic!("{}", e.emit_to_string(SKELETON_WGSL));
+        panic!("{}", e.emit_to_string(source));
     }
-    let entry_points: Vec<&str> = module
+    let found: Vec<&str> = module
         .entry_points
         .iter()
         .map(|e| e.name.as_str())
         .collect();
-    for name in ["vs_segment", "fs_segment", "vs_disc", "fs_disc"] {
-        assert!(entry_points.contains(&name), "missing entry point {name}");
+    for name in entry_points {
+        assert!(found.contains(name), "missing entry point {name}");
     }
+}
+
+#[test]
+fn skeleton_wgsl_validates_with_naga() {
+    validates_with_naga(
+        SKELETON_WGSL,
+        &["vs_segment", "fs_segment", "vs_disc", "fs_disc"],
+    );
+}
+
+#[test]
+fn dots_wgsl_validates_with_naga() {
+    validates_with_naga(DOTS_WGSL, &["vs_dot", "fs_dot"]);
+}
+
+/// The t-SNE markers offscreen: each shape lands where the plot's mapping puts it, in its colour, with its own
+/// outline (a pixel inside the circle but outside the diamond; the cross's diagonals but not its axes), and a new
+/// set (new version) replaces the old one while a frame with the same version keeps what was uploaded.
+#[test]
+fn dots_render_where_and_as_the_mapping_says() {
+    let headless = Headless::new().expect("a wgpu adapter (lavapipe) must be available");
+    let mut renderer = DotsRenderer::new(
+        headless.device(),
+        skelzero::render::headless::HEADLESS_FORMAT,
+        1,
+    );
+    // Plot y up, image y down: plot (x, y) -> pixel (30 + 20x, 50 - 20y).
+    let mapping = DotsMapping {
+        scale: [20.0, -20.0],
+        offset: [30.0, 50.0],
+        viewport: [100.0, 80.0],
+        pixels_per_point: 1.0,
+        srgb: 0.0,
+    };
+    let (red, green, blue) = ([255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]);
+    let set = DotSet {
+        version: 1,
+        dots: Arc::new(vec![
+            DotInstance::new([0.0, 0.0], 6.0, DotShape::Circle, red),
+            DotInstance::new([1.5, 0.0], 6.0, DotShape::Diamond, green),
+            DotInstance::new([0.0, 1.5], 6.0, DotShape::Cross, blue),
+        ]),
+    };
+    let black = [0, 0, 0, 255];
+    let img = headless
+        .render_dots(&mut renderer, &mapping, &set, black)
+        .unwrap();
+    let at = |img: &[u8], x: usize, y: usize| -> [u8; 4] {
+        let i = (y * 100 + x) * 4;
+        img[i..i + 4].try_into().unwrap()
+    };
+    // Centres (pixel (x, y) covers x..x+1, so its centre is 0.5 px right and down of the marker's).
+    assert_eq!(at(&img, 30, 50), red);
+    assert_eq!(at(&img, 60, 50), green);
+    assert_eq!(at(&img, 30, 20), blue);
+    // 3.5 px right and down of the centre (4.9 px away): inside the circle of radius 6, outside the diamond.
+    assert_eq!(at(&img, 33, 53), red);
+    assert_eq!(at(&img, 63, 53), black);
+    // On the circle's edge (6.4 px away) partly covered; a pixel further out not at all.
+    assert!((1..255).contains(&at(&img, 34, 54)[0]));
+    assert_eq!(at(&img, 35, 55), black);
+    // The cross: on a diagonal, yes; on the horizontal axis, no.
+    assert_eq!(at(&img, 33, 23), blue);
+    assert_eq!(at(&img, 34, 20), black);
+    // Far from every marker.
+    assert_eq!(at(&img, 90, 70), black);
+
+    // Another set under a new version replaces them; the same version again is not re-uploaded.
+    let moved = DotSet {
+        version: 2,
+        dots: Arc::new(vec![DotInstance::new(
+            [2.0, -1.0],
+            6.0,
+            DotShape::Circle,
+            red,
+        )]),
+    };
+    let img = headless
+        .render_dots(&mut renderer, &mapping, &moved, black)
+        .unwrap();
+    assert_eq!((at(&img, 70, 70), at(&img, 30, 50)), (red, black));
+    let stale = DotSet {
+        version: 2,
+        dots: set.dots.clone(),
+    };
+    let img = headless
+        .render_dots(&mut renderer, &mapping, &stale, black)
+        .unwrap();
+    assert_eq!((at(&img, 70, 70), at(&img, 30, 50)), (red, black));
 }
 
 /// A T-pose-ish standing figure from the NTU layout's bone list, body 0 at x=-0.4, body 1 at x=+0.4.

@@ -41,6 +41,8 @@ pub struct TsneView {
     pub only: Option<usize>,
     /// Class columns whose text label was drawn last frame (the others would have overlapped).
     pub labelled: Vec<usize>,
+    /// The markers as last handed to the GPU (uploaded again only when they change).
+    gpu_dots: dots::GpuDots,
 }
 
 impl Default for TsneView {
@@ -60,6 +62,7 @@ impl Default for TsneView {
             last_transform: None,
             only: None,
             labelled: Vec::new(),
+            gpu_dots: dots::GpuDots::default(),
         }
     }
 }
@@ -73,6 +76,8 @@ pub struct TsneContext<'a> {
     pub running: Option<(u64, f32)>,
     pub selected: Option<usize>,
     pub palette: &'a Palette,
+    /// The markers are drawn by the wgpu renderer ([`crate::bridge::dots_callback`]); without wgpu, as a mesh.
+    pub gpu: bool,
 }
 
 impl TsneView {
@@ -387,7 +392,12 @@ impl TsneView {
             .allow_drag(!dragging_selects)
             .allow_boxed_zoom(!dragging_selects)
             .show(ui, |plot| {
-                plot.add(Dots::new("samples", &markers));
+                let samples = Dots::new("samples", &markers);
+                plot.add(if cx.gpu {
+                    samples.on_gpu(self.gpu_dots.update(&markers))
+                } else {
+                    samples
+                });
                 for (col, &class) in p.classes.iter().enumerate() {
                     let color = col_color[col];
                     if let Some(&pt) = map.points.get(map.num_rows + col) {

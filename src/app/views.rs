@@ -356,6 +356,7 @@ impl ExplorerApp {
                     running,
                     selected: self.selected,
                     palette: &self.palette,
+                    gpu: self.gpu,
                 };
                 self.views.tsne.ui(ui, &cx, &mut self.pending);
             }

@@ -4,6 +4,7 @@
 use eframe::wgpu;
 
 use super::camera::CameraView;
+use super::dots::{DotSet, DotsMapping, DotsRenderer};
 use super::renderer::SkeletonRenderer;
 use super::scene::Scene;
 
@@ -75,6 +76,32 @@ impl Headless {
     ) -> Result<Vec<u8>, RenderError> {
         let width = view.viewport_px[0].round().max(1.0) as u32;
         let height = view.viewport_px[1].round().max(1.0) as u32;
+        renderer.prepare(&self.device, &self.queue, view, scene);
+        self.draw(width, height, background, |pass| renderer.paint(pass))
+    }
+
+    /// Renders the markers of `set` with `mapping` (its viewport the image) over `background`.
+    pub fn render_dots(
+        &self,
+        renderer: &mut DotsRenderer,
+        mapping: &DotsMapping,
+        set: &DotSet,
+        background: [u8; 4],
+    ) -> Result<Vec<u8>, RenderError> {
+        let width = mapping.viewport[0].round().max(1.0) as u32;
+        let height = mapping.viewport[1].round().max(1.0) as u32;
+        renderer.prepare(&self.device, &self.queue, mapping, set);
+        self.draw(width, height, background, |pass| renderer.paint(pass))
+    }
+
+    /// One pass over a cleared `width` x `height` target, read back as RGBA8 rows top to bottom.
+    fn draw(
+        &self,
+        width: u32,
+        height: u32,
+        background: [u8; 4],
+        paint: impl FnOnce(&mut wgpu::RenderPass<'_>),
+    ) -> Result<Vec<u8>, RenderError> {
         let texture = self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("headless target"),
             size: wgpu::Extent3d {
@@ -90,7 +117,6 @@ impl Headless {
             view_formats: &[],
         });
         let target = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        renderer.prepare(&self.device, &self.queue, view, scene);
 
         let padded_row = (width * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
             * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
@@ -106,7 +132,7 @@ impl Headless {
         {
             let bg = |c: u8| f64::from(c) / 255.0;
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("headless skeleton"),
+                label: Some("headless"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
                     view: &target,
                     depth_slice: None,
@@ -123,7 +149,7 @@ impl Headless {
                 })],
                 ..Default::default()
             });
-            renderer.paint(&mut pass);
+            paint(&mut pass);
         }
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {

@@ -34,14 +34,14 @@ impl CameraUniform {
 }
 
 /// An instance buffer that grows (doubling) when a scene outgrows it.
-struct InstanceBuffer {
-    buffer: wgpu::Buffer,
+pub(super) struct InstanceBuffer {
+    pub(super) buffer: wgpu::Buffer,
     capacity_bytes: u64,
     label: &'static str,
 }
 
 impl InstanceBuffer {
-    fn new(device: &wgpu::Device, label: &'static str, capacity_bytes: u64) -> Self {
+    pub(super) fn new(device: &wgpu::Device, label: &'static str, capacity_bytes: u64) -> Self {
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: capacity_bytes,
@@ -55,7 +55,7 @@ impl InstanceBuffer {
         }
     }
 
-    fn write(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, bytes: &[u8]) {
+    pub(super) fn write(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }

@@ -1,4 +1,6 @@
-//! The t-SNE map's sample markers as one plot item drawn as one mesh.
+//! The t-SNE map's sample markers as one plot item: drawn by the GPU where eframe runs on wgpu (a paint callback to
+//! [`crate::render::DotsRenderer`], which keeps the markers between frames and takes only the plot's mapping each
+//! frame), else as one mesh built on the CPU.
 //!
 //! egui_plot's `Points` pushes a shape per marker (a `Vec` per diamond) and the tessellator then builds a feathered
 //! polygon per shape: with the map of NTU-120's cross-subject test split (50,000 points) that was 7.0 ms of UI pass
@@ -7,9 +9,14 @@
 //! it shows). Small maps keep egui's look: up to [`FEATHER_MAX`] markers each gets a 1-pixel anti-aliased edge as
 //! egui's own circles have; above it the edge is hard (three times fewer vertices, and invisible at that density).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use egui::epaint::{Mesh, Vertex, WHITE_UV};
 use egui::{Color32, Pos2, Shape, Ui, Vec2, vec2};
 use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotTransform};
+
+use crate::render::{DotInstance, DotSet, DotShape, DotsMapping};
 
 /// Up to this many markers are drawn with anti-aliased edges.
 pub const FEATHER_MAX: usize = 10_000;
@@ -37,6 +44,8 @@ pub struct Dots<'a> {
     base: PlotItemBase,
     dots: &'a [Dot],
     bounds: PlotBounds,
+    /// The same markers for the GPU renderer; `None` draws the mesh.
+    gpu: Option<DotSet>,
 }
 
 impl<'a> Dots<'a> {
@@ -49,12 +58,78 @@ impl<'a> Dots<'a> {
             base: PlotItemBase::new(name.to_owned()),
             dots,
             bounds,
+            gpu: None,
         }
     }
+
+    /// Drawn by the GPU renderer from `set` (the same markers, from [`GpuDots::update`]).
+    pub fn on_gpu(mut self, set: DotSet) -> Self {
+        self.gpu = Some(set);
+        self
+    }
+}
+
+/// The markers as the GPU renderer takes them, kept between frames: a frame whose markers equal the last frame's
+/// hands over the same set and version, so nothing is uploaded.
+#[derive(Default)]
+pub struct GpuDots {
+    last: Option<DotSet>,
+}
+
+impl GpuDots {
+    pub fn update(&mut self, dots: &[Dot]) -> DotSet {
+        let fresh: Vec<DotInstance> = dots.iter().map(instance).collect();
+        if let Some(last) = &self.last
+            && *last.dots == fresh
+        {
+            return last.clone();
+        }
+        // One counter for every view: a new view's first set never reuses a version the renderer holds.
+        static NEXT_VERSION: AtomicU64 = AtomicU64::new(0);
+        let set = DotSet {
+            version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
+            dots: Arc::new(fresh),
+        };
+        self.last = Some(set.clone());
+        set
+    }
+}
+
+fn instance(d: &Dot) -> DotInstance {
+    let shape = match d.marker {
+        Marker::Circle => DotShape::Circle,
+        Marker::Diamond => DotShape::Diamond,
+        Marker::Cross => DotShape::Cross,
+    };
+    DotInstance::new(d.at, d.radius, shape, d.color.to_srgba_unmultiplied())
+}
+
+/// The paint callback drawing `set` in the plot's frame, with the plot's mapping from plot coordinates to the
+/// window's physical pixels.
+fn gpu_shape(ui: &Ui, transform: &PlotTransform, set: DotSet) -> Shape {
+    let ppp = ui.ctx().pixels_per_point();
+    let px = |x: f64, y: f64| {
+        let p = transform.position_from_point(&PlotPoint::new(x, y));
+        [p.x * ppp, p.y * ppp]
+    };
+    let (p0, p1) = (px(0.0, 0.0), px(1.0, 1.0));
+    let mapping = DotsMapping {
+        scale: [p1[0] - p0[0], p1[1] - p0[1]],
+        offset: p0,
+        viewport: [0.0; 2],
+        pixels_per_point: ppp,
+        srgb: 0.0,
+    };
+    let rect = *transform.frame();
+    crate::bridge::dots_callback(rect, mapping, set)
 }
 
 impl PlotItem for Dots<'_> {
     fn shapes(&self, ui: &Ui, transform: &PlotTransform, shapes: &mut Vec<Shape>) {
+        if let Some(set) = &self.gpu {
+            shapes.push(gpu_shape(ui, transform, set.clone()));
+            return;
+        }
         let feather = if self.dots.len() <= FEATHER_MAX {
             1.0 / ui.ctx().pixels_per_point()
         } else {
