@@ -129,6 +129,20 @@ fn predictions_name_the_datasets_samples() {
     assert_eq!(p.num_samples(), ids.len());
 }
 
+/// `extract --split msr1` of the real MSR Action3D samples with the demo encoder into `out`, with `flags`.
+fn extract_msr1(out: &Path, flags: &[&str]) {
+    succeeded(
+        skelzero()
+            .args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
+            .arg(root().join("assets/demo/encoder"))
+            .arg("--data")
+            .arg(root().join("../shared/data/msr-action3d"))
+            .arg("--out")
+            .arg(out)
+            .args(flags),
+    );
+}
+
 /// `extract --no-map` leaves STAR's pre-pooling feature map out of the split's feature file (the part that makes it
 /// ~38 GB at NTU-120 size): the file is smaller, holds no map, and a method that does not read the map trains on it.
 /// Without a split the flag is refused, since the plain .npy never holds a map.
@@ -137,22 +151,9 @@ fn extract_no_map_writes_a_feature_file_without_stars_map() {
     let data = root().join("../shared/data/msr-action3d");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let extract = |out: &Path, no_map: bool| {
-        let mut cmd = skelzero();
-        cmd.args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
-            .arg(root().join("assets/demo/encoder"))
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(out);
-        if no_map {
-            cmd.arg("--no-map");
-        }
-        succeeded(&mut cmd);
-    };
     let (with, without) = (d.join("with.safetensors"), d.join("without.safetensors"));
-    extract(&with, false);
-    extract(&without, true);
+    extract_msr1(&with, &[]);
+    extract_msr1(&without, &["--no-map"]);
     let (a, b) = (
         SplitFeatures::load(&with).unwrap(),
         SplitFeatures::load(&without).unwrap(),
@@ -203,25 +204,11 @@ fn extract_no_map_writes_a_feature_file_without_stars_map() {
 /// within the rounding of the f32 one (the pooled features identical), and STAR trains and evaluates on it.
 #[test]
 fn extract_map_f16_halves_the_file_and_star_trains_on_it() {
-    let data = root().join("../shared/data/msr-action3d");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let extract = |out: &Path, f16: bool| {
-        let mut cmd = skelzero();
-        cmd.args(["extract", "--dataset", "msr", "--split", "msr1", "--run"])
-            .arg(root().join("assets/demo/encoder"))
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(out);
-        if f16 {
-            cmd.arg("--map-f16");
-        }
-        succeeded(&mut cmd);
-    };
     let (full, half) = (d.join("f32.safetensors"), d.join("f16.safetensors"));
-    extract(&full, false);
-    extract(&half, true);
+    extract_msr1(&full, &[]);
+    extract_msr1(&half, &["--map-f16"]);
     let (a, b) = (
         SplitFeatures::load(&full).unwrap(),
         SplitFeatures::load(&half).unwrap(),

@@ -13,7 +13,7 @@ use super::select::{
 };
 use crate::eval::GzslLayout;
 use crate::eval::layout::local_labels;
-use crate::zsl::trainer::{BatchSource, TrainConfig, TrainSet, train};
+use crate::zsl::trainer::{BatchSource, RowsOf, TrainConfig, TrainSet, train};
 use crate::zsl::{ClassEmbeddings, Dims, FeatureBatch, MethodConfig, Result, ZslError};
 
 /// One validation fold's tensors, with labels local to its class sets.
@@ -47,16 +47,12 @@ pub(super) struct ValFold<'a> {
 }
 
 impl BatchSource for ValFold<'_> {
-    fn batch(&self, rows: &[usize], _rng: &mut rand::rngs::StdRng) -> Result<FeatureBatch> {
-        let outer = rows
-            .iter()
-            .map(|&r| {
-                self.train_rows.get(r).copied().ok_or_else(|| {
-                    ZslError::Invalid(format!("training row {r} out of range for a fold"))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.features.select(&outer)
+    fn batch(&self, rows: &[usize], rng: &mut rand::rngs::StdRng) -> Result<FeatureBatch> {
+        let of_features = RowsOf {
+            source: self.features,
+            rows: &self.train_rows,
+        };
+        of_features.batch(rows, rng)
     }
 }
 

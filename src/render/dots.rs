@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
+use super::renderer::{InstanceBuffer, InstancedPipeline, instanced_pipeline, uniform_binding};
 use eframe::wgpu;
-use wgpu::util::DeviceExt as _;
-
-use super::renderer::InstanceBuffer;
 
 /// The WGSL source, compiled into the binary.
 pub const DOTS_WGSL: &str = include_str!("../../shaders/dots.wgsl");
@@ -87,38 +85,17 @@ impl DotsRenderer {
             label: Some("dots.wgsl"),
             source: wgpu::ShaderSource::Wgsl(DOTS_WGSL.into()),
         });
-        let mapping_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("dots mapping"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            }],
-        });
-        let mapping_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("dots mapping"),
-            contents: bytemuck::bytes_of(&DotsMapping {
+        let (mapping_layout, mapping_buffer, bind_group) = uniform_binding(
+            device,
+            "dots mapping",
+            bytemuck::bytes_of(&DotsMapping {
                 scale: [1.0; 2],
                 offset: [0.0; 2],
                 viewport: [1.0; 2],
                 pixels_per_point: 1.0,
                 srgb: 0.0,
             }),
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        });
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("dots mapping"),
-            layout: &mapping_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: mapping_buffer.as_entire_binding(),
-            }],
-        });
+        );
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("dots"),
             bind_group_layouts: &[Some(&mapping_layout)],
@@ -127,38 +104,19 @@ impl DotsRenderer {
         let attributes = wgpu::vertex_attr_array![
             0 => Float32x2, 1 => Float32, 2 => Uint32, 3 => Unorm8x4
         ];
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("dots"),
-            layout: Some(&layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_dot"),
-                compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: size_of::<DotInstance>() as u64,
-                    step_mode: wgpu::VertexStepMode::Instance,
-                    attributes: &attributes,
-                })],
+        let pipeline = instanced_pipeline(
+            device,
+            &InstancedPipeline {
+                label: "dots",
+                layout: &layout,
+                shader: &shader,
+                entry_points: ("vs_dot", "fs_dot"),
+                stride: size_of::<DotInstance>(),
+                attributes: &attributes,
+                format,
+                sample_count,
             },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState {
-                count: sample_count.max(1),
-                ..Default::default()
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_dot"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         Self {
             pipeline,
             mapping_buffer,

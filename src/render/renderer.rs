@@ -67,6 +67,94 @@ impl InstanceBuffer {
     }
 }
 
+/// A uniform buffer holding `initial`, its layout and its bind group (binding 0, read by the vertex and fragment
+/// stages): the skeleton's camera and the markers' mapping.
+pub(super) fn uniform_binding(
+    device: &wgpu::Device,
+    label: &str,
+    initial: &[u8],
+) -> (wgpu::BindGroupLayout, wgpu::Buffer, wgpu::BindGroup) {
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &[wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        }],
+    });
+    let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: initial,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    });
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: buffer.as_entire_binding(),
+        }],
+    });
+    (layout, buffer, bind_group)
+}
+
+/// What [`instanced_pipeline`] builds: a quad per instance (six vertices from the vertex index), one instance
+/// buffer, premultiplied alpha blending over a colour target of `format` with `sample_count` samples, no depth.
+pub(super) struct InstancedPipeline<'a> {
+    pub label: &'a str,
+    pub layout: &'a wgpu::PipelineLayout,
+    pub shader: &'a wgpu::ShaderModule,
+    /// Vertex and fragment entry points.
+    pub entry_points: (&'a str, &'a str),
+    pub stride: usize,
+    pub attributes: &'a [wgpu::VertexAttribute],
+    pub format: wgpu::TextureFormat,
+    pub sample_count: u32,
+}
+
+pub(super) fn instanced_pipeline(
+    device: &wgpu::Device,
+    p: &InstancedPipeline<'_>,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(p.label),
+        layout: Some(p.layout),
+        vertex: wgpu::VertexState {
+            module: p.shader,
+            entry_point: Some(p.entry_points.0),
+            compilation_options: Default::default(),
+            buffers: &[Some(wgpu::VertexBufferLayout {
+                array_stride: p.stride as u64,
+                step_mode: wgpu::VertexStepMode::Instance,
+                attributes: p.attributes,
+            })],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState {
+            count: p.sample_count.max(1),
+            ..Default::default()
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: p.shader,
+            entry_point: Some(p.entry_points.1),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format: p.format,
+                blend: Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
 pub struct SkeletonRenderer {
     segment_pipeline: wgpu::RenderPipeline,
     disc_pipeline: wgpu::RenderPipeline,
@@ -85,35 +173,14 @@ impl SkeletonRenderer {
             label: Some("skeleton.wgsl"),
             source: wgpu::ShaderSource::Wgsl(SKELETON_WGSL.into()),
         });
-        let camera_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("skeleton camera"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            }],
-        });
-        let camera_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("skeleton camera"),
-            contents: bytemuck::bytes_of(&CameraUniform {
+        let (camera_layout, camera_buffer, camera_bind_group) = uniform_binding(
+            device,
+            "skeleton camera",
+            bytemuck::bytes_of(&CameraUniform {
                 view_proj: [[0.0; 4]; 4],
                 viewport: [1.0; 4],
             }),
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        });
-        let camera_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("skeleton camera"),
-            layout: &camera_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: camera_buffer.as_entire_binding(),
-            }],
-        });
+        );
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("skeleton"),
             bind_group_layouts: &[Some(&camera_layout)],
@@ -130,38 +197,19 @@ impl SkeletonRenderer {
                         fs: &str,
                         stride: usize,
                         attributes: &[wgpu::VertexAttribute]| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some(vs),
-                    compilation_options: Default::default(),
-                    buffers: &[Some(wgpu::VertexBufferLayout {
-                        array_stride: stride as u64,
-                        step_mode: wgpu::VertexStepMode::Instance,
-                        attributes,
-                    })],
+            instanced_pipeline(
+                device,
+                &InstancedPipeline {
+                    label,
+                    layout: &layout,
+                    shader: &shader,
+                    entry_points: (vs, fs),
+                    stride,
+                    attributes,
+                    format,
+                    sample_count,
                 },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState {
-                    count: sample_count.max(1),
-                    ..Default::default()
-                },
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(fs),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend: Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+            )
         };
         let segment_pipeline = pipeline(
             "skeleton segments",

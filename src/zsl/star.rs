@@ -527,6 +527,18 @@ mod tests {
     use candle_core::Device;
     use rand::SeedableRng;
 
+    /// Two parts, four 8-d prompts: small enough to check by hand.
+    fn tiny_config() -> StarConfig {
+        StarConfig {
+            parts: 2,
+            prompts: 4,
+            dim: 8,
+            heads: 2,
+            hidden: 8,
+            ..Default::default()
+        }
+    }
+
     fn classes(c: usize, salt: f32) -> ClassEmbeddings {
         let t = |k: usize, s: f32| -> Tensor {
             let v: Vec<f32> = (0..k).map(|i| (i as f32 * 0.73 + s).sin()).collect();
@@ -552,14 +564,9 @@ mod tests {
     #[test]
     fn per_class_prompts_follow_the_run_class_list() -> Result<()> {
         let cfg = StarConfig {
-            parts: 2,
-            prompts: 4,
-            dim: 8,
-            heads: 2,
-            hidden: 8,
             transductive_text: true,
             class_prompts: 5,
-            ..Default::default()
+            ..tiny_config()
         };
         let m = MethodConfig::Star(cfg);
         let (method, varmap) = m.build_trainable(Dims { visual: 3, text: 4 }, &Device::Cpu, 1)?;
@@ -606,13 +613,8 @@ mod tests {
     #[test]
     fn transductive_sce_reads_every_class_and_needs_them() -> Result<()> {
         let cfg = StarConfig {
-            parts: 2,
-            prompts: 4,
-            dim: 8,
-            heads: 2,
-            hidden: 8,
             transductive_text: true,
-            ..Default::default()
+            ..tiny_config()
         };
         let m = MethodConfig::Star(cfg);
         let (method, _) = m.build_trainable(Dims { visual: 3, text: 4 }, &Device::Cpu, 1)?;
@@ -652,23 +654,13 @@ mod tests {
     /// as the f32 map within the rounding, and its loss still reaches every trainable variable.
     #[test]
     fn a_half_precision_map_scores_as_the_f32_map() -> Result<()> {
-        let cfg = StarConfig {
-            parts: 2,
-            prompts: 4,
-            dim: 8,
-            heads: 2,
-            hidden: 8,
-            ..Default::default()
-        };
-        let (method, varmap) = MethodConfig::Star(cfg).build_trainable(
+        let (method, varmap) = MethodConfig::Star(tiny_config()).build_trainable(
             Dims { visual: 3, text: 4 },
             &Device::Cpu,
             1,
         )?;
-        let map: Vec<f32> = (0..4 * 2 * 25 * 3)
-            .map(|i| (i as f32 * 0.37).sin() * 3.0)
-            .collect();
-        let map = Tensor::from_vec(map, (4, 2, 25, 3), &Device::Cpu)?;
+        let map = ((Tensor::arange(0f32, 600.0, &Device::Cpu)? * 0.37)?.sin()? * 3.0)?;
+        let map = map.reshape((4, 2, 25, 3))?;
         let batch = |map: Tensor| -> Result<FeatureBatch> {
             Ok(FeatureBatch {
                 pooled: map.to_dtype(candle_core::DType::F32)?.mean(1)?.mean(1)?,
@@ -676,11 +668,8 @@ mod tests {
                 map: Some(map),
             })
         };
-        let (full, half) = (
-            batch(map.clone())?,
-            batch(map.to_dtype(candle_core::DType::F16)?)?,
-        );
-        let c = classes(3, 0.0);
+        let half = batch(map.to_dtype(candle_core::DType::F16)?)?;
+        let (full, c) = (batch(map)?, classes(3, 0.0));
         let a = method.scores(&full, &c)?.flatten_all()?.to_vec1::<f32>()?;
         let b = method.scores(&half, &c)?.flatten_all()?.to_vec1::<f32>()?;
         let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));

@@ -113,6 +113,13 @@ pub trait BatchSource: Sync {
     fn batch(&self, rows: &[usize], rng: &mut StdRng) -> Result<FeatureBatch>;
 }
 
+/// Fixed features are their own source: the rows as they are.
+impl BatchSource for FeatureBatch {
+    fn batch(&self, rows: &[usize], _rng: &mut StdRng) -> Result<FeatureBatch> {
+        self.select(rows)
+    }
+}
+
 /// A [`BatchSource`] over a subset of another's rows: row `i` here is row `rows[i]` there (a validation fold's
 /// training rows among the split's).
 pub struct RowsOf<'a> {
