@@ -162,33 +162,20 @@ pub fn read_tensors_streamed(
     }
     let mut header = vec![0u8; n as usize];
     file.read_exact(&mut header).map_err(io_err(path))?;
+    // Deserialising the header checks that the tensors lie back to back from byte 0, each as long as its dtype and
+    // shape make it; what is left to check is that they end where the file does.
     let meta: safetensors::tensor::Metadata =
         serde_json::from_slice(&header).map_err(|e| file_err(format!("header: {e}")))?;
+    let data_len = file_len - 8 - n;
+    if meta.data_len() as u64 != data_len {
+        return Err(file_err(format!(
+            "the header describes {} bytes of tensors, the file holds {data_len}",
+            meta.data_len()
+        )));
+    }
     let mut infos: Vec<(String, &safetensors::tensor::TensorInfo)> =
         meta.tensors().into_iter().collect();
     infos.sort_by_key(|(_, info)| info.data_offsets);
-    let data_len = (file_len - 8 - n) as usize;
-    let mut at = 0;
-    for (name, info) in &infos {
-        let (start, end) = info.data_offsets;
-        let bytes = info
-            .shape
-            .iter()
-            .try_fold(info.dtype.bitsize() / 8, |a, &d| a.checked_mul(d));
-        if start != at || Some(end.wrapping_sub(start)) != bytes || end < start {
-            return Err(file_err(format!(
-                "tensor `{name}`: bytes {start}..{end} do not follow the previous tensor (at {at}) or do not \
-                 match its shape {:?} of {:?}",
-                info.shape, info.dtype
-            )));
-        }
-        at = end;
-    }
-    if at != data_len {
-        return Err(file_err(format!(
-            "the header describes {at} bytes of tensors, the file holds {data_len}"
-        )));
-    }
     let mut tensors = HashMap::with_capacity(infos.len());
     for (name, info) in infos {
         file.seek(SeekFrom::Start(8 + n + info.data_offsets.0 as u64))
@@ -211,28 +198,13 @@ fn read_values(
 ) -> std::result::Result<Tensor, String> {
     use safetensors::Dtype;
     use std::io::Read;
-    let numel: usize = info.shape.iter().product();
-    let dev = &Device::Cpu;
-    let err = |e: &dyn std::fmt::Display| e.to_string();
-    let t = match info.dtype {
-        Dtype::F32 => {
-            let mut v = vec![0f32; numel];
-            file.read_exact(bytemuck::cast_slice_mut(&mut v))
-                .map_err(|e| err(&e))?;
-            for x in &mut v {
-                *x = f32::from_bits(u32::from_le(x.to_bits()));
-            }
-            Tensor::from_vec(v, info.shape.as_slice(), dev)
-        }
-        Dtype::F16 => {
-            let mut v = vec![half::f16::ZERO; numel];
-            file.read_exact(bytemuck::cast_slice_mut(&mut v))
-                .map_err(|e| err(&e))?;
-            for x in &mut v {
-                *x = half::f16::from_bits(u16::from_le(x.to_bits()));
-            }
-            Tensor::from_vec(v, info.shape.as_slice(), dev)
-        }
+    match info.dtype {
+        Dtype::F32 => read_pod(file, info, |x: f32| {
+            f32::from_bits(u32::from_le(x.to_bits()))
+        }),
+        Dtype::F16 => read_pod(file, info, |x: half::f16| {
+            half::f16::from_bits(u16::from_le(x.to_bits()))
+        }),
         other => {
             let dtype = match other {
                 Dtype::U8 => candle_core::DType::U8,
@@ -243,9 +215,26 @@ fn read_values(
                 _ => return Err(format!("unsupported dtype {other:?}")),
             };
             let mut bytes = vec![0u8; info.data_offsets.1 - info.data_offsets.0];
-            file.read_exact(&mut bytes).map_err(|e| err(&e))?;
-            Tensor::from_raw_buffer(&bytes, dtype, &info.shape, dev)
+            file.read_exact(&mut bytes).map_err(|e| e.to_string())?;
+            Tensor::from_raw_buffer(&bytes, dtype, &info.shape, &Device::Cpu)
+                .map_err(|e| e.to_string())
         }
-    };
-    t.map_err(|e| err(&e))
+    }
+}
+
+/// `info`'s values read from `file` into a vector of `T` (no byte buffer beside it), each taken from
+/// little-endian by `from_le` (the identity on little-endian machines).
+fn read_pod<T: bytemuck::Pod + candle_core::WithDType>(
+    file: &mut std::fs::File,
+    info: &safetensors::tensor::TensorInfo,
+    from_le: impl Fn(T) -> T,
+) -> std::result::Result<Tensor, String> {
+    use std::io::Read;
+    let mut v = vec![T::zeroed(); info.shape.iter().product()];
+    file.read_exact(bytemuck::cast_slice_mut(&mut v))
+        .map_err(|e| e.to_string())?;
+    for x in &mut v {
+        *x = from_le(*x);
+    }
+    Tensor::from_vec(v, info.shape.as_slice(), &Device::Cpu).map_err(|e| e.to_string())
 }
