@@ -184,6 +184,21 @@ fn three_fold_fit_reports_each_fold() {
     // Chance on 5 pseudo-unseen classes is 0.2; the synthetic problem transfers.
     assert!(e.val_zsl_top1 > 0.4, "{e:?}");
     assert!(e.zsl_top1 > 0.4, "{e:?}");
+    // The recorded curves are the evidence behind the figures: the folds' mean curve peaks at the chosen epoch
+    // (ties to the later one), each fold's curve holds its figure there, and the oracle is the test curve's best.
+    assert_eq!(e.val_zsl_curve.len(), tc.epochs);
+    assert_eq!(e.test_zsl_curve.len(), tc.epochs);
+    let peak = e.val_zsl_curve.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(e.val_zsl_curve[e.epoch], peak);
+    assert!(e.val_zsl_curve[e.epoch + 1..].iter().all(|&v| v < peak));
+    assert!((e.val_zsl_curve[e.epoch] - e.val_zsl_top1).abs() < 1e-12);
+    for v in &e.val_folds {
+        assert_eq!(v.zsl_curve.len(), tc.epochs);
+        assert_eq!(v.zsl_curve[e.epoch], v.zsl_top1);
+    }
+    let best_test = e.test_zsl_curve.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(best_test, e.oracle_zsl_top1);
+    assert!(e.test_zsl_curve.iter().all(|v| (0.0..=1.0).contains(v)));
 }
 
 #[test]
@@ -237,6 +252,14 @@ fn infocpl_never_selects_a_warm_up_epoch() {
             "warm-up {warmup}: selected epoch {}",
             e.epoch
         );
+        // The curves cover the warm-up too; the oracle skips it as the selection does.
+        assert_eq!(e.test_zsl_curve.len(), tc.epochs);
+        let selectable = first.min(tc.epochs - 1);
+        let best = e.test_zsl_curve[selectable..]
+            .iter()
+            .cloned()
+            .fold(f64::MIN, f64::max);
+        assert_eq!(best, e.oracle_zsl_top1);
     }
     assert_eq!(
         MethodConfig::default_for(MethodKind::Devise).first_selectable_epoch(),
@@ -349,6 +372,7 @@ fn gamma_transfers_in_spread_units_whatever_the_final_scale() {
         gzsl_h: 0.5,
         gamma,
         spread,
+        zsl_curve: vec![],
     };
     let folds = [fold(2.0, Some(1.0)), fold(6.0, Some(2.0))];
     let (g, units) = transferred_gamma(&folds, Some(0.01));

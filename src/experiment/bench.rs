@@ -84,6 +84,16 @@ pub struct MethodResult {
     /// Per-fold validation ZSL top-1 (its spread shows how noisy the selection is).
     #[serde(default)]
     pub val_folds_zsl_top1: Vec<f64>,
+    /// The folds' mean validation ZSL top-1 at every epoch of the chosen lr: the curve whose maximum is `epoch`.
+    #[serde(default)]
+    pub val_zsl_curve: Vec<f64>,
+    /// Each fold's validation ZSL top-1 at every epoch of the chosen lr.
+    #[serde(default)]
+    pub val_folds_zsl_curve: Vec<Vec<f64>>,
+    /// The final model's test ZSL top-1 on the unseen classes at every epoch: the oracle's curve, recorded to show
+    /// what the selection missed, never used by it.
+    #[serde(default)]
+    pub test_zsl_curve: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -223,6 +233,9 @@ pub fn run_split(
                     seconds: e.train_seconds,
                     val_zsl_top1: e.val_zsl_top1,
                     val_folds_zsl_top1: e.val_folds.iter().map(|f| f.zsl_top1).collect(),
+                    val_folds_zsl_curve: e.val_folds.iter().map(|f| f.zsl_curve.clone()).collect(),
+                    val_zsl_curve: e.val_zsl_curve,
+                    test_zsl_curve: e.test_zsl_curve,
                 };
                 report
                     .splits

@@ -260,6 +260,15 @@ pub struct Evaluation {
     pub oracle_zsl_top1: f64,
     pub oracle_gzsl: Gzsl,
     pub train_seconds: f64,
+    /// The selection's evidence epoch by epoch, at the chosen lr: the folds' mean validation ZSL top-1, whose
+    /// maximum chose `epoch` (epochs before the first selectable one included, as run).
+    #[serde(default)]
+    pub val_zsl_curve: Vec<f64>,
+    /// The final model's ZSL top-1 on the unseen test classes epoch by epoch, the curve the oracle takes its best
+    /// selectable epoch from. Kept so a selection that missed can be seen against the curve it missed; never read
+    /// by the selection.
+    #[serde(default)]
+    pub test_zsl_curve: Vec<f64>,
 }
 
 /// One validation fold's figures at the chosen (lr, epoch).
@@ -274,6 +283,9 @@ pub struct FoldValidation {
     /// That model's score spread on its training samples ([`score_spread`]).
     #[serde(default)]
     pub spread: Option<f64>,
+    /// The fold's validation ZSL top-1 at every epoch of the chosen lr.
+    #[serde(default)]
+    pub zsl_curve: Vec<f64>,
 }
 
 /// Cap on the GZSL validation rows scored per fold and epoch: bounds SMIE's pair-wise scorer on NTU-size data.
@@ -467,7 +479,11 @@ pub fn fit_and_evaluate(
             gzsl_h: c[epoch].h,
             gamma: c[epoch].gamma,
             spread: c[epoch].spread,
+            zsl_curve: c.iter().map(|v| v.zsl).collect(),
         })
+        .collect();
+    let val_zsl_curve: Vec<f64> = (0..curves[li].iter().map(Vec::len).min().unwrap_or(0))
+        .map(|e| curves[li].iter().map(|c| c[e].zsl).sum::<f64>() / curves[li].len() as f64)
         .collect();
     // Gamma: the mean of the folds' best gammas, in units of each model's score spread. Each fold's grid spans its
     // own score range, so a common grid would need every fold's score matrix kept per epoch; the mean needs one
@@ -538,15 +554,18 @@ pub fn fit_and_evaluate(
 
     let mut snap = None;
     let mut oracle_zsl = 0f64;
+    let mut test_zsl_curve = Vec::with_capacity(final_cfg.epochs);
     train(method.as_ref(), &varmap, &set, &final_cfg, |e, _| {
         if e == epoch {
             snap = Some(snapshot(&varmap)?);
         }
         // Oracle bookkeeping (test-selected epoch among the selectable ones), reported apart; ZSL only, as it is
         // cheap.
+        let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
+        let zsl = top1(&s, &zsl_labels).map_err(metric_err)?;
+        test_zsl_curve.push(zsl);
         if e >= first_selectable(method_cfg, final_cfg.epochs) {
-            let s = score_matrix(method.as_ref(), &zsl_test, &unseen_classes, 256)?;
-            oracle_zsl = oracle_zsl.max(top1(&s, &zsl_labels).map_err(metric_err)?);
+            oracle_zsl = oracle_zsl.max(zsl);
         }
         Ok(())
     })?;
@@ -590,6 +609,8 @@ pub fn fit_and_evaluate(
         oracle_zsl_top1: oracle_zsl,
         oracle_gzsl,
         train_seconds: start.elapsed().as_secs_f64(),
+        val_zsl_curve,
+        test_zsl_curve,
     };
     Ok(Fitted {
         method,
