@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     }
     // The thread settings of the `skelzero` binary (no busy-waiting element-wise pool).
     // SAFETY: still single-threaded.
-    unsafe { skelzero::util::configure_threads() };
+    unsafe { skelzero::util::configure_threads(false) };
     skelzero::util::tune_malloc();
     let threads = rayon::current_num_threads();
     let reps: usize = std::env::var("BENCH_REPS")

@@ -150,7 +150,7 @@ fn main() {
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
     }
     // SAFETY: still single-threaded.
-    unsafe { skelzero::util::configure_threads() };
+    unsafe { skelzero::util::configure_threads(false) };
     skelzero::util::tune_malloc();
     let threads = rayon::current_num_threads();
     let n = env_usize("SKELZERO_SCALE_N", 11_448);

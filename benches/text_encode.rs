@@ -33,7 +33,7 @@ fn main() {
     unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
     // The thread settings of the `skelzero` binary (its `main` makes the same call).
     // SAFETY: still single-threaded.
-    unsafe { skelzero::util::configure_threads() };
+    unsafe { skelzero::util::configure_threads(false) };
     skelzero::util::tune_malloc();
 
     let mut texts = lines(&Path::new(SHARED).join("smie/ntu60_des.txt"));

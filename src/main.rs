@@ -8,9 +8,9 @@ fn main() -> ExitCode {
         // SAFETY: the first statement of main, before any other thread exists.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
-    // SAFETY: still the only thread.
-    unsafe { skelzero::util::configure_threads() };
     let cli = skelzero::cli::Cli::parse();
+    // SAFETY: still the only thread (parsing the command line starts none).
+    unsafe { skelzero::util::configure_threads(cli.one_thread_per_op()) };
     skelzero::cli::init_logging(cli.verbose);
     skelzero::util::tune_malloc();
     match skelzero::cli::run(cli) {

@@ -348,3 +348,96 @@ fn report_seen_count(work: &std::path::Path) -> usize {
     .unwrap();
     split["seen"].as_array().unwrap().len()
 }
+
+/// `bench --jobs` only changes the time: with the encoders (the split's and each fold's) and the methods run side by
+/// side, each op on one thread, every figure, checkpoint and feature file is byte for byte what one job at a time
+/// (each op on the process's threads) gives.
+#[test]
+fn bench_jobs_side_by_side_give_the_same_figures_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |jobs: &str| {
+        let work = dir.path().join(format!("work{jobs}"));
+        let json = dir.path().join(format!("bench{jobs}.json"));
+        succeeded(
+            skelzero()
+                .args([
+                    "bench",
+                    "--dataset",
+                    "synthetic",
+                    "--splits",
+                    "synth-demo",
+                    "--methods",
+                    "devise,star",
+                    "--epochs",
+                    "2",
+                    "--encoder-epochs",
+                    "1",
+                    "--jobs",
+                    jobs,
+                    "--work",
+                ])
+                .arg(&work)
+                .arg("--json")
+                .arg(&json),
+        );
+        let mut report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        // Times differ; nothing else may.
+        report["wall_seconds"] = serde_json::Value::Null;
+        for method in report["splits"]["synth-demo"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+        {
+            method["seconds"] = serde_json::Value::Null;
+        }
+        let enc = &mut report["encoders"]["synth-demo"];
+        enc["pretrain_seconds"] = serde_json::Value::Null;
+        enc["fold_encoders_seconds"] = serde_json::Value::Null;
+        (report, work)
+    };
+    let (one, work1) = run("1");
+    let (two, work2) = run("2");
+    assert_eq!(one, two);
+    assert_eq!(
+        one["splits"]["synth-demo"].as_object().unwrap().len(),
+        2,
+        "{one}"
+    );
+    assert_eq!(
+        one["encoders"]["synth-demo"]["fold_encoders_seen_test_top1"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "{one}"
+    );
+    let mut files = 0;
+    for entry in walk(&work1) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".safetensors") {
+            let other = work2.join(entry.strip_prefix(&work1).unwrap());
+            assert!(
+                std::fs::read(&entry).unwrap() == std::fs::read(&other).unwrap(),
+                "{} differs between --jobs 1 and --jobs 2",
+                entry.display()
+            );
+            files += 1;
+        }
+    }
+    // The split's and three folds' checkpoints and feature files.
+    assert_eq!(files, 8);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

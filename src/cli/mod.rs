@@ -60,6 +60,17 @@ pub enum Command {
     Synth(synth::Args),
 }
 
+impl Cli {
+    /// Whether the command runs its jobs side by side, each op on one thread (`bench --jobs`, see
+    /// [`crate::util::parallel`]); `main` sets the process's threads up for it before any thread starts.
+    pub fn one_thread_per_op(&self) -> bool {
+        match &self.command {
+            Some(Command::Bench(args)) => args.jobs() > 1,
+            _ => false,
+        }
+    }
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

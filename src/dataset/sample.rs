@@ -20,6 +20,17 @@ pub enum DatasetKind {
     Custom,
 }
 
+impl DatasetKind {
+    /// The datasets of a few hundred to a few thousand samples (MSR Action3D, PKU-MMD's interactions, UTKinect, the
+    /// synthetic set), where a benchmark can afford fold encoders and its jobs are small enough to run side by side.
+    pub fn is_small(self) -> bool {
+        matches!(
+            self,
+            Self::Msr | Self::Pku | Self::Utkinect | Self::Synthetic
+        )
+    }
+}
+
 /// Where a sample came from and what it shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleMeta {

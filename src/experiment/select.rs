@@ -163,6 +163,7 @@ pub fn hold_out_subjects(
 }
 
 /// Everything a method is fitted and evaluated on. Labels are global class ids (rows of `classes`).
+#[derive(Clone, Copy)]
 pub struct Protocol<'a> {
     pub classes: &'a ClassEmbeddings,
     pub seen: &'a [usize],

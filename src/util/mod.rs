@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod format_version;
 pub mod interrupt;
 pub mod jobs;
+pub mod parallel;
 pub mod progress;
 pub mod stale;
 
@@ -36,15 +37,22 @@ pub fn candle_error_without_backtrace(e: candle_core::Error) -> candle_core::Err
 ///   one thread); on a loaded machine the worker is often descheduled, and `perf` showed 50 to 70% of STAR's
 ///   training CPU time in that spin. So the pool keeps candle's default size only while the one-minute load average
 ///   is below the thread count plus one, else it is turned off (1: the caller does the work; GEMMs keep their rayon threads).
+/// - `one_thread_per_op`: a command that runs its jobs side by side ([`parallel::side_by_side`]) wants each op on
+///   one thread; both variables are then 1 unless the user set `RAYON_NUM_THREADS`.
 ///
 /// # Safety
 /// Call it first in `main` (or a bench's `main`), while the process has a single thread: it sets environment
 /// variables.
-pub unsafe fn configure_threads() {
-    let threads = candle_core::utils::get_num_threads();
+pub unsafe fn configure_threads(one_thread_per_op: bool) {
+    let user_set = std::env::var_os("RAYON_NUM_THREADS").is_some();
+    let threads = if one_thread_per_op && !user_set {
+        1
+    } else {
+        candle_core::utils::get_num_threads()
+    };
     // SAFETY: the caller guarantees no other thread exists yet.
     unsafe {
-        if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        if !user_set {
             std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
         }
         if std::env::var_os("CANDLE_NUM_THREADS").is_none() {

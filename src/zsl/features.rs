@@ -464,7 +464,11 @@ mod tests {
             }
             let serialized = dir.path().join("serialized.safetensors");
             let meta = HashMap::from([("k".to_owned(), "v".to_owned())]);
-            save_tensors_with_metadata(&serialized, &m, Some(meta.clone()))?;
+            let mut views: Vec<(&String, &Tensor)> = m.iter().collect();
+            views.sort_by_key(|(k, _)| *k);
+            let bytes = safetensors::serialize(views, Some(meta.clone()))
+                .map_err(|e| ZslError::Invalid(e.to_string()))?;
+            std::fs::write(&serialized, bytes).map_err(io_err(&serialized))?;
             let again = dir.path().join("again.safetensors");
             save_tensors_streamed(&again, &m, Some(meta.clone()))?;
             let read = |p: &Path| std::fs::read(p).map_err(io_err(p));

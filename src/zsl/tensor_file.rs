@@ -21,19 +21,14 @@ pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()
     save_tensors_with_metadata(path, tensors, None)
 }
 
-/// [`save_tensors`] with string metadata in the safetensors header (`__metadata__`).
+/// [`save_tensors`] with string metadata in the safetensors header (`__metadata__`), sorted by key: equal tensors
+/// and metadata give equal bytes.
 pub fn save_tensors_with_metadata(
     path: &Path,
     tensors: &HashMap<String, Tensor>,
     metadata: Option<HashMap<String, String>>,
 ) -> Result<()> {
-    let mut views: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    views.sort_by_key(|(k, _)| *k);
-    let bytes = safetensors::serialize(views, metadata).map_err(|e| ZslError::File {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    crate::util::write_bytes_atomic(path, &bytes).map_err(io_err(path))
+    save_tensors_streamed(path, tensors, metadata)
 }
 
 pub fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>> {
@@ -43,10 +38,11 @@ pub fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String,
     })
 }
 
-/// [`save_tensors_with_metadata`] for files too large to hold twice (the feature files, whose STAR map is 38 GB at
-/// NTU-120's size): the header, then each tensor's values written from its storage in chunks of 1 MB.
-/// `safetensors::serialize` builds the whole file in memory and candle's `View::data` copies each tensor once more,
-/// so that path peaks at three times the map. Tensors are laid out by name; any safetensors reader loads the file.
+/// The writer behind [`save_tensors_with_metadata`], made for files too large to hold twice (the feature files, whose
+/// STAR map is 38 GB at NTU-120's size): the header, then each tensor's values written from its storage in chunks of
+/// 1 MB. `safetensors::serialize` builds the whole file in memory and candle's `View::data` copies each tensor once
+/// more, so that path peaks at three times the map. Tensors are laid out by name and metadata sorted by key; any
+/// safetensors reader loads the file.
 pub fn save_tensors_streamed(
     path: &Path,
     tensors: &HashMap<String, Tensor>,
@@ -76,7 +72,16 @@ pub fn save_tensors_streamed(
         offset = end;
     }
     let header = Metadata::new(metadata, infos).map_err(|e| file_err(e.to_string()))?;
-    let mut header = serde_json::to_string(&header).map_err(|e| file_err(e.to_string()))?;
+    // safetensors keeps `__metadata__` in a HashMap, whose order changes from run to run: the same command wrote
+    // feature files that differed byte for byte. Sorted, equal tensors and metadata give equal files.
+    let json_err = |e: serde_json::Error| file_err(e.to_string());
+    let mut header = serde_json::to_value(&header).map_err(json_err)?;
+    if let Some(meta) = header.get_mut("__metadata__") {
+        let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(meta.take()).map_err(json_err)?;
+        *meta = serde_json::to_value(sorted).map_err(json_err)?;
+    }
+    let mut header = serde_json::to_string(&header).map_err(json_err)?;
     // The data starts 8-byte aligned, as safetensors' own writer leaves it.
     while (header.len() + 8) % 8 != 0 {
         header.push(' ');
@@ -237,4 +242,38 @@ fn read_pod<T: bytemuck::Pod + candle_core::WithDType>(
         *x = from_le(*x);
     }
     Tensor::from_vec(v, info.shape.as_slice(), &Device::Cpu).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same tensors and metadata, collected into maps of their own (each with its own hash order), make the
+    /// same bytes: the same command writes the same feature files.
+    #[test]
+    fn equal_tensors_and_metadata_give_equal_files() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| ZslError::Invalid(e.to_string()))?;
+        let write = |name: &str| -> Result<Vec<u8>> {
+            let tensors: HashMap<String, Tensor> = (0..12)
+                .map(|i| {
+                    let t = Tensor::arange(0f32, (i + 1) as f32, &Device::Cpu)?;
+                    Ok((format!("t{i}"), t))
+                })
+                .collect::<Result<_>>()?;
+            let meta: HashMap<String, String> = (0..24)
+                .map(|i| (format!("key{i}"), format!("value {i}")))
+                .collect();
+            let path = dir.path().join(name);
+            save_tensors_with_metadata(&path, &tensors, Some(meta))?;
+            std::fs::read(&path).map_err(io_err(&path))
+        };
+        let first = write("a.safetensors")?;
+        for n in 0..4 {
+            assert!(first == write(&format!("b{n}.safetensors"))?);
+        }
+        let (_, meta) = read_tensors_streamed(&dir.path().join("a.safetensors"))?;
+        assert_eq!(meta.len(), 24);
+        assert_eq!(meta["key7"], "value 7");
+        Ok(())
+    }
 }

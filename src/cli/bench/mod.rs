@@ -8,18 +8,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::dataset::protocol::{Partition, ProtocolInputs, SplitArgs, SplitFile};
+use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
 use crate::dataset::split_args::{ClassIds, parse_class_ids};
 use crate::dataset::texts::ClassTexts;
 use crate::dataset::{Dataset, DatasetKind};
-use crate::experiment::bench::{
-    BenchReport, BenchSplit, EncoderResult, run_split, selection_for, summarize, table,
-};
-use crate::experiment::select::validation_folds;
-use crate::zsl::ClassEmbeddings;
+use crate::experiment::bench::{BenchReport, BenchSplit, run_split, summarize, table};
 use crate::zsl::features::{SplitFeatures, load_class_embeddings};
 use crate::zsl::preset::{self, PaperDataset};
-use crate::zsl::{FeatureBatch, MethodConfig, MethodKind};
+use crate::zsl::{MethodConfig, MethodKind};
+
+mod raw;
+use raw::{Prepared, RawData};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -96,9 +95,29 @@ pub struct Args {
     /// code); recorded in the JSON as `"transductive_text": true`.
     #[arg(long)]
     pub transductive_text: bool,
+    /// Jobs run side by side, each on one thread: first every encoder (each split's, each fold's), then each
+    /// split's methods. Default: the CPU cores on the small datasets (msr, pku, utkinect, synthetic), where one
+    /// thread per op does more work per core than several; 1 on NTU (each job holds gigabytes and its large ops use
+    /// the cores themselves) and in CUDA builds. The figures do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 impl Args {
+    /// The jobs run side by side (see `--jobs`).
+    pub fn jobs(&self) -> usize {
+        if let Some(n) = self.jobs {
+            return usize::from(n);
+        }
+        let small = <DatasetKind as clap::ValueEnum>::from_str(&self.dataset, true)
+            .is_ok_and(|kind| kind.is_small());
+        if small && !crate::nn::device::cuda_built() {
+            crate::util::parallel::cores()
+        } else {
+            1
+        }
+    }
+
     /// Whether `bench --data` pretrains fold encoders on `kind` (see `--fold-encoders`).
     pub fn use_fold_encoders(&self, kind: DatasetKind) -> bool {
         if self.fold_encoders {
@@ -107,10 +126,7 @@ impl Args {
         if self.no_fold_encoders {
             return false;
         }
-        matches!(
-            kind,
-            DatasetKind::Msr | DatasetKind::Pku | DatasetKind::Utkinect | DatasetKind::Synthetic
-        )
+        kind.is_small()
     }
 }
 
@@ -158,269 +174,6 @@ impl ClassTextArgs {
             texts = texts.with_neuron_phrases(p)?;
         }
         Ok(texts)
-    }
-}
-
-/// A dataset read once for every split of a `--data` run, with its class embeddings.
-struct RawData {
-    kind: DatasetKind,
-    /// `None` for the generated synthetic set.
-    path: Option<PathBuf>,
-    dataset: Dataset,
-    classes: ClassEmbeddings,
-    work: PathBuf,
-}
-
-impl RawData {
-    fn load(args: &Args, kind: DatasetKind, path: Option<&Path>) -> anyhow::Result<Self> {
-        let dataset = super::pretrain::load_data(kind, path)?;
-        let texts = if kind == DatasetKind::Synthetic && path.is_none() {
-            crate::dataset::synthetic::synthetic_texts()
-        } else {
-            args.class_texts.load(&dataset)?
-        };
-        let spec =
-            crate::pipeline::sentence::clip_spec(&args.text_model, args.clip_dir.as_deref())?
-                .unwrap_or_else(|| args.text_model.clone());
-        let mut embedder = crate::pipeline::text_embedder(&spec)?;
-        // The paper preset encodes STAR's part texts as the official code does (the other methods never read them).
-        let form = match super::train::parse_preset(&args.preset)? {
-            preset::Preset::Paper => crate::dataset::texts::PartTextForm::ClassNamePrefixed,
-            preset::Preset::Default => crate::dataset::texts::PartTextForm::Plain,
-        };
-        let classes =
-            crate::pipeline::class_embeddings_from_texts_with(&texts, embedder.as_mut(), form)?;
-        let work = args
-            .work
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("runs/bench-{}", args.dataset)));
-        Ok(Self {
-            kind,
-            path: path.map(Path::to_owned),
-            dataset,
-            classes,
-            work,
-        })
-    }
-
-    /// `pretrain` of `split` into `out` with this benchmark's encoder, seed and epochs (the dataset's recipe
-    /// otherwise).
-    fn pretrain(
-        &self,
-        args: &Args,
-        split: SplitArgs,
-        out: &Path,
-    ) -> anyhow::Result<super::pretrain::PretrainSummary> {
-        check_reused_encoder(out, args.encoder_epochs, self.kind)?;
-        let summary = super::pretrain::pretrain(&super::pretrain::Args {
-            dataset: self.kind,
-            data: self.path.clone(),
-            split,
-            encoder: args.encoder,
-            epochs: args.encoder_epochs,
-            batch_size: None,
-            lr: None,
-            weight_decay: None,
-            val_fraction: None,
-            seed: Some(args.seed),
-            no_augment: false,
-            early_stop: None,
-            bodies: None,
-            rotation: None,
-            dropout: None,
-            device: crate::nn::device::DeviceChoice::Auto,
-            out: out.to_owned(),
-        })?;
-        anyhow::ensure!(
-            !crate::util::interrupt::stop_requested(),
-            "stopped; run the same command to resume"
-        );
-        Ok(summary)
-    }
-
-    /// The features of `part` from the encoder run in `enc_dir`, reusing `feats_path` when it was written after the
-    /// run's last checkpoint.
-    fn features(
-        &self,
-        args: &Args,
-        enc_dir: &Path,
-        feats_path: &Path,
-        part: &Partition,
-    ) -> anyhow::Result<SplitFeatures> {
-        let run_dir = crate::pretrain::run::RunDir::new(enc_dir);
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let fresh = match (modified(feats_path), modified(&run_dir.checkpoint_path())) {
-            (Some(f), Some(c)) => f >= c,
-            _ => false,
-        };
-        if fresh {
-            return Ok(SplitFeatures::load(feats_path)?);
-        }
-        let (enc, cfg) = load_encoder(enc_dir)?;
-        let opts = crate::pipeline::FeatureOptions {
-            preprocess: cfg.data.preprocess(),
-            seed: args.seed,
-            ..Default::default()
-        };
-        let total = part.train.len() + part.gzsl_test.len();
-        let bar = crate::util::progress::bar(total as u64, "extracting");
-        let f = crate::pipeline::split_features_from_dataset(
-            &enc,
-            &self.dataset,
-            part,
-            &opts,
-            &mut |done, _| {
-                bar.set_position(done as u64);
-                !crate::util::interrupt::stop_requested()
-            },
-        )?;
-        bar.finish_and_clear();
-        f.save(feats_path)?;
-        Ok(f)
-    }
-
-    /// What STAR's online augmentation needs for `split` (after [`Self::split`] pretrained its encoder): the frozen
-    /// encoder, the dataset rows of the training features' rows, in their order, and the preprocessing.
-    fn augment_inputs(
-        &self,
-        args: &Args,
-        split_args: &SplitArgs,
-        split: &str,
-        train_rows: usize,
-    ) -> anyhow::Result<(
-        crate::nn::encoder::Encoder,
-        Vec<usize>,
-        crate::skeleton::preprocess::PreprocessConfig,
-    )> {
-        let enc_name = format!("{:?}", args.encoder).to_lowercase();
-        let (enc, cfg) = load_encoder(&self.work.join(format!("{split}-{enc_name}")))?;
-        let part =
-            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
-        let rows = crate::pipeline::features::seen_train_rows(&self.dataset, &part);
-        anyhow::ensure!(
-            rows.len() == train_rows,
-            "{split}: {} training samples in the data, {train_rows} in its feature file",
-            rows.len()
-        );
-        Ok((enc, rows, cfg.data.preprocess()))
-    }
-
-    /// Pretrains (or resumes) the split's encoder and extracts its features; with fold encoders, also one encoder
-    /// per validation fold and the training rows' features from each.
-    fn split(
-        &self,
-        args: &Args,
-        split_args: &SplitArgs,
-        split: &str,
-    ) -> anyhow::Result<BenchSplit> {
-        let enc_name = format!("{:?}", args.encoder).to_lowercase();
-        let enc_dir = self.work.join(format!("{split}-{enc_name}"));
-        let t0 = std::time::Instant::now();
-        let summary = self.pretrain(args, split_args.clone(), &enc_dir)?;
-        let pretrain_seconds = t0.elapsed().as_secs_f64();
-        let part =
-            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
-        let features = self.features(
-            args,
-            &enc_dir,
-            &self.work.join(format!("{split}.safetensors")),
-            &part,
-        )?;
-        let t1 = std::time::Instant::now();
-        let (fold_train, fold_top1) = if args.use_fold_encoders(self.kind) {
-            let (f, t) = self.fold_features(args, split, &enc_name, &part, &features)?;
-            (Some(f), t)
-        } else {
-            (None, Vec::new())
-        };
-        let fold_seconds = fold_train.as_ref().map(|_| t1.elapsed().as_secs_f64());
-        Ok(BenchSplit {
-            name: split.to_owned(),
-            classes: self.classes.clone(),
-            features,
-            encoder: summary.seen_test_top1.map(|top1| EncoderResult {
-                encoder_seen_test_top1: top1,
-                seen_test_samples: summary.seen_test_samples,
-                updates: summary.updates,
-                pretrain_seconds,
-                fold_encoders_seen_test_top1: fold_top1,
-                fold_encoders_seconds: fold_seconds,
-            }),
-            fold_train,
-        })
-    }
-
-    /// One encoder per validation fold of the split's model selection, pretrained on the fold's pseudo-seen classes
-    /// only (the fold's pseudo-unseen classes join the split's unseen ones in a split file; the samples' sides stay
-    /// the dataset's), and the split's training rows as each extracts them. Returns the features and each fold
-    /// encoder's top-1 on its seen classes of the test side.
-    fn fold_features(
-        &self,
-        args: &Args,
-        split: &str,
-        enc_name: &str,
-        part: &Partition,
-        features: &SplitFeatures,
-    ) -> anyhow::Result<(Vec<FeatureBatch>, Vec<f64>)> {
-        let sel = selection_for(features, args.seed, args.folds);
-        let folds = validation_folds(
-            &features.train_labels,
-            &features.seen,
-            sel.pseudo_unseen,
-            sel.folds,
-            sel.holdout,
-            sel.seed,
-        )?;
-        let (mut out, mut top1) = (Vec::new(), Vec::new());
-        for (f, fold) in folds.iter().enumerate() {
-            let one_based = |v: &[usize]| v.iter().map(|c| c + 1).collect::<Vec<_>>();
-            let mut unseen: Vec<usize> = part
-                .unseen
-                .iter()
-                .chain(&fold.pseudo_unseen)
-                .copied()
-                .collect();
-            unseen.sort_unstable();
-            let file = SplitFile {
-                name: Some(format!("{split}-fold{f}")),
-                unseen: one_based(&unseen),
-                seen: Some(one_based(&fold.pseudo_seen)),
-                train_subjects: None,
-            };
-            std::fs::create_dir_all(&self.work)
-                .with_context(|| format!("creating {}", self.work.display()))?;
-            let file_path = self.work.join(format!("{split}-fold{f}-split.json"));
-            crate::util::write_bytes_atomic(&file_path, serde_json::to_string(&file)?.as_bytes())
-                .with_context(|| format!("writing {}", file_path.display()))?;
-            let dir = self.work.join(format!("{split}-fold{f}-{enc_name}"));
-            eprintln!(
-                "{split} fold {f}: pretraining an encoder without the pseudo-unseen classes {:?}",
-                one_based(&fold.pseudo_unseen)
-            );
-            let summary = self.pretrain(
-                args,
-                SplitArgs {
-                    split_file: Some(file_path),
-                    ..Default::default()
-                },
-                &dir,
-            )?;
-            top1.extend(summary.seen_test_top1);
-            let feats = self.features(
-                args,
-                &dir,
-                &self.work.join(format!("{split}-fold{f}.safetensors")),
-                // The folds read only the training rows; the test rows come along because a feature file holds
-                // both (extraction is a small share of the cost: one forward pass each).
-                part,
-            )?;
-            anyhow::ensure!(
-                feats.train_labels == features.train_labels,
-                "fold {f} of {split}: its encoder's features hold other training rows than the split's"
-            );
-            out.push(feats.train);
-        }
-        Ok((out, top1))
     }
 }
 
@@ -499,11 +252,11 @@ pub(super) fn load_encoder(
 
 fn split_inputs(
     args: &Args,
-    raw: Option<&RawData>,
-    (split_args, split): (&SplitArgs, &str),
+    raw: Option<(&RawData, &mut Prepared)>,
+    split: &str,
 ) -> anyhow::Result<BenchSplit> {
-    if let Some(raw) = raw {
-        return raw.split(args, split_args, split);
+    if let Some((raw, prepared)) = raw {
+        return raw.split(prepared, split);
     }
     let dir = args
         .features_dir
@@ -559,6 +312,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 .with_context(|| format!("split `{name}`"))?;
         }
     }
+    let jobs = args.jobs();
+    // Every encoder first, side by side: the splits' methods then read their features from the work folder.
+    let mut prepared = match &raw {
+        Some(raw) => Some(raw.prepare(args, &splits, jobs)?),
+        None => None,
+    };
     let preset = super::train::parse_preset(&args.preset)?;
     let kinds = args
         .methods
@@ -601,7 +360,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     report.online_augmentation = augment_star && raw.is_some();
     for (split_args, split) in splits {
-        let inputs = split_inputs(args, raw.as_ref(), (&split_args, &split))?;
+        let inputs = split_inputs(args, raw.as_ref().zip(prepared.as_mut()), &split)?;
         let augment_inputs = match &raw {
             Some(raw) if augment_star => Some(raw.augment_inputs(
                 args,
@@ -645,6 +404,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             &lrs,
             args.seed,
             args.folds,
+            jobs,
         );
         if let Some(a) = &augment {
             eprintln!(
