@@ -468,3 +468,59 @@ fn editing_the_branch_set_rescores_the_dataset() {
     );
     let _ = h.render().unwrap();
 }
+
+/// The calibration view shows the run's epoch against the curves behind it, and says which is which: the
+/// seen-class validation folds chose the epoch, the test curve is a diagnosis. A run without curves says so.
+#[test]
+fn the_epoch_choice_is_shown_against_its_validation_and_test_curves() {
+    use skelzero::app::calibration::RunGamma;
+    use skelzero::experiment::select::Evaluation;
+    let mut h = harness();
+    open_fixture(&mut h);
+    open_view(&mut h, "GZSL calibration");
+    let fold = |curve: &[f64], at: usize| {
+        serde_json::json!({"pseudo_unseen": [0, 1], "zsl_top1": curve[at], "gzsl_h": 0.5, "gamma": 0.1,
+                           "zsl_curve": curve})
+    };
+    let gzsl = serde_json::json!({"s": 0.5, "u": 0.5, "h": 0.5, "gamma": 0.1});
+    let without: Evaluation = serde_json::from_value(serde_json::json!({
+        "zsl_top1": 0.25, "gzsl": gzsl, "epoch": 2, "lr": 1e-3, "val_zsl_top1": 0.6, "val_gzsl_h": 0.5,
+        "oracle_zsl_top1": 0.4, "oracle_gzsl": gzsl, "train_seconds": 1.0,
+    }))
+    .unwrap();
+    let mut with = without.clone();
+    with.val_folds = vec![
+        serde_json::from_value(fold(&[0.3, 0.5, 0.7, 0.6], 2)).unwrap(),
+        serde_json::from_value(fold(&[0.2, 0.4, 0.5, 0.5], 2)).unwrap(),
+    ];
+    with.val_zsl_curve = vec![0.25, 0.45, 0.6, 0.55];
+    with.test_zsl_curve = vec![0.1, 0.4, 0.25, 0.2];
+    let show = |h: &mut Harness<'static, ExplorerApp>, e: Evaluation| {
+        h.state_mut().views.calibration.run = Some(RunGamma {
+            evaluation: Some(e),
+            ..Default::default()
+        });
+        h.run_steps(3);
+    };
+    show(&mut h, with);
+    let text = "Epoch 2 was chosen by the validation ZSL of 2 pseudo-unseen folds (60.0 %, their mean). Test ZSL at \
+                that epoch 25.0 %; the best test epoch gave 40.0 % (oracle, never used to choose).";
+    assert!(h.query_by_label(text).is_some(), "no epoch summary");
+    assert!(
+        h.query_by_label("- - test, unseen classes (diagnosis only)")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("— validation, mean of folds (chooses)")
+            .is_some()
+    );
+    let _ = h.render().unwrap();
+    show(&mut h, without);
+    assert!(h.query_by_label(text).is_none());
+    assert!(
+        h.query_by_label(
+            "Epoch curves: not recorded in this run (trained before skelzero kept them)."
+        )
+        .is_some()
+    );
+}

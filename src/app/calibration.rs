@@ -2,7 +2,8 @@
 //! the stored scores, with a slider that sets the run's gamma (predictions and the matrix follow). The run's own
 //! gamma and the seen-class validation figures it was chosen on come first (the figures to tune on); the curves are
 //! on the test split and labelled so. A gamma can be saved with a run folder (`gamma.toml`, recorded with the figure
-//! it was chosen on, see [`crate::experiment::saved_gamma`]).
+//! it was chosen on, see [`crate::experiment::saved_gamma`]). Beside it, the run's epoch choice against the curves
+//! behind it: the seen-class validation folds that chose it, and the test curve that shows what it missed.
 
 use std::path::{Path, PathBuf};
 
@@ -196,6 +197,10 @@ impl CalibrationView {
                 );
                 let m = p.metrics();
                 self.validation_ui(ui, p, opened_gamma, commands);
+                if let Some(e) = self.run.as_ref().and_then(|r| r.evaluation.as_ref()) {
+                    ui.separator();
+                    epoch_selection_ui(ui, e, palette);
+                }
                 ui.separator();
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
@@ -281,6 +286,73 @@ impl CalibrationView {
                     });
         });
     }
+}
+
+/// The run's epoch against the curves behind it: each fold's and the folds' mean validation ZSL (the mean chose the
+/// epoch), and the final model's ZSL on the unseen test classes, drawn dashed and named as a diagnosis: it shows
+/// whether the selection missed the test's best epoch, and choosing by it would tune on the test classes.
+fn epoch_selection_ui(ui: &mut egui::Ui, e: &Evaluation, palette: &Palette) {
+    if e.val_zsl_curve.is_empty() {
+        ui.weak("Epoch curves: not recorded in this run (trained before skelzero kept them).");
+        return;
+    }
+    egui::CollapsingHeader::new(egui::RichText::new("Epoch: chosen on seen-class validation").strong())
+        .id_salt("epoch selection")
+        .default_open(true)
+        .show(ui, |ui| {
+            ui.label(format!(
+                "Epoch {} was chosen by the validation ZSL of {} pseudo-unseen folds ({:.1} %, their mean). Test ZSL \
+                 at that epoch {:.1} %; the best test epoch gave {:.1} % (oracle, never used to choose).",
+                e.epoch,
+                e.val_folds.len().max(1),
+                100.0 * e.val_zsl_top1,
+                100.0 * e.zsl_top1,
+                100.0 * e.oracle_zsl_top1,
+            ));
+            // A legend inside so small a plot would cover the curves.
+            ui.horizontal_wrapped(|ui| {
+                ui.colored_label(palette.seen, "— validation, mean of folds (chooses)");
+                ui.colored_label(palette.seen.gamma_multiply(0.6), "— each fold");
+                ui.colored_label(palette.unseen, "- - test, unseen classes (diagnosis only)");
+                ui.colored_label(palette.incorrect, "| chosen epoch");
+            });
+            let points = |values: &[f64]| -> PlotPoints<'static> {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(epoch, &v)| [epoch as f64, 100.0 * v])
+                    .collect()
+            };
+            Plot::new("epoch selection")
+                .height(150.0)
+                .x_axis_label("epoch")
+                .y_axis_label("ZSL top-1 %")
+                .include_y(0.0)
+                .include_y(100.0)
+                .allow_scroll(false)
+                .show(ui, |plot| {
+                    for (f, fold) in e.val_folds.iter().enumerate() {
+                        plot.line(
+                            Line::new(format!("validation fold {}", f + 1), points(&fold.zsl_curve))
+                                .color(palette.seen.gamma_multiply(0.45))
+                                .width(1.0),
+                        );
+                    }
+                    plot.line(
+                        Line::new("validation, mean of folds", points(&e.val_zsl_curve))
+                            .color(palette.seen)
+                            .width(2.0),
+                    );
+                    plot.line(
+                        Line::new("test, unseen classes", points(&e.test_zsl_curve))
+                            .color(palette.unseen)
+                            .style(egui_plot::LineStyle::dashed_loose()),
+                    );
+                    plot.vline(
+                        VLine::new("chosen epoch", e.epoch as f64).color(palette.incorrect),
+                    );
+                });
+        });
 }
 
 impl CalibrationView {
