@@ -2,7 +2,8 @@
 //!
 //! Two ways in: pre-extracted feature files (`--features-dir DIR`, one `DIR/SPLIT.safetensors` per split) with class
 //! embeddings (`--texts FILE`), or raw data (`--data`): per split, pretrain the skeleton encoder on the seen classes
-//! (resumable, kept in `--work`), extract the split's features, and embed the class texts with `--text-model`.
+//! (resumable, kept in `--work`), extract the split's features, and embed the class texts with `--text-model`. Every
+//! encoder of the run is prepared first (`raw.rs`), side by side with `--jobs`, then each split's methods.
 
 use std::path::{Path, PathBuf};
 
