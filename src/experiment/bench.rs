@@ -225,12 +225,9 @@ pub fn run_split(
     };
     let sel = selection_for(f, seed, folds);
     // The methods are independent: side by side (`jobs`), the longest first so the last to start is a short one.
-    let mut order: Vec<usize> = (0..methods.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(expected_cost(methods[i].kind())));
-    let work: Vec<Job<'_, Result<Evaluation, ZslError>>> = order
+    let work: Vec<Job<'_, Result<Evaluation, ZslError>>> = methods
         .iter()
-        .map(|&i| {
-            let m = &methods[i];
+        .map(|m| {
             let kind = m.kind();
             let sel = SelectionConfig {
                 lrs: lrs(kind),
@@ -248,15 +245,11 @@ pub fn run_split(
             }) as Job<'_, _>
         })
         .collect();
-    let mut outcomes: Vec<Option<Result<Evaluation, ZslError>>> =
-        methods.iter().map(|_| None).collect();
-    for (&i, outcome) in order.iter().zip(side_by_side(work, jobs)) {
-        outcomes[i] = Some(outcome);
-    }
+    let outcomes = side_by_side(work, |i| expected_cost(methods[i].kind()), jobs);
     for (m, outcome) in methods.iter().zip(outcomes) {
         let kind = m.kind();
         match outcome {
-            Some(Ok(e)) => {
+            Ok(e) => {
                 let r = MethodResult {
                     zsl_top1: e.zsl_top1,
                     gzsl_s: e.gzsl.s,
@@ -281,17 +274,13 @@ pub fn run_split(
                     .or_default()
                     .insert(kind.name().to_owned(), r);
             }
-            outcome => {
-                let err = match outcome {
-                    Some(Err(err)) => err.to_string(),
-                    _ => "did not run".to_owned(),
-                };
+            Err(err) => {
                 tracing::warn!("{}: {kind} failed: {err}", split.name);
                 report
                     .errors
                     .entry(split.name.clone())
                     .or_default()
-                    .insert(kind.name().to_owned(), err);
+                    .insert(kind.name().to_owned(), err.to_string());
             }
         }
     }
@@ -300,7 +289,7 @@ pub fn run_split(
 /// A method's rough training time on one split, to start the longest first: seconds per MSR split with fold
 /// encoders, measured 2026-12-06 (STAR 128, RelationNet 39, SMIE 34, InfoCPL 30, DeViSE 3); PKU-MMD ranks them
 /// the same way.
-fn expected_cost(kind: MethodKind) -> u32 {
+fn expected_cost(kind: MethodKind) -> u64 {
     match kind {
         MethodKind::Star => 128,
         MethodKind::RelationNet => 39,

@@ -19,46 +19,56 @@ use std::sync::Mutex;
 /// A job for [`side_by_side`].
 pub type Job<'a, T> = Box<dyn FnOnce() -> T + Send + 'a>;
 
-/// Runs `jobs` on `workers` threads and returns their results in the jobs' order. Workers take the jobs in order,
-/// so the longest should come first. With one worker (or one job) they run here, one after the other, on the
-/// process's own thread pool.
-pub fn side_by_side<'a, T: Send>(jobs: Vec<Job<'a, T>>, workers: usize) -> Vec<T> {
+/// Runs `jobs` on `workers` threads and returns their results in the jobs' order. Jobs start in decreasing
+/// `cost(index)` (ties in the jobs' order), so the last to start is a short one. With one worker (or one job) they
+/// run here, one after the other in that order, on the process's own thread pool.
+pub fn side_by_side<'a, T: Send>(
+    jobs: Vec<Job<'a, T>>,
+    cost: impl Fn(usize) -> u64,
+    workers: usize,
+) -> Vec<T> {
     let n = jobs.len();
-    if workers <= 1 || n <= 1 {
-        return jobs.into_iter().map(|job| job()).collect();
-    }
-    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
-    let next = || {
-        queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop_front()
-    };
-    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers.min(n))
-            .map(|_| {
-                scope.spawn(|| {
-                    // A pool that fails to build (no thread to spare) leaves the job on this worker's thread.
-                    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
-                    let mut out = Vec::new();
-                    while let Some((i, job)) = next() {
-                        out.push((
-                            i,
-                            match &pool {
-                                Some(pool) => pool.install(job),
-                                None => job(),
-                            },
-                        ));
-                    }
-                    out
+    let mut queue: VecDeque<(usize, Job<'a, T>)> = jobs.into_iter().enumerate().collect();
+    // Stable: equal costs keep the jobs' order.
+    queue
+        .make_contiguous()
+        .sort_by_key(|(i, _)| std::cmp::Reverse(cost(*i)));
+    let mut done: Vec<(usize, T)> = if workers <= 1 || n <= 1 {
+        queue.into_iter().map(|(i, job)| (i, job())).collect()
+    } else {
+        let queue = Mutex::new(queue);
+        let next = || {
+            queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop_front()
+        };
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers.min(n))
+                .map(|_| {
+                    scope.spawn(|| {
+                        // A pool that fails to build (no thread to spare) leaves the job on this worker's thread.
+                        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
+                        let mut out = Vec::new();
+                        while let Some((i, job)) = next() {
+                            out.push((
+                                i,
+                                match &pool {
+                                    Some(pool) => pool.install(job),
+                                    None => job(),
+                                },
+                            ));
+                        }
+                        out
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, t)| t).collect()
 }
@@ -84,8 +94,26 @@ mod tests {
                     }) as Job<'_, usize>
                 })
                 .collect();
-            assert_eq!(side_by_side(jobs, workers), vec![0, 10, 20, 30, 40, 50, 60]);
+            // Costs that reverse the start order must not reorder the results.
+            assert_eq!(
+                side_by_side(jobs, |i| i as u64, workers),
+                vec![0, 10, 20, 30, 40, 50, 60]
+            );
         }
+    }
+
+    #[test]
+    fn jobs_start_costliest_first_ties_in_order() {
+        let started = Mutex::new(Vec::new());
+        let jobs: Vec<Job<'_, ()>> = (0..5usize)
+            .map(|i| {
+                let started = &started;
+                Box::new(move || started.lock().unwrap().push(i)) as Job<'_, ()>
+            })
+            .collect();
+        let cost = [1, 5, 1, 9, 5];
+        side_by_side(jobs, |i| cost[i], 1);
+        assert_eq!(started.into_inner().unwrap(), vec![3, 1, 4, 0, 2]);
     }
 
     #[test]
@@ -93,6 +121,6 @@ mod tests {
         let jobs: Vec<Job<'_, usize>> = (0..4)
             .map(|_| Box::new(rayon::current_num_threads) as Job<'_, usize>)
             .collect();
-        assert_eq!(side_by_side(jobs, 2), vec![1; 4]);
+        assert_eq!(side_by_side(jobs, |_| 0, 2), vec![1; 4]);
     }
 }

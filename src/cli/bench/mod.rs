@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::dataset::protocol::{ProtocolInputs, SplitArgs};
+use crate::dataset::protocol::SplitArgs;
 use crate::dataset::split_args::{ClassIds, parse_class_ids};
 use crate::dataset::texts::ClassTexts;
 use crate::dataset::{Dataset, DatasetKind};
@@ -304,15 +304,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    if let Some(raw) = &raw {
-        // Every split checked against the data before the first one trains: a bad id fails now, not an hour in.
-        let inputs = ProtocolInputs::for_dataset(&raw.dataset)?;
-        for (split_args, name) in &splits {
-            split_args
-                .partition(&raw.dataset, &inputs)
-                .with_context(|| format!("split `{name}`"))?;
-        }
-    }
     let jobs = args.jobs();
     // Every encoder first, side by side: the splits' methods then read their features from the work folder.
     let mut prepared = match &raw {

@@ -196,10 +196,14 @@ impl RawData {
     /// each pretrained on the fold's pseudo-seen classes only (the fold's pseudo-unseen classes join the split's
     /// unseen ones in a split file written to the work folder; the samples' sides stay the dataset's). The folds
     /// are the ones the selection will draw from the split's training labels.
-    fn plan(&self, args: &Args, split_args: &SplitArgs, split: &str) -> anyhow::Result<SplitPlan> {
+    fn plan(
+        &self,
+        args: &Args,
+        split_args: &SplitArgs,
+        split: &str,
+        part: Partition,
+    ) -> anyhow::Result<SplitPlan> {
         let enc_name = enc_name(args);
-        let part =
-            split_args.partition(&self.dataset, &ProtocolInputs::for_dataset(&self.dataset)?)?;
         let mut jobs = vec![EncoderJob {
             split_args: split_args.clone(),
             dir: self.work.join(format!("{split}-{enc_name}")),
@@ -288,32 +292,37 @@ impl RawData {
         splits: &[(SplitArgs, String)],
         jobs: usize,
     ) -> anyhow::Result<Prepared> {
+        // Every split checked against the data before anything is written or trained: a bad id fails now, not an
+        // hour in.
+        let inputs = ProtocolInputs::for_dataset(&self.dataset)?;
+        let parts = splits
+            .iter()
+            .map(|(split_args, name)| {
+                split_args
+                    .partition(&self.dataset, &inputs)
+                    .with_context(|| format!("split `{name}`"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let plans = splits
             .iter()
-            .map(|(split_args, name)| self.plan(args, split_args, name))
+            .zip(parts)
+            .map(|((split_args, name), part)| self.plan(args, split_args, name, part))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut order: Vec<(usize, usize)> = Vec::new();
-        for round in [false, true] {
-            for (p, plan) in plans.iter().enumerate() {
-                for (j, job) in plan.jobs.iter().enumerate() {
-                    if job.fold.is_some() == round {
-                        order.push((p, j));
-                    }
-                }
-            }
-        }
         // After a failure the jobs not yet started are skipped, so the error is reported without waiting for them.
         let failed = std::sync::atomic::AtomicBool::new(false);
         let failed = &failed;
-        let work: Vec<Job<'_, anyhow::Result<Option<Pretrained>>>> = order
+        let flat: Vec<(&SplitPlan, &EncoderJob)> = plans
             .iter()
-            .map(|&(p, j)| {
-                let plan = &plans[p];
+            .flat_map(|plan| plan.jobs.iter().map(move |job| (plan, job)))
+            .collect();
+        let work: Vec<Job<'_, anyhow::Result<Option<Pretrained>>>> = flat
+            .iter()
+            .map(|&(plan, job)| {
                 Box::new(move || {
                     if failed.load(std::sync::atomic::Ordering::Relaxed) {
                         return Ok(None);
                     }
-                    let result = self.run_job(args, &plan.name, &plan.jobs[j]);
+                    let result = self.run_job(args, &plan.name, job);
                     if result.is_err() {
                         failed.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -321,24 +330,21 @@ impl RawData {
                 }) as Job<'_, _>
             })
             .collect();
-        let mut done: Vec<Vec<Option<Pretrained>>> = plans
-            .iter()
-            .map(|p| p.jobs.iter().map(|_| None).collect())
-            .collect();
-        for (&(p, j), result) in order.iter().zip(side_by_side(work, jobs)) {
-            done[p][j] = result?;
-        }
+        // The split encoders (the longest: every seen class) start first.
+        let split_encoder = |k: usize| u64::from(flat[k].1.fold.is_none());
+        // A skipped job is `Ok(None)`: the first error is the failure itself.
+        let mut results = side_by_side(work, split_encoder, jobs)
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter();
         let plans = plans
             .into_iter()
-            .zip(done)
-            .map(|(plan, results)| {
-                let results = results.into_iter().flatten().collect::<Vec<_>>();
-                anyhow::ensure!(
-                    results.len() == plan.jobs.len(),
-                    "{}: an encoder job did not run",
-                    plan.name
-                );
-                Ok((plan, results))
+            .map(|plan| {
+                let done: Option<Vec<Pretrained>> =
+                    results.by_ref().take(plan.jobs.len()).collect();
+                let done =
+                    done.with_context(|| format!("{}: an encoder job did not run", plan.name))?;
+                Ok((plan, done))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Prepared { plans })
