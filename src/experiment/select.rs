@@ -452,13 +452,25 @@ pub fn fit_and_evaluate(
         }
         curves.push(per_fold);
     }
+    // Per lr, the folds' mean validation ZSL top-1 at each epoch all folds ran.
+    let mut mean_curves: Vec<Vec<f64>> = curves
+        .iter()
+        .map(|per_fold| {
+            let epochs = per_fold.iter().map(Vec::len).min().unwrap_or(0);
+            (0..epochs)
+                .map(|e| per_fold.iter().map(|c| c[e].zsl).sum::<f64>() / per_fold.len() as f64)
+                .collect()
+        })
+        .collect();
     // (lr index, epoch, mean val ZSL top-1). Ties go to the later epoch (more training at equal accuracy) within
     // one lr, to the first lr across.
     let mut best: Option<(usize, usize, f64)> = None;
-    for (li, per_fold) in curves.iter().enumerate() {
-        let epochs = per_fold.iter().map(Vec::len).min().unwrap_or(0);
-        for e in first_selectable(method_cfg, epochs)..epochs {
-            let acc = per_fold.iter().map(|c| c[e].zsl).sum::<f64>() / per_fold.len() as f64;
+    for (li, mean) in mean_curves.iter().enumerate() {
+        for (e, &acc) in mean
+            .iter()
+            .enumerate()
+            .skip(first_selectable(method_cfg, mean.len()))
+        {
             let better = match best {
                 None => true,
                 Some((bl, _, b)) => acc > b || (acc == b && bl == li),
@@ -482,9 +494,6 @@ pub fn fit_and_evaluate(
             spread: c[epoch].spread,
             zsl_curve: c.iter().map(|v| v.zsl).collect(),
         })
-        .collect();
-    let val_zsl_curve: Vec<f64> = (0..curves[li].iter().map(Vec::len).min().unwrap_or(0))
-        .map(|e| curves[li].iter().map(|c| c[e].zsl).sum::<f64>() / curves[li].len() as f64)
         .collect();
     // Gamma: the mean of the folds' best gammas, in units of each model's score spread. Each fold's grid spans its
     // own score range, so a common grid would need every fold's score matrix kept per epoch; the mean needs one
@@ -610,7 +619,7 @@ pub fn fit_and_evaluate(
         oracle_zsl_top1: oracle_zsl,
         oracle_gzsl,
         train_seconds: start.elapsed().as_secs_f64(),
-        val_zsl_curve,
+        val_zsl_curve: mean_curves.swap_remove(li),
         test_zsl_curve,
     };
     Ok(Fitted {
