@@ -14,9 +14,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::tensor_file::{
-    io_err, read_tensors_streamed, save_tensors, save_tensors_streamed, save_tensors_with_metadata,
-};
+use super::tensor_file::{io_err, read_tensors_streamed, save_tensors, save_tensors_with_metadata};
 use super::{ClassEmbeddings, FeatureBatch, Result, ZslError};
 use crate::dataset::texts::PartTextForm;
 
@@ -267,7 +265,7 @@ impl SplitFeatures {
                 meta.insert(key.to_owned(), json);
             }
         }
-        save_tensors_streamed(path, &m, (!meta.is_empty()).then_some(meta))
+        save_tensors_with_metadata(path, &m, (!meta.is_empty()).then_some(meta))
     }
 }
 
@@ -470,7 +468,7 @@ mod tests {
                 .map_err(|e| ZslError::Invalid(e.to_string()))?;
             std::fs::write(&serialized, bytes).map_err(io_err(&serialized))?;
             let again = dir.path().join("again.safetensors");
-            save_tensors_streamed(&again, &m, Some(meta.clone()))?;
+            save_tensors_with_metadata(&again, &m, Some(meta.clone()))?;
             let read = |p: &Path| std::fs::read(p).map_err(io_err(p));
             let (x, y) = (read(&serialized)?, read(&again)?);
             assert_eq!(x.len(), y.len());

@@ -21,16 +21,6 @@ pub fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()
     save_tensors_with_metadata(path, tensors, None)
 }
 
-/// [`save_tensors`] with string metadata in the safetensors header (`__metadata__`), sorted by key: equal tensors
-/// and metadata give equal bytes.
-pub fn save_tensors_with_metadata(
-    path: &Path,
-    tensors: &HashMap<String, Tensor>,
-    metadata: Option<HashMap<String, String>>,
-) -> Result<()> {
-    save_tensors_streamed(path, tensors, metadata)
-}
-
 pub fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>> {
     candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| ZslError::File {
         path: origin.to_owned(),
@@ -38,12 +28,12 @@ pub fn tensors_from_bytes(bytes: &[u8], origin: &Path) -> Result<HashMap<String,
     })
 }
 
-/// The writer behind [`save_tensors_with_metadata`], made for files too large to hold twice (the feature files, whose
-/// STAR map is 38 GB at NTU-120's size): the header, then each tensor's values written from its storage in chunks of
-/// 1 MB. `safetensors::serialize` builds the whole file in memory and candle's `View::data` copies each tensor once
-/// more, so that path peaks at three times the map. Tensors are laid out by name and metadata sorted by key; any
-/// safetensors reader loads the file.
-pub fn save_tensors_streamed(
+/// [`save_tensors`] with string metadata in the safetensors header (`__metadata__`), sorted by key: equal tensors
+/// and metadata give equal bytes. Made for files too large to hold twice (the feature files, whose STAR map is 38 GB
+/// at NTU-120's size): the header, then each tensor's values written from its storage in chunks of 1 MB.
+/// `safetensors::serialize` builds the whole file in memory and candle's `View::data` copies each tensor once more,
+/// so that path peaks at three times the map. Tensors are laid out by name; any safetensors reader loads the file.
+pub fn save_tensors_with_metadata(
     path: &Path,
     tensors: &HashMap<String, Tensor>,
     metadata: Option<HashMap<String, String>>,
