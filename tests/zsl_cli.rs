@@ -13,6 +13,26 @@ fn write_inputs(dir: &std::path::Path) {
     );
 }
 
+/// `bench` on the synthetic set's `synth-demo` split from raw data: `methods`, 2 epochs each, encoders and features
+/// in `work`; callers add the rest.
+fn synthetic_bench(methods: &str, work: &std::path::Path) -> std::process::Command {
+    let mut cmd = skelzero();
+    cmd.args([
+        "bench",
+        "--dataset",
+        "synthetic",
+        "--splits",
+        "synth-demo",
+        "--methods",
+        methods,
+        "--epochs",
+        "2",
+        "--work",
+    ])
+    .arg(work);
+    cmd
+}
+
 /// A gamma saved with a run from the explorer's calibration view (`gamma.toml`) is what `eval` scores with, and
 /// `eval --json` says so (source "user", basis as recorded, the validation gamma beside it); the run's label in
 /// `predictions.json` names it; training the folder again removes it.
@@ -220,20 +240,7 @@ fn bench_refuses_to_retrain_a_reused_encoder() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     let bench = |encoder_epochs: Option<&str>| {
-        let mut cmd = skelzero();
-        cmd.args([
-            "bench",
-            "--dataset",
-            "synthetic",
-            "--splits",
-            "synth-demo",
-            "--methods",
-            "devise",
-            "--epochs",
-            "2",
-            "--work",
-        ])
-        .arg(&work);
+        let mut cmd = synthetic_bench("devise", &work);
         if let Some(e) = encoder_epochs {
             cmd.args(["--encoder-epochs", e]);
         }
@@ -267,22 +274,8 @@ fn bench_reports_the_encoders_seen_class_test_top1() {
     let work = dir.path().join("work");
     let json = dir.path().join("bench.json");
     let out = succeeded(
-        skelzero()
-            .args([
-                "bench",
-                "--dataset",
-                "synthetic",
-                "--splits",
-                "synth-demo",
-                "--methods",
-                "devise",
-                "--epochs",
-                "2",
-                "--encoder-epochs",
-                "1",
-                "--work",
-            ])
-            .arg(&work)
+        synthetic_bench("devise", &work)
+            .args(["--encoder-epochs", "1"])
             .arg("--json")
             .arg(&json),
     );
@@ -359,24 +352,8 @@ fn bench_jobs_side_by_side_give_the_same_figures_and_files() {
         let work = dir.path().join(format!("work{jobs}"));
         let json = dir.path().join(format!("bench{jobs}.json"));
         succeeded(
-            skelzero()
-                .args([
-                    "bench",
-                    "--dataset",
-                    "synthetic",
-                    "--splits",
-                    "synth-demo",
-                    "--methods",
-                    "devise,star",
-                    "--epochs",
-                    "2",
-                    "--encoder-epochs",
-                    "1",
-                    "--jobs",
-                    jobs,
-                    "--work",
-                ])
-                .arg(&work)
+            synthetic_bench("devise,star", &work)
+                .args(["--encoder-epochs", "1", "--jobs", jobs])
                 .arg("--json")
                 .arg(&json),
         );
